@@ -1,0 +1,134 @@
+import type { CallFailure, CallOutcome, CallRequest, LlmClient, ModelParams, Provider, ResolvedModel } from './types.js';
+import type { Adapter } from './providers/shared.js';
+import type { HeadersLike } from './errors.js';
+import { classifyError, redact } from './errors.js';
+import { attributionOf } from './attribution.js';
+import { computeCost } from './cost.js';
+import { resolveApiKey } from './model.js';
+import { createOpenAIAdapter } from './providers/openai.js';
+import { createHuggingFaceAdapter } from './providers/huggingface.js';
+import { createSimulatedAdapter } from './providers/simulated.js';
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
+
+export interface LlmClientOptions {
+  /** fetch used by the provider SDKs (tests, proxies). Defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * One LlmClient owns its SDK client caches; it keeps no per-call state. Every outcome carries
+ * the very `model` object it was called with, and `requestedModel` is always
+ * `model.providerModel`.
+ */
+export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
+  const adapters: Record<Provider, Adapter> = {
+    openai: createOpenAIAdapter(options),
+    huggingface: createHuggingFaceAdapter(options),
+    simulated: createSimulatedAdapter(),
+  };
+
+  async function call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome> {
+    const requestedModel = model.providerModel;
+    const apiKey = resolveApiKey(model.credential);
+    const timeoutMs = request.timeoutMs != null && request.timeoutMs > 0 ? request.timeoutMs : DEFAULT_TIMEOUT_MS;
+    const callerSignal = request.signal;
+
+    const fail = (startedAt: Date, firstTokenAt: Date | null, error: CallFailure['error']): CallFailure => {
+      const endedAt = new Date();
+      return {
+        ok: false,
+        model,
+        requestedModel,
+        error,
+        startedAt,
+        firstTokenAt,
+        endedAt,
+        latencyMs: endedAt.getTime() - startedAt.getTime(),
+        ttftMs: firstTokenAt ? firstTokenAt.getTime() - startedAt.getTime() : null,
+      };
+    };
+
+    const adapter = adapters[model.provider];
+    if (!adapter) {
+      const now = new Date();
+      return fail(now, null, { type: 'bad_request', message: `unknown provider: ${String(model.provider)}`, httpStatus: null, retryAfterMs: null });
+    }
+    if (callerSignal?.aborted) {
+      return fail(new Date(), null, classifyError(callerSignal.reason, { aborted: true, secret: apiKey }));
+    }
+
+    const ctl = new AbortController();
+    let abortedByCaller = false;
+    let timedOut = false;
+    const onCallerAbort = () => {
+      if (!timedOut) abortedByCaller = true;
+      ctl.abort(callerSignal?.reason);
+    };
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(() => {
+      if (!abortedByCaller) timedOut = true;
+      const e = new Error(`timed out after ${timeoutMs} ms`);
+      e.name = 'TimeoutError';
+      ctl.abort(e);
+    }, timeoutMs);
+
+    let firstTokenAt: Date | null = null;
+    let lastResponse: { status: number; headers: HeadersLike } | null = null;
+    const params: Readonly<ModelParams> = request.params ? { ...model.params, ...request.params } : model.params;
+    const startedAt = new Date();
+    try {
+      const r = await adapter({
+        model,
+        messages: request.messages,
+        params,
+        signal: ctl.signal,
+        timeoutMs,
+        attempt: request.attempt ?? 1,
+        apiKey,
+        markFirstToken: () => {
+          if (firstTokenAt) return;
+          firstTokenAt = new Date();
+          try {
+            request.onFirstToken?.(firstTokenAt);
+          } catch {
+            /* a listener's failure is not the provider's */
+          }
+        },
+        setResponse: (res) => {
+          lastResponse = res;
+        },
+      });
+      const endedAt = new Date();
+      const ft = firstTokenAt as Date | null;
+      return {
+        ok: true,
+        model,
+        output: apiKey ? r.output.split(apiKey).join('***') : r.output,
+        requestedModel,
+        responseModel: r.responseModel,
+        servedBy: r.servedBy ? redact(r.servedBy, apiKey) : null,
+        attribution: attributionOf(requestedModel, r.responseModel),
+        usage: r.usage,
+        cost: computeCost(r.usage, model.pricing, r.providerCostUsd),
+        finishReason: r.finishReason,
+        startedAt,
+        firstTokenAt: ft,
+        endedAt,
+        latencyMs: endedAt.getTime() - startedAt.getTime(),
+        ttftMs: ft ? ft.getTime() - startedAt.getTime() : null,
+      };
+    } catch (err) {
+      return fail(
+        startedAt,
+        firstTokenAt,
+        classifyError(err, { aborted: abortedByCaller, timedOut, timeoutMs, secret: apiKey, response: lastResponse }),
+      );
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  return { call };
+}

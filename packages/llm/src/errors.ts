@@ -1,0 +1,147 @@
+import type { CallFailure, ErrorType } from './types.js';
+
+type CallError = CallFailure['error'];
+
+export interface ClassifyContext {
+  /** The caller's signal fired (cancel). Wins over everything else. */
+  aborted?: boolean;
+  /** Our own timeout fired. */
+  timedOut?: boolean;
+  timeoutMs?: number | null;
+  /** Redacted from every message (the API key of the call). */
+  secret?: string;
+  /** The last HTTP response seen for this call, when the SDK hides it (Hugging Face). */
+  response?: { status: number; headers: HeadersLike } | null;
+}
+
+export type HeadersLike = Headers | Record<string, string | string[] | undefined> | null | undefined;
+
+/** Thrown by adapters when a response arrived but cannot be understood. */
+export class InvalidResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidResponseError';
+  }
+}
+
+export const MAX_MESSAGE_CHARS = 500;
+
+/** Replace the secret and anything that looks like a bearer token / key, then trim. */
+export function redact(message: string, secret?: string): string {
+  let m = message;
+  if (secret && secret.length > 0) m = m.split(secret).join('***');
+  m = m.replace(/(Bearer\s+)[^\s"',;}]+/gi, '$1***');
+  m = m.replace(/\b(sk-[A-Za-z0-9_-]{6,}|hf_[A-Za-z0-9]{6,})/g, '***');
+  if (m.length > MAX_MESSAGE_CHARS) m = m.slice(0, MAX_MESSAGE_CHARS - 1) + '…';
+  return m;
+}
+
+function header(h: HeadersLike, name: string): string | null {
+  if (!h) return null;
+  if (typeof (h as Headers).get === 'function') return (h as Headers).get(name);
+  const rec = h as Record<string, string | string[] | undefined>;
+  for (const k of Object.keys(rec)) {
+    if (k.toLowerCase() === name) {
+      const v = rec[k];
+      return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+    }
+  }
+  return null;
+}
+
+/**
+ * How long the provider asked us to wait: `retry-after-ms` (milliseconds) first, then
+ * `retry-after` as seconds or as an HTTP date. Null when absent or unparseable.
+ */
+export function parseRetryAfter(headers: HeadersLike, now: number = Date.now()): number | null {
+  const ms = header(headers, 'retry-after-ms');
+  if (ms != null && ms.trim() !== '') {
+    const n = Number(ms);
+    if (Number.isFinite(n) && n >= 0) return Math.round(n);
+  }
+  const ra = header(headers, 'retry-after');
+  if (ra != null && ra.trim() !== '') {
+    const n = Number(ra);
+    if (Number.isFinite(n) && n >= 0) return Math.round(n * 1000);
+    const t = Date.parse(ra);
+    if (Number.isFinite(t)) return Math.max(0, t - now);
+  }
+  return null;
+}
+
+export function typeForStatus(status: number): ErrorType {
+  if (status === 429) return 'rate_limited';
+  if (status === 408) return 'timeout';
+  if (status === 401 || status === 403) return 'auth';
+  if (status >= 500) return 'server_error';
+  if (status >= 400) return 'bad_request';
+  return 'invalid_response';
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT',
+  'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+const CONNECTION_TEXT = /fetch failed|socket hang up|other side closed|terminated|ECONNRESET|ECONNREFUSED|network|connection error/i;
+
+function causeChain(err: unknown): any[] {
+  const out: any[] = [];
+  let e: any = err;
+  for (let i = 0; e && i < 6; i++) {
+    out.push(e);
+    e = e.cause;
+  }
+  return out;
+}
+
+function statusOf(err: any): number | null {
+  if (typeof err?.status === 'number') return err.status;
+  if (typeof err?.httpResponse?.status === 'number') return err.httpResponse.status;
+  return null;
+}
+
+/**
+ * Map anything a provider call can throw onto the ErrorType taxonomy. The returned message is
+ * trimmed to 500 characters with the secret (and any bearer token) replaced by `***`; no error
+ * object, header or request is ever kept.
+ */
+export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallError {
+  const e = err as any;
+  const raw = typeof e?.message === 'string' && e.message ? e.message : String(err);
+  const make = (type: ErrorType, message: string, httpStatus: number | null = null, retryAfterMs: number | null = null): CallError => ({
+    type,
+    message: redact(message, ctx.secret),
+    httpStatus,
+    retryAfterMs,
+  });
+
+  if (ctx.aborted) return make('aborted', 'aborted by caller');
+  if (ctx.timedOut) return make('timeout', `timed out after ${ctx.timeoutMs ?? '?'} ms`);
+
+  let status = statusOf(e);
+  let headers: HeadersLike = e?.headers ?? null;
+  if (status == null && ctx.response && (ctx.response.status < 200 || ctx.response.status >= 300)) {
+    status = ctx.response.status;
+  }
+  if (ctx.response && (!headers || typeof headers !== 'object')) headers = ctx.response.headers;
+  if (status != null && status > 0) {
+    if (status >= 200 && status < 300) return make('invalid_response', raw, status);
+    const type = typeForStatus(status);
+    const retryAfterMs = type === 'rate_limited' || status === 503 ? parseRetryAfter(headers) : null;
+    return make(type, raw, status, retryAfterMs);
+  }
+
+  const chain = causeChain(e);
+  const names = chain.map((c) => String(c?.name ?? c?.constructor?.name ?? ''));
+  if (names.includes('APIUserAbortError') || names.includes('AbortError')) return make('aborted', raw);
+  if (names.includes('APIConnectionTimeoutError') || names.includes('TimeoutError')) return make('timeout', raw);
+  if (names.includes('InvalidResponseError') || names.includes('SyntaxError')) return make('invalid_response', raw);
+  for (const c of chain) {
+    if (typeof c?.code === 'string' && CONNECTION_CODES.has(c.code)) return make('connection', raw);
+  }
+  if (names.includes('APIConnectionError')) return make('connection', raw);
+  if (chain.some((c) => typeof c?.message === 'string' && CONNECTION_TEXT.test(c.message))) return make('connection', raw);
+  if (/JSON|parse|Unexpected token|Unexpected end/i.test(raw)) return make('invalid_response', raw);
+  // An error with no HTTP status and no network cause: we cannot understand what came back.
+  return make('invalid_response', raw);
+}

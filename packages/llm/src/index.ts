@@ -1,0 +1,11 @@
+export * from './types.js';
+export { createLlmClient, DEFAULT_TIMEOUT_MS } from './client.js';
+export type { LlmClientOptions } from './client.js';
+export { attributionOf } from './attribution.js';
+export { computeCost } from './cost.js';
+export { retryPolicy, shouldRetry, backoffMs, RETRYABLE, MAX_RETRY_AFTER_MS } from './retry.js';
+export type { BackoffOptions } from './retry.js';
+export { classifyError, parseRetryAfter, redact, typeForStatus, InvalidResponseError } from './errors.js';
+export type { ClassifyContext } from './errors.js';
+export { freezeModel, resolveApiKey } from './model.js';
+export { simulatedText, estimateTokens } from './providers/simulated.js';

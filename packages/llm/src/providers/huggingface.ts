@@ -1,0 +1,101 @@
+import { InferenceClient } from '@huggingface/inference';
+import type { Adapter, AdapterResult } from './shared.js';
+import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
+import { InvalidResponseError } from '../errors.js';
+import { keyHash } from '../model.js';
+
+/**
+ * Hugging Face through @huggingface/inference. With `model.baseUrl` → a dedicated Inference
+ * Endpoint (`endpointUrl`); without → Inference Providers by model name (`params.hfProvider`
+ * names the serving provider, else the router picks one). Always `retry_on_error: false` (the
+ * SDK otherwise retries 503 forever). A per-call fetch wrapper records the HTTP status and
+ * headers (Retry-After, x-inference-provider), which the SDK's errors do not carry.
+ */
+export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapter {
+  const clients = new Map<string, InferenceClient>();
+  const clientFor = (baseUrl: string | null, token: string | undefined): InferenceClient => {
+    const key = `huggingface|${baseUrl ?? ''}|${keyHash(token)}`;
+    let c = clients.get(key);
+    if (!c) {
+      c = new InferenceClient(token ?? '', baseUrl ? { endpointUrl: baseUrl } : {});
+      clients.set(key, c);
+    }
+    return c;
+  };
+  const baseFetch = opts.fetch ?? fetch;
+
+  return async (call) => {
+    const { model, params } = call;
+    const client = clientFor(model.baseUrl, call.apiKey);
+    let servedByHeader: string | null = null;
+    const capturingFetch: typeof fetch = async (input, init) => {
+      const res = await baseFetch(input, init);
+      call.setResponse({ status: res.status, headers: res.headers });
+      const sb = res.headers.get('x-inference-provider');
+      if (sb) servedByHeader = sb;
+      return res;
+    };
+    const args: Record<string, unknown> = {
+      model: model.providerModel,
+      messages: call.messages.map((m) => ({ role: m.role, content: m.content })),
+    };
+    if (!model.baseUrl && params.hfProvider) args.provider = params.hfProvider;
+    if (params.temperature != null) args.temperature = params.temperature;
+    if (params.topP != null) args.top_p = params.topP;
+    if (params.maxTokens != null) args.max_tokens = params.maxTokens;
+    const options = { signal: call.signal, retry_on_error: false, fetch: capturingFetch };
+    const fallbackServedBy = model.baseUrl ? null : (params.hfProvider ?? null);
+
+    if (params.stream === false) {
+      const d = (await client.chatCompletion(args as any, options)) as any;
+      if (!d || typeof d !== 'object' || !Array.isArray(d.choices) || d.choices.length === 0) {
+        throw new InvalidResponseError('invalid response: no choices');
+      }
+      const choice = d.choices[0];
+      return {
+        output: typeof choice?.message?.content === 'string' ? choice.message.content : '',
+        responseModel: nonEmpty(d.model),
+        servedBy: servedByHeader ?? nonEmpty(d.provider) ?? fallbackServedBy,
+        usage: usageFromOpenAI(d.usage),
+        providerCostUsd: costFromUsage(d.usage),
+        finishReason: nonEmpty(choice?.finish_reason),
+      } satisfies AdapterResult;
+    }
+
+    args.stream_options = { include_usage: true };
+    let output = '';
+    let responseModel: string | null = null;
+    let servedBy: string | null = null;
+    let usageRaw: any = undefined;
+    let finishReason: string | null = null;
+    let sawChoices = false;
+    for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<any>) {
+      if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
+      if (responseModel == null) responseModel = nonEmpty(chunk.model);
+      if (servedBy == null) servedBy = nonEmpty(chunk.provider);
+      if (chunk.usage) usageRaw = chunk.usage;
+      if (Array.isArray(chunk.choices)) {
+        for (const c of chunk.choices) {
+          sawChoices = true;
+          const piece = c?.delta?.content;
+          if (typeof piece === 'string' && piece.length > 0) {
+            call.markFirstToken();
+            output += piece;
+          }
+          if (c?.finish_reason) finishReason = c.finish_reason;
+        }
+      }
+    }
+    if (!sawChoices && usageRaw === undefined) {
+      throw new InvalidResponseError('invalid response: stream ended without any choice');
+    }
+    return {
+      output,
+      responseModel,
+      servedBy: servedByHeader ?? servedBy ?? fallbackServedBy,
+      usage: usageFromOpenAI(usageRaw),
+      providerCostUsd: costFromUsage(usageRaw),
+      finishReason,
+    } satisfies AdapterResult;
+  };
+}

@@ -1,0 +1,105 @@
+import OpenAI from 'openai';
+import type { Adapter, AdapterResult } from './shared.js';
+import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
+import { InvalidResponseError } from '../errors.js';
+import { keyHash } from '../model.js';
+
+/**
+ * OpenAI and OpenAI-compatible endpoints through the official SDK. SDK clients are cached in a
+ * Map owned by one LlmClient, keyed by provider + baseUrl + sha256(apiKey).
+ */
+export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
+  const clients = new Map<string, OpenAI>();
+  const clientFor = (baseUrl: string | null, apiKey: string | undefined): OpenAI => {
+    const key = `openai|${baseUrl ?? ''}|${keyHash(apiKey)}`;
+    let c = clients.get(key);
+    if (!c) {
+      c = new OpenAI({
+        baseURL: baseUrl ?? undefined,
+        // The SDK refuses to start without a key; local OpenAI-compatible servers ignore it.
+        apiKey: apiKey ?? 'no-key',
+        maxRetries: 0,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      });
+      clients.set(key, c);
+    }
+    return c;
+  };
+
+  return async (call) => {
+    const { model, params } = call;
+    const client = clientFor(model.baseUrl, call.apiKey);
+    const body: Record<string, unknown> = {
+      model: model.providerModel,
+      messages: call.messages.map((m) => ({ role: m.role, content: m.content })),
+    };
+    if (params.temperature != null) body.temperature = params.temperature;
+    if (params.topP != null) body.top_p = params.topP;
+    if (params.maxTokens != null) {
+      // api.openai.com wants max_completion_tokens (reasoning models reject max_tokens); most
+      // OpenAI-compatible servers only know max_tokens.
+      if (model.baseUrl == null) body.max_completion_tokens = params.maxTokens;
+      else body.max_tokens = params.maxTokens;
+    }
+    const reqOpts = { signal: call.signal, timeout: call.timeoutMs + 1_000, maxRetries: 0 };
+
+    if (params.stream === false) {
+      const { data, response } = await (client.chat.completions.create({ ...body, stream: false } as any, reqOpts) as any).withResponse();
+      const d = data as any;
+      if (!d || typeof d !== 'object' || !Array.isArray(d.choices) || d.choices.length === 0) {
+        throw new InvalidResponseError(`invalid response: no choices (status ${response.status})`);
+      }
+      const choice = d.choices[0];
+      const content = choice?.message?.content;
+      return {
+        output: typeof content === 'string' ? content : '',
+        responseModel: nonEmpty(d.model),
+        servedBy: nonEmpty(d.provider) ?? nonEmpty(response.headers.get('x-inference-provider')),
+        usage: usageFromOpenAI(d.usage),
+        providerCostUsd: costFromUsage(d.usage),
+        finishReason: nonEmpty(choice?.finish_reason),
+      } satisfies AdapterResult;
+    }
+
+    const { data: stream, response } = await (client.chat.completions.create(
+      { ...body, stream: true, stream_options: { include_usage: true } } as any,
+      reqOpts,
+    ) as any).withResponse();
+    let output = '';
+    let responseModel: string | null = null;
+    let servedBy: string | null = nonEmpty(response.headers.get('x-inference-provider'));
+    let usageRaw: any = undefined;
+    let finishReason: string | null = null;
+    let sawChoices = false;
+    let chunks = 0;
+    for await (const chunk of stream as AsyncIterable<any>) {
+      chunks++;
+      if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
+      if (responseModel == null) responseModel = nonEmpty(chunk.model);
+      if (servedBy == null) servedBy = nonEmpty(chunk.provider);
+      if (chunk.usage) usageRaw = chunk.usage;
+      if (Array.isArray(chunk.choices)) {
+        for (const c of chunk.choices) {
+          sawChoices = true;
+          const piece = c?.delta?.content;
+          if (typeof piece === 'string' && piece.length > 0) {
+            call.markFirstToken();
+            output += piece;
+          }
+          if (c?.finish_reason) finishReason = c.finish_reason;
+        }
+      }
+    }
+    if (chunks === 0 || (!sawChoices && usageRaw === undefined)) {
+      throw new InvalidResponseError('invalid response: stream ended without any choice');
+    }
+    return {
+      output,
+      responseModel,
+      servedBy,
+      usage: usageFromOpenAI(usageRaw),
+      providerCostUsd: costFromUsage(usageRaw),
+      finishReason,
+    } satisfies AdapterResult;
+  };
+}

@@ -1,0 +1,150 @@
+// The contract every model call goes through. The engine, the API and the tests type against it.
+
+export type Provider = 'openai' | 'huggingface' | 'simulated';
+export const PROVIDERS: readonly Provider[] = ['openai', 'huggingface', 'simulated'];
+
+export interface ModelParams {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  /** Provider-specific knobs for the simulated provider (latency, error rates…). */
+  simulation?: SimulationParams;
+  /** Hugging Face: name the serving provider (e.g. "together"); the router picks one when absent. */
+  hfProvider?: string;
+  /** Use streaming where the provider supports it (default true), to record time to first token. */
+  stream?: boolean;
+}
+
+export interface SimulationParams {
+  seed?: number;
+  latencyMs?: { p50: number; p95: number } | number;
+  /** Delay before the first token, as a fraction of the latency (0..1). */
+  ttftFraction?: number;
+  outputTokens?: { min: number; max: number };
+  errorRate?: number;
+  rateLimitRate?: number;
+  retryAfterMs?: number;
+  /** Answer with this model id instead of the requested one (to exercise attribution). */
+  answerAs?: string;
+}
+
+/** USD per one million tokens. */
+export interface Pricing {
+  inputPerMTok?: number | null;
+  outputPerMTok?: number | null;
+  cachedInputPerMTok?: number | null;
+}
+
+/** Where a call's key comes from. The value itself is never logged or returned. */
+export type Credential =
+  | { kind: 'none' }
+  | { kind: 'env'; name: string }
+  | { kind: 'secret'; value: string };
+
+/**
+ * One model, resolved once and frozen: every record of a call (trace, message, event) is built
+ * from this one object, so "the model" cannot drift between code paths.
+ */
+export interface ResolvedModel {
+  readonly modelId: string;
+  readonly name: string;
+  readonly revision: number;
+  readonly provider: Provider;
+  readonly providerModel: string;
+  readonly baseUrl: string | null;
+  readonly params: Readonly<ModelParams>;
+  readonly pricing: Readonly<Pricing>;
+  readonly credential: Readonly<Credential>;
+}
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface CallRequest {
+  messages: ChatMessage[];
+  /** Per-call overrides of the model's params. */
+  params?: Partial<Pick<ModelParams, 'temperature' | 'maxTokens' | 'topP'>>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Called once when the first output token arrives (streaming providers). */
+  onFirstToken?: (at: Date) => void;
+  /**
+   * 1-based attempt number of this call (the engine's retry counter). Only the simulated
+   * provider uses it: it is mixed into the per-call seed so that a retry draws afresh while
+   * identical (call, attempt) pairs stay reproducible. Default 1.
+   */
+  attempt?: number;
+}
+
+export type Attribution = 'match' | 'alias' | 'mismatch' | 'unknown';
+
+export interface Usage {
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cachedInputTokens: number | null;
+  reasoningTokens: number | null;
+  /** The usage object exactly as the provider sent it. */
+  raw: unknown;
+}
+
+export type CostSource = 'provider' | 'pricing' | 'unknown';
+export interface Cost {
+  usd: number | null;
+  source: CostSource;
+}
+
+export interface CallTiming {
+  startedAt: Date;
+  firstTokenAt: Date | null;
+  endedAt: Date;
+  latencyMs: number;
+  ttftMs: number | null;
+}
+
+export interface CallResult extends CallTiming {
+  ok: true;
+  /** The frozen model this call was made with (same object that was passed in). */
+  model: ResolvedModel;
+  output: string;
+  requestedModel: string;
+  responseModel: string | null;
+  /** Hugging Face router / OpenRouter: which serving provider answered, when reported. */
+  servedBy: string | null;
+  attribution: Attribution;
+  usage: Usage;
+  cost: Cost;
+  finishReason: string | null;
+}
+
+export type ErrorType =
+  | 'rate_limited'
+  | 'timeout'
+  | 'connection'
+  | 'server_error'
+  | 'bad_request'
+  | 'auth'
+  | 'aborted'
+  | 'invalid_response';
+
+export interface CallFailure extends CallTiming {
+  ok: false;
+  model: ResolvedModel;
+  requestedModel: string;
+  error: {
+    type: ErrorType;
+    message: string;
+    httpStatus: number | null;
+    /** For rate_limited (and 503s that say so): how long the provider asked us to wait. */
+    retryAfterMs: number | null;
+  };
+}
+
+export type CallOutcome = CallResult | CallFailure;
+
+export interface LlmClient {
+  /** Never throws for provider failures: they come back classified as CallFailure. */
+  call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome>;
+}
