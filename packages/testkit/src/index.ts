@@ -1,0 +1,3 @@
+export { startFakeOpenAI, startFakeHuggingFace, fakeAnswer, nowMs } from './fake.js';
+export type { Behavior, BehaviorSpec, Fault, FakeOptions, FakeRequest, FakeServer, FakeMessage, LatencySpec, RequestLogEntry, UsageOverride } from './fake.js';
+export { demoPrompts } from './fixtures.js';
