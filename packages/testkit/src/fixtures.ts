@@ -19,8 +19,9 @@ const TEMPLATES = [
 export function demoPrompts(n: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const s = SUBJECTS[(i * 7 + Math.floor(i / SUBJECTS.length)) % SUBJECTS.length]!;
-    const t = TEMPLATES[(i * 3 + Math.floor(i / TEMPLATES.length)) % TEMPLATES.length]!;
+    // Every (subject, template) pair once in the first 160, in an interleaved order.
+    const s = SUBJECTS[i % SUBJECTS.length]!;
+    const t = TEMPLATES[(i + Math.floor(i / SUBJECTS.length)) % TEMPLATES.length]!;
     const p = t.replace('{s}', s);
     out.push(i < SUBJECTS.length * TEMPLATES.length ? p : `${p} (#${i + 1})`);
   }
