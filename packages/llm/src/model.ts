@@ -1,8 +1,20 @@
 import type { Credential, ResolvedModel } from './types.js';
 import { createHash } from 'node:crypto';
 
-/** Deep-freeze a resolved model: the object, its params (and params.simulation), pricing and credential. */
+/**
+ * Deep-freeze a resolved model: the object, its params (and params.simulation), pricing and
+ * credential. A `secret` credential's `value` is made non-enumerable first, so the key stays
+ * readable (`model.credential.value`) but never appears when a model, an outcome or a record
+ * built from them is serialised (JSON.stringify, object spread, console.log). Returns `m`.
+ */
 export function freezeModel(m: ResolvedModel): ResolvedModel {
+  const cred = m.credential as { kind: string; value?: unknown };
+  if (cred && cred.kind === 'secret' && !Object.isFrozen(cred)) {
+    const d = Object.getOwnPropertyDescriptor(cred, 'value');
+    if (d && d.enumerable && d.configurable) {
+      Object.defineProperty(cred, 'value', { value: d.value, enumerable: false, writable: false, configurable: false });
+    }
+  }
   const params = m.params as { simulation?: object };
   if (params?.simulation && typeof params.simulation === 'object') {
     const sim = params.simulation as { latencyMs?: unknown; outputTokens?: unknown };

@@ -19,6 +19,8 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
         // The SDK refuses to start without a key; local OpenAI-compatible servers ignore it.
         apiKey: apiKey ?? 'no-key',
         maxRetries: 0,
+        // The SDK's own logging could print request/response details; we report through outcomes.
+        logLevel: 'off',
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
       });
       clients.set(key, c);
