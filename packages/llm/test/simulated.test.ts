@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { createLlmClient, type CallFailure, type CallResult, type SimulationParams } from '../src/index.js';
+import { makeModel, user } from './helpers.js';
+
+const client = createLlmClient();
+const sim = (simulation: SimulationParams, providerModel = 'sim-fast') =>
+  makeModel({ provider: 'simulated', providerModel, params: { simulation }, credential: { kind: 'none' } });
+
+describe('simulated provider', () => {
+  it('answers deterministically from the prompt, with usage, cost and timings', async () => {
+    const m = sim({ seed: 7, latencyMs: 40, ttftFraction: 0.25, outputTokens: { min: 10, max: 30 } });
+    const a = (await client.call(m, { messages: user('Explain compound interest please') })) as CallResult;
+    const b = (await client.call(m, { messages: user('Explain compound interest please') })) as CallResult;
+    expect(a.ok).toBe(true);
+    expect(a.model).toBe(m);
+    expect(a.output).toMatch(/^Simulated answer to: Explain compound interest please/);
+    expect(a.output).toBe(b.output);
+    expect(a.usage.outputTokens).toBe(b.usage.outputTokens);
+    expect(a.usage.outputTokens!).toBeGreaterThanOrEqual(10);
+    expect(a.usage.outputTokens!).toBeLessThanOrEqual(30);
+    expect(a.usage.inputTokens).toBe(Math.ceil('Explain compound interest please'.length / 4));
+    expect(a.responseModel).toBe('sim-fast');
+    expect(a.attribution).toBe('match');
+    expect(a.cost.source).toBe('pricing');
+    expect(a.latencyMs).toBeGreaterThanOrEqual(39);
+    expect(a.ttftMs!).toBeGreaterThanOrEqual(8);
+    expect(a.ttftMs!).toBeLessThanOrEqual(a.latencyMs);
+  });
+
+  it('latency distribution from {p50, p95} is roughly right', async () => {
+    const m = sim({ seed: 1, latencyMs: { p50: 20, p95: 60 } });
+    const outs = (await Promise.all(Array.from({ length: 80 }, (_, i) => client.call(m, { messages: user(`prompt ${i}`) })))) as CallResult[];
+    const lat = outs.map((o) => o.latencyMs).sort((x, y) => x - y);
+    const p50 = lat[40]!;
+    expect(p50).toBeGreaterThanOrEqual(10);
+    expect(p50).toBeLessThanOrEqual(40);
+    expect(new Set(lat).size).toBeGreaterThan(5);
+  });
+
+  it('answerAs changes the response model (alias vs mismatch)', async () => {
+    const alias = (await client.call(sim({ latencyMs: 0, answerAs: 'sim-fast-2025-01-01' }), { messages: user('x') })) as CallResult;
+    expect(alias.attribution).toBe('alias');
+    const other = (await client.call(sim({ latencyMs: 0, answerAs: 'gpt-4o' }, 'gpt-5-mini'), { messages: user('x') })) as CallResult;
+    expect(other.requestedModel).toBe('gpt-5-mini');
+    expect(other.responseModel).toBe('gpt-4o');
+    expect(other.attribution).toBe('mismatch');
+  });
+
+  it('errorRate → server_error 500; rateLimitRate → rate_limited with retryAfterMs; attempt re-seeds', async () => {
+    const e = (await client.call(sim({ latencyMs: 0, errorRate: 1 }), { messages: user('x') })) as CallFailure;
+    expect(e.error).toMatchObject({ type: 'server_error', httpStatus: 500 });
+    const r = (await client.call(sim({ latencyMs: 0, rateLimitRate: 1, retryAfterMs: 1500 }), { messages: user('x') })) as CallFailure;
+    expect(r.error).toMatchObject({ type: 'rate_limited', httpStatus: 429, retryAfterMs: 1500 });
+    const half = sim({ seed: 3, latencyMs: 0, errorRate: 0.5 });
+    const firsts = await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`) })));
+    const again = await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`) })));
+    expect(firsts.map((o) => o.ok)).toEqual(again.map((o) => o.ok));
+    const failed = firsts.filter((o) => !o.ok).length;
+    expect(failed).toBeGreaterThan(5);
+    expect(failed).toBeLessThan(35);
+    const retried = await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`), attempt: 2 })));
+    expect(retried.map((o) => o.ok)).not.toEqual(firsts.map((o) => o.ok));
+  });
+
+  it('timeout and abort clear their timers', async () => {
+    const slow = sim({ latencyMs: 5000 });
+    const t0 = Date.now();
+    const t = (await client.call(slow, { messages: user('x'), timeoutMs: 60 })) as CallFailure;
+    expect(t.error.type).toBe('timeout');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    const a = (await client.call(slow, { messages: user('x'), signal: ac.signal })) as CallFailure;
+    expect(a.error.type).toBe('aborted');
+    const pre = (await client.call(slow, { messages: user('x'), signal: AbortSignal.abort() })) as CallFailure;
+    expect(pre.error.type).toBe('aborted');
+    expect(pre.latencyMs).toBeLessThan(50);
+  });
+});
