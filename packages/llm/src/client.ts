@@ -75,7 +75,12 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
 
     let firstTokenAt: Date | null = null;
     let lastResponse: { status: number; headers: HeadersLike } | null = null;
-    const params: Readonly<ModelParams> = request.params ? { ...model.params, ...request.params } : model.params;
+    let params: Readonly<ModelParams> = model.params;
+    if (request.params) {
+      const merged: ModelParams = { ...model.params };
+      for (const [k, v] of Object.entries(request.params)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+      params = merged;
+    }
     const startedAt = new Date();
     try {
       const r = await adapter({

@@ -139,7 +139,7 @@ const WORDS = (
 ).split(' ');
 
 /** Deterministic answer text for a prompt. */
-export function fakeAnswer(model: string, messages: FakeMessage[], outputTokens?: number): string {
+export function fakeAnswer(messages: FakeMessage[], outputTokens?: number): string {
   const last = [...messages].reverse().find((m) => m.role === 'user') ?? messages[messages.length - 1];
   const prompt = (last?.content ?? '').replace(/\s+/g, ' ').trim();
   const h = hash32(prompt);
@@ -189,7 +189,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
   let maxInFlight = 0;
   let total = 0;
   let nextId = 1;
-  let created = Math.floor(Date.now() / 1000);
+  const created = Math.floor(Date.now() / 1000);
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -391,7 +391,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
 
     const responseModel = b.answerAs ?? model;
     if (entry) entry.responseModel = responseModel;
-    const output = fakeAnswer(responseModel === model ? model : model, messages, b.outputTokens);
+    const output = fakeAnswer(messages, b.outputTokens);
     const promptTokens = b.usage?.prompt_tokens ?? messages.reduce((n, m) => n + tokens(m.content), 0);
     const completionTokens = b.usage?.completion_tokens ?? output.split(' ').length;
     const usage: Record<string, unknown> = {
@@ -450,7 +450,6 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
   });
   const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
-  void created;
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
