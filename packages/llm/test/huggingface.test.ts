@@ -82,6 +82,13 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
     }
   }
 
+  it('a stream cut after the first chunk → connection', async () => {
+    hf.setBehavior({ fault: 'cut', latencyMs: 20 });
+    const out = (await client.call(endpointModel('cut'), { messages: user('x') })) as CallFailure;
+    expect(out.error.type).toBe('connection');
+    expect(hf.countsByModel()).toEqual({ cut: 1 });
+  });
+
   it('timeout and abort', async () => {
     hf.setBehavior({ fault: 'hang' });
     const t = (await client.call(endpointModel('hang'), { messages: user('x'), timeoutMs: 100 })) as CallFailure;

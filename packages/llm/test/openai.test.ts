@@ -105,6 +105,14 @@ describe('openai provider against the fake', () => {
     }
   }
 
+  it('a stream cut after the first chunk → connection, first token recorded', async () => {
+    fake.setBehavior({ fault: 'cut', latencyMs: 20 });
+    const out = (await client.call(model('cut'), { messages: user('x') })) as CallFailure;
+    expect(out.error.type).toBe('connection');
+    expect(out.firstTokenAt).toBeInstanceOf(Date);
+    expect(fake.countsByModel()).toEqual({ cut: 1 });
+  });
+
   it('slow beyond timeoutMs → timeout', async () => {
     fake.setBehavior({ fault: { kind: 'slow', ms: 2000 } });
     for (const stream of [true, false]) {

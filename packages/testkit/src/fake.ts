@@ -36,7 +36,9 @@ export type Fault =
   | 'reset'
   | { kind: '429'; retryAfterMs?: number; retryAfterSeconds?: number; retryAfterDate?: string }
   | { kind: '500' | '503' | '401' | '403' | '400' | '404' | '422' | 'hang' | 'malformed' | 'reset' }
-  | { kind: 'slow'; ms: number };
+  | { kind: 'slow'; ms: number }
+  /** Streaming only: send the headers and the first chunk, then destroy the socket. */
+  | 'cut';
 
 export type LatencySpec = number | { p50: number; p95: number } | ((req: FakeRequest) => number);
 
@@ -351,6 +353,13 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       const errBody = (status: number, message: string, type: string) =>
         flavor === 'huggingface' ? { error: message + echo } : { error: { message: message + echo, type, code: String(status) } };
       switch (fault.kind) {
+        case 'cut':
+          if (!stream) {
+            await sleep(latency);
+            req.socket.destroy();
+            return;
+          }
+          break;
         case 'slow':
           extraDelay = Number(fault.ms ?? 0);
           break;
@@ -405,6 +414,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     };
     const id = `chatcmpl-${hash32(model + '|' + (messages[0]?.content ?? '')).toString(16)}-${seq}`;
     const total_ = latency + extraDelay;
+    const cut = fault?.kind === 'cut';
 
     if (!stream) {
       await sleep(total_);
@@ -432,6 +442,11 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const words = output.split(' ');
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...extraHeaders });
     res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: words[0] }, finish_reason: null }] })}\n\n`);
+    if (cut) {
+      await new Promise<void>((r) => res.write('', () => r()));
+      req.socket.destroy();
+      return;
+    }
     await sleep(total_ - ttft);
     if (res.destroyed) return;
     let rest = '';
