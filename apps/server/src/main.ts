@@ -1,0 +1,35 @@
+// `pnpm start`: the server on HOST:PORT (default http://127.0.0.1:4700) with the database at
+// DATABASE_URL (default SQLite under ./data/).
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './server.js';
+
+// Relative paths (DATABASE_URL=file:./data/…) mean where the user typed the command, not the
+// package folder pnpm runs this in.
+if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
+const monitorDir = fileURLToPath(new URL('../../monitor/dist/', import.meta.url));
+
+try {
+  const config = loadConfig(process.env, monitorDir);
+  const server = await startServer(config);
+  console.log(`[batchlight] listening on ${server.url}  (monitor: ${server.url}/, API: ${server.url}/trpc, WebSocket: ${server.url.replace('http', 'ws')}/ws)`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[batchlight] ${signal}: stopping; runs in flight resume at the next start`);
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (err) {
+  console.error(`[batchlight] cannot start: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

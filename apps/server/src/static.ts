@@ -1,0 +1,28 @@
+// Serves the built monitor (apps/monitor/dist) with a fallback to index.html for client routes.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2',
+};
+
+export function serveStatic(dir: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+  const index = dir ? join(dir, 'index.html') : undefined;
+  if (!dir || !index || !existsSync(index)) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
+    return;
+  }
+  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  const file = normalize(join(dir, path));
+  const inside = file.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  const target = inside && existsSync(file) && statSync(file).isFile() ? file : index;
+  const immutable = target !== index && path.startsWith('/assets/');
+  res.writeHead(200, {
+    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+  });
+  createReadStream(target).pipe(res);
+}

@@ -1,0 +1,86 @@
+// SIGKILL the real server process mid-run, start it again: the run finishes, each item completed
+// exactly once, and the calls cut off by the kill are closed as interrupted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI } from '@batchlight/testkit';
+import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
+import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+function startProcess(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key', INIT_CWD: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
+  });
+}
+
+describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('finishes a run after SIGKILL with every item completed exactly once', async () => {
+    const db = await tempDatabase(provider);
+    cleanups.push(() => db.drop());
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 60 } });
+    cleanups.push(() => fake.close());
+
+    const first = await startProcess(db.url);
+    cleanups.push(() => void first.child.kill('SIGKILL'));
+    const a = makeClient(first.url);
+    const m = await fakeModel(a.client, fake.url, 'crash-model');
+    const set = await promptSet(a.client, 40);
+    const run = await a.client.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 0 });
+    await waitFor(async () => (await a.client.runs.get.query({ id: run.id })).completedItems >= 12 && fake.inFlight() > 0);
+    first.child.kill('SIGKILL');
+    a.close();
+    await new Promise((r) => first.child.once('exit', r));
+    const callsBefore = fake.total();
+
+    const second = await startProcess(db.url);
+    cleanups.push(() => void second.child.kill('SIGKILL'));
+    const b = makeClient(second.url);
+    const events = await collectEvents(b.client, run.id, { timeoutMs: 30_000 });
+    expect(events.at(-1)!.type).toBe('run.finished');
+    const got = await b.client.runs.get.query({ id: run.id });
+    expect([got.status, got.completedItems, got.failedItems]).toEqual(['completed', 40, 0]);
+
+    const items = await allItems(b.client, run.id);
+    expect(items.every((i) => i.status === 'completed')).toBe(true);
+    const traces = await allTraces(b.client, run.id);
+    const ok = traces.filter((tr) => tr.status === 'ok');
+    // Exactly one successful call per item, and no item that had completed was called again.
+    expect(ok).toHaveLength(40);
+    expect(new Set(ok.map((tr) => tr.itemId)).size).toBe(40);
+    const interrupted = traces.filter((tr) => tr.status === 'interrupted');
+    expect(interrupted.length).toBeGreaterThan(0);
+    for (const tr of interrupted) expect(tr.requestedModel).toBe('crash-model');
+    // At the fake: each prompt was sent once, plus at most once per call the kill cut off.
+    const sent = new Map<string, number>();
+    for (const r of fake.requests) sent.set(r.body.preview, (sent.get(r.body.preview) ?? 0) + 1);
+    const itemPrompt = new Map(items.map((i) => [i.id, i.promptIndex]));
+    for (let i = 0; i < 40; i++) {
+      const cut = interrupted.filter((tr) => itemPrompt.get(tr.itemId!) === i).length;
+      const n = [...sent].find(([preview]) => preview.startsWith(`Prompt number ${i}:`))?.[1] ?? 0;
+      expect(n, `prompt ${i}`).toBeGreaterThanOrEqual(1);
+      expect(n, `prompt ${i}`).toBeLessThanOrEqual(1 + cut);
+    }
+    expect(callsBefore).toBeLessThan(40);
+    b.close();
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+  });
+});

@@ -1,0 +1,139 @@
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
+import WebSocket from 'ws';
+import type { AppRouter, RunEventMessage } from '@batchlight/api';
+import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
+import { startServer, type RunningServer } from '../src/index.js';
+
+export type Client = TRPCClient<AppRouter>;
+
+export function makeClient(url: string, token?: string) {
+  const wsClient = createWSClient({
+    url: `${url.replace(/^http/, 'ws')}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    retryDelayMs: () => 100,
+  });
+  const client = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: wsClient, transformer: superjson }),
+        false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: token ? { authorization: `Bearer ${token}` } : {} }),
+      }),
+    ],
+  });
+  return { client, close: () => wsClient.close() };
+}
+
+export interface TestServer {
+  server: RunningServer;
+  client: Client;
+  db: TempDatabase;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestServer(provider: 'sqlite' | 'postgresql', opts: { token?: string } = {}): Promise<TestServer> {
+  const db = await tempDatabase(provider);
+  const logs: string[] = [];
+  const server = await startServer(
+    {
+      host: '127.0.0.1', port: 0, databaseUrl: db.url, token: opts.token, secretKey: 'test-secret-key',
+      openaiApiKey: false, hfToken: false, monitorDir: undefined, seed: true,
+    },
+    { log: (m) => logs.push(m) },
+  );
+  const { client, close } = makeClient(server.url, opts.token);
+  return {
+    server, client, db, logs,
+    async close() {
+      close();
+      await server.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Collects a run's events until run.finished (or `stopAfter` events), through a real WebSocket. */
+export function collectEvents(
+  client: Client,
+  runId: string,
+  opts: { lastEventId?: string; stopAfter?: number; timeoutMs?: number } = {},
+): Promise<RunEventMessage[]> {
+  const events: RunEventMessage[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
+      reject(new Error(`timed out after ${events.length} events`));
+    }, opts.timeoutMs ?? 30_000);
+    const done = () => {
+      clearTimeout(timer);
+      sub.unsubscribe();
+      resolve(events);
+    };
+    const sub = client.runs.events.subscribe(
+      { runId, lastEventId: opts.lastEventId ?? null },
+      {
+        onData: (e) => {
+          events.push(e.data);
+          if (e.data.type === 'run.finished' || (opts.stopAfter && events.length >= opts.stopAfter)) done();
+        },
+        onError: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+        onComplete: () => done(),
+      },
+    );
+  });
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('waitFor timed out');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function allItems(client: Client, runId: string) {
+  const out = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await client.runs.items.query({ runId, cursor, limit: 1000 });
+    out.push(...page.items);
+    if (!page.nextCursor) return out;
+    cursor = page.nextCursor;
+  }
+}
+
+export async function allTraces(client: Client, runId: string) {
+  const out = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await client.traces.list.query({ runId, cursor, limit: 1000 });
+    out.push(...page.traces);
+    if (!page.nextCursor) return out;
+    cursor = page.nextCursor;
+  }
+}
+
+export async function promptSet(client: Client, n: number, name = `set-${n}`) {
+  return client.promptSets.create.mutate({ name, prompts: Array.from({ length: n }, (_, i) => ({ input: `Prompt number ${i}: say something short.` })) });
+}
+
+/** A model on a testkit fake, with its key in an env var the server reads. */
+export async function fakeModel(client: Client, fakeUrl: string, providerModel: string, extra: { name?: string; provider?: 'openai' | 'huggingface' } = {}) {
+  process.env.BATCHLIGHT_TEST_FAKE_KEY = 'sk-fake-test-key';
+  return client.models.create.mutate({
+    name: extra.name ?? `${providerModel}-${Math.random().toString(36).slice(2, 7)}`,
+    provider: extra.provider ?? 'openai',
+    providerModel,
+    baseUrl: extra.provider === 'huggingface' ? fakeUrl : `${fakeUrl}/v1`,
+    credentialEnv: 'BATCHLIGHT_TEST_FAKE_KEY',
+    params: { stream: true },
+    pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+  });
+}

@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeHuggingFace, startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+import { allItems, allTraces, collectEvents, fakeModel, promptSet, startTestServer, waitFor, type TestServer } from './helpers.js';
+
+describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) => {
+  let t: TestServer;
+  let openai: FakeServer;
+  let hf: FakeServer;
+
+  beforeAll(async () => {
+    [t, openai, hf] = await Promise.all([startTestServer(provider), startFakeOpenAI(), startFakeHuggingFace()]);
+  });
+  afterAll(async () => {
+    await Promise.all([t?.close(), openai?.close(), hf?.close()]);
+  });
+
+  it('runs several models at concurrency > 1 with exact counters, and the fake saw exactly what the traces say', async () => {
+    openai.reset();
+    hf.reset();
+    openai.setBehavior({ latencyMs: { p50: 15, p95: 40 } });
+    hf.setBehavior({ latencyMs: { p50: 15, p95: 40 } });
+    const c = t.client;
+    const models = [
+      await fakeModel(c, openai.url, 'gpt-5-mini'),
+      await fakeModel(c, openai.url, 'gpt-4o-mini'),
+      await fakeModel(c, hf.url, 'Qwen/Qwen2.5-7B-Instruct', { provider: 'huggingface' }),
+    ];
+    const set = await promptSet(c, 20);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: models.map((m) => m.id), concurrency: 8, delayMs: 0, repeats: 2 });
+    expect(run.totalItems).toBe(120);
+    const events = await collectEvents(c, run.id);
+    const finished = events.at(-1)!;
+    expect(finished.type).toBe('run.finished');
+
+    const got = await c.runs.get.query({ id: run.id });
+    expect(got.status).toBe('completed');
+    expect([got.completedItems, got.failedItems, got.cancelledItems]).toEqual([120, 0, 0]);
+    const items = await allItems(c, run.id);
+    expect(items).toHaveLength(120);
+    expect(items.every((i) => i.status === 'completed' && i.attempts === 1)).toBe(true);
+
+    const traces = await allTraces(c, run.id);
+    expect(traces).toHaveLength(120);
+    const byId = new Map(models.map((m) => [m.id, m]));
+    for (const tr of traces) {
+      expect(tr.requestedModel).toBe(byId.get(tr.modelId)!.providerModel);
+      expect(tr.responseModel).toBe(tr.requestedModel);
+      expect(tr.attribution).toBe('match');
+    }
+    // The fakes' request logs agree, model by model, with the traces.
+    const seen = { ...openai.countsByModel(), ...hf.countsByModel() };
+    for (const m of models) expect(seen[m.providerModel]).toBe(traces.filter((tr) => tr.modelId === m.id).length);
+    expect(openai.total() + hf.total()).toBe(120);
+    // Every completed item's event names the same model as its trace.
+    const completed = events.filter((e) => e.type === 'item.completed');
+    expect(completed).toHaveLength(120);
+    const traceModel = new Map(traces.map((tr) => [tr.id, tr.modelId]));
+    for (const e of completed) if (e.type === 'item.completed') expect(traceModel.get(e.payload.traceId)).toBe(e.payload.modelId);
+    const audit = await c.runs.audit.query({ runId: run.id });
+    expect(audit.ok).toBe(true);
+    expect(audit.tracesChecked).toBe(120);
+  });
+
+  it('holds concurrency as a hard cap and delayMs as the minimum gap between starts, measured at the fake', async () => {
+    const c = t.client;
+    openai.reset();
+    openai.setBehavior({ latencyMs: 40 });
+    const m = await fakeModel(c, openai.url, 'cap-model');
+    const set = await promptSet(c, 30);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 3, delayMs: 0 });
+    await collectEvents(c, run.id);
+    expect(openai.maxInFlight()).toBeLessThanOrEqual(3);
+    expect(openai.maxInFlight()).toBe(3);
+
+    openai.reset();
+    openai.setBehavior({ latencyMs: 5 });
+    const run2 = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 25, promptLimit: 12 });
+    await collectEvents(c, run2.id);
+    const starts = openai.requests.map((r) => r.startedAt).sort((a, b) => a - b);
+    expect(starts).toHaveLength(12);
+    const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
+    // Starts leave the engine >= 25 ms apart; the loopback hop adds well under a millisecond of jitter.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(24);
+  });
+
+  it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
+    const c = t.client;
+    openai.reset();
+    openai.setBehavior((req) => (req.model === 'honest-model' ? { latencyMs: 2 } : { latencyMs: 2, answerAs: 'qwen-2.5-7b' }));
+    const honest = await fakeModel(c, openai.url, 'honest-model');
+    const liar = await fakeModel(c, openai.url, 'gpt-5-mini');
+    const set = await promptSet(c, 5);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [honest.id, liar.id], concurrency: 4, delayMs: 0 });
+    const events = await collectEvents(c, run.id);
+    const traces = await allTraces(c, run.id);
+    const bad = traces.filter((tr) => tr.modelId === liar.id);
+    expect(bad).toHaveLength(5);
+    for (const tr of bad) expect([tr.requestedModel, tr.responseModel, tr.attribution]).toEqual(['gpt-5-mini', 'qwen-2.5-7b', 'mismatch']);
+    expect(traces.filter((tr) => tr.modelId === honest.id).every((tr) => tr.attribution === 'match')).toBe(true);
+    const completed = events.filter((e) => e.type === 'item.completed' && e.payload.modelId === liar.id);
+    expect(completed.every((e) => e.type === 'item.completed' && e.payload.attribution === 'mismatch')).toBe(true);
+
+    const audit = await c.runs.audit.query({ runId: run.id });
+    expect(audit.ok).toBe(false);
+    const mismatches = audit.findings.filter((f) => f.kind === 'provider_reported_other_model');
+    expect(mismatches.map((f) => f.traceId).sort()).toEqual(bad.map((tr) => tr.id).sort());
+  });
+
+  it('does not let a registry edit mid-run change what the run sends or records', async () => {
+    const c = t.client;
+    openai.reset();
+    let release!: () => void;
+    const gate = new Promise((r) => (release = () => r(undefined)));
+    openai.setBehavior({ latencyMs: 5, gate: () => gate });
+    const m = await fakeModel(c, openai.url, 'snapshot-model');
+    const set = await promptSet(c, 10);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 2, delayMs: 0 });
+    await waitFor(async () => openai.inFlight() === 2);
+    const edited = await c.models.update.mutate({ id: m.id, providerModel: 'edited-model', pricing: { inputPerMTok: 99, outputPerMTok: 99 } });
+    expect(edited.revision).toBe(m.revision + 1);
+    release();
+    await collectEvents(c, run.id);
+    const traces = await allTraces(c, run.id);
+    expect(traces).toHaveLength(10);
+    expect(new Set(traces.map((tr) => tr.requestedModel))).toEqual(new Set(['snapshot-model']));
+    expect(new Set(traces.map((tr) => tr.modelRevision))).toEqual(new Set([m.revision]));
+    expect(openai.countsByModel()).toEqual({ 'snapshot-model': 10 });
+    const full = await c.runs.get.query({ id: run.id });
+    expect(full.models[0]!.providerModel).toBe('snapshot-model');
+  });
+
+  it("retries a flaky provider's 429s after Retry-After, each attempt its own trace, and completes", async () => {
+    const c = t.client;
+    openai.reset();
+    openai.setBehavior({ latencyMs: 2, fault: { kind: '429', retryAfterMs: 150 }, times: 3 });
+    const m = await fakeModel(c, openai.url, 'flaky-model');
+    const set = await promptSet(c, 6);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 1, delayMs: 0, maxRetries: 5 });
+    const events = await collectEvents(c, run.id);
+    const got = await c.runs.get.query({ id: run.id });
+    expect([got.status, got.completedItems, got.failedItems, got.retries]).toEqual(['completed', 6, 0, 3]);
+    const retrying = events.filter((e) => e.type === 'item.retrying');
+    expect(retrying).toHaveLength(3);
+    for (const e of retrying) if (e.type === 'item.retrying') expect(e.payload.waitMs).toBeGreaterThanOrEqual(150);
+    const traces = await allTraces(c, run.id);
+    expect(traces).toHaveLength(9);
+    expect(traces.filter((tr) => tr.errorType === 'rate_limited')).toHaveLength(3);
+    // The retry of the first item came after the provider's Retry-After.
+    const log = openai.requests;
+    for (let i = 1; i <= 3; i++) expect(log[i]!.startedAt - log[i - 1]!.endedAt!).toBeGreaterThanOrEqual(149);
+    expect((await allItems(c, run.id))[0]!.attempts).toBe(4);
+  });
+
+  it('lets a subscriber that drops mid-run resume from its lastEventId with every event exactly once, in order', async () => {
+    const c = t.client;
+    openai.reset();
+    openai.setBehavior({ latencyMs: 10 });
+    const m = await fakeModel(c, openai.url, 'resume-model');
+    const set = await promptSet(c, 40);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 2, delayMs: 0 });
+    const { makeClient } = await import('./helpers.js');
+    const first = makeClient(t.server.url);
+    const before = await collectEvents(first.client, run.id, { stopAfter: 25 });
+    first.close(); // the socket goes away mid-run
+    await new Promise((r) => setTimeout(r, 100));
+    const second = makeClient(t.server.url);
+    const after = await collectEvents(second.client, run.id, { lastEventId: String(before.at(-1)!.seq) });
+    second.close();
+    const seqs = [...before, ...after].map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(after.at(-1)!.type).toBe('run.finished');
+    expect([...before, ...after].filter((e) => e.type === 'item.completed')).toHaveLength(40);
+  });
+
+  it('rejects bad runs.create input with BAD_REQUEST naming the field, writing nothing', async () => {
+    const c = t.client;
+    const set = await promptSet(c, 2);
+    const models = await c.models.list.query();
+    const good = { promptSetId: set.id, modelIds: [models[0]!.id], concurrency: 2, delayMs: 0 };
+    const archived = await c.models.create.mutate({ name: `arch-${provider}`, provider: 'simulated', providerModel: 'x' });
+    await c.models.archive.mutate({ id: archived.id });
+    const empty = await c.promptSets.create.mutate({ name: 'one', prompts: [{ input: 'x' }] });
+    const before = (await c.runs.list.query({ limit: 200 })).runs.length;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ concurrency: 0 }, 'concurrency'],
+      [{ concurrency: 257 }, 'concurrency'],
+      [{ delayMs: -1 }, 'delayMs'],
+      [{ delayMs: 600_001 }, 'delayMs'],
+      [{ promptLimit: 0 }, 'promptLimit'],
+      [{ repeats: 0 }, 'repeats'],
+      [{ repeats: 101 }, 'repeats'],
+      [{ modelIds: ['no-such-model'] }, 'modelIds'],
+      [{ modelIds: [archived.id] }, 'modelIds'],
+      [{ modelIds: [models[0]!.id, models[0]!.id] }, 'modelIds'],
+      [{ modelIds: [] }, 'modelIds'],
+      [{ promptSetId: 'no-such-set' }, 'promptSetId'],
+    ];
+    for (const [patch, field] of cases) {
+      const err = await c.runs.create.mutate({ ...good, ...patch } as typeof good).then(
+        () => null,
+        (e: { data?: { code?: string; fieldErrors?: Record<string, string[]> }; message: string }) => e,
+      );
+      expect(err, JSON.stringify(patch)).not.toBeNull();
+      expect(err!.data?.code).toBe('BAD_REQUEST');
+      expect(Object.keys(err!.data?.fieldErrors ?? {}), JSON.stringify(patch)).toContain(field);
+    }
+    void empty;
+    expect((await c.runs.list.query({ limit: 200 })).runs.length).toBe(before);
+  });
+});

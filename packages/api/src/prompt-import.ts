@@ -1,0 +1,133 @@
+// Parses prompt files (JSONL or CSV) into prompts, with errors that name the line.
+import { z } from 'zod';
+import { promptInput } from './schemas.js';
+
+export interface ParsedPrompt {
+  input: string | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
+  expected?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+export interface ImportError {
+  line: number;
+  message: string;
+}
+export interface ParseResult {
+  prompts: ParsedPrompt[];
+  errors: ImportError[];
+}
+
+const MAX_ERRORS = 50;
+const jsonlRecord = z.object({
+  input: promptInput.optional(),
+  prompt: promptInput.optional(),
+  messages: promptInput.optional(),
+  expected: z.union([z.string(), z.number()]).nullable().optional(),
+  metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
+/** One JSON value per line: `{"input": "..."}` (also `prompt` or `messages`), or a bare string. */
+export function parseJsonl(content: string): ParseResult {
+  const prompts: ParsedPrompt[] = [];
+  const errors: ImportError[] = [];
+  content.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    if (!raw.trim() || errors.length >= MAX_ERRORS) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      errors.push({ line, message: `not valid JSON (${(err as Error).message})` });
+      return;
+    }
+    if (typeof value === 'string') value = { input: value };
+    const r = jsonlRecord.safeParse(value);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      errors.push({ line, message: `${issue.path.join('.') || 'record'}: ${issue.message}` });
+      return;
+    }
+    const input = r.data.input ?? r.data.prompt ?? r.data.messages;
+    if (input === undefined) {
+      errors.push({ line, message: 'missing "input" (or "prompt" / "messages")' });
+      return;
+    }
+    prompts.push({ input, expected: r.data.expected == null ? null : String(r.data.expected), metadata: r.data.metadata ?? null });
+  });
+  return { prompts, errors };
+}
+
+/** RFC 4180 records with the line each starts on (quoted fields may span lines). */
+function csvRecords(content: string): Array<{ line: number; fields: string[] }> | ImportError {
+  const out: Array<{ line: number; fields: string[] }> = [];
+  let fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  let line = 1;
+  let recordLine = 1;
+  for (let i = 0; i < content.length; i++) {
+    const c = content[i]!;
+    if (quoted) {
+      if (c === '"' && content[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else {
+        if (c === '\n') line++;
+        field += c;
+      }
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') fields.push(field), (field = '');
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && content[i + 1] === '\n') i++;
+      fields.push(field);
+      if (fields.length > 1 || fields[0] !== '') out.push({ line: recordLine, fields });
+      fields = [];
+      field = '';
+      line++;
+      recordLine = line;
+    } else field += c;
+  }
+  if (quoted) return { line: recordLine, message: 'a quoted field is not closed' };
+  if (field !== '' || fields.length) out.push({ line: recordLine, fields: [...fields, field] });
+  return out;
+}
+
+/** A header row naming an `input` (or `prompt`) column; `expected` optional; other columns become metadata. */
+export function parseCsv(content: string): ParseResult {
+  const records = csvRecords(content.replace(/^\uFEFF/, ''));
+  if (!Array.isArray(records)) return { prompts: [], errors: [records] };
+  const [header, ...rows] = records;
+  if (!header) return { prompts: [], errors: [{ line: 1, message: 'the file is empty' }] };
+  const names = header.fields.map((h) => h.trim().toLowerCase());
+  const inputCol = names.findIndex((n) => n === 'input' || n === 'prompt');
+  if (inputCol < 0) return { prompts: [], errors: [{ line: header.line, message: 'the header needs an "input" (or "prompt") column' }] };
+  const expectedCol = names.indexOf('expected');
+  const prompts: ParsedPrompt[] = [];
+  const errors: ImportError[] = [];
+  for (const r of rows) {
+    if (errors.length >= MAX_ERRORS) break;
+    if (r.fields.length !== names.length) {
+      errors.push({ line: r.line, message: `expected ${names.length} fields, found ${r.fields.length}` });
+      continue;
+    }
+    const input = r.fields[inputCol]!;
+    if (!input.trim()) {
+      errors.push({ line: r.line, message: `"${header.fields[inputCol]}" is empty` });
+      continue;
+    }
+    const metadata: Record<string, string> = {};
+    names.forEach((n, i) => {
+      if (i !== inputCol && i !== expectedCol) metadata[header.fields[i]!] = r.fields[i]!;
+    });
+    prompts.push({
+      input,
+      expected: expectedCol >= 0 ? r.fields[expectedCol] || null : null,
+      metadata: Object.keys(metadata).length ? metadata : null,
+    });
+  }
+  return { prompts, errors };
+}
+
+export function parsePromptFile(format: 'jsonl' | 'csv', content: string): ParseResult {
+  const r = format === 'jsonl' ? parseJsonl(content) : parseCsv(content);
+  if (!r.errors.length && !r.prompts.length) r.errors.push({ line: 1, message: 'no prompts found' });
+  return r;
+}

@@ -1,0 +1,18 @@
+import { createTRPCRouter, publicProcedure } from './trpc.js';
+import { chatRouter } from './routers/chat.js';
+import { modelsRouter } from './routers/models.js';
+import { promptSetsRouter } from './routers/promptSets.js';
+import { runsRouter } from './routers/runs.js';
+import { tracesRouter } from './routers/traces.js';
+
+export const appRouter = createTRPCRouter({
+  health: publicProcedure.query(({ ctx }) => ({ ok: true as const, database: ctx.db.provider, time: new Date() })),
+  models: modelsRouter,
+  promptSets: promptSetsRouter,
+  runs: runsRouter,
+  traces: tracesRouter,
+  chat: chatRouter,
+});
+
+/** The contract every client (monitor, CLI, scripts) types against. */
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,87 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { Prisma } from '@batchlight/db';
+import { promptText } from '@batchlight/engine';
+import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
+import { id, promptInput } from '../schemas.js';
+import { notFound, publicProcedure } from '../trpc.js';
+import type { Context } from '../context.js';
+
+const name = z.string().trim().min(1, 'required').max(200);
+const MAX_PROMPTS = 200_000;
+const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
+
+async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[]) {
+  const prisma = ctx.db.prisma;
+  return prisma.$transaction(async (tx) => {
+    const set = await tx.promptSet.create({ data: { name: setName, promptCount: prompts.length } });
+    await tx.prompt.createMany({
+      data: prompts.map((p, index) => ({
+        promptSetId: set.id,
+        index,
+        input: p.input as Prisma.InputJsonValue,
+        expected: p.expected ?? null,
+        metadata: (p.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
+      })),
+    });
+    return set;
+  });
+}
+
+function fileErrors(errors: Array<{ line: number; message: string }>): never {
+  const first = errors.slice(0, 5).map((e) => `line ${e.line}: ${e.message}`).join('; ');
+  throw new TRPCError({
+    code: 'BAD_REQUEST',
+    message: `content: ${errors.length} error(s): ${first}`,
+    cause: Object.assign(new Error(first), { field: 'content', lines: errors }),
+  });
+}
+
+export const promptSetsRouter = {
+  list: publicProcedure.query(({ ctx }) =>
+    ctx.db.prisma.promptSet.findMany({ orderBy: { createdAt: 'desc' }, select: { id: true, name: true, promptCount: true, createdAt: true } }),
+  ),
+
+  get: publicProcedure
+    .input(z.object({ id, cursor: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100) }))
+    .query(async ({ ctx, input }) => {
+      const set = await ctx.db.prisma.promptSet.findUnique({ where: { id: input.id } });
+      if (!set) notFound(`prompt set ${input.id}`);
+      const prompts = await ctx.db.prisma.prompt.findMany({
+        where: { promptSetId: set.id, index: { gte: input.cursor } },
+        orderBy: { index: 'asc' },
+        take: input.limit,
+      });
+      return {
+        ...set,
+        prompts: prompts.map((p) => ({ index: p.index, input: p.input, text: promptText(p.input), expected: p.expected, metadata: p.metadata })),
+        nextCursor: prompts.length === input.limit ? input.cursor + input.limit : null,
+      };
+    }),
+
+  create: publicProcedure
+    .input(
+      z.object({
+        name,
+        prompts: z
+          .array(z.object({ input: promptInput, expected: z.string().max(200_000).nullable().optional(), metadata: z.record(z.string(), z.unknown()).nullable().optional() }))
+          .min(1, 'add at least one prompt')
+          .max(MAX_PROMPTS),
+      }),
+    )
+    .mutation(({ ctx, input }) => createSet(ctx, input.name, input.prompts)),
+
+  /** Parses a file without saving it: the first prompts and every error, by line. */
+  preview: publicProcedure.input(fileInput).mutation(({ input }) => {
+    const r = parsePromptFile(input.format, input.content);
+    return { count: r.prompts.length, prompts: r.prompts.slice(0, 20), errors: r.errors };
+  }),
+
+  import: publicProcedure.input(fileInput.extend({ name })).mutation(async ({ ctx, input }) => {
+    const r = parsePromptFile(input.format, input.content);
+    if (r.errors.length) fileErrors(r.errors);
+    if (r.prompts.length > MAX_PROMPTS) fileErrors([{ line: MAX_PROMPTS + 1, message: `at most ${MAX_PROMPTS} prompts per set` }]);
+    return createSet(ctx, input.name, r.prompts);
+  }),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,53 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import { EngineInputError, NotFoundError } from '@batchlight/engine';
+import type { Context } from './context.js';
+
+/** Field errors travel in `error.data.fieldErrors` ({ field: [messages] }) so forms can place them. */
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    let fieldErrors: Record<string, string[]> | null = null;
+    if (cause instanceof ZodError) {
+      fieldErrors = {};
+      for (const issue of cause.issues) {
+        const key = issue.path.join('.') || '_';
+        (fieldErrors[key] ??= []).push(issue.message);
+      }
+    } else if (cause instanceof EngineInputError || (cause as { field?: unknown } | undefined)?.field) {
+      const c = cause as unknown as { field: string; message: string };
+      fieldErrors = { [c.field]: [c.message] };
+    }
+    return { ...shape, data: { ...shape.data, stack: undefined, fieldErrors } };
+  },
+});
+
+/** Engine errors become typed tRPC errors: bad input names its field, unknown ids are NOT_FOUND. */
+const errorMapping = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof EngineInputError || (cause && (cause as { field?: unknown }).field && cause.name.endsWith('InputError'))) {
+      const c = cause as Error & { field: string };
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `${c.field}: ${c.message}`, cause: c });
+    }
+    if (cause instanceof NotFoundError || cause?.name?.endsWith('NotFoundError')) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+  }
+  return result;
+});
+
+export const createTRPCRouter = t.router;
+export const publicProcedure = t.procedure.use(errorMapping);
+export const createCallerFactory = t.createCallerFactory;
+
+export function badRequest(field: string, message: string): never {
+  throw new TRPCError({ code: 'BAD_REQUEST', message: `${field}: ${message}`, cause: Object.assign(new Error(message), { field }) });
+}
+
+export function notFound(what: string): never {
+  throw new TRPCError({ code: 'NOT_FOUND', message: `${what} not found` });
+}

@@ -1,0 +1,297 @@
+// The engine: creates runs (validated, snapshotted, written in one transaction), executes them,
+// cancels and resumes them, recovers them after a crash, and makes single chat calls through the
+// same recording path.
+import type { Db, Prisma, Run } from '@batchlight/db';
+import { createLlmClient, type ChatMessage, type LlmClient } from '@batchlight/llm';
+import { createInProcessBus, type EventBus } from './events/bus.js';
+import { EventSequencer } from './events/log.js';
+import { BatchWriter } from './events/writer.js';
+import { monotonicUuidv7, uuidv7 } from './ids.js';
+import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
+import { RunExecution, type RunPlan } from './run/execution.js';
+import { toMessages } from './run/prompts.js';
+import { assistantMessageRecord, traceRecord } from './run/records.js';
+import { closeInterruptedCalls } from './run/recovery.js';
+
+/** Bad input the caller can fix; `field` names the input field at fault. */
+export class EngineInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineInputError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export interface EngineOptions {
+  db: Db;
+  llm?: LlmClient;
+  bus?: EventBus;
+  /** Decrypts keys stored in the registry (BATCHLIGHT_SECRET_KEY). */
+  secretKey?: string;
+  log?: (message: string) => void;
+}
+
+export interface CreateRunInput {
+  promptSetId: string;
+  modelIds: string[];
+  concurrency: number;
+  delayMs: number;
+  promptLimit?: number | null;
+  repeats?: number;
+  name?: string | null;
+  maxRetries?: number;
+  timeoutMs?: number;
+}
+
+export interface ChatInput {
+  modelId: string;
+  messages: ChatMessage[];
+  conversationId?: string;
+  timeoutMs?: number;
+}
+
+export type Engine = ReturnType<typeof createEngine>;
+
+export function createEngine(options: EngineOptions) {
+  const { db, secretKey } = options;
+  const prisma = db.prisma;
+  const llm = options.llm ?? createLlmClient();
+  const bus = options.bus ?? createInProcessBus();
+  const log = options.log ?? ((m: string) => console.error(m));
+  const sequencer = new EventSequencer(prisma);
+  const writer = new BatchWriter(prisma, bus);
+  const executions = new Map<string, RunExecution>();
+  let closing = false;
+
+  async function start(runId: string): Promise<void> {
+    if (closing) throw new Error('the engine is shutting down');
+    if (executions.has(runId)) return;
+    const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
+    const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
+    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId }, _max: { attempt: true } });
+    await sequencer.open(runId);
+    const plan: RunPlan = {
+      runId,
+      promptSetId: run.promptSetId,
+      concurrency: run.concurrency,
+      delayMs: run.delayMs,
+      maxRetries: run.maxRetries,
+      timeoutMs: run.timeoutMs,
+      total: run.totalItems,
+      counters: {
+        completed: run.completedItems, failed: run.failedItems, cancelled: run.cancelledItems, retries: run.retries, costUsd: run.costUsd,
+      },
+      // One frozen ResolvedModel per model of the run, from its snapshot, never from the registry.
+      models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
+      conversations: new Map(conversations.map((c) => [c.modelId, c.id])),
+      priorAttempts: new Map(attempts.filter((a) => a.itemId).map((a) => [a.itemId!, a._max.attempt ?? 0])),
+    };
+    const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
+    executions.set(runId, execution);
+    void execution.done.finally(() => executions.delete(runId));
+  }
+
+  async function createRun(input: CreateRunInput): Promise<Run> {
+    const ids = input.modelIds;
+    if (!ids.length) throw new EngineInputError('modelIds', 'choose at least one model');
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) throw new EngineInputError('modelIds', `model ${dup} is listed twice`);
+    const models = await prisma.model.findMany({ where: { id: { in: ids } } });
+    const byId = new Map(models.map((m) => [m.id, m]));
+    for (const id of ids) {
+      const m = byId.get(id);
+      if (!m) throw new EngineInputError('modelIds', `unknown model ${id}`);
+      if (m.archivedAt) throw new EngineInputError('modelIds', `model "${m.name}" is archived`);
+      // Resolve now so a key that cannot be decrypted fails here, not on the first call.
+      try {
+        resolveRegistryModel(m, secretKey);
+      } catch (err) {
+        throw new EngineInputError('modelIds', `model "${m.name}": ${(err as Error).message}`);
+      }
+    }
+    const set = await prisma.promptSet.findUnique({ where: { id: input.promptSetId } });
+    if (!set) throw new EngineInputError('promptSetId', `unknown prompt set ${input.promptSetId}`);
+    const available = await prisma.prompt.count({ where: { promptSetId: set.id } });
+    if (!available) throw new EngineInputError('promptSetId', `prompt set "${set.name}" has no prompts`);
+    const promptCount = Math.min(input.promptLimit ?? available, available);
+    const repeats = input.repeats ?? 1;
+    const runId = uuidv7();
+    const nextId = monotonicUuidv7();
+    const ordered = ids.map((id) => byId.get(id)!);
+
+    // Items in the order they run: prompt by prompt, each repeat, each model in turn.
+    const items: Prisma.RunItemCreateManyInput[] = [];
+    for (let promptIndex = 0; promptIndex < promptCount; promptIndex++)
+      for (let repeatIndex = 0; repeatIndex < repeats; repeatIndex++)
+        for (const m of ordered) items.push({ id: nextId(), runId, modelId: m.id, promptIndex, repeatIndex });
+
+    const [run] = await prisma.$transaction([
+      prisma.run.create({
+        data: {
+          id: runId,
+          name: input.name ?? null,
+          status: 'queued',
+          promptSetId: set.id,
+          concurrency: input.concurrency,
+          delayMs: input.delayMs,
+          promptLimit: input.promptLimit ?? null,
+          repeats,
+          maxRetries: input.maxRetries ?? 3,
+          timeoutMs: input.timeoutMs ?? 60_000,
+          totalItems: items.length,
+        },
+      }),
+      prisma.runModel.createMany({ data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput) }),
+      prisma.conversation.createMany({ data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })) }),
+      prisma.runItem.createMany({ data: items }),
+    ]);
+    await start(runId);
+    return run;
+  }
+
+  async function cancelRun(runId: string): Promise<Run> {
+    const run = await prisma.run.findUnique({ where: { id: runId } });
+    if (!run) throw new NotFoundError(`run ${runId} not found`);
+    const execution = executions.get(runId);
+    if (execution) {
+      execution.stop('cancel');
+      await execution.done;
+    } else if (run.status === 'queued' || run.status === 'running' || run.status === 'interrupted') {
+      // Not executing here (e.g. interrupted and not yet resumed): cancel what is left directly.
+      await sequencer.open(runId);
+      const { count } = await prisma.runItem.updateMany({ where: { runId, status: 'pending' }, data: { status: 'cancelled' } });
+      const done = await prisma.run.update({
+        where: { id: runId },
+        data: { status: 'cancelled', finishedAt: new Date(), cancelledItems: { increment: count } },
+      });
+      await writer.write({
+        events: [
+          sequencer.make(runId, 'run.status', { status: 'cancelled' }),
+          sequencer.make(runId, 'run.finished', {
+            status: 'cancelled', completed: done.completedItems, failed: done.failedItems, cancelled: done.cancelledItems,
+            total: done.totalItems, durationMs: 0, costUsd: done.costUsd,
+          }),
+        ],
+      });
+      sequencer.close(runId);
+    }
+    return prisma.run.findUniqueOrThrow({ where: { id: runId } });
+  }
+
+  /** Goes on with a stopped run: cancelled items (and, if asked, failed ones) run again. */
+  async function resumeRun(runId: string, opts: { retryFailed?: boolean } = {}): Promise<Run> {
+    const run = await prisma.run.findUnique({ where: { id: runId } });
+    if (!run) throw new NotFoundError(`run ${runId} not found`);
+    if (executions.has(runId)) return run;
+    if (run.status === 'completed' && !opts.retryFailed) throw new EngineInputError('runId', 'the run is already completed');
+    const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
+    await closeInterruptedCalls(prisma, runId);
+    await prisma.$transaction(async (tx) => {
+      const reopened = await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
+      void reopened;
+      const counts = await tx.runItem.groupBy({ by: ['status'], where: { runId }, _count: true });
+      const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
+      await tx.run.update({
+        where: { id: runId },
+        data: { status: 'queued', finishedAt: null, error: null, completedItems: n('completed'), failedItems: n('failed'), cancelledItems: n('cancelled') },
+      });
+    });
+    await start(runId);
+    return prisma.run.findUniqueOrThrow({ where: { id: runId } });
+  }
+
+  /** On start-up: runs left running (or queued) by a crash go on where they stopped. */
+  async function recover(): Promise<string[]> {
+    const runs = await prisma.run.findMany({ where: { status: { in: ['running', 'queued'] } }, select: { id: true } });
+    for (const { id } of runs) {
+      const closed = await closeInterruptedCalls(prisma, id);
+      if (closed) log(`run ${id}: closed ${closed} call(s) cut off by the last shutdown as interrupted`);
+      await start(id);
+    }
+    return runs.map((r) => r.id);
+  }
+
+  /** One call through the same recording path a run uses (no run, its own conversation). */
+  async function chat(input: ChatInput) {
+    if (!input.messages.length) throw new EngineInputError('messages', 'send at least one message');
+    const row = await prisma.model.findUnique({ where: { id: input.modelId } });
+    if (!row) throw new EngineInputError('modelId', `unknown model ${input.modelId}`);
+    if (row.archivedAt) throw new EngineInputError('modelId', `model "${row.name}" is archived`);
+    let conversationId = input.conversationId;
+    if (conversationId) {
+      const conv = await prisma.conversation.findUnique({ where: { id: conversationId } });
+      if (!conv || conv.runId) throw new EngineInputError('conversationId', `unknown chat conversation ${conversationId}`);
+      if (conv.modelId !== row.id) throw new EngineInputError('conversationId', 'that conversation belongs to another model');
+    } else {
+      conversationId = (await prisma.conversation.create({ data: { id: uuidv7(), modelId: row.id, title: input.messages[0]!.content.slice(0, 80) } })).id;
+    }
+    const model = resolveRegistryModel(row, secretKey);
+    const outcome = await llm.call(model, { messages: input.messages, timeoutMs: input.timeoutMs ?? 60_000 });
+    const trace = traceRecord(outcome, input.messages, { runId: null, itemId: null, attempt: 1 });
+    const last = input.messages[input.messages.length - 1]!;
+    await writer.write({
+      traces: [trace],
+      messages: [
+        { id: uuidv7(outcome.startedAt.getTime()), conversationId, role: last.role, content: last.content, createdAt: outcome.startedAt },
+        ...(outcome.ok ? [assistantMessageRecord(outcome, trace.id!, conversationId, null)] : []),
+      ],
+    });
+    return { conversationId, traceId: trace.id!, outcome };
+  }
+
+  /** One short prompt to check a model's connection; nothing is recorded. */
+  async function testModel(modelId: string) {
+    const row = await prisma.model.findUnique({ where: { id: modelId } });
+    if (!row) throw new NotFoundError(`model ${modelId} not found`);
+    let model;
+    try {
+      model = resolveRegistryModel(row, secretKey);
+    } catch (err) {
+      throw new EngineInputError('id', (err as Error).message);
+    }
+    const o = await llm.call(model, {
+      messages: [{ role: 'user', content: 'Reply with the single word: ok' }],
+      params: { maxTokens: 16 },
+      timeoutMs: 20_000,
+    });
+    return o.ok
+      ? { ok: true as const, latencyMs: o.latencyMs, ttftMs: o.ttftMs, requestedModel: o.requestedModel, responseModel: o.responseModel, attribution: o.attribution, output: o.output.slice(0, 200) }
+      : { ok: false as const, latencyMs: o.latencyMs, requestedModel: o.requestedModel, error: o.error };
+  }
+
+  async function close(): Promise<void> {
+    closing = true;
+    for (const e of executions.values()) e.stop('shutdown');
+    await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
+    await writer.close();
+  }
+
+  return {
+    db,
+    bus,
+    writer,
+    createRun,
+    cancelRun,
+    resumeRun,
+    recover,
+    chat,
+    testModel,
+    close,
+    isExecuting: (runId: string) => executions.has(runId),
+    /** Resolves when the run's execution here ends (immediately when it is not executing). */
+    settled: async (runId: string) => {
+      await executions.get(runId)?.done;
+    },
+  };
+}
+
+export { toMessages };

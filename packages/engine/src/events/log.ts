@@ -1,0 +1,49 @@
+// Hands out each run's event sequence numbers. One process owns a run at a time, so a counter
+// seeded from the log's last seq keeps seq strictly increasing with no gap.
+import type { PrismaClient } from '@batchlight/db';
+import type { EventPayloads, EventType, RunEventMessage } from './types.js';
+
+export class EventSequencer {
+  private readonly next = new Map<string, number>();
+
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Seeds the counter for a run from its log (call before the run emits anything). */
+  async open(runId: string): Promise<void> {
+    const last = await this.prisma.runEvent.findFirst({ where: { runId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+    this.next.set(runId, (last?.seq ?? 0) + 1);
+  }
+
+  close(runId: string): void {
+    this.next.delete(runId);
+  }
+
+  make<T extends EventType>(runId: string, type: T, payload: EventPayloads[T]): RunEventMessage {
+    const seq = this.next.get(runId);
+    if (seq === undefined) throw new Error(`event log of run ${runId} is not open`);
+    this.next.set(runId, seq + 1);
+    return { runId, seq, type, payload, at: new Date().toISOString() } as RunEventMessage;
+  }
+}
+
+/** Reads a run's committed events after `afterSeq`, in order, a page at a time. */
+export async function* readEventLog(
+  prisma: PrismaClient,
+  runId: string,
+  afterSeq: number,
+  pageSize = 1000,
+): AsyncGenerator<RunEventMessage> {
+  let cursor = afterSeq;
+  for (;;) {
+    const rows = await prisma.runEvent.findMany({
+      where: { runId, seq: { gt: cursor } },
+      orderBy: { seq: 'asc' },
+      take: pageSize,
+    });
+    for (const r of rows) {
+      yield { runId, seq: r.seq, type: r.type, payload: r.payload, at: r.createdAt.toISOString() } as RunEventMessage;
+    }
+    if (rows.length < pageSize) return;
+    cursor = rows[rows.length - 1]!.seq;
+  }
+}

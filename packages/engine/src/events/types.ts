@@ -1,0 +1,89 @@
+// The event protocol of a run. Every live view (monitor, CLI, scripts) is built from these.
+import type { Attribution, ErrorType, Provider } from '@batchlight/llm';
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'];
+export type ItemStatus = 'pending' | 'completed' | 'failed' | 'cancelled';
+export const ITEM_STATUSES: readonly ItemStatus[] = ['pending', 'completed', 'failed', 'cancelled'];
+
+/** Identifies the unit of work and the model it belongs to; present on every item event. */
+export interface ItemRef {
+  itemId: string;
+  modelId: string;
+  promptIndex: number;
+  repeatIndex: number;
+  attempt: number;
+}
+
+export interface EventPayloads {
+  'run.status': { status: RunStatus; reason?: string };
+  'item.started': ItemRef & { startedAt: string };
+  'item.retrying': ItemRef & {
+    traceId: string;
+    errorType: ErrorType;
+    httpStatus: number | null;
+    message: string;
+    /** How long the engine waits before the next attempt (Retry-After honoured). */
+    waitMs: number;
+  };
+  'item.completed': ItemRef & {
+    traceId: string;
+    provider: Provider;
+    requestedModel: string;
+    responseModel: string | null;
+    attribution: Attribution;
+    latencyMs: number;
+    ttftMs: number | null;
+    inputTokens: number | null;
+    outputTokens: number | null;
+    costUsd: number | null;
+    outputPreview: string;
+  };
+  'item.failed': ItemRef & {
+    traceId: string | null;
+    errorType: ErrorType | 'cancelled';
+    httpStatus: number | null;
+    message: string;
+    latencyMs: number | null;
+  };
+  'run.progress': {
+    completed: number;
+    failed: number;
+    cancelled: number;
+    inFlight: number;
+    total: number;
+    retries: number;
+    /** Items finished per second since the run (or its resumption) started. */
+    throughput: number;
+    elapsedMs: number;
+  };
+  'run.finished': {
+    status: RunStatus;
+    completed: number;
+    failed: number;
+    cancelled: number;
+    total: number;
+    durationMs: number;
+    costUsd: number;
+  };
+}
+
+export type EventType = keyof EventPayloads;
+export const EVENT_TYPES = [
+  'run.status', 'item.started', 'item.retrying', 'item.completed', 'item.failed', 'run.progress', 'run.finished',
+] as const satisfies readonly EventType[];
+
+export type RunEventOf<T extends EventType> = { runId: string; seq: number; type: T; payload: EventPayloads[T]; at: string };
+/** A committed event of a run's log: `seq` increases by one per event of the run, from 1. */
+export type RunEventMessage = { [T in EventType]: RunEventOf<T> }[EventType];
+
+/** Run-list changes, for `runs.feed`. */
+export interface RunFeedMessage {
+  runId: string;
+  status: RunStatus;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  total: number;
+  costUsd: number;
+}

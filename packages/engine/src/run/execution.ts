@@ -1,0 +1,341 @@
+// Executes one run: pages through its pending items, calls each through the LLM client under the
+// run's gate, retries by the LLM package's policy, and records every attempt through the writer.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PrismaClient, RunItem } from '@batchlight/db';
+import { retryPolicy, type ChatMessage, type LlmClient, type ResolvedModel } from '@batchlight/llm';
+import type { EventBus } from '../events/bus.js';
+import type { EventSequencer } from '../events/log.js';
+import type { EventPayloads, EventType, ItemRef, RunStatus } from '../events/types.js';
+import type { BatchWriter, WriteSet } from '../events/writer.js';
+import { uuidv7 } from '../ids.js';
+import { CallGate } from './gate.js';
+import { toMessages } from './prompts.js';
+import { assistantMessageRecord, completedPayload, traceRecord } from './records.js';
+
+export interface ExecutionDeps {
+  prisma: PrismaClient;
+  llm: LlmClient;
+  bus: EventBus;
+  sequencer: EventSequencer;
+  writer: BatchWriter;
+  log: (message: string) => void;
+}
+
+export interface RunPlan {
+  runId: string;
+  promptSetId: string;
+  concurrency: number;
+  delayMs: number;
+  maxRetries: number;
+  timeoutMs: number;
+  total: number;
+  /** Counters already in the database (a resumed run goes on from them). */
+  counters: { completed: number; failed: number; cancelled: number; retries: number; costUsd: number };
+  models: Map<string, ResolvedModel>;
+  conversations: Map<string, string>;
+  /** Attempts already made per item (resume): numbering goes on from there. */
+  priorAttempts: Map<string, number>;
+}
+
+/** Why a run stops early: the user cancelled it, or the server is shutting down (it resumes later). */
+export type StopReason = 'cancel' | 'shutdown';
+class Stop extends Error {
+  constructor(readonly reason: StopReason) {
+    super(reason);
+  }
+}
+
+const PAGE = 500;
+const PROGRESS_MS = 250;
+
+export class RunExecution {
+  private readonly abort = new AbortController();
+  private readonly gate: CallGate;
+  private readonly startedAt = performance.now();
+  private readonly startCounts: number;
+  private completed: number;
+  private failed: number;
+  private cancelled: number;
+  private retries: number;
+  private costUsd: number;
+  private lastProgressKey = '';
+  readonly done: Promise<RunStatus>;
+
+  constructor(
+    private readonly deps: ExecutionDeps,
+    private readonly plan: RunPlan,
+  ) {
+    this.gate = new CallGate(plan.concurrency, plan.delayMs);
+    ({ completed: this.completed, failed: this.failed, cancelled: this.cancelled, retries: this.retries, costUsd: this.costUsd } =
+      plan.counters);
+    this.startCounts = this.completed + this.failed;
+    this.done = this.execute();
+  }
+
+  stop(reason: StopReason): void {
+    if (!this.abort.signal.aborted) this.abort.abort(new Stop(reason));
+  }
+
+  private get stopReason(): StopReason | null {
+    const r = this.abort.signal.reason;
+    return this.abort.signal.aborted ? (r instanceof Stop ? r.reason : 'cancel') : null;
+  }
+
+  private emit<T extends EventType>(type: T, payload: EventPayloads[T]) {
+    return this.deps.sequencer.make(this.plan.runId, type, payload);
+  }
+
+  private async execute(): Promise<RunStatus> {
+    const { prisma, writer } = this.deps;
+    const { runId } = this.plan;
+    const ticker = setInterval(() => void this.progress(), PROGRESS_MS);
+    let status: RunStatus;
+    let error: string | null = null;
+    try {
+      await this.setStatus('running');
+      await this.runItems();
+      const stop = this.stopReason;
+      if (stop === 'shutdown') {
+        // Left `running` on purpose: the next start-up resumes it.
+        clearInterval(ticker);
+        return 'interrupted';
+      }
+      status = stop === 'cancel' ? 'cancelled' : 'completed';
+      if (stop === 'cancel') await this.cancelPending();
+    } catch (err) {
+      status = 'failed';
+      error = err instanceof Error ? err.message : String(err);
+      this.deps.log(`run ${runId} failed: ${error}`);
+      await this.cancelPending().catch(() => undefined);
+    } finally {
+      clearInterval(ticker);
+    }
+    await writer.idle();
+    await this.progress(true);
+    const finished = await prisma.run.update({
+      where: { id: runId },
+      data: { status, finishedAt: new Date(), error },
+    });
+    await writer.write({
+      events: [
+        this.emit('run.status', { status, ...(error ? { reason: error } : {}) }),
+        this.emit('run.finished', {
+          status,
+          completed: finished.completedItems,
+          failed: finished.failedItems,
+          cancelled: finished.cancelledItems,
+          total: finished.totalItems,
+          durationMs: (finished.finishedAt!.getTime() - (finished.startedAt ?? finished.createdAt).getTime()),
+          costUsd: finished.costUsd,
+        }),
+      ],
+    });
+    this.publishFeed(status);
+    this.deps.sequencer.close(runId);
+    return status;
+  }
+
+  private async setStatus(status: RunStatus) {
+    const { prisma } = this.deps;
+    await prisma.run.updateMany({ where: { id: this.plan.runId, startedAt: null }, data: { startedAt: new Date() } });
+    await prisma.run.update({ where: { id: this.plan.runId }, data: { status } });
+    await this.deps.writer.write({ events: [this.emit('run.status', { status })] });
+    this.publishFeed(status);
+  }
+
+  private publishFeed(status: RunStatus) {
+    this.deps.bus.publishFeed({
+      runId: this.plan.runId,
+      status,
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      total: this.plan.total,
+      costUsd: this.costUsd,
+    });
+  }
+
+  /** Emits run.progress when something changed since the last one (and always when `force`). */
+  private async progress(force = false) {
+    const elapsedMs = performance.now() - this.startedAt;
+    const finishedHere = this.completed + this.failed - this.startCounts;
+    const payload: EventPayloads['run.progress'] = {
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      inFlight: this.gate.inFlight,
+      total: this.plan.total,
+      retries: this.retries,
+      throughput: elapsedMs > 0 ? Math.round((finishedHere / elapsedMs) * 1000 * 10) / 10 : 0,
+      elapsedMs: Math.round(elapsedMs),
+    };
+    const key = `${payload.completed}/${payload.failed}/${payload.cancelled}/${payload.inFlight}/${payload.retries}`;
+    if (!force && key === this.lastProgressKey) return;
+    this.lastProgressKey = key;
+    try {
+      await this.deps.writer.write({ events: [this.emit('run.progress', payload)] });
+      this.publishFeed('running');
+    } catch (err) {
+      this.deps.log(`run ${this.plan.runId}: progress event not written: ${String(err)}`);
+    }
+  }
+
+  private async runItems() {
+    const { prisma } = this.deps;
+    const signal = this.abort.signal;
+    const inProcess = new Set<Promise<void>>();
+    let failure: unknown = null;
+    // Bounded: items waiting for their commit or their retry are few beyond the gate's slots.
+    const maxInProcess = this.plan.concurrency * 2 + 64;
+    let cursor: string | undefined;
+    pages: for (;;) {
+      const items = await prisma.runItem.findMany({
+        where: { runId: this.plan.runId, status: 'pending', ...(cursor ? { id: { gt: cursor } } : {}) },
+        orderBy: { id: 'asc' },
+        take: PAGE,
+      });
+      if (!items.length) break;
+      cursor = items[items.length - 1]!.id;
+      const prompts = await this.promptsFor(items);
+      for (const item of items) {
+        if (failure) throw failure;
+        while (inProcess.size >= maxInProcess) await Promise.race(inProcess);
+        let release: () => void;
+        try {
+          release = await this.gate.acquire(signal);
+        } catch {
+          break pages; // stopped
+        }
+        const p = this.processItem(item, prompts.get(item.promptIndex)!, release)
+          .catch((err) => {
+            failure ??= err;
+          })
+          .finally(() => inProcess.delete(p));
+        inProcess.add(p);
+      }
+      if (items.length < PAGE) break;
+    }
+    await Promise.all(inProcess);
+    if (failure) throw failure;
+  }
+
+  private async promptsFor(items: RunItem[]): Promise<Map<number, ChatMessage[]>> {
+    const indexes = [...new Set(items.map((i) => i.promptIndex))];
+    const rows = await this.deps.prisma.prompt.findMany({
+      where: { promptSetId: this.plan.promptSetId, index: { in: indexes } },
+      select: { index: true, input: true },
+    });
+    return new Map(rows.map((r) => [r.index, toMessages(r.input)]));
+  }
+
+  private async processItem(item: RunItem, messages: ChatMessage[], release: () => void): Promise<void> {
+    const { llm, writer } = this.deps;
+    const { runId, maxRetries, timeoutMs } = this.plan;
+    const model = this.plan.models.get(item.modelId);
+    if (!model) throw new Error(`run ${runId} has no snapshot for model ${item.modelId}`);
+    const signal = this.abort.signal;
+    let attempt = this.plan.priorAttempts.get(item.id) ?? 0;
+    let firstStartedAt: Date | null = null;
+
+    for (;;) {
+      attempt++;
+      const ref: ItemRef = { itemId: item.id, modelId: model.modelId, promptIndex: item.promptIndex, repeatIndex: item.repeatIndex, attempt };
+      // Not awaited: the started event joins the next batch; the call does not wait for the disk.
+      void writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] }).catch(() => undefined);
+      const outcome = await llm.call(model, { messages, signal, timeoutMs });
+      release();
+      firstStartedAt ??= outcome.startedAt;
+      const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;
+      const trace = traceRecord(outcome, messages, { runId, itemId: item.id, attempt, cancelled: stop === 'cancel' });
+      const traceId = trace.id!;
+
+      if (outcome.ok) {
+        const conversationId = this.plan.conversations.get(model.modelId)!;
+        const at = { promptIndex: item.promptIndex, repeatIndex: item.repeatIndex };
+        const last = messages[messages.length - 1];
+        this.completed++;
+        this.costUsd += outcome.cost.usd ?? 0;
+        await writer.write({
+          traces: [trace],
+          messages: [
+            {
+              id: uuidv7(outcome.startedAt.getTime()), conversationId, role: last?.role ?? 'user', content: last?.content ?? '',
+              runId, ...at, createdAt: outcome.startedAt,
+            },
+            assistantMessageRecord(outcome, traceId, conversationId, runId, at),
+          ],
+          items: [{ id: item.id, data: { status: 'completed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt } }],
+          counters: [{ runId, delta: { completedItems: 1, inputTokens: outcome.usage.inputTokens ?? 0, outputTokens: outcome.usage.outputTokens ?? 0, costUsd: outcome.cost.usd ?? 0 } }],
+          events: [this.emit('item.completed', completedPayload(outcome, ref, traceId))],
+        });
+        return;
+      }
+
+      if (stop === 'shutdown') {
+        // The call was cut off by a shutdown: close its trace as interrupted, keep the item pending.
+        await writer.write({ traces: [{ ...trace, status: 'interrupted' }] });
+        return;
+      }
+      const base = { ...ref, traceId, httpStatus: outcome.error.httpStatus, message: outcome.error.message };
+      if (stop === 'cancel') {
+        this.cancelled++;
+        await writer.write({
+          traces: [trace],
+          items: [{ id: item.id, data: { status: 'cancelled', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt } }],
+          counters: [{ runId, delta: { cancelledItems: 1 } }],
+          events: [this.emit('item.failed', { ...base, errorType: 'cancelled', latencyMs: outcome.latencyMs })],
+        });
+        return;
+      }
+      if (retryPolicy.shouldRetry(outcome.error, attempt, maxRetries)) {
+        const waitMs = Math.round(retryPolicy.backoffMs(outcome.error, attempt));
+        this.retries++;
+        await writer.write({
+          traces: [trace],
+          counters: [{ runId, delta: { retries: 1 } }],
+          events: [this.emit('item.retrying', { ...base, errorType: outcome.error.type, waitMs })],
+        });
+        try {
+          await sleep(waitMs, undefined, { signal });
+          release = await this.gate.acquire(signal);
+        } catch {
+          await this.closeStopped(item, attempt, firstStartedAt);
+          return;
+        }
+        continue;
+      }
+      this.failed++;
+      await writer.write({
+        traces: [trace],
+        items: [{ id: item.id, data: { status: 'failed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt } }],
+        counters: [{ runId, delta: { failedItems: 1 } }],
+        events: [this.emit('item.failed', { ...base, errorType: outcome.error.type, latencyMs: outcome.latencyMs })],
+      });
+      return;
+    }
+  }
+
+  /** An item stopped while waiting to retry: cancelled on cancel, left pending on shutdown. */
+  private async closeStopped(item: RunItem, attempt: number, startedAt: Date | null) {
+    if (this.stopReason !== 'cancel') return;
+    this.cancelled++;
+    const set: WriteSet = {
+      items: [{ id: item.id, data: { status: 'cancelled', attempts: attempt, startedAt, endedAt: new Date() } }],
+      counters: [{ runId: this.plan.runId, delta: { cancelledItems: 1 } }],
+    };
+    await this.deps.writer.write(set);
+  }
+
+  /** Items never started when the run stopped are cancelled in one statement. */
+  private async cancelPending() {
+    await this.deps.writer.idle();
+    const { count } = await this.deps.prisma.runItem.updateMany({
+      where: { runId: this.plan.runId, status: 'pending' },
+      data: { status: 'cancelled' },
+    });
+    if (count) {
+      this.cancelled += count;
+      await this.deps.prisma.run.update({ where: { id: this.plan.runId }, data: { cancelledItems: { increment: count } } });
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// The two execution rules of a run: at most `concurrency` calls in flight, and at least
+// `delayMs` between two call starts. A caller holds a slot only while its call is in flight.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class CallGate {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  private lastStart = -Infinity;
+  private startChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly concurrency: number,
+    readonly delayMs: number,
+  ) {}
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Resolves with a release function once a call may start; rejects if `signal` aborts first. */
+  async acquire(signal: AbortSignal): Promise<() => void> {
+    signal.throwIfAborted();
+    if (this.active >= this.concurrency) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const i = this.waiters.indexOf(wake);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal.reason);
+        };
+        const wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.waiters.push(wake);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    this.active++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiters.shift()?.();
+    };
+    if (this.delayMs > 0) {
+      try {
+        await this.spaceStart(signal);
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
+    return release;
+  }
+
+  /** Starts are taken one after another, each at least delayMs after the previous real start. */
+  private spaceStart(signal: AbortSignal): Promise<void> {
+    const turn = this.startChain.then(async () => {
+      for (;;) {
+        signal.throwIfAborted();
+        const wait = this.lastStart + this.delayMs - performance.now();
+        if (wait <= 0) break;
+        await sleep(Math.ceil(wait), undefined, { signal });
+      }
+      this.lastStart = performance.now();
+    });
+    this.startChain = turn.catch(() => undefined);
+    return turn;
+  }
+}

@@ -1,0 +1,57 @@
+// After a crash: every call whose `item.started` is in the log but which left no trace was cut
+// off mid-call. Each gets a trace closed as `interrupted`, built from the run's snapshot.
+import type { Prisma, PrismaClient } from '@batchlight/db';
+import type { EventPayloads } from '../events/types.js';
+import { uuidv7 } from '../ids.js';
+import { toMessages } from './prompts.js';
+
+export async function closeInterruptedCalls(prisma: PrismaClient, runId: string): Promise<number> {
+  const pendingItems = new Set(
+    (await prisma.runItem.findMany({ where: { runId, status: 'pending' }, select: { id: true } })).map((i) => i.id),
+  );
+  if (!pendingItems.size) return 0;
+  const started = await prisma.runEvent.findMany({ where: { runId, type: 'item.started' }, select: { payload: true, createdAt: true } });
+  const traced = new Set(
+    (await prisma.trace.findMany({ where: { runId, itemId: { in: [...pendingItems] } }, select: { itemId: true, attempt: true } })).map(
+      (t) => `${t.itemId}/${t.attempt}`,
+    ),
+  );
+  const cutOff = started
+    .map((e) => e.payload as unknown as EventPayloads['item.started'])
+    .filter((p) => pendingItems.has(p.itemId) && !traced.has(`${p.itemId}/${p.attempt}`));
+  if (!cutOff.length) return 0;
+
+  const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
+  const snapshots = new Map(run.models.map((m) => [m.modelId, m]));
+  const prompts = new Map(
+    (
+      await prisma.prompt.findMany({
+        where: { promptSetId: run.promptSetId, index: { in: [...new Set(cutOff.map((p) => p.promptIndex))] } },
+        select: { index: true, input: true },
+      })
+    ).map((p) => [p.index, p.input]),
+  );
+  const now = new Date();
+  const traces: Prisma.TraceCreateManyInput[] = cutOff.map((p) => {
+    const snap = snapshots.get(p.modelId)!;
+    const startedAt = new Date(p.startedAt);
+    return {
+      id: uuidv7(startedAt.getTime()),
+      runId,
+      itemId: p.itemId,
+      attempt: p.attempt,
+      modelId: snap.modelId,
+      modelRevision: snap.modelRevision,
+      provider: snap.provider,
+      requestedModel: snap.providerModel,
+      attribution: 'unknown',
+      status: 'interrupted',
+      errorMessage: 'the server stopped while this call was in flight',
+      startedAt,
+      endedAt: now,
+      input: toMessages(prompts.get(p.promptIndex)) as unknown as Prisma.InputJsonValue,
+    };
+  });
+  await prisma.trace.createMany({ data: traces });
+  return traces.length;
+}
