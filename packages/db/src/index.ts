@@ -2,4 +2,4 @@ export { createDb, type Db, type PrismaClient } from './client.js';
 export { migrate, readMigrations, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate.js';
 export { parseDbUrl, redactDbUrl, DEFAULT_DATABASE_URL, type DbProvider } from './url.js';
 export { Prisma } from './generated/sqlite/client.js';
-export type * from './generated/sqlite/models.js';
+export type { Model, PromptSet, Prompt, Run, RunModel, RunItem, Conversation, Message, Trace, RunEvent } from './generated/sqlite/client.js';
