@@ -1,5 +1,6 @@
 // Executes one run: pages through its pending items, calls each through the LLM client under the
 // run's gate, retries by the LLM package's policy, and records every attempt through the writer.
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrismaClient, RunItem } from '@batchlight/db';
 import { retryPolicy, type ChatMessage, type LlmClient, type ResolvedModel } from '@batchlight/llm';
@@ -66,6 +67,8 @@ export class RunExecution {
     private readonly plan: RunPlan,
   ) {
     this.gate = new CallGate(plan.concurrency, plan.delayMs);
+    // Every call in flight and every waiter listens to the run's one signal.
+    setMaxListeners(0, this.abort.signal);
     ({ completed: this.completed, failed: this.failed, cancelled: this.cancelled, retries: this.retries, costUsd: this.costUsd } =
       plan.counters);
     this.startCounts = this.completed + this.failed;
@@ -242,7 +245,7 @@ export class RunExecution {
       const ref: ItemRef = { itemId: item.id, modelId: model.modelId, promptIndex: item.promptIndex, repeatIndex: item.repeatIndex, attempt };
       // Not awaited: the started event joins the next batch; the call does not wait for the disk.
       void writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] }).catch(() => undefined);
-      const outcome = await llm.call(model, { messages, signal, timeoutMs });
+      const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt });
       release();
       firstStartedAt ??= outcome.startedAt;
       const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;
