@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { parseCsv, parseJsonl, parsePromptFile } from '../src/prompt-import.js';
+
+describe('JSONL import', () => {
+  it('reads input, prompt, messages and bare strings, with expected and metadata', () => {
+    const r = parseJsonl(
+      [
+        '{"input": "first", "expected": "1", "metadata": {"tag": "a"}}',
+        '',
+        '"second"',
+        '{"prompt": "third"}',
+        '{"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "fourth"}]}',
+      ].join('\n'),
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.prompts.map((p) => p.input)).toEqual([
+      'first', 'second', 'third',
+      [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'fourth' }],
+    ]);
+    expect(r.prompts[0]).toMatchObject({ expected: '1', metadata: { tag: 'a' } });
+  });
+
+  it('names the line of every bad record', () => {
+    const r = parseJsonl(['{"input": "ok"}', '{not json', '{"input": ""}', '{"other": 1}', '{"messages": [{"role": "robot", "content": "x"}]}'].join('\n'));
+    expect(r.errors.map((e) => e.line)).toEqual([2, 3, 4, 5]);
+    expect(r.errors[0]!.message).toMatch(/not valid JSON/);
+    expect(r.errors[2]!.message).toMatch(/missing "input"/);
+  });
+});
+
+describe('CSV import', () => {
+  it('handles quotes, commas, doubled quotes and newlines inside fields; other columns become metadata', () => {
+    const r = parseCsv('id,input,expected\n1,"Hello, ""world""",hi\n2,"line one\nline two",\n3,plain,x\n');
+    expect(r.errors).toEqual([]);
+    expect(r.prompts.map((p) => p.input)).toEqual(['Hello, "world"', 'line one\nline two', 'plain']);
+    expect(r.prompts[0]).toMatchObject({ expected: 'hi', metadata: { id: '1' } });
+    expect(r.prompts[1]!.expected).toBeNull();
+  });
+
+  it('reports the line a bad record starts on, counting newlines inside quoted fields', () => {
+    const r = parseCsv('input,expected\n"multi\nline",a\nonly-one-field\n,empty\n');
+    expect(r.errors).toEqual([
+      { line: 4, message: 'expected 2 fields, found 1' },
+      { line: 5, message: '"input" is empty' },
+    ]);
+    expect(parseCsv('prompt_text\nx\n').errors[0]).toMatchObject({ line: 1, message: expect.stringMatching(/"input"/) });
+    expect(parseCsv('input\n"open\n').errors[0]!.message).toMatch(/not closed/);
+  });
+
+  it('says when a file holds no prompts', () => {
+    expect(parsePromptFile('jsonl', '\n\n').errors).toEqual([{ line: 1, message: 'no prompts found' }]);
+  });
+});
