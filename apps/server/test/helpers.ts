@@ -7,7 +7,7 @@ import { startServer, type RunningServer } from '../src/index.js';
 
 export type Client = TRPCClient<AppRouter>;
 
-export function makeClient(url: string, token?: string) {
+export function makeClient(url: string, token?: string): { client: Client; close: () => void } {
   const wsClient = createWSClient({
     url: `${url.replace(/^http/, 'ws')}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,

@@ -80,8 +80,13 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const starts = openai.requests.map((r) => r.startedAt).sort((a, b) => a - b);
     expect(starts).toHaveLength(12);
     const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
-    // Starts leave the engine >= 25 ms apart; the loopback hop adds well under a millisecond of jitter.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(24);
+    // The engine starts calls >= 25 ms apart (its own trace timestamps, ms resolution)...
+    const traceStarts = (await allTraces(c, run2.id)).map((tr) => new Date(tr.startedAt).getTime()).sort((a, b) => a - b);
+    expect(Math.min(...traceStarts.slice(1).map((s, i) => s - traceStarts[i]!))).toBeGreaterThanOrEqual(24);
+    // ...and the fake sees them so on average; one request's trip through the SDK and the event
+    // loop (a synchronous SQLite commit can sit in between) may be a few ms slower than the next's.
+    expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(25);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
   });
 
   it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
@@ -146,10 +151,19 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const traces = await allTraces(c, run.id);
     expect(traces).toHaveLength(9);
     expect(traces.filter((tr) => tr.errorType === 'rate_limited')).toHaveLength(3);
-    // The retry of the first item came after the provider's Retry-After.
-    const log = openai.requests;
-    for (let i = 1; i <= 3; i++) expect(log[i]!.startedAt - log[i - 1]!.endedAt!).toBeGreaterThanOrEqual(149);
-    expect((await allItems(c, run.id))[0]!.attempts).toBe(4);
+    // Each retry reached the fake after the provider's Retry-After had passed.
+    const byPrompt = new Map<string, typeof openai.requests>();
+    for (const r of openai.requests) byPrompt.set(r.body.preview, [...(byPrompt.get(r.body.preview) ?? []), r]);
+    let retried = 0;
+    for (const reqs of byPrompt.values())
+      for (let i = 1; i < reqs.length; i++) {
+        expect(reqs[i - 1]!.status).toBe(429);
+        expect(reqs[i]!.startedAt - reqs[i - 1]!.endedAt!).toBeGreaterThanOrEqual(149);
+        retried++;
+      }
+    expect(retried).toBe(3);
+    const attempts = (await allItems(c, run.id)).map((i) => i.attempts);
+    expect(attempts.reduce((a, b) => a + b, 0)).toBe(9);
   });
 
   it('lets a subscriber that drops mid-run resume from its lastEventId with every event exactly once, in order', async () => {

@@ -6,3 +6,4 @@ export { encryptSecret, decryptSecret, maskSecret } from './models/secrets.js';
 export { resolveRegistryModel, resolveSnapshot } from './models/resolve.js';
 export { toMessages, promptText } from './run/prompts.js';
 export { uuidv7 } from './ids.js';
+export * from './reports/index.js';

@@ -243,8 +243,14 @@ export class RunExecution {
     for (;;) {
       attempt++;
       const ref: ItemRef = { itemId: item.id, modelId: model.modelId, promptIndex: item.promptIndex, repeatIndex: item.repeatIndex, attempt };
-      // Not awaited: the started event joins the next batch; the call does not wait for the disk.
-      void writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] }).catch(() => undefined);
+      // Committed before the call goes out: after a crash, every call a provider may have seen
+      // is on record, and recovery closes the ones that left no trace as interrupted.
+      try {
+        await writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] });
+      } catch (err) {
+        release();
+        throw err;
+      }
       const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt });
       release();
       firstStartedAt ??= outcome.startedAt;

@@ -1,0 +1,127 @@
+// Re-checks every trace and message of a run against the model snapshot it was made with and
+// against the model the provider reported. Pages through the run: memory stays flat in its size.
+import type { PrismaClient, RunModel } from '@batchlight/db';
+import { attributionOf, type Attribution } from '@batchlight/llm';
+import { ReportNotFoundError } from './errors.js';
+
+export type FindingKind =
+  | 'provider_reported_other_model'
+  | 'requested_model_differs'
+  | 'provider_differs'
+  | 'revision_differs'
+  | 'attribution_recomputed_differs'
+  | 'item_model_differs'
+  | 'message_model_differs'
+  | 'message_without_trace';
+
+export interface AuditFinding {
+  kind: FindingKind;
+  traceId: string | null;
+  messageId?: string;
+  modelId: string;
+  modelName: string;
+  expected: string;
+  actual: string;
+}
+
+export interface AuditReport {
+  runId: string;
+  ok: boolean;
+  tracesChecked: number;
+  messagesChecked: number;
+  counts: Record<Attribution, number>;
+  findings: AuditFinding[];
+  findingsTotal: number;
+}
+
+type MessageRow = {
+  id: string;
+  modelId: string | null;
+  provider: string | null;
+  providerModel: string | null;
+  traceId: string | null;
+  trace: { modelId: string } | null;
+};
+
+const PAGE = 1000;
+const MAX_FINDINGS = 1000;
+
+export async function auditRun(prisma: PrismaClient, runId: string): Promise<AuditReport> {
+  const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: true } });
+  if (!run) throw new ReportNotFoundError(`run ${runId} not found`);
+  const snapshots = new Map<string, RunModel>(run.models.map((m) => [m.modelId, m]));
+  const report: AuditReport = {
+    runId, ok: true, tracesChecked: 0, messagesChecked: 0,
+    counts: { match: 0, alias: 0, mismatch: 0, unknown: 0 }, findings: [], findingsTotal: 0,
+  };
+  const add = (f: AuditFinding) => {
+    report.findingsTotal++;
+    if (report.findings.length < MAX_FINDINGS) report.findings.push(f);
+  };
+
+  let cursor: string | undefined;
+  for (;;) {
+    const traces = await prisma.trace.findMany({
+      where: { runId, ...(cursor ? { id: { gt: cursor } } : {}) },
+      orderBy: { id: 'asc' },
+      take: PAGE,
+      select: {
+        id: true, modelId: true, provider: true, requestedModel: true, responseModel: true, attribution: true, modelRevision: true, status: true,
+        item: { select: { modelId: true, runId: true } },
+      },
+    });
+    for (const t of traces) {
+      report.tracesChecked++;
+      const snap = snapshots.get(t.modelId);
+      const name = snap?.name ?? t.modelId;
+      const f = (kind: FindingKind, expected: string, actual: string) => add({ kind, traceId: t.id, modelId: t.modelId, modelName: name, expected, actual });
+      if (!snap) {
+        f('requested_model_differs', 'a model this run targets', t.modelId);
+        continue;
+      }
+      if (t.provider !== snap.provider) f('provider_differs', snap.provider, t.provider);
+      if (t.requestedModel !== snap.providerModel) f('requested_model_differs', snap.providerModel, t.requestedModel);
+      if (t.modelRevision !== snap.modelRevision) f('revision_differs', String(snap.modelRevision), String(t.modelRevision));
+      if (t.status === 'ok') {
+        const recomputed = attributionOf(t.requestedModel, t.responseModel);
+        if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
+        report.counts[recomputed]++;
+        if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
+      }
+      if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId)) f('item_model_differs', t.modelId, t.item.modelId);
+    }
+    if (traces.length < PAGE) break;
+    cursor = traces[traces.length - 1]!.id;
+  }
+
+  cursor = undefined;
+  for (;;) {
+    const messages: MessageRow[] = await prisma.message.findMany({
+      where: { runId, role: 'assistant', ...(cursor ? { id: { gt: cursor } } : {}) },
+      orderBy: { id: 'asc' },
+      take: PAGE,
+      select: { id: true, modelId: true, provider: true, providerModel: true, traceId: true, trace: { select: { modelId: true } } },
+    });
+    for (const m of messages) {
+      report.messagesChecked++;
+      const snap = m.modelId ? snapshots.get(m.modelId) : undefined;
+      const base = { traceId: m.traceId, messageId: m.id, modelId: m.modelId ?? '', modelName: snap?.name ?? m.modelId ?? '' };
+      if (!m.traceId || !m.trace) {
+        add({ ...base, kind: 'message_without_trace', expected: 'a trace', actual: 'none' });
+        continue;
+      }
+      if (m.modelId !== m.trace.modelId) add({ ...base, kind: 'message_model_differs', expected: m.trace.modelId, actual: m.modelId ?? '(none)' });
+      else if (!snap || m.provider !== snap.provider || m.providerModel !== snap.providerModel)
+        add({
+          ...base,
+          kind: 'message_model_differs',
+          expected: snap ? `${snap.provider}:${snap.providerModel}` : 'a model this run targets',
+          actual: `${m.provider}:${m.providerModel}`,
+        });
+    }
+    if (messages.length < PAGE) break;
+    cursor = messages[messages.length - 1]!.id;
+  }
+  report.ok = report.findingsTotal === 0;
+  return report;
+}

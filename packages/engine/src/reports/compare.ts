@@ -1,0 +1,173 @@
+// Lines up runs on the same prompt set prompt by prompt, with aggregates per (run, model).
+import type { PrismaClient } from '@batchlight/db';
+import { promptText } from '../run/prompts.js';
+import { ReportInputError } from './errors.js';
+import { ascending, percentile } from './stats.js';
+
+export interface CompareColumn {
+  key: string;
+  runId: string;
+  runName: string | null;
+  modelId: string;
+  modelName: string;
+  provider: string;
+  providerModel: string;
+}
+
+export interface CompareAggregate {
+  items: number;
+  completed: number;
+  failed: number;
+  successRate: number | null;
+  latencyP50: number | null;
+  latencyP95: number | null;
+  ttftP50: number | null;
+  ttftP95: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  mismatches: number;
+}
+
+export interface CompareCell {
+  status: string;
+  output: string | null;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  attribution: string | null;
+  responseModel: string | null;
+  traceId: string | null;
+}
+
+export interface CompareRow {
+  promptIndex: number;
+  prompt: string;
+  expected: string | null;
+  cells: Record<string, CompareCell | null>;
+  /** Differences from the first column (positive: slower / dearer than it). */
+  deltas: Record<string, { latencyMs: number | null; costUsd: number | null }>;
+}
+
+export interface CompareReport {
+  promptSetId: string;
+  repeats: number;
+  columns: CompareColumn[];
+  aggregates: Record<string, CompareAggregate>;
+  rows: CompareRow[];
+  nextCursor: number | null;
+}
+
+export async function compareRuns(
+  prisma: PrismaClient,
+  runIds: string[],
+  opts: { cursor?: number; limit?: number } = {},
+): Promise<CompareReport> {
+  const runs = await prisma.run.findMany({ where: { id: { in: runIds } }, include: { models: { orderBy: { position: 'asc' } } } });
+  const missing = runIds.find((id) => !runs.some((r) => r.id === id));
+  if (missing) throw new ReportInputError('runIds', `unknown run ${missing}`);
+  const ordered = runIds.map((id) => runs.find((r) => r.id === id)!);
+  const promptSetId = ordered[0]!.promptSetId;
+  if (ordered.some((r) => r.promptSetId !== promptSetId)) throw new ReportInputError('runIds', 'runs can only be compared on the same prompt set');
+
+  const columns: CompareColumn[] = ordered.flatMap((r) =>
+    r.models.map((m) => ({
+      key: `${r.id}:${m.modelId}`, runId: r.id, runName: r.name, modelId: m.modelId, modelName: m.name, provider: m.provider, providerModel: m.providerModel,
+    })),
+  );
+
+  const aggregates: Record<string, CompareAggregate> = {};
+  for (const col of columns) {
+    const where = { runId: col.runId, modelId: col.modelId };
+    const [counts, ok] = await Promise.all([
+      prisma.runItem.groupBy({ by: ['status'], where, _count: true }),
+      prisma.trace.findMany({
+        where: { ...where, status: 'ok', finalOf: { isNot: null } },
+        select: { latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true },
+      }),
+    ]);
+    const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
+    const items = counts.reduce((a, c) => a + c._count, 0);
+    const lat = ascending(ok.map((t) => t.latencyMs));
+    const ttft = ascending(ok.map((t) => t.ttftMs));
+    const done = n('completed') + n('failed');
+    aggregates[col.key] = {
+      items,
+      completed: n('completed'),
+      failed: n('failed'),
+      successRate: done ? n('completed') / done : null,
+      latencyP50: percentile(lat, 50),
+      latencyP95: percentile(lat, 95),
+      ttftP50: percentile(ttft, 50),
+      ttftP95: percentile(ttft, 95),
+      inputTokens: ok.reduce((a, t) => a + (t.inputTokens ?? 0), 0),
+      outputTokens: ok.reduce((a, t) => a + (t.outputTokens ?? 0), 0),
+      costUsd: ok.reduce((a, t) => a + (t.costUsd ?? 0), 0),
+      mismatches: ok.filter((t) => t.attribution === 'mismatch').length,
+    };
+  }
+
+  const start = opts.cursor ?? 0;
+  const limit = Math.min(opts.limit ?? 50, 500);
+  const prompts = await prisma.prompt.findMany({
+    where: { promptSetId, index: { gte: start } },
+    orderBy: { index: 'asc' },
+    take: limit,
+  });
+  const indexes = prompts.map((p) => p.index);
+  const items = indexes.length
+    ? await prisma.runItem.findMany({
+        where: { runId: { in: runIds }, repeatIndex: 0, promptIndex: { in: indexes } },
+        include: {
+          finalTrace: {
+            select: { id: true, output: true, latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true, responseModel: true },
+          },
+        },
+      })
+    : [];
+  const cellOf = new Map(items.map((i) => [`${i.runId}:${i.modelId}:${i.promptIndex}`, i]));
+  const first = columns[0]!.key;
+  const rows: CompareRow[] = prompts.map((p) => {
+    const cells: Record<string, CompareCell | null> = {};
+    for (const col of columns) {
+      const i = cellOf.get(`${col.key}:${p.index}`);
+      const t = i?.finalTrace;
+      cells[col.key] = i
+        ? {
+            status: i.status,
+            output: t?.output ?? null,
+            latencyMs: t?.latencyMs ?? null,
+            ttftMs: t?.ttftMs ?? null,
+            inputTokens: t?.inputTokens ?? null,
+            outputTokens: t?.outputTokens ?? null,
+            costUsd: t?.costUsd ?? null,
+            attribution: t?.attribution ?? null,
+            responseModel: t?.responseModel ?? null,
+            traceId: t?.id ?? null,
+          }
+        : null;
+    }
+    const base = cells[first];
+    const deltas: CompareRow['deltas'] = {};
+    for (const col of columns.slice(1)) {
+      const c = cells[col.key];
+      deltas[col.key] = {
+        latencyMs: c?.latencyMs != null && base?.latencyMs != null ? c.latencyMs - base.latencyMs : null,
+        costUsd: c?.costUsd != null && base?.costUsd != null ? c.costUsd - base.costUsd : null,
+      };
+    }
+    return { promptIndex: p.index, prompt: promptText(p.input), expected: p.expected, cells, deltas };
+  });
+  const total = Math.min(...ordered.map((r) => r.promptLimit ?? Infinity));
+  const more = prompts.length === limit && start + limit < (Number.isFinite(total) ? total : Infinity);
+  return {
+    promptSetId,
+    repeats: Math.max(...ordered.map((r) => r.repeats)),
+    columns,
+    aggregates,
+    rows,
+    nextCursor: more ? start + limit : null,
+  };
+}
