@@ -20,7 +20,12 @@ const t = initTRPC.context<Context>().create({
       const c = cause as unknown as { field: string; message: string };
       fieldErrors = { [c.field]: [c.message] };
     }
-    return { ...shape, data: { ...shape.data, stack: undefined, fieldErrors } };
+    // Zod's own message is a JSON dump; say "field: problem" instead, one line for every client.
+    const message =
+      cause instanceof ZodError && fieldErrors
+        ? Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ')
+        : shape.message;
+    return { ...shape, message, data: { ...shape.data, stack: undefined, fieldErrors } };
   },
 });
 

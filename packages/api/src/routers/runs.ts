@@ -73,7 +73,7 @@ export const runsRouter = {
   audit: publicProcedure.input(z.object({ runId: id })).query(({ ctx, input }) => auditRun(ctx.db.prisma, input.runId)),
 
   compare: publicProcedure
-    .input(z.object({ runIds: z.array(id).min(2, 'choose at least two runs').max(10), cursor: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(500).optional() }))
+    .input(z.object({ runIds: z.array(id).min(1, 'choose at least one run').max(10), cursor: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(500).optional() }))
     .query(({ ctx, input }) => compareRuns(ctx.db.prisma, input.runIds, { cursor: input.cursor, limit: input.limit })),
 
   /** Streams the run as CSV or JSONL text chunks (use httpBatchStreamLink); never holds the run in memory. */

@@ -1,0 +1,38 @@
+// The typed client every command uses: queries and mutations over HTTP, the export stream over
+// httpBatchStreamLink, subscriptions over a WebSocket that opens only when a command subscribes.
+import { createTRPCClient, createWSClient, httpBatchLink, httpBatchStreamLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
+import WebSocket from 'ws';
+import type { AppRouter } from '@batchlight/api';
+
+export type Client = TRPCClient<AppRouter>;
+
+export interface Connection {
+  client: Client;
+  close(): void;
+}
+
+export function connect(server: string, token: string | undefined): Connection {
+  const base = server.replace(/\/+$/, '');
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const ws = createWSClient({
+    url: `${base.replace(/^http/, 'ws')}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    lazy: { enabled: true, closeMs: 0 },
+    retryDelayMs: (attempt) => Math.min(250 * 2 ** attempt, 5000),
+  });
+  const client = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: ws, transformer: superjson }),
+        false: splitLink({
+          condition: (op) => op.path === 'runs.export',
+          true: httpBatchStreamLink({ url: `${base}/trpc`, transformer: superjson, headers }),
+          false: httpBatchLink({ url: `${base}/trpc`, transformer: superjson, headers }),
+        }),
+      }),
+    ],
+  });
+  return { client, close: () => ws.close() };
+}

@@ -1,0 +1,40 @@
+// User-facing errors: one line, no stack, and an exit code that says what kind of failure it was.
+import { TRPCClientError } from '@trpc/client';
+
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3, server: 4 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: number = EXIT.usage,
+  ) {
+    super(message);
+  }
+}
+
+function causes(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err, i = 0; e && i < 6; e = (e as { cause?: unknown }).cause, i++) out.push(e);
+  return out;
+}
+
+/** Turns anything thrown into one line and an exit code. */
+export function describeError(err: unknown, server: string): { message: string; code: number } {
+  if (err instanceof CliError) return { message: err.message, code: err.code };
+  const chain = causes(err);
+  const codes = chain.map((e) => (e as { code?: string }).code).filter(Boolean);
+  const text = chain.map((e) => (e instanceof Error ? e.message : String(e))).join(' ');
+  if (codes.some((c) => c === 'ECONNREFUSED' || c === 'ENOTFOUND' || c === 'EHOSTUNREACH' || c === 'ECONNRESET') || /fetch failed|ECONNREFUSED/.test(text)) {
+    return { message: `cannot reach the server at ${server} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`, code: EXIT.unreachable };
+  }
+  if (err instanceof TRPCClientError) {
+    const status = (err.meta as { response?: { status?: number } } | undefined)?.response?.status ?? err.data?.httpStatus;
+    if (status === 401 || /unauthorized/i.test(err.message)) {
+      return { message: 'unauthorized: the server wants its BATCHLIGHT_TOKEN (--token or BATCHLIGHT_TOKEN), and the one given was missing or wrong', code: EXIT.unreachable };
+    }
+    const code = err.data?.code;
+    if (code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT') return { message: err.message, code: EXIT.usage };
+    return { message: `server error: ${err.message}`, code: EXIT.server };
+  }
+  return { message: err instanceof Error ? err.message : String(err), code: EXIT.server };
+}
