@@ -33,6 +33,7 @@ describe('CallGate', () => {
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         const release = await gate.acquire(signal);
+        await gate.spaceStart(signal);
         starts.push(performance.now());
         release();
       }),

@@ -247,9 +247,12 @@ export class RunExecution {
       // is on record, and recovery closes the ones that left no trace as interrupted.
       try {
         await writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] });
+        await this.gate.spaceStart(signal);
       } catch (err) {
         release();
-        throw err;
+        if (!signal.aborted) throw err;
+        await this.closeStopped(item, attempt - 1, firstStartedAt);
+        return;
       }
       const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt });
       release();

@@ -17,7 +17,7 @@ export class CallGate {
     return this.active;
   }
 
-  /** Resolves with a release function once a call may start; rejects if `signal` aborts first. */
+  /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
   async acquire(signal: AbortSignal): Promise<() => void> {
     signal.throwIfAborted();
     if (this.active >= this.concurrency) {
@@ -37,25 +37,21 @@ export class CallGate {
     }
     this.active++;
     let released = false;
-    const release = () => {
+    return () => {
       if (released) return;
       released = true;
       this.active--;
       this.waiters.shift()?.();
     };
-    if (this.delayMs > 0) {
-      try {
-        await this.spaceStart(signal);
-      } catch (err) {
-        release();
-        throw err;
-      }
-    }
-    return release;
   }
 
-  /** Starts are taken one after another, each at least delayMs after the previous real start. */
-  private spaceStart(signal: AbortSignal): Promise<void> {
+  /**
+   * Call right before the call goes out (a slot held): starts are taken one after another, each
+   * at least delayMs after the previous real start. Separate from `acquire` so that work between
+   * taking a slot and calling (the started event's commit) does not eat into the gap.
+   */
+  spaceStart(signal: AbortSignal): Promise<void> {
+    if (this.delayMs <= 0) return Promise.resolve();
     const turn = this.startChain.then(async () => {
       for (;;) {
         signal.throwIfAborted();
