@@ -1,0 +1,50 @@
+import { useRoute } from './router';
+import { RunsPage } from './pages/RunsPage';
+import { NewRunPage } from './pages/NewRunPage';
+import { RunPage } from './pages/RunPage';
+import { ComparePage } from './pages/ComparePage';
+import { ModelsPage } from './pages/ModelsPage';
+import { PromptSetsPage } from './pages/PromptSetsPage';
+
+const NAV = [
+  ['runs', 'Runs'],
+  ['new', 'New run'],
+  ['compare', 'Compare'],
+  ['models', 'Models'],
+  ['prompts', 'Prompt sets'],
+] as const;
+
+export function App() {
+  const [page, id] = useRoute();
+  return (
+    <div className="shell">
+      <header className="top">
+        <a className="brand" href="#/runs">
+          <span className="logo" /> batchlight
+        </a>
+        <nav>
+          {NAV.map(([key, label]) => (
+            <a key={key} href={`#/${key}`} className={page === key || (key === 'runs' && page === 'run') ? 'active' : ''}>
+              {label}
+            </a>
+          ))}
+        </nav>
+      </header>
+      <main>
+        {page === 'run' && id ? (
+          <RunPage key={id} runId={id} />
+        ) : page === 'new' ? (
+          <NewRunPage />
+        ) : page === 'compare' ? (
+          <ComparePage />
+        ) : page === 'models' ? (
+          <ModelsPage />
+        ) : page === 'prompts' ? (
+          <PromptSetsPage />
+        ) : (
+          <RunsPage />
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { useEffect, useState } from 'react';
+import { api, errorMessage, type Outputs } from '../api';
+import { AttributionBadge, ErrorBox, StatusBadge } from './ui';
+import { fmtMs, fmtUsd } from '../format';
+
+type Trace = Outputs['traces']['get'];
+
+/** One call in full: input, output, timings, usage, error, requested vs reported model. */
+export function TraceDrawer({ traceId, onClose }: { traceId: string; onClose: () => void }) {
+  const [t, setT] = useState<Trace | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.traces.get.query({ id: traceId }).then(setT, (e) => setError(errorMessage(e)));
+    const esc = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', esc);
+    return () => window.removeEventListener('keydown', esc);
+  }, [traceId, onClose]);
+  const input = (t?.input ?? []) as Array<{ role: string; content: string }>;
+  return (
+    <div className="drawer-backdrop" onClick={onClose}>
+      <aside className="drawer" role="dialog" aria-label="trace" onClick={(e) => e.stopPropagation()}>
+        <div className="panel-head">
+          <h2>Trace</h2>
+          <button className="button" onClick={onClose}>Close</button>
+        </div>
+        <ErrorBox error={error} />
+        {!t ? (
+          <div className="muted">Loading…</div>
+        ) : (
+          <>
+            <div className="kv wide" data-testid="trace-models">
+              <span>status</span><b><StatusBadge status={t.status} /> attempt {t.attempt}</b>
+              <span>model</span><b>{t.modelName} <span className="muted">rev {t.modelRevision} · {t.provider}</span></b>
+              <span>requested</span><b className="mono">{t.requestedModel}</b>
+              <span>reported</span><b className="mono">{t.responseModel ?? '—'}{t.servedBy ? <span className="muted"> via {t.servedBy}</span> : null}</b>
+              <span>attribution</span><b><AttributionBadge attribution={t.attribution} requested={t.requestedModel} reported={t.responseModel} /></b>
+              <span>latency / TTFT</span><b>{fmtMs(t.latencyMs)} / {fmtMs(t.ttftMs)}</b>
+              <span>started / ended</span><b>{new Date(t.startedAt).toLocaleTimeString()} → {t.endedAt ? new Date(t.endedAt).toLocaleTimeString() : '—'}</b>
+              <span>tokens in / out</span><b>{t.inputTokens ?? '—'} / {t.outputTokens ?? '—'}{t.cachedInputTokens ? ` (cached ${t.cachedInputTokens})` : ''}{t.reasoningTokens ? ` (reasoning ${t.reasoningTokens})` : ''}</b>
+              <span>cost</span><b>{fmtUsd(t.costUsd)} <span className="muted">({t.costSource})</span></b>
+              {t.errorType ? (<><span>error</span><b className="bad-text">{t.errorType}{t.httpStatus ? ` (HTTP ${t.httpStatus})` : ''}: {t.errorMessage}</b></>) : null}
+            </div>
+            <h3>Input</h3>
+            {input.map((m, i) => (
+              <div key={i} className="msg"><span className="role">{m.role}</span><pre>{m.content}</pre></div>
+            ))}
+            <h3>Output</h3>
+            <pre className="output" data-testid="trace-output">{t.output ?? '—'}</pre>
+            {t.rawUsage ? (<><h3>Raw usage</h3><pre className="mono small">{JSON.stringify(t.rawUsage, null, 2)}</pre></>) : null}
+          </>
+        )}
+      </aside>
+    </div>
+  );
+}

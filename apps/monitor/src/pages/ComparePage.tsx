@@ -1,0 +1,105 @@
+import { useEffect, useState } from 'react';
+import { api, errorMessage, type Outputs } from '../api';
+import { AttributionBadge, Empty, ErrorBox } from '../components/ui';
+import { diffWords } from '../diff';
+import { fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
+import { go, query } from '../router';
+
+type Report = Outputs['runs']['compare'];
+type RunListItem = Outputs['runs']['list']['runs'][number];
+
+export function ComparePage() {
+  const ids = (query().get('ids') ?? '').split(',').filter(Boolean);
+  const [runs, setRuns] = useState<RunListItem[]>([]);
+  const [picked, setPicked] = useState<string[]>(ids);
+  const [report, setReport] = useState<Report | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.runs.list.query({ limit: 200 }).then((r) => setRuns(r.runs), (e) => setError(errorMessage(e)));
+  }, []);
+  useEffect(() => {
+    setReport(null);
+    setError(null);
+    if (ids.length < 2) return;
+    api.runs.compare.query({ runIds: ids, limit: 100 }).then(setReport, (e) => setError(errorMessage(e)));
+  }, [ids.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const base = picked[0] ? runs.find((r) => r.id === picked[0]) : undefined;
+  const candidates = base ? runs.filter((r) => r.promptSetId === base.promptSetId) : runs;
+
+  return (
+    <section>
+      <div className="page-head"><h1>Compare runs</h1></div>
+      <div className="card">
+        <div className="muted">Pick two or more runs on the same prompt set.</div>
+        <div className="checks">
+          {candidates.map((r) => (
+            <label key={r.id} className="check">
+              <input type="checkbox" checked={picked.includes(r.id)} onChange={(e) => setPicked(e.target.checked ? [...picked, r.id] : picked.filter((x) => x !== r.id))} />
+              <span>{r.name || r.promptSet.name}</span> <span className="muted mono">{r.id.slice(0, 8)} · {r.models.map((m) => m.name).join(', ')} · {r.status}</span>
+            </label>
+          ))}
+        </div>
+        <button className="button primary" disabled={picked.length < 2} onClick={() => go(`compare?ids=${picked.join(',')}`)}>Compare</button>
+      </div>
+      <ErrorBox error={error} />
+      {ids.length >= 2 && !report && !error ? <div className="muted">Loading…</div> : null}
+      {ids.length < 2 ? <Empty>Choose at least two runs.</Empty> : null}
+      {report ? <CompareView report={report} /> : null}
+    </section>
+  );
+}
+
+function CompareView({ report }: { report: Report }) {
+  const first = report.columns[0]!;
+  return (
+    <>
+      <div className="card">
+        <h3>Per model</h3>
+        <table className="grid">
+          <thead><tr><th>run</th><th>model</th><th className="num">items</th><th className="num">success</th><th className="num">p50</th><th className="num">p95</th><th className="num">TTFT p50</th><th className="num">tokens in/out</th><th className="num">cost</th><th className="num">mismatch</th></tr></thead>
+          <tbody>
+            {report.columns.map((c) => {
+              const a = report.aggregates[c.key]!;
+              return (
+                <tr key={c.key}>
+                  <td className="mono"><a href={`#/run/${c.runId}`}>{c.runName || c.runId.slice(0, 8)}</a></td><td>{c.modelName}</td>
+                  <td className="num">{fmtInt(a.items)}</td><td className="num">{fmtPct(a.successRate)}</td><td className="num">{fmtMs(a.latencyP50)}</td><td className="num">{fmtMs(a.latencyP95)}</td>
+                  <td className="num">{fmtMs(a.ttftP50)}</td><td className="num">{fmtInt(a.inputTokens)}/{fmtInt(a.outputTokens)}</td><td className="num">{fmtUsd(a.costUsd)}</td><td className="num">{a.mismatches}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <div className="card compare-rows">
+        <h3>Prompt by prompt <span className="muted">(differences from {first.modelName} in {first.runName || first.runId.slice(0, 8)})</span></h3>
+        {report.rows.map((row) => (
+          <div key={row.promptIndex} className="compare-row">
+            <div className="prompt"><span className="mono muted">#{row.promptIndex}</span> {row.prompt}</div>
+            <div className="cells" style={{ gridTemplateColumns: `repeat(${report.columns.length}, minmax(220px, 1fr))` }}>
+              {report.columns.map((c) => {
+                const cell = row.cells[c.key];
+                const baseOut = row.cells[first.key]?.output ?? '';
+                const d = row.deltas[c.key];
+                return (
+                  <div key={c.key} className="cell">
+                    <div className="cell-head">
+                      <b>{c.modelName}</b> <AttributionBadge attribution={cell?.attribution ?? null} requested={c.providerModel} reported={cell?.responseModel} />
+                      <span className="muted"> {fmtMs(cell?.latencyMs)} · {fmtUsd(cell?.costUsd)}</span>
+                      {d ? <span className={`delta ${d.latencyMs != null && d.latencyMs > 0 ? 'worse' : 'better'}`}> Δ {d.latencyMs != null ? `${d.latencyMs > 0 ? '+' : ''}${Math.round(d.latencyMs)} ms` : '—'} · {d.costUsd != null ? `${d.costUsd > 0 ? '+' : ''}${fmtUsd(d.costUsd)}` : '—'}</span> : null}
+                    </div>
+                    <div className="cell-out">
+                      {!cell ? <span className="muted">not in this run</span> : c.key === first.key ? cell.output ?? <span className="muted">{cell.status}</span> : diffWords(baseOut, cell.output ?? '').map((p, i) => <span key={i} className={`d-${p.kind}`}>{p.text}</span>)}
+                    </div>
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+        ))}
+      </div>
+    </>
+  );
+}

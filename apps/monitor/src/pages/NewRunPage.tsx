@@ -1,0 +1,102 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, errorMessage, fieldErrors, type ModelView, type Outputs } from '../api';
+import { ErrorBox, Field } from '../components/ui';
+import { go } from '../router';
+
+type PromptSet = Outputs['promptSets']['list'][number];
+
+export function NewRunPage() {
+  const [models, setModels] = useState<ModelView[]>([]);
+  const [sets, setSets] = useState<PromptSet[]>([]);
+  const [form, setForm] = useState({ promptSetId: '', modelIds: [] as string[], concurrency: '8', delayMs: '0', promptLimit: '', repeats: '1', name: '' });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api.models.list.query().then(setModels, (e) => setError(errorMessage(e)));
+    api.promptSets.list.query().then((s) => {
+      setSets(s);
+      setForm((f) => (f.promptSetId || !s[0] ? f : { ...f, promptSetId: s[0].id }));
+    }, (e) => setError(errorMessage(e)));
+  }, []);
+
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const num = (v: string) => (v.trim() === '' ? NaN : Number(v));
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setError(null);
+    try {
+      const run = await api.runs.create.mutate({
+        promptSetId: form.promptSetId,
+        modelIds: form.modelIds,
+        concurrency: num(form.concurrency),
+        delayMs: num(form.delayMs),
+        promptLimit: form.promptLimit.trim() ? num(form.promptLimit) : null,
+        repeats: num(form.repeats),
+        name: form.name.trim() || null,
+      });
+      go(`run/${run.id}`);
+    } catch (err) {
+      const fe = fieldErrors(err);
+      setErrors(fe);
+      if (!Object.keys(fe).length) setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="narrow">
+      <h1>New run</h1>
+      <ErrorBox error={error} />
+      <form onSubmit={submit} className="form" noValidate>
+        <Field label="Prompt set" error={errors.promptSetId}>
+          <select name="promptSetId" value={form.promptSetId} onChange={set('promptSetId')}>
+            {sets.length === 0 ? <option value="">No prompt sets — import one first</option> : null}
+            {sets.map((s) => (
+              <option key={s.id} value={s.id}>{s.name} ({s.promptCount} prompts)</option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Models" error={errors.modelIds} hint="Each prompt goes to every model you tick.">
+          <div className="checks" role="group">
+            {models.map((m) => (
+              <label key={m.id} className="check">
+                <input
+                  type="checkbox"
+                  name="model"
+                  value={m.id}
+                  checked={form.modelIds.includes(m.id)}
+                  onChange={(e) => setForm({ ...form, modelIds: e.target.checked ? [...form.modelIds, m.id] : form.modelIds.filter((x) => x !== m.id) })}
+                />
+                <span>{m.name}</span> <span className="muted mono">{m.provider} · {m.providerModel}</span>
+              </label>
+            ))}
+          </div>
+        </Field>
+        <div className="row4">
+          <Field label="Concurrency" error={errors.concurrency} hint="1–256 calls in flight">
+            <input name="concurrency" inputMode="numeric" value={form.concurrency} onChange={set('concurrency')} />
+          </Field>
+          <Field label="Delay (ms)" error={errors.delayMs} hint="min gap between starts">
+            <input name="delayMs" inputMode="numeric" value={form.delayMs} onChange={set('delayMs')} />
+          </Field>
+          <Field label="Limit" error={errors.promptLimit} hint="first N prompts">
+            <input name="promptLimit" inputMode="numeric" placeholder="all" value={form.promptLimit} onChange={set('promptLimit')} />
+          </Field>
+          <Field label="Repeats" error={errors.repeats} hint="1–100">
+            <input name="repeats" inputMode="numeric" value={form.repeats} onChange={set('repeats')} />
+          </Field>
+        </div>
+        <Field label="Name (optional)" error={errors.name}>
+          <input name="name" value={form.name} onChange={set('name')} />
+        </Field>
+        <button className="button primary" type="submit" disabled={busy}>{busy ? 'Starting…' : 'Start run'}</button>
+      </form>
+    </section>
+  );
+}

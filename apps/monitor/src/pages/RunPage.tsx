@@ -1,0 +1,218 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { RunEventMessage } from '@batchlight/api';
+import { api, errorMessage, onConnection, type Outputs, type RunView } from '../api';
+import { ErrorBox, ProgressBar, Stat, StatusBadge } from '../components/ui';
+import { LatencyCharts } from '../components/LatencyCharts';
+import { ItemsTable } from '../components/ItemsTable';
+import { TraceDrawer } from '../components/TraceDrawer';
+import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
+import { addItems, applyEvents, emptyState, modelStats } from '../run-state';
+
+type Audit = Outputs['runs']['audit'];
+const MAX_ROWS = 100_000;
+
+export function RunPage({ runId }: { runId: string }) {
+  const state = useRef(emptyState());
+  const [version, setVersion] = useState(0);
+  const [run, setRun] = useState<RunView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [connected, setConnected] = useState(true);
+  const [trace, setTrace] = useState<string | null>(null);
+  const [audit, setAudit] = useState<Audit | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    let alive = true;
+    let unsubscribe = () => {};
+    const buffer: RunEventMessage[] = [];
+    let frame = 0;
+    // Events are coalesced and applied once per animation frame: a 10,000-item run stays smooth.
+    const flush = () => {
+      frame = 0;
+      if (!alive || !buffer.length) return;
+      const batch = buffer.splice(0);
+      applyEvents(state.current, batch);
+      if (batch.some((e) => e.type === 'run.finished' || e.type === 'run.status')) void api.runs.get.query({ id: runId }).then((r) => alive && setRun(r));
+      setVersion((v) => v + 1);
+    };
+    (async () => {
+      try {
+        const r = await api.runs.get.query({ id: runId });
+        if (!alive) return;
+        setRun(r);
+        let cursor: string | undefined;
+        do {
+          const page = await api.runs.items.query({ runId, cursor, limit: 1000 });
+          if (!alive) return;
+          addItems(state.current, page.items);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor && state.current.order.length < MAX_ROWS);
+        setVersion((v) => v + 1);
+        // Replays the whole log, then goes live; events already reflected in rows are no-ops.
+        const sub = api.runs.events.subscribe(
+          { runId, lastEventId: null },
+          {
+            onData: ({ data }) => {
+              buffer.push(data);
+              if (!frame) frame = requestAnimationFrame(flush);
+            },
+            onError: (err) => alive && setError(errorMessage(err)),
+          },
+        );
+        unsubscribe = () => sub.unsubscribe();
+      } catch (err) {
+        if (alive) setError(errorMessage(err));
+      }
+    })();
+    const off = onConnection((s) => setConnected(s === 'open'));
+    return () => {
+      alive = false;
+      unsubscribe();
+      off();
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, [runId]);
+
+  const s = state.current;
+  const finished = s.finished || (run != null && ['completed', 'failed', 'cancelled'].includes(run.status) && !run.executing);
+  useEffect(() => {
+    if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
+  }, [finished, runId]);
+
+  // Stats are recomputed at most every 400 ms, not on every frame.
+  const statsKey = Math.floor(Date.now() / 400);
+  const stats = useMemo(() => modelStats(s), [statsKey, version]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  if (!run) return error ? <ErrorBox error={error} /> : <div className="muted">Loading run…</div>;
+
+  const p = s.progress;
+  const completed = p?.completed ?? run.completedItems;
+  const failed = p?.failed ?? run.failedItems;
+  const cancelled = p?.cancelled ?? run.cancelledItems;
+  const total = p?.total ?? run.totalItems;
+  const inFlight = finished ? 0 : p?.inFlight ?? 0;
+  const done = completed + failed + cancelled;
+  const eta = !finished && p && p.throughput > 0 ? ((total - done) / p.throughput) * 1000 : null;
+  const status = s.status ?? run.status;
+  const names = new Map(run.models.map((m) => [m.modelId, m.name]));
+
+  async function act(kind: 'cancel' | 'resume') {
+    setBusy(true);
+    try {
+      const r = kind === 'cancel' ? await api.runs.cancel.mutate({ id: runId }) : await api.runs.resume.mutate({ id: runId });
+      setRun(await api.runs.get.query({ id: r.id }));
+      if (kind === 'resume') location.reload();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section>
+      {!connected && !finished ? <div className="banner" role="status">Connection lost — reconnecting; the run goes on and no event will be missed.</div> : null}
+      <div className="page-head">
+        <div>
+          <h1>
+            {run.name || run.promptSet.name} <StatusBadge status={status} />
+          </h1>
+          <div className="sub">
+            <span className="mono">{run.id}</span> · {run.promptSet.name} · concurrency {run.concurrency} · delay {run.delayMs} ms
+            {run.promptLimit ? ` · first ${run.promptLimit} prompts` : ''}{run.repeats > 1 ? ` · ×${run.repeats}` : ''}
+          </div>
+        </div>
+        <div className="actions">
+          {!finished ? (
+            <button className="button danger" disabled={busy} onClick={() => act('cancel')}>Cancel</button>
+          ) : status !== 'completed' ? (
+            <button className="button" disabled={busy} onClick={() => act('resume')}>Resume</button>
+          ) : null}
+          <a className="button" href={`/export/${run.id}.csv`} download>Export CSV</a>
+          <a className="button" href={`/export/${run.id}.jsonl`} download>Export JSONL</a>
+          <a className="button" href={`#/compare?ids=${run.id}`}>Compare…</a>
+        </div>
+      </div>
+      <ErrorBox error={error} />
+
+      <div className="card">
+        <ProgressBar completed={completed} failed={failed} total={total} inFlight={inFlight} />
+        <div className="stats">
+          <Stat label="completed" value={<span data-testid="count-completed">{fmtInt(completed)}</span>} tone="ok" />
+          <Stat label="failed" value={<span data-testid="count-failed">{fmtInt(failed)}</span>} tone={failed ? 'bad' : undefined} />
+          <Stat label="in flight" value={<span data-testid="count-inflight">{fmtInt(inFlight)}</span>} />
+          <Stat label="total" value={<span data-testid="count-total">{fmtInt(total)}</span>} />
+          {cancelled ? <Stat label="cancelled" value={fmtInt(cancelled)} tone="warn" /> : null}
+          <Stat label="throughput" value={p ? `${p.throughput.toFixed(1)}/s` : '—'} />
+          <Stat label={finished ? 'duration' : 'ETA'} value={finished ? fmtDuration(p?.elapsedMs ?? null) : eta != null ? fmtDuration(eta) : '—'} />
+          <Stat label="retries" value={fmtInt(p?.retries ?? run.retries)} tone={(p?.retries ?? 0) > 0 ? 'warn' : undefined} />
+          <Stat label="cost" value={fmtUsd([...stats.values()].reduce((a, x) => a + x.costUsd, 0))} />
+        </div>
+      </div>
+
+      <div className="model-panels">
+        {run.models.map((m) => {
+          const st = stats.get(m.modelId);
+          return (
+            <div className="card model-panel" key={m.modelId} data-model={m.name}>
+              <div className="panel-head">
+                <strong>{m.name}</strong>
+                <span className="muted mono">{m.provider} · {m.providerModel} · rev {m.modelRevision}</span>
+              </div>
+              <div className="kv">
+                <span>success</span><b>{fmtPct(st?.successRate)}</b>
+                <span>latency p50 / p95</span><b>{fmtMs(st?.p50)} / {fmtMs(st?.p95)}</b>
+                <span>TTFT p50 / p95</span><b>{fmtMs(st?.ttftP50)} / {fmtMs(st?.ttftP95)}</b>
+                <span>tokens in / out</span><b>{fmtInt(st?.inputTokens)} / {fmtInt(st?.outputTokens)}</b>
+                <span>cost</span><b>{fmtUsd(st?.costUsd)}</b>
+                <span>attribution</span>
+                <b>{st?.mismatches ? <span className="badge attr-mismatch">{st.mismatches} mismatched</span> : <span className="badge attr-match">all match</span>}</b>
+              </div>
+            </div>
+          );
+        })}
+      </div>
+
+      <LatencyCharts points={s.points} names={names} version={version} />
+
+      <div className="two-col">
+        <div className="card">
+          <h3>Retries and rate-limit waits</h3>
+          {s.waits.length ? (
+            <ul className="waits">{s.waits.slice(0, 12).map((w, i) => <li key={i}><span className="muted">{new Date(w.at).toLocaleTimeString()}</span> {w.text}</li>)}</ul>
+          ) : (
+            <div className="muted">None so far.</div>
+          )}
+        </div>
+        <div className="card" data-testid="audit">
+          <h3>Attribution audit</h3>
+          {audit ? (
+            audit.ok ? (
+              <div className="ok-text">✓ {fmtInt(audit.tracesChecked)} traces and {fmtInt(audit.messagesChecked)} messages match their models ({audit.counts.alias} alias).</div>
+            ) : (
+              <>
+                <div className="bad-text">{audit.findingsTotal} finding(s) in {fmtInt(audit.tracesChecked)} traces</div>
+                <table className="grid compact">
+                  <thead><tr><th>kind</th><th>model</th><th>sent</th><th>reported</th></tr></thead>
+                  <tbody>
+                    {audit.findings.slice(0, 50).map((f, i) => (
+                      <tr key={i} className="clickable" onClick={() => f.traceId && setTrace(f.traceId)}>
+                        <td>{f.kind.replace(/_/g, ' ')}</td><td>{f.modelName}</td><td className="mono">{f.expected}</td><td className="mono">{f.actual}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </>
+            )
+          ) : (
+            <div className="muted">Runs when the run finishes. <button className="link" onClick={() => api.runs.audit.query({ runId }).then(setAudit)}>Audit now</button></div>
+          )}
+        </div>
+      </div>
+
+      <ItemsTable state={s} version={version} names={names} onOpen={setTrace} />
+      {trace ? <TraceDrawer traceId={trace} onClose={() => setTrace(null)} /> : null}
+    </section>
+  );
+}
+

@@ -1,0 +1,199 @@
+// The live state of one run, built from a snapshot of its items and then its event stream.
+// Pure functions: the run page applies a frame's worth of events at once.
+import type { RunEventMessage } from '@batchlight/api';
+import type { ItemRow } from './api';
+
+export type RowStatus = 'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+
+export interface Row {
+  id: string;
+  modelId: string;
+  promptIndex: number;
+  repeatIndex: number;
+  status: RowStatus;
+  attempts: number;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  attribution: string | null;
+  requestedModel: string | null;
+  responseModel: string | null;
+  outputPreview: string | null;
+  traceId: string | null;
+  note: string | null;
+}
+
+export interface Progress {
+  completed: number;
+  failed: number;
+  cancelled: number;
+  inFlight: number;
+  total: number;
+  throughput: number;
+  retries: number;
+  elapsedMs: number;
+}
+
+export interface RunState {
+  lastSeq: number;
+  rows: Map<string, Row>;
+  /** Item ids in run order (ids are time-ordered). */
+  order: string[];
+  progress: Progress | null;
+  status: string | null;
+  /** Completed calls over time, for the latency chart. */
+  points: Array<{ at: number; latencyMs: number; modelId: string }>;
+  /** Recent retries and rate-limit waits, newest first. */
+  waits: Array<{ at: number; itemId: string; text: string }>;
+  finished: boolean;
+}
+
+export function emptyState(): RunState {
+  return { lastSeq: 0, rows: new Map(), order: [], progress: null, status: null, points: [], waits: [], finished: false };
+}
+
+export function rowFromItem(i: ItemRow): Row {
+  const t = i.trace;
+  return {
+    id: i.id, modelId: i.modelId, promptIndex: i.promptIndex, repeatIndex: i.repeatIndex,
+    status: i.status as RowStatus, attempts: i.attempts,
+    latencyMs: t?.latencyMs ?? null, ttftMs: t?.ttftMs ?? null, inputTokens: t?.inputTokens ?? null, outputTokens: t?.outputTokens ?? null,
+    costUsd: t?.costUsd ?? null, attribution: t?.status === 'ok' ? t.attribution : null, requestedModel: t?.requestedModel ?? null,
+    responseModel: t?.responseModel ?? null, outputPreview: t?.outputPreview ?? t?.errorMessage ?? null, traceId: t?.id ?? null,
+    note: t && t.status !== 'ok' ? `${t.errorType ?? t.status}${t.httpStatus ? ` ${t.httpStatus}` : ''}` : null,
+  };
+}
+
+export function addItems(state: RunState, items: ItemRow[]): RunState {
+  for (const i of items) {
+    if (!state.rows.has(i.id)) state.order.push(i.id);
+    state.rows.set(i.id, rowFromItem(i));
+  }
+  return state;
+}
+
+const TERMINAL = new Set<RowStatus>(['completed', 'failed', 'cancelled']);
+const MAX_POINTS = 20_000;
+
+/**
+ * Applies events in seq order, skipping any already applied (a replay after a reconnect), so no
+ * row is lost or doubled. An event older than the snapshot of its row never moves it backwards.
+ */
+export function applyEvents(state: RunState, events: RunEventMessage[]): RunState {
+  for (const e of events) {
+    if (e.seq <= state.lastSeq) continue;
+    state.lastSeq = e.seq;
+    switch (e.type) {
+      case 'run.status':
+        state.status = e.payload.status;
+        if (e.payload.status === 'running') state.finished = false;
+        break;
+      case 'run.progress':
+        state.progress = e.payload;
+        break;
+      case 'run.finished':
+        state.status = e.payload.status;
+        state.finished = true;
+        state.progress = { ...(state.progress ?? { inFlight: 0, throughput: 0, retries: 0, elapsedMs: e.payload.durationMs }), ...e.payload, inFlight: 0 };
+        break;
+      case 'item.started':
+      case 'item.retrying':
+      case 'item.completed':
+      case 'item.failed': {
+        const p = e.payload;
+        let row = state.rows.get(p.itemId);
+        if (!row) {
+          row = rowFromItem({ id: p.itemId, modelId: p.modelId, promptIndex: p.promptIndex, repeatIndex: p.repeatIndex, status: 'pending', attempts: 0, trace: null } as unknown as ItemRow);
+          state.rows.set(p.itemId, row);
+          state.order.push(p.itemId);
+        }
+        const stale = p.attempt < row.attempts || (p.attempt === row.attempts && TERMINAL.has(row.status) && (e.type === 'item.started' || e.type === 'item.retrying'));
+        if (e.type === 'item.completed') {
+          state.points.push({ at: Date.parse(e.at), latencyMs: e.payload.latencyMs, modelId: p.modelId });
+          if (state.points.length > MAX_POINTS) state.points.splice(0, state.points.length - MAX_POINTS);
+        }
+        if (e.type === 'item.retrying')
+          state.waits.unshift({ at: Date.parse(e.at), itemId: p.itemId, text: `#${p.promptIndex} ${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''} → retry in ${e.payload.waitMs} ms` });
+        if (state.waits.length > 50) state.waits.length = 50;
+        if (stale) break;
+        row.attempts = p.attempt;
+        if (e.type === 'item.started') {
+          row.status = 'running';
+          row.note = p.attempt > 1 ? `attempt ${p.attempt}` : null;
+        } else if (e.type === 'item.retrying') {
+          row.status = 'retrying';
+          row.note = `${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''}, waiting ${e.payload.waitMs} ms`;
+        } else if (e.type === 'item.completed') {
+          const c = e.payload;
+          Object.assign(row, {
+            status: 'completed', latencyMs: c.latencyMs, ttftMs: c.ttftMs, inputTokens: c.inputTokens, outputTokens: c.outputTokens,
+            costUsd: c.costUsd, attribution: c.attribution, requestedModel: c.requestedModel, responseModel: c.responseModel,
+            outputPreview: c.outputPreview, traceId: c.traceId, note: null,
+          });
+        } else {
+          const f = e.payload;
+          Object.assign(row, {
+            status: f.errorType === 'cancelled' ? 'cancelled' : 'failed', latencyMs: f.latencyMs, traceId: f.traceId,
+            outputPreview: f.message, note: `${f.errorType}${f.httpStatus ? ` ${f.httpStatus}` : ''}`,
+          });
+        }
+      }
+    }
+  }
+  return state;
+}
+
+export function percentile(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}
+
+export interface ModelStats {
+  modelId: string;
+  items: number;
+  completed: number;
+  failed: number;
+  running: number;
+  successRate: number | null;
+  p50: number | null;
+  p95: number | null;
+  ttftP50: number | null;
+  ttftP95: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  mismatches: number;
+}
+
+export function modelStats(state: RunState): Map<string, ModelStats> {
+  const acc = new Map<string, { s: ModelStats; lat: number[]; ttft: number[] }>();
+  for (const r of state.rows.values()) {
+    let a = acc.get(r.modelId);
+    if (!a) {
+      a = { s: { modelId: r.modelId, items: 0, completed: 0, failed: 0, running: 0, successRate: null, p50: null, p95: null, ttftP50: null, ttftP95: null, inputTokens: 0, outputTokens: 0, costUsd: 0, mismatches: 0 }, lat: [], ttft: [] };
+      acc.set(r.modelId, a);
+    }
+    const s = a.s;
+    s.items++;
+    if (r.status === 'completed') {
+      s.completed++;
+      if (r.latencyMs != null) a.lat.push(r.latencyMs);
+      if (r.ttftMs != null) a.ttft.push(r.ttftMs);
+      s.inputTokens += r.inputTokens ?? 0;
+      s.outputTokens += r.outputTokens ?? 0;
+      s.costUsd += r.costUsd ?? 0;
+      if (r.attribution === 'mismatch') s.mismatches++;
+    } else if (r.status === 'failed') s.failed++;
+    else if (r.status === 'running' || r.status === 'retrying') s.running++;
+  }
+  const out = new Map<string, ModelStats>();
+  for (const [id, { s, lat, ttft }] of acc) {
+    lat.sort((x, y) => x - y);
+    ttft.sort((x, y) => x - y);
+    const done = s.completed + s.failed;
+    out.set(id, { ...s, successRate: done ? s.completed / done : null, p50: percentile(lat, 50), p95: percentile(lat, 95), ttftP50: percentile(ttft, 50), ttftP95: percentile(ttft, 95) });
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { RunEventMessage } from '@batchlight/api';
+import { addItems, applyEvents, emptyState, modelStats } from '../src/run-state';
+import { diffWords } from '../src/diff';
+import type { ItemRow } from '../src/api';
+
+const item = (id: string, over: Partial<ItemRow> = {}): ItemRow =>
+  ({ id, runId: 'r', modelId: 'm1', promptIndex: Number(id.slice(1)), repeatIndex: 0, status: 'pending', attempts: 0, finalTraceId: null, startedAt: null, endedAt: null, trace: null, ...over }) as ItemRow;
+
+let seq = 0;
+const ev = <T extends RunEventMessage['type']>(type: T, payload: Extract<RunEventMessage, { type: T }>['payload'], s = ++seq) =>
+  ({ runId: 'r', seq: s, type, payload, at: new Date(1_700_000_000_000 + s).toISOString() }) as RunEventMessage;
+const ref = (itemId: string, attempt = 1, modelId = 'm1') => ({ itemId, modelId, promptIndex: Number(itemId.slice(1)), repeatIndex: 0, attempt });
+const done = (itemId: string, latencyMs: number, attempt = 1, attribution: 'match' | 'mismatch' = 'match', modelId = 'm1') =>
+  ev('item.completed', {
+    ...ref(itemId, attempt, modelId), traceId: `t-${itemId}-${attempt}`, provider: 'openai', requestedModel: 'a', responseModel: attribution === 'match' ? 'a' : 'b',
+    attribution, latencyMs, ttftMs: latencyMs / 2, inputTokens: 10, outputTokens: 20, costUsd: 0.001, outputPreview: 'out',
+  });
+
+describe('run state', () => {
+  it('applies each event once, however often a reconnect replays it', () => {
+    seq = 0;
+    const s = addItems(emptyState(), [item('i0'), item('i1')]);
+    const events = [ev('item.started', { ...ref('i0'), startedAt: '' }), done('i0', 100), ev('item.started', { ...ref('i1'), startedAt: '' })];
+    applyEvents(s, events);
+    applyEvents(s, [...events, done('i1', 200)]); // the first three again, then a new one
+    expect(s.lastSeq).toBe(4);
+    expect(s.order).toEqual(['i0', 'i1']);
+    expect(s.points).toHaveLength(2);
+    expect([...s.rows.values()].map((r) => r.status)).toEqual(['completed', 'completed']);
+  });
+
+  it('never moves a row backwards from its snapshot when the log is replayed from the start', () => {
+    seq = 0;
+    const s = addItems(emptyState(), [item('i0', { status: 'completed', attempts: 2 })]);
+    applyEvents(s, [
+      ev('item.started', { ...ref('i0', 1), startedAt: '' }),
+      ev('item.retrying', { ...ref('i0', 1), traceId: 't', errorType: 'rate_limited', httpStatus: 429, message: 'slow down', waitMs: 500 }),
+      ev('item.started', { ...ref('i0', 2), startedAt: '' }),
+    ]);
+    expect(s.rows.get('i0')!.status).toBe('completed');
+    expect(s.waits[0]!.text).toMatch(/rate_limited 429 → retry in 500 ms/);
+    applyEvents(s, [done('i0', 120, 2)]);
+    expect(s.rows.get('i0')!).toMatchObject({ status: 'completed', latencyMs: 120, traceId: 't-i0-2' });
+  });
+
+  it('shows retries as they happen and adds rows it had not loaded', () => {
+    seq = 0;
+    const s = emptyState();
+    applyEvents(s, [ev('item.retrying', { ...ref('i7'), traceId: 't', errorType: 'server_error', httpStatus: 503, message: 'x', waitMs: 900 })]);
+    expect(s.rows.get('i7')).toMatchObject({ status: 'retrying', note: 'server_error 503, waiting 900 ms' });
+    expect(s.order).toEqual(['i7']);
+  });
+
+  it('computes per-model success, percentiles, tokens, cost and mismatches', () => {
+    seq = 0;
+    const s = addItems(emptyState(), ['i0', 'i1', 'i2', 'i3', 'i4'].map((id) => item(id)));
+    applyEvents(s, [
+      done('i0', 100), done('i1', 300), done('i2', 200, 1, 'mismatch'),
+      ev('item.failed', { ...ref('i3'), traceId: 't', errorType: 'server_error', httpStatus: 500, message: 'boom', latencyMs: 10 }),
+    ]);
+    const st = modelStats(s).get('m1')!;
+    expect(st).toMatchObject({ items: 5, completed: 3, failed: 1, successRate: 0.75, p50: 200, p95: 300, inputTokens: 30, outputTokens: 60, mismatches: 1 });
+    expect(st.costUsd).toBeCloseTo(0.003);
+  });
+});
+
+describe('word diff', () => {
+  it('marks what changed between two outputs', () => {
+    expect(diffWords('the quick brown fox', 'the slow brown fox')).toEqual([
+      { kind: 'same', text: 'the ' },
+      { kind: 'removed', text: 'quick' },
+      { kind: 'added', text: 'slow' },
+      { kind: 'same', text: ' brown fox' },
+    ]);
+    expect(diffWords('same', 'same')).toEqual([{ kind: 'same', text: 'same' }]);
+  });
+});
