@@ -28,17 +28,21 @@ export const LatencyCharts = memo(function LatencyCharts({ points, names }: Prop
     const width = max > 0 ? niceStep(max / 20) : 1;
     const counts = new Map<number, Record<string, number>>();
     for (const p of points) {
-      const b = Math.floor(p.latencyMs / width) * width;
+      const b = Math.floor(p.latencyMs / width);
       const row = counts.get(b) ?? {};
       const name = names.get(p.modelId) ?? p.modelId;
       row[name] = (row[name] ?? 0) + 1;
       counts.set(b, row);
     }
-    const bins = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([b, row]) => ({ bin: `${b}`, ...row }));
+    // Every bin from 0 to the slowest call, empty ones too, so the x axis is to scale.
+    const bins = [];
+    for (let b = 0; b * width <= max; b++) bins.push({ bin: `${+(b * width).toPrecision(6)}`, ...counts.get(b) });
     return { series: [...byModel.entries()], bins, t0 };
   }, [points, points.length, names]);
   void t0;
   const modelNames = [...names.values()];
+  // One colour per model, the same in both charts: by the model's place in the run.
+  const colorOf = (modelId: string) => COLORS[Math.max(0, [...names.keys()].indexOf(modelId)) % COLORS.length];
   if (!points.length) return <div className="card muted charts-empty">Latency charts appear as calls complete.</div>;
   return (
     <div className="two-col charts">
@@ -51,8 +55,8 @@ export const LatencyCharts = memo(function LatencyCharts({ points, names }: Prop
             <YAxis type="number" dataKey="ms" unit="ms" tick={{ fontSize: 11 }} width={64} />
             <Tooltip cursor={false} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            {series.map(([modelId, data], i) => (
-              <Scatter key={modelId} name={names.get(modelId) ?? modelId} data={data} fill={COLORS[i % COLORS.length]} isAnimationActive={false} shape="circle" />
+            {series.map(([modelId, data]) => (
+              <Scatter key={modelId} name={names.get(modelId) ?? modelId} data={data} fill={colorOf(modelId)} isAnimationActive={false} shape="circle" />
             ))}
           </ScatterChart>
         </ResponsiveContainer>

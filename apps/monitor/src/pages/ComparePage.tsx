@@ -81,7 +81,7 @@ function CompareView({ report }: { report: Report }) {
             <div className="cells" style={{ gridTemplateColumns: `repeat(${report.columns.length}, minmax(220px, 1fr))` }}>
               {report.columns.map((c) => {
                 const cell = row.cells[c.key];
-                const baseOut = row.cells[first.key]?.output ?? '';
+                const baseOut = row.cells[first.key]?.output;
                 const d = row.deltas[c.key];
                 return (
                   <div key={c.key} className="cell">
@@ -91,7 +91,7 @@ function CompareView({ report }: { report: Report }) {
                       {d ? <span className={`delta ${d.latencyMs != null && d.latencyMs > 0 ? 'worse' : 'better'}`}> Δ {d.latencyMs != null ? `${d.latencyMs > 0 ? '+' : ''}${Math.round(d.latencyMs)} ms` : '—'} · {d.costUsd != null ? `${d.costUsd > 0 ? '+' : ''}${fmtUsd(d.costUsd)}` : '—'}</span> : null}
                     </div>
                     <div className="cell-out">
-                      {!cell ? <span className="muted">not in this run</span> : c.key === first.key ? cell.output ?? <span className="muted">{cell.status}</span> : diffWords(baseOut, cell.output ?? '').map((p, i) => <span key={i} className={`d-${p.kind}`}>{p.text}</span>)}
+                      {!cell ? <span className="muted">not in this run</span> : c.key === first.key || baseOut == null || cell.output == null ? cell.output ?? <span className="muted">{cell.status}</span> : diffWords(baseOut, cell.output).map((p, i) => <span key={i} className={`d-${p.kind}`}>{p.text}</span>)}
                     </div>
                   </div>
                 );

@@ -111,8 +111,10 @@ export async function compareRuns(
 
   const start = opts.cursor ?? 0;
   const limit = Math.min(opts.limit ?? 50, 500);
+  // Only prompts some run covered: a run with promptLimit N ran prompts 0..N-1.
+  const covered = ordered.some((r) => r.promptLimit == null) ? Infinity : Math.max(...ordered.map((r) => r.promptLimit!));
   const prompts = await prisma.prompt.findMany({
-    where: { promptSetId, index: { gte: start } },
+    where: { promptSetId, index: { gte: start, ...(Number.isFinite(covered) ? { lt: covered } : {}) } },
     orderBy: { index: 'asc' },
     take: limit,
   });
@@ -160,8 +162,7 @@ export async function compareRuns(
     }
     return { promptIndex: p.index, prompt: promptText(p.input), expected: p.expected, cells, deltas };
   });
-  const total = Math.min(...ordered.map((r) => r.promptLimit ?? Infinity));
-  const more = prompts.length === limit && start + limit < (Number.isFinite(total) ? total : Infinity);
+  const more = prompts.length === limit && start + limit < covered;
   return {
     promptSetId,
     repeats: Math.max(...ordered.map((r) => r.repeats)),

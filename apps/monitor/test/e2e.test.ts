@@ -1,0 +1,144 @@
+// End to end: the real server (its own process, serving the built monitor) and Debian's Chromium.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
+import type { AppRouter } from '@batchlight/api';
+import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+
+const SERVER = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
+const SHOTS = fileURLToPath(new URL('../test-output/', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let dir: string;
+let server: ChildProcess;
+let url: string;
+let api: TRPCClient<AppRouter>;
+let fake: FakeServer;
+let browser: Browser;
+let page: Page;
+const models: Record<string, string> = {};
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'batchlight-e2e-'));
+  fake = await startFakeOpenAI({
+    behavior: (req) => (req.model === 'liar-model' ? { latencyMs: 20, answerAs: 'qwen-2.5-7b' } : { latencyMs: req.model === 'slow-model' ? 120 : 30 }),
+  });
+  server = spawn(process.execPath, [SERVER], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `file:${join(dir, 'e2e.db')}`, INIT_CWD: '', E2E_FAKE_KEY: 'sk-e2e' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson })] });
+  for (const [name, providerModel] of [['E2E Fake', 'fake-model'], ['E2E Slow', 'slow-model'], ['E2E Liar', 'liar-model']] as const) {
+    const m = await api.models.create.mutate({ name, provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, credentialEnv: 'E2E_FAKE_KEY', pricing: { inputPerMTok: 1, outputPerMTok: 2 } });
+    models[name] = m.id;
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  await fake?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const count = async (id: string) => Number((await page.getByTestId(id).textContent())!.replace(/,/g, ''));
+const demoSet = async () => (await api.promptSets.list.query()).find((s) => s.name === 'Demo: explain it')!;
+
+describe('live monitor in Chromium', () => {
+  it('starts a run from the form (errors at their field first), watches it complete live, counts match the API', async () => {
+    await page.goto(`${url}/#/new`);
+    await page.getByText('E2E Fake').click();
+    await page.locator('input[name=concurrency]').fill('0');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    const concurrencyField = page.locator('label.field', { has: page.locator('input[name=concurrency]') });
+    await expect.poll(() => concurrencyField.locator('.field-error').textContent()).toMatch(/between 1 and 256/);
+    await shot('new-run-errors');
+
+    await page.locator('input[name=concurrency]').fill('4');
+    await page.locator('input[name=promptLimit]').fill('20');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.waitForURL(/#\/run\//);
+    const runId = page.url().split('#/run/')[1]!;
+    await expect.poll(() => count('count-completed'), { timeout: 20_000 }).toBe(20);
+    const run = await api.runs.get.query({ id: runId });
+    expect(run.status).toBe('completed');
+    expect(await count('count-completed')).toBe(run.completedItems);
+    expect(await count('count-failed')).toBe(run.failedItems);
+    expect(await count('count-total')).toBe(run.totalItems);
+    await expect.poll(() => page.getByTestId('audit').textContent()).toMatch(/20 traces and 20 messages match/);
+    await shot('run-page');
+
+    // A click on a row opens its trace: full output and requested vs reported model.
+    await page.locator('[data-status=completed]').first().click();
+    await expect.poll(() => page.getByTestId('trace-models').textContent()).toMatch(/requestedfake-model.*reportedfake-model/);
+    expect((await page.getByTestId('trace-output').textContent())!.length).toBeGreaterThan(5);
+    await shot('trace');
+    await page.keyboard.press('Escape');
+  });
+
+  it('loses no row and doubles none across a reload in the middle of a run', async () => {
+    const set = await demoSet();
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 3, delayMs: 0, promptLimit: 45 });
+    await page.goto(`${url}/#/run/${run.id}`);
+    await expect.poll(() => count('count-completed'), { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
+    await page.reload();
+    await expect.poll(() => count('count-completed'), { timeout: 20_000 }).toBe(45);
+    const ids = await page.locator('[data-item-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(await page.locator('.table-head h3').textContent()).toMatch(/\(45\)/);
+    await page.getByLabel('status filter').selectOption('completed');
+    expect(await page.locator('.table-head h3').textContent()).toMatch(/\(45\)/);
+    const items = (await api.runs.items.query({ runId: run.id, limit: 1000 })).items;
+    expect(items.filter((i) => i.status === 'completed')).toHaveLength(45);
+  });
+
+  it('flags a provider answering as another model, in the rows and in the audit panel', async () => {
+    const set = await demoSet();
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Fake']!, models['E2E Liar']!], concurrency: 6, delayMs: 0, promptLimit: 8 });
+    await page.goto(`${url}/#/run/${run.id}`);
+    await expect.poll(() => count('count-completed'), { timeout: 15_000 }).toBe(16);
+    await expect.poll(() => page.locator('.row-mismatch').count()).toBeGreaterThan(0);
+    expect(await page.locator('.row-mismatch .badge.attr-mismatch').first().textContent()).toBe('mismatch: qwen-2.5-7b');
+    await expect.poll(() => page.getByTestId('audit').textContent()).toMatch(/8 finding/);
+    expect(await page.getByTestId('audit').textContent()).toMatch(/provider reported other model.*E2E Liar.*liar-model.*qwen-2\.5-7b/);
+    await shot('run-mismatch');
+  });
+
+  it('renders the other main pages', async () => {
+    const runs = (await api.runs.list.query({ limit: 10 })).runs.filter((r) => r.status === 'completed' && r.promptSet.name === 'Demo: explain it');
+    for (const [name, hash, text] of [
+      ['runs', '#/runs', 'Runs'],
+      ['models', '#/models', 'E2E Liar'],
+      ['prompt-sets', '#/prompts', 'Demo: explain it'],
+      ['compare', `#/compare?ids=${runs.slice(0, 2).map((r) => r.id).join(',')}`, 'Prompt by prompt'],
+    ] as const) {
+      await page.goto(`${url}/${hash}`);
+      await expect.poll(() => page.locator('main').textContent()).toContain(text);
+      await shot(name);
+    }
+    // Credentials are only ever masked.
+    expect(await page.content()).not.toContain('sk-e2e');
+  });
+});
