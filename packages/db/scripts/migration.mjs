@@ -19,7 +19,11 @@ const EMPTY = /^\s*(--[^\n]*\n?\s*)*$/;
 
 const name = process.argv[2];
 if (!name || !/^[a-z0-9_]+$/.test(name)) {
-  console.error('usage: pnpm db:migration <name>   (lowercase letters, digits and underscores, e.g. add_run_tags)');
+  console.error(
+    name
+      ? `db:migration: invalid migration name "${name}": use only lowercase letters, digits and underscores (e.g. add_run_tags)`
+      : 'usage: pnpm db:migration <name>   (lowercase letters, digits and underscores, e.g. add_run_tags)',
+  );
   process.exit(2);
 }
 
@@ -39,13 +43,21 @@ async function loadEngine() {
   return glue.SchemaEngine;
 }
 
-/** better-sqlite3 refuses several statements in one executeRaw; the shadow replay sends them. */
+/** SQL left once comments are removed (string literals are not parsed: only used as a hint). */
+const stripComments = (sql) => sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim();
+
+/**
+ * The shadow replay sends each migration file as one executeRaw. better-sqlite3 refuses several
+ * statements in one prepared statement, and also a file with none (Prisma's own
+ * "-- This is an empty migration."): run those through executeScript (`db.exec`).
+ */
 function scriptSafe(adapter) {
   const executeRaw = adapter.executeRaw.bind(adapter);
-  adapter.executeRaw = (query) =>
-    query.sql.trim().replace(/;\s*$/, '').includes(';') && !query.args?.length
-      ? adapter.executeScript(query.sql).then(() => 0)
-      : executeRaw(query);
+  adapter.executeRaw = (query) => {
+    if (query.args?.length) return executeRaw(query);
+    const body = stripComments(query.sql).replace(/;\s*$/, '');
+    return body === '' || body.includes(';') ? adapter.executeScript(query.sql).then(() => 0) : executeRaw(query);
+  };
   return adapter;
 }
 
@@ -79,6 +91,8 @@ async function shadowFactory(provider) {
   const shadow = new PrismaPg({ connectionString: url.toString() });
   // adapter-pg cannot describe PostgreSQL's internal "char" type (OID 18), which the engine's
   // introspection reads; its values arrive as strings, so report them as text (OID 25).
+  // Its executeScript also splits a migration on every `;` (breaking `$$ … $$` bodies and string
+  // literals): send the whole script as one simple query instead, as the native engine does.
   const charAsText = async () => {
     const conn = await shadow.connect();
     const performIO = conn.performIO.bind(conn);
@@ -86,6 +100,13 @@ async function shadowFactory(provider) {
       const r = await performIO(...args);
       for (const f of r.fields ?? []) if (f.dataTypeID === 18) f.dataTypeID = 25;
       return r;
+    };
+    conn.executeScript = async (script) => {
+      try {
+        await conn.client.query(script);
+      } catch (err) {
+        conn.onError(err);
+      }
     };
     return conn;
   };
@@ -105,7 +126,7 @@ function migrationList(dir) {
   const baseDir = join(root, 'prisma/migrations', dir);
   const lockPath = join(baseDir, 'migration_lock.toml');
   const folders = existsSync(baseDir)
-    ? readdirSync(baseDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(baseDir, d.name, 'migration.sql'))).map((d) => d.name).sort()
+    ? readdirSync(baseDir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(baseDir, d.name, 'migration.sql'))).map((d) => d.name).sort()
     : [];
   return {
     baseDir,
