@@ -1,0 +1,195 @@
+// `pnpm bench`: the real server and a testkit OpenAI fake as separate processes over HTTP and
+// WebSocket. Prints one table and writes bench/results/latest.json. Figures are ratios or rates
+// measured in one run, so a noisy shared machine shifts them less than absolute timings.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
+import WebSocket from 'ws';
+import type { AppRouter, RunEventMessage } from '@batchlight/api';
+import { tempPostgres } from '@batchlight/db/testing';
+import { fakeReset, fakeStats, startFake, startServer, type Proc } from './processes.js';
+
+type Api = TRPCClient<AppRouter>;
+interface Row {
+  id: string;
+  what: string;
+  value: string;
+  target: string;
+  pass: boolean | null;
+}
+const rows: Row[] = [];
+const result: Record<string, unknown> = {};
+const only = process.argv.slice(2);
+const want = (id: string) => !only.length || only.includes(id);
+
+function client(url: string): { api: Api; close(): void } {
+  const ws = createWSClient({ url: `${url.replace('http', 'ws')}/ws`, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+  const api = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: ws, transformer: superjson }),
+        false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson }),
+      }),
+    ],
+  });
+  return { api, close: () => ws.close() };
+}
+
+async function setup(api: Api, fakeUrl: string, prompts: number) {
+  const model = await api.models.create.mutate({
+    name: `bench-${Math.random().toString(36).slice(2, 8)}`, provider: 'openai', providerModel: 'bench-model',
+    baseUrl: `${fakeUrl}/v1`, credentialEnv: 'BENCH_KEY', pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+  });
+  const set = await api.promptSets.create.mutate({
+    name: `bench ${prompts}`,
+    prompts: Array.from({ length: prompts }, (_, i) => ({ input: `Benchmark prompt ${i}: answer briefly.` })),
+  });
+  return { model, set };
+}
+
+/** Runs to the end, timing it at the client, and measuring event delivery latency on the way. */
+async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[0]) {
+  const lags: number[] = [];
+  const t0 = performance.now();
+  const created = await api.runs.create.mutate(input);
+  await new Promise<void>((resolve, reject) => {
+    const sub = api.runs.events.subscribe(
+      { runId: created.id },
+      {
+        onData: ({ data }: { data: RunEventMessage }) => {
+          // `at` is stamped when the event is made, before its commit: an upper bound of commit → client.
+          if (data.type === 'item.completed') lags.push(Date.now() - Date.parse(data.at));
+          if (data.type === 'run.finished') {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        onError: reject,
+      },
+    );
+  });
+  const wallMs = performance.now() - t0;
+  const r = await api.runs.get.query({ id: created.id });
+  const serverMs = r.finishedAt!.getTime() - r.startedAt!.getTime();
+  return { run: r, wallMs, serverMs, lags: lags.sort((a, b) => a - b) };
+}
+
+const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+const f = (n: number, d = 2) => n.toFixed(d);
+
+async function withServer<T>(databaseUrl: string, fn: (server: Proc, api: Api) => Promise<T>): Promise<T> {
+  const server = await startServer(databaseUrl);
+  const c = client(server.url);
+  try {
+    return await fn(server, c.api);
+  } finally {
+    c.close();
+    await server.stop();
+  }
+}
+
+async function correctness(api: Api, runId: string, fakeUrl: string, expected: number, label: string) {
+  const audit = await api.runs.audit.query({ runId });
+  const stats = await fakeStats(fakeUrl);
+  const r = await api.runs.get.query({ id: runId });
+  const ok = audit.ok && audit.tracesChecked === expected && r.completedItems === expected && stats.total === expected && stats.countsByModel['bench-model'] === expected;
+  rows.push({
+    id: 'B5', what: `correctness after ${label}`, target: 'no mismatch; counters = fake log', pass: ok,
+    value: `audit ${audit.ok ? 'ok' : 'FAIL'} (${audit.tracesChecked} traces), completed ${r.completedItems}, fake saw ${stats.total}`,
+  });
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlight-bench-'));
+  const sqlite = (name: string) => `file:${join(dir, `${name}.db`)}`;
+  const fake50 = await startFake(50);
+  const fake0 = await startFake(0);
+  const fakeGap = await startFake(5, true);
+  try {
+    if (want('B1')) {
+      await withServer(sqlite('b1'), async (_s, api) => {
+        const { model, set } = await setup(api, fake50.url, 1000);
+        // Warm-up: connections and the first statements are not what B1 measures.
+        await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0, promptLimit: 100 });
+        const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0 });
+        const ideal = Math.ceil(1000 / 50) * 50;
+        result.B1 = { idealMs: ideal, wallMs: r.wallMs, serverMs: r.serverMs, ratio: r.wallMs / ideal };
+        rows.push({ id: 'B1', what: 'overhead: 1,000 prompts, C=50, 50 ms fake (wall / ideal)', value: `${f(r.wallMs / ideal)}× (${f(r.wallMs / 1000)} s vs ${f(ideal / 1000)} s)`, target: '≤ 1.25×', pass: r.wallMs / ideal <= 1.25 });
+      });
+    }
+    const b2 = async (label: string, url: string) => {
+      await withServer(url, async (server, api) => {
+        const { model, set } = await setup(api, fake0.url, 5000);
+        await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0, promptLimit: 200 });
+        await fakeReset(fake0.url);
+        const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
+        const rate = 5000 / (r.wallMs / 1000);
+        result[`B2_${label}`] = { wallMs: r.wallMs, perSecond: rate, peakRssMb: server.peakRssMb() };
+        rows.push({ id: 'B2', what: `throughput on ${label}: 5,000 prompts, C=64, 0 ms fake`, value: `${f(rate, 0)} prompts/s (${f(r.wallMs / 1000)} s)`, target: label === 'SQLite' ? '≥ 1,000/s' : 'report', pass: label === 'SQLite' ? rate >= 1000 : null });
+        if (label === 'SQLite') {
+          result.B3 = { p50: pct(r.lags, 50), p99: pct(r.lags, 99), samples: r.lags.length };
+          rows.push({ id: 'B3', what: 'live latency: event made → WebSocket client, during B2', value: `p50 ${f(pct(r.lags, 50), 0)} ms, p99 ${f(pct(r.lags, 99), 0)} ms`, target: 'p99 ≤ 50 ms', pass: pct(r.lags, 99) <= 50 });
+        }
+        await correctness(api, r.run.id, fake0.url, 5000, `B2 (${label})`);
+      });
+    };
+    if (want('B2')) {
+      await b2('SQLite', sqlite('b2'));
+      const pg = await tempPostgres();
+      try {
+        await b2('PostgreSQL', pg.url);
+      } finally {
+        await pg.drop();
+      }
+    }
+    if (want('B4')) {
+      const peaks: Record<number, number> = {};
+      for (const n of [10_000, 100_000]) {
+        await withServer(sqlite(`b4-${n}`), async (server, api) => {
+          await fakeReset(fake0.url);
+          const { model, set } = await setup(api, fake0.url, n);
+          const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
+          peaks[n] = server.peakRssMb();
+          result[`B4_${n}`] = { peakRssMb: peaks[n], wallMs: r.wallMs, perSecond: n / (r.wallMs / 1000) };
+          if (n === 100_000) await correctness(api, r.run.id, fake0.url, n, 'B4 (100,000)');
+        });
+      }
+      const flat = peaks[100_000]! / peaks[10_000]!;
+      rows.push({ id: 'B4', what: 'server peak RSS, 10,000 → 100,000 prompts', value: `${f(peaks[10_000]!, 0)} MB → ${f(peaks[100_000]!, 0)} MB (×${f(flat)})`, target: '≤ 300 MB, flat', pass: peaks[100_000]! <= 300 && flat < 1.5 });
+    }
+    if (want('B6')) {
+      await withServer(sqlite('b6'), async (_s, api) => {
+        const { model, set } = await setup(api, fakeGap.url, 200);
+        await fakeReset(fakeGap.url);
+        await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 20 });
+        const starts = ((await fakeStats(fakeGap.url)).starts ?? []).sort((a, b) => a - b);
+        const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
+        const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+        const min = Math.min(...gaps);
+        result.B6 = { meanGapMs: mean, minGapMs: min, gaps: gaps.length };
+        rows.push({ id: 'B6', what: 'delay fidelity: 200 prompts, delayMs 20 (gaps at the fake)', value: `mean ${f(mean)} ms (${f(((mean - 20) / 20) * 100, 1)}%), min ${f(min)} ms`, target: 'mean within 5%, none < 20', pass: Math.abs(mean - 20) <= 1 && min >= 20 });
+      });
+    }
+  } finally {
+    await Promise.all([fake50.stop(), fake0.stop(), fakeGap.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const w = [3, 58, 44, 28];
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i] ?? 6)).join(' ');
+  console.log(`\nbatchlight bench — ${machine}\n`);
+  console.log(line(['', 'measure', 'value', 'target', 'ok']));
+  for (const r of rows) console.log(line([r.id, r.what, r.value, r.target, r.pass === null ? '–' : r.pass ? 'yes' : 'NO']));
+  const out = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ machine, at: new Date().toISOString(), rows, result }, null, 2));
+  console.log(`\nwritten to bench/results/latest.json`);
+}
+
+await main();
+process.exit(0);
