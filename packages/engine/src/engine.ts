@@ -68,7 +68,7 @@ export function createEngine(options: EngineOptions) {
   const bus = options.bus ?? createInProcessBus();
   const log = options.log ?? ((m: string) => console.error(m));
   const sequencer = new EventSequencer(prisma);
-  const writer = new BatchWriter(prisma, bus);
+  const writer = new BatchWriter(db, bus);
   const executions = new Map<string, RunExecution>();
   let closing = false;
 

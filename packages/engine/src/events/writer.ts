@@ -1,26 +1,16 @@
 // Batches every write of the engine into few transactions, then publishes the batch's events.
 // Commit first, publish after: a subscriber never sees an `item.completed` whose trace is not
 // yet in the database. One writer per process keeps commit order equal to seq order.
-import type { Prisma, PrismaClient } from '@batchlight/db';
+import { writeBatch, type Db, type ItemUpdate, type MessageRow, type RunCounters, type TraceRow, type WriteBatch } from '@batchlight/db';
 import type { EventBus } from './bus.js';
 import type { RunEventMessage } from './types.js';
 
-export interface RunCounterDelta {
-  completedItems?: number;
-  failedItems?: number;
-  cancelledItems?: number;
-  retries?: number;
-  inputTokens?: number;
-  outputTokens?: number;
-  costUsd?: number;
-}
+export type RunCounterDelta = Partial<RunCounters>;
 
 export interface WriteSet {
-  traces?: Prisma.TraceCreateManyInput[];
-  /** Traces whose final state is known only later (e.g. closed on cancel). */
-  traceUpdates?: Array<{ id: string; data: Prisma.TraceUncheckedUpdateInput }>;
-  messages?: Prisma.MessageCreateManyInput[];
-  items?: Array<{ id: string; data: Prisma.RunItemUncheckedUpdateInput }>;
+  traces?: TraceRow[];
+  messages?: MessageRow[];
+  items?: ItemUpdate[];
   counters?: Array<{ runId: string; delta: RunCounterDelta }>;
   events?: RunEventMessage[];
 }
@@ -37,7 +27,7 @@ export class BatchWriter {
   private closed = false;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly db: Db,
     private readonly bus: EventBus,
     private readonly maxBatch = 2000,
   ) {}
@@ -85,35 +75,18 @@ export class BatchWriter {
   }
 
   private async commit(sets: WriteSet[]): Promise<void> {
-    const traces: Prisma.TraceCreateManyInput[] = [];
-    const messages: Prisma.MessageCreateManyInput[] = [];
-    const events: Prisma.RunEventCreateManyInput[] = [];
-    const ops: Prisma.PrismaPromise<unknown>[] = [];
-    const counters = new Map<string, Required<RunCounterDelta>>();
+    const batch: WriteBatch = { traces: [], messages: [], items: [], counters: new Map(), events: [] };
     for (const s of sets) {
-      if (s.traces) traces.push(...s.traces);
-      if (s.messages) messages.push(...s.messages);
-      if (s.events)
-        for (const e of s.events)
-          events.push({ runId: e.runId, seq: e.seq, type: e.type, payload: e.payload as Prisma.InputJsonValue, createdAt: new Date(e.at) });
+      if (s.traces) batch.traces.push(...s.traces);
+      if (s.messages) batch.messages.push(...s.messages);
+      if (s.items) batch.items.push(...s.items);
+      if (s.events) for (const e of s.events) batch.events.push({ runId: e.runId, seq: e.seq, type: e.type, payload: e.payload, createdAt: new Date(e.at) });
       for (const c of s.counters ?? []) {
-        const acc = counters.get(c.runId) ?? {
-          completedItems: 0, failedItems: 0, cancelledItems: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0,
-        };
-        for (const k of Object.keys(c.delta) as Array<keyof RunCounterDelta>) acc[k] += c.delta[k] ?? 0;
-        counters.set(c.runId, acc);
+        let acc = batch.counters.get(c.runId);
+        if (!acc) batch.counters.set(c.runId, (acc = { completedItems: 0, failedItems: 0, cancelledItems: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }));
+        for (const k of Object.keys(c.delta) as Array<keyof RunCounters>) acc[k] += c.delta[k] ?? 0;
       }
     }
-    // Order matters for the foreign keys: traces before the messages and items that name them.
-    if (traces.length) ops.push(this.prisma.trace.createMany({ data: traces }));
-    for (const s of sets) for (const u of s.traceUpdates ?? []) ops.push(this.prisma.trace.update({ where: { id: u.id }, data: u.data }));
-    if (messages.length) ops.push(this.prisma.message.createMany({ data: messages }));
-    for (const s of sets) for (const u of s.items ?? []) ops.push(this.prisma.runItem.update({ where: { id: u.id }, data: u.data }));
-    for (const [runId, d] of counters) {
-      const data = Object.fromEntries(Object.entries(d).filter(([, v]) => v !== 0).map(([k, v]) => [k, { increment: v }]));
-      if (Object.keys(data).length) ops.push(this.prisma.run.update({ where: { id: runId }, data }));
-    }
-    if (events.length) ops.push(this.prisma.runEvent.createMany({ data: events }));
-    if (ops.length) await this.prisma.$transaction(ops);
+    await writeBatch(this.db, batch);
   }
 }

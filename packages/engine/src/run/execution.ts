@@ -276,7 +276,7 @@ export class RunExecution {
             },
             assistantMessageRecord(outcome, traceId, conversationId, runId, at),
           ],
-          items: [{ id: item.id, data: { status: 'completed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt } }],
+          items: [{ id: item.id, status: 'completed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
           counters: [{ runId, delta: { completedItems: 1, inputTokens: outcome.usage.inputTokens ?? 0, outputTokens: outcome.usage.outputTokens ?? 0, costUsd: outcome.cost.usd ?? 0 } }],
           events: [this.emit('item.completed', completedPayload(outcome, ref, traceId))],
         });
@@ -293,7 +293,7 @@ export class RunExecution {
         this.cancelled++;
         await writer.write({
           traces: [trace],
-          items: [{ id: item.id, data: { status: 'cancelled', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt } }],
+          items: [{ id: item.id, status: 'cancelled', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
           counters: [{ runId, delta: { cancelledItems: 1 } }],
           events: [this.emit('item.failed', { ...base, errorType: 'cancelled', latencyMs: outcome.latencyMs })],
         });
@@ -319,7 +319,7 @@ export class RunExecution {
       this.failed++;
       await writer.write({
         traces: [trace],
-        items: [{ id: item.id, data: { status: 'failed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt } }],
+        items: [{ id: item.id, status: 'failed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
         counters: [{ runId, delta: { failedItems: 1 } }],
         events: [this.emit('item.failed', { ...base, errorType: outcome.error.type, latencyMs: outcome.latencyMs })],
       });
@@ -332,7 +332,7 @@ export class RunExecution {
     if (this.stopReason !== 'cancel') return;
     this.cancelled++;
     const set: WriteSet = {
-      items: [{ id: item.id, data: { status: 'cancelled', attempts: attempt, startedAt, endedAt: new Date() } }],
+      items: [{ id: item.id, status: 'cancelled', attempts: attempt, finalTraceId: null, startedAt, endedAt: new Date() }],
       counters: [{ runId: this.plan.runId, delta: { cancelledItems: 1 } }],
     };
     await this.deps.writer.write(set);

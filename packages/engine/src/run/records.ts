@@ -1,7 +1,7 @@
 // Builds every record of one call — trace, assistant message, event payload — from its outcome.
 // Each reads the model from `outcome.model`, the one frozen ResolvedModel the call was made with:
 // there is no second variable for "the model" to drift from it.
-import type { Prisma } from '@batchlight/db';
+import type { MessageRow, TraceRow } from '@batchlight/db';
 import type { CallOutcome, ChatMessage } from '@batchlight/llm';
 import type { EventPayloads, ItemRef } from '../events/types.js';
 import { uuidv7 } from '../ids.js';
@@ -16,7 +16,7 @@ export interface CallPlace {
   cancelled?: boolean;
 }
 
-export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: CallPlace): Prisma.TraceCreateManyInput {
+export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: CallPlace): TraceRow {
   const m = outcome.model;
   const common = {
     id: uuidv7(outcome.startedAt.getTime()),
@@ -32,7 +32,7 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
     endedAt: outcome.endedAt,
     latencyMs: outcome.latencyMs,
     ttftMs: outcome.ttftMs,
-    input: input as unknown as Prisma.InputJsonValue,
+    input,
   };
   if (outcome.ok) {
     return {
@@ -45,7 +45,7 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
       outputTokens: outcome.usage.outputTokens,
       cachedInputTokens: outcome.usage.cachedInputTokens,
       reasoningTokens: outcome.usage.reasoningTokens,
-      rawUsage: (outcome.usage.raw ?? undefined) as Prisma.InputJsonValue | undefined,
+      rawUsage: outcome.usage.raw ?? null,
       costUsd: outcome.cost.usd,
       costSource: outcome.cost.source,
       output: outcome.output,
@@ -68,7 +68,7 @@ export function assistantMessageRecord(
   conversationId: string,
   runId: string | null,
   at: { promptIndex?: number; repeatIndex?: number } = {},
-): Prisma.MessageCreateManyInput {
+): MessageRow {
   return {
     id: uuidv7(outcome.endedAt.getTime()),
     conversationId,
