@@ -1,16 +1,16 @@
 // Drives the built CLI as a subprocess against the real server, started as its own process.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServerProcess, type RunningProcess } from '@batchlight/testkit';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const SERVER = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
 
 let dir: string;
-let server: ChildProcess;
+let server: RunningProcess;
 let url: string;
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -23,19 +23,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'batchlight-cli-'));
-  server = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `file:${join(dir, 'cli.db')}`, INIT_CWD: '', BATCHLIGHT_TOKEN: 'cli-token' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
+  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'cli.db')}`, BATCHLIGHT_TOKEN: 'cli-token' });
+  url = server.url;
   process.env.BATCHLIGHT_TOKEN = 'cli-token';
   const add = (name: string, simulation: object) =>
     fetch(`${url}/trpc/models.create`, {
@@ -49,8 +38,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'prompts.jsonl'), Array.from({ length: 12 }, (_, i) => JSON.stringify({ input: `Question ${i}, with "quotes", commas\nand a newline` })).join('\n'));
 });
 
-afterAll(() => {
-  server?.kill('SIGTERM');
+afterAll(async () => {
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,5 +1,4 @@
 // End to end: the real server (its own process, serving the built monitor) and Debian's Chromium.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,14 +8,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '@batchlight/api';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+import { startFakeOpenAI, startServerProcess, type FakeServer, type RunningProcess } from '@batchlight/testkit';
 
-const SERVER = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../test-output/', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let dir: string;
-let server: ChildProcess;
+let server: RunningProcess;
 let url: string;
 let api: TRPCClient<AppRouter>;
 let fake: FakeServer;
@@ -30,19 +28,8 @@ beforeAll(async () => {
   fake = await startFakeOpenAI({
     behavior: (req) => (req.model === 'liar-model' ? { latencyMs: 20, answerAs: 'qwen-2.5-7b' } : { latencyMs: req.model === 'slow-model' ? 120 : 30 }),
   });
-  server = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `file:${join(dir, 'e2e.db')}`, INIT_CWD: '', E2E_FAKE_KEY: 'sk-e2e' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
+  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'e2e.db')}`, E2E_FAKE_KEY: 'sk-e2e' });
+  url = server.url;
   api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson })] });
   for (const [name, providerModel] of [['E2E Fake', 'fake-model'], ['E2E Slow', 'slow-model'], ['E2E Liar', 'liar-model']] as const) {
     const m = await api.models.create.mutate({ name, provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, credentialEnv: 'E2E_FAKE_KEY', pricing: { inputPerMTok: 1, outputPerMTok: 2 } });
@@ -57,7 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
+  await server?.stop();
   await fake?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -1,30 +1,11 @@
 // SIGKILL the real server process mid-run, start it again: the run finishes, each item completed
 // exactly once, and the calls cut off by the kill are closed as interrupted.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI } from '@batchlight/testkit';
+import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
 import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function startProcess(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key', INIT_CWD: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
-  });
-}
+const startProcess = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key' });
 
 describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -39,19 +20,18 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     cleanups.push(() => fake.close());
 
     const first = await startProcess(db.url);
-    cleanups.push(() => void first.child.kill('SIGKILL'));
+    cleanups.push(() => first.stop('SIGKILL'));
     const a = makeClient(first.url);
     const m = await fakeModel(a.client, fake.url, 'crash-model');
     const set = await promptSet(a.client, 40);
     const run = await a.client.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 0 });
     await waitFor(async () => (await a.client.runs.get.query({ id: run.id })).completedItems >= 12 && fake.inFlight() > 0);
-    first.child.kill('SIGKILL');
     a.close();
-    await new Promise((r) => first.child.once('exit', r));
+    await first.stop('SIGKILL');
     const callsBefore = fake.total();
 
     const second = await startProcess(db.url);
-    cleanups.push(() => void second.child.kill('SIGKILL'));
+    cleanups.push(() => second.stop('SIGKILL'));
     const b = makeClient(second.url);
     const events = await collectEvents(b.client, run.id, { timeoutMs: 30_000 });
     expect(events.at(-1)!.type).toBe('run.finished');
@@ -80,7 +60,6 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     }
     expect(callsBefore).toBeLessThan(40);
     b.close();
-    second.child.kill('SIGTERM');
-    await new Promise((r) => second.child.once('exit', r));
+    await second.stop();
   });
 });

@@ -1,0 +1,63 @@
+// Starts a program as its own process and waits for the line that says it is ready: the real
+// batchlight server for end-to-end tests and benchmarks, or the fake provider CLI.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** The first capture group of the ready pattern (a URL). */
+  url: string;
+  /** Peak resident memory so far (VmHWM), in MB. */
+  peakRssMb(): number;
+  /** SIGTERM (or the given signal), resolved once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 60_000): Promise<RunningProcess> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready after ${timeoutMs} ms: ${out.slice(-2000)}`));
+    }, timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      child.removeListener('exit', onEarlyExit);
+      resolve({
+        child,
+        url: m[1]!,
+        peakRssMb: () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+        stop: (signal = 'SIGTERM') =>
+          new Promise((r) => {
+            if (child.exitCode !== null || child.signalCode !== null) return r();
+            child.once('exit', () => r());
+            child.kill(signal);
+          }),
+      });
+    };
+    const onEarlyExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code}) before it was ready: ${out.slice(-2000)}`));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d));
+    child.once('exit', onEarlyExit);
+  });
+}
+
+const SERVER_MAIN = fileURLToPath(new URL('../../../apps/server/dist/main.js', import.meta.url));
+
+/**
+ * The built batchlight server (apps/server/dist/main.js) on a free port of 127.0.0.1, with the
+ * given environment (DATABASE_URL at least). `nodeArgs` go before the script (e.g. --cpu-prof).
+ */
+export function startServerProcess(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<RunningProcess> {
+  return spawnUntilReady([...nodeArgs, SERVER_MAIN], { PORT: '0', HOST: '127.0.0.1', INIT_CWD: '', ...env }, /listening on (http:\/\/[\d.:]+)/);
+}
