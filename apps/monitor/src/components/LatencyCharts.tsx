@@ -2,7 +2,7 @@ import { memo, useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 
 const COLORS = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4b5563'];
-const MAX_DRAWN = 3000;
+const MAX_DRAWN = 1500;
 
 interface Props {
   points: Array<{ at: number; latencyMs: number; modelId: string }>;
@@ -11,7 +11,7 @@ interface Props {
 }
 
 /** Latency over time (one series per model) and a latency histogram. */
-export const LatencyCharts = memo(function LatencyCharts({ points, names }: Props) {
+export const LatencyCharts = memo(function LatencyCharts({ points, names, version }: Props) {
   const { series, bins, t0 } = useMemo(() => {
     const t0 = points[0]?.at ?? 0;
     // Beyond a few thousand dots a chart is a smear: draw an even sample.
@@ -38,7 +38,7 @@ export const LatencyCharts = memo(function LatencyCharts({ points, names }: Prop
     const bins = [];
     for (let b = 0; b * width <= max; b++) bins.push({ bin: `${+(b * width).toPrecision(6)}`, ...counts.get(b) });
     return { series: [...byModel.entries()], bins, t0 };
-  }, [points, points.length, names]);
+  }, [points, points.length, names, version]);
   void t0;
   const modelNames = [...names.values()];
   // One colour per model, the same in both charts: by the model's place in the run.

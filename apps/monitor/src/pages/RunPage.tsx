@@ -83,6 +83,8 @@ export function RunPage({ runId }: { runId: string }) {
   const statsKey = Math.floor(Date.now() / 400);
   const stats = useMemo(() => modelStats(s), [statsKey, version]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  const names = useMemo(() => new Map((run?.models ?? []).map((m) => [m.modelId, m.name])), [run]);
+
   if (!run) return error ? <ErrorBox error={error} /> : <div className="muted">Loading run…</div>;
 
   const p = s.progress;
@@ -94,7 +96,6 @@ export function RunPage({ runId }: { runId: string }) {
   const done = completed + failed + cancelled;
   const eta = !finished && p && p.throughput > 0 ? ((total - done) / p.throughput) * 1000 : null;
   const status = s.status ?? run.status;
-  const names = new Map(run.models.map((m) => [m.modelId, m.name]));
 
   async function act(kind: 'cancel' | 'resume') {
     setBusy(true);
@@ -173,7 +174,8 @@ export function RunPage({ runId }: { runId: string }) {
         })}
       </div>
 
-      <LatencyCharts points={s.points} names={names} version={version} />
+      {/* Charts redraw at most once a second: thousands of dots are not worth redrawing every frame. */}
+      <LatencyCharts points={s.points} names={names} version={finished ? version : Math.floor(Date.now() / 1000)} />
 
       <div className="two-col">
         <div className="card">
