@@ -82,12 +82,12 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
       if (t.provider !== snap.provider) f('provider_differs', snap.provider, t.provider);
       if (t.requestedModel !== snap.providerModel) f('requested_model_differs', snap.providerModel, t.requestedModel);
       if (t.modelRevision !== snap.modelRevision) f('revision_differs', String(snap.modelRevision), String(t.modelRevision));
-      if (t.status === 'ok') {
-        const recomputed = attributionOf(t.requestedModel, t.responseModel);
-        if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
-        report.counts[recomputed]++;
-        if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
-      }
+      // Every trace is recomputed (a failed call has no response model: 'unknown'); the counts
+      // cover successful calls only, the ones that produced an answer to attribute.
+      const recomputed = attributionOf(t.requestedModel, t.responseModel);
+      if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
+      if (t.status === 'ok') report.counts[recomputed]++;
+      if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
       if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId)) f('item_model_differs', t.modelId, t.item.modelId);
     }
     if (traces.length < PAGE) break;

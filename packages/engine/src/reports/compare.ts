@@ -65,6 +65,8 @@ export async function compareRuns(
   runIds: string[],
   opts: { cursor?: number; limit?: number } = {},
 ): Promise<CompareReport> {
+  runIds = [...new Set(runIds)];
+  if (!runIds.length) throw new ReportInputError('runIds', 'choose at least one run');
   const runs = await prisma.run.findMany({ where: { id: { in: runIds } }, include: { models: { orderBy: { position: 'asc' } } } });
   const missing = runIds.find((id) => !runs.some((r) => r.id === id));
   if (missing) throw new ReportInputError('runIds', `unknown run ${missing}`);
@@ -109,8 +111,8 @@ export async function compareRuns(
     };
   }
 
-  const start = opts.cursor ?? 0;
-  const limit = Math.min(opts.limit ?? 50, 500);
+  const start = Math.max(0, Math.floor(opts.cursor ?? 0));
+  const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? 50)), 500);
   // Only prompts some run covered: a run with promptLimit N ran prompts 0..N-1.
   const covered = ordered.some((r) => r.promptLimit == null) ? Infinity : Math.max(...ordered.map((r) => r.promptLimit!));
   const prompts = await prisma.prompt.findMany({
