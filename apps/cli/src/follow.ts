@@ -1,6 +1,7 @@
 // `--follow`: a live progress line from the run's event subscription, then a per-model summary.
-import type { RunEventMessage } from '@batchlight/api';
+import type { RunEventMessage, RunStatus } from '@batchlight/api';
 import type { Client } from './client.js';
+import { CliError, EXIT } from './errors.js';
 import { bar, duration, ms, pct, table, usd } from './format.js';
 
 export interface FollowResult {
@@ -10,6 +11,8 @@ export interface FollowResult {
   cancelled: number;
   total: number;
   mismatches: number;
+  durationMs: number;
+  costUsd: number;
 }
 
 interface Progress {
@@ -20,79 +23,138 @@ interface Progress {
   total: number;
   throughput: number;
   retries: number;
+  /** Run time as of the last progress event, and when (local clock) that event arrived. */
+  elapsedMs: number;
+  elapsedAt: number;
+  finished: boolean;
   waiting: number;
   lastWait: string | null;
+  connection: string | null;
 }
 
-function line(p: Progress, elapsedMs: number): string {
+export function progressLine(p: Progress, now: number): string {
   const done = p.completed + p.failed + p.cancelled;
-  const eta = p.throughput > 0 && done < p.total ? ` ETA ${duration(((p.total - done) / p.throughput) * 1000)}` : '';
+  const elapsed = p.elapsedMs + (p.finished ? 0 : now - p.elapsedAt);
+  const eta = p.throughput > 0 && done < p.total ? ` · ETA ${duration(((p.total - done) / p.throughput) * 1000)}` : '';
   const waits = p.waiting ? ` · ${p.waiting} waiting to retry${p.lastWait ? ` (${p.lastWait})` : ''}` : '';
   return (
     `${bar(p.total ? done / p.total : 0)} ${done}/${p.total}  ✓${p.completed} ✗${p.failed}` +
-    `${p.cancelled ? ` ⊘${p.cancelled}` : ''} · ${p.inFlight} in flight · ${p.throughput.toFixed(1)}/s · ${duration(elapsedMs)}${eta}` +
-    `${p.retries ? ` · ${p.retries} retries` : ''}${waits}`
+    `${p.cancelled ? ` ⊘${p.cancelled}` : ''} · ${p.inFlight} in flight · ${p.throughput.toFixed(1)}/s · ${duration(elapsed)}${eta}` +
+    `${p.retries ? ` · ${p.retries} retries` : ''}${waits}${p.connection ? ` · ${p.connection}` : ''}`
   );
 }
 
-/** Follows a run to its end; progress goes to stderr so stdout stays clean for --json. */
-export async function follow(client: Client, runId: string, opts: { quiet: boolean }): Promise<FollowResult> {
+/** How long a follower keeps trying to get its WebSocket back before it gives up. */
+const RECONNECT_GIVE_UP_MS = Number(process.env.BATCHLIGHT_RECONNECT_TIMEOUT_MS ?? 60_000);
+
+/**
+ * Follows a run to its end through `runs.events` (the WebSocket link resubscribes from the last
+ * seq it saw after a dropped connection). Progress goes to stderr so stdout stays clean: one
+ * redrawn line on a terminal, a plain line every 2 s otherwise, nothing when `quiet`.
+ */
+export async function follow(client: Client, runId: string, opts: { quiet: boolean; server: string; signal?: AbortSignal }): Promise<FollowResult> {
   const run = await client.runs.get.query({ id: runId });
+  const now = Date.now();
   const p: Progress = {
     completed: run.completedItems, failed: run.failedItems, cancelled: run.cancelledItems, inFlight: 0, total: run.totalItems,
-    throughput: 0, retries: run.retries, waiting: 0, lastWait: null,
+    throughput: 0, retries: run.retries, elapsedMs: run.startedAt ? now - run.startedAt.getTime() : 0, elapsedAt: now,
+    finished: false, waiting: 0, lastWait: null, connection: null,
   };
-  const started = Date.now();
-  const tty = process.stderr.isTTY && !opts.quiet;
-  let lastPrint = 0;
-  const draw = (force = false) => {
+  const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
+  const columns = () => Math.max(40, (process.stderr.columns ?? 120) - 1);
+  const draw = () => {
     if (opts.quiet) return;
-    const now = Date.now();
-    if (tty) process.stderr.write(`\r\x1b[2K${line(p, now - started)}`);
-    else if (force || now - lastPrint > 2000) process.stderr.write(`${line(p, now - started)}\n`);
-    lastPrint = now;
+    const text = progressLine(p, Date.now());
+    if (tty) process.stderr.write(`\r\x1b[2K${[...text].slice(0, columns()).join('')}`);
+    else process.stderr.write(`${text}\n`);
   };
+  const timer = opts.quiet ? null : setInterval(draw, tty ? 100 : 2000);
   const waitingItems = new Set<string>();
-  const finished = await new Promise<RunEventMessage & { type: 'run.finished' }>((resolve, reject) => {
-    const sub = client.runs.events.subscribe(
-      { runId },
-      {
-        onData: ({ data: e }) => {
-          if (e.type === 'run.progress') Object.assign(p, { ...e.payload, retries: e.payload.retries });
-          else if (e.type === 'item.retrying') {
-            waitingItems.add(e.payload.itemId);
-            p.lastWait = `${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''}, waiting ${ms(e.payload.waitMs)}`;
-          } else if (e.type === 'item.started') waitingItems.delete(e.payload.itemId);
-          else if (e.type === 'run.finished') {
-            Object.assign(p, { completed: e.payload.completed, failed: e.payload.failed, cancelled: e.payload.cancelled, inFlight: 0 });
-            sub.unsubscribe();
-            resolve(e);
-            return;
-          }
-          p.waiting = waitingItems.size;
-          draw();
+  let lostSince: number | null = null;
+  let lastSeq = 0;
+  try {
+    const finished = await new Promise<RunEventMessage & { type: 'run.finished' }>((resolve, reject) => {
+      let wasConnected = false;
+      const sub = client.runs.events.subscribe(
+        { runId },
+        {
+          onData: ({ data: e }) => {
+            lastSeq = e.seq;
+            if (e.type === 'run.progress') {
+              const { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs } = e.payload;
+              Object.assign(p, { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs, elapsedAt: Date.now() });
+            } else if (e.type === 'item.retrying') {
+              waitingItems.add(e.payload.itemId);
+              p.lastWait = `${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''}, waiting ${ms(e.payload.waitMs)}`;
+            } else if (e.type === 'item.started' || e.type === 'item.completed' || e.type === 'item.failed') {
+              waitingItems.delete(e.payload.itemId);
+            } else if (e.type === 'run.finished') {
+              const { completed, failed, cancelled, total, durationMs } = e.payload;
+              Object.assign(p, { completed, failed, cancelled, total, inFlight: 0, elapsedMs: durationMs, finished: true });
+              waitingItems.clear();
+              sub.unsubscribe();
+              resolve(e);
+            }
+            p.waiting = waitingItems.size;
+          },
+          onConnectionStateChange: (s) => {
+            if (s.state === 'pending') {
+              wasConnected = true;
+              lostSince = null;
+              p.connection = null;
+            } else if (s.state === 'connecting' && wasConnected) {
+              lostSince ??= Date.now();
+              p.connection = `connection lost, reconnecting from event ${lastSeq}`;
+              if (Date.now() - lostSince > RECONNECT_GIVE_UP_MS) {
+                sub.unsubscribe();
+                reject(new CliError(`lost the connection to the server at ${opts.server}; the run goes on (batchlight follow ${runId})`, EXIT.unreachable));
+              }
+            }
+          },
+          onError: (err) => reject(err),
+          onComplete: () => {
+            // The server ends the subscription after run.finished; ending without it means the
+            // run is no longer executing here (e.g. interrupted): report what the log says.
+            if (!p.finished) client.runs.get.query({ id: runId }).then(
+              (r) => {
+                Object.assign(p, { completed: r.completedItems, failed: r.failedItems, cancelled: r.cancelledItems, total: r.totalItems, inFlight: 0, finished: true });
+                resolve({
+                  runId, seq: lastSeq, type: 'run.finished', at: new Date().toISOString(),
+                  payload: { status: r.status as RunStatus, completed: r.completedItems, failed: r.failedItems, cancelled: r.cancelledItems, total: r.totalItems, durationMs: p.elapsedMs, costUsd: r.costUsd },
+                });
+              },
+              reject,
+            );
+          },
         },
-        onError: (err) => reject(err),
-      },
-    );
-  });
-  draw(true);
-  if (tty) process.stderr.write('\n');
-  const audit = await client.runs.audit.query({ runId });
-  return {
-    status: finished.payload.status,
-    completed: finished.payload.completed,
-    failed: finished.payload.failed,
-    cancelled: finished.payload.cancelled,
-    total: finished.payload.total,
-    mismatches: audit.counts.mismatch,
-  };
+      );
+      opts.signal?.addEventListener('abort', () => {
+        sub.unsubscribe();
+        reject(new CliError(`stopped following run ${runId}; it goes on (batchlight follow ${runId}, or batchlight cancel ${runId})`, 130));
+      });
+    });
+    const audit = await client.runs.audit.query({ runId });
+    return {
+      status: finished.payload.status,
+      completed: finished.payload.completed,
+      failed: finished.payload.failed,
+      cancelled: finished.payload.cancelled,
+      total: finished.payload.total,
+      mismatches: audit.counts.mismatch,
+      durationMs: finished.payload.durationMs,
+      costUsd: finished.payload.costUsd,
+    };
+  } finally {
+    if (timer) clearInterval(timer);
+    draw();
+    if (tty) process.stderr.write('\n');
+  }
 }
 
-/** Per-model numbers of a run, from runs.compare's aggregates. */
+/** Per-model numbers of one run, from runs.compare's aggregates (it accepts a single run). */
 export async function summary(client: Client, runId: string) {
   const c = await client.runs.compare.query({ runIds: [runId], limit: 1 });
-  return c.columns.map((col) => ({ model: col.modelName, providerModel: col.providerModel, ...c.aggregates[col.key]! }));
+  return c.columns.map((col) => ({ modelId: col.modelId, model: col.modelName, providerModel: col.providerModel, ...c.aggregates[col.key]! }));
 }
 
 export function summaryTable(rows: Awaited<ReturnType<typeof summary>>): string {

@@ -12,7 +12,8 @@ export const usd = (v: number | null | undefined) => (v == null ? null : v === 0
 export const pct = (v: number | null | undefined) => (v == null ? null : `${(v * 100).toFixed(1)}%`);
 
 export function duration(msTotal: number): string {
-  const s = Math.max(0, Math.round(msTotal / 1000));
+  if (msTotal < 10_000) return `${(Math.max(0, msTotal) / 1000).toFixed(1)}s`;
+  const s = Math.round(msTotal / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;

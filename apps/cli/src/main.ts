@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `batchlight`: the command line of batchlight, a typed client of the server's API.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, type Client } from './client.js';
@@ -10,29 +12,40 @@ import { follow, summary, summaryTable } from './follow.js';
 import { duration, ms, table, usd } from './format.js';
 import { importPrompts, resolveModels, resolvePromptSet } from './resolve.js';
 
-const HELP = `batchlight — batch-test LLM models
+const HELP = `batchlight — batch-test LLM models (a typed client of the batchlight server)
 
 usage: batchlight <command> [options]
 
-  run --model <name|id>… --prompts <set id|file.jsonl|file.csv> [--concurrency N] [--delay MS]
-      [--limit N] [--repeats N] [--max-retries N] [--timeout MS] [--name TEXT] [--follow]
-                              start a run; with --follow, show live progress and a per-model table
-  follow <runId>              live progress of a run, then its per-model table
-  runs                        recent runs
-  show <runId>                one run: status, counters, models
-  cancel <runId> | resume <runId> [--retry-failed]
-  export <runId> --format csv|jsonl [-o FILE]   stream every item (stdout without -o)
+  run --model <name|id>… --prompts <set name|set id|file.jsonl|file.csv>
+      [--concurrency N=4] [--delay MS=0] [--limit N] [--repeats N=1] [--max-retries N=3]
+      [--timeout MS=60000] [--name TEXT] [--follow]
+                              start a run (a file is imported as a prompt set first); with
+                              --follow, live progress, then a per-model table
+  follow <runId>              live progress of a run (or the replay of a finished one), then its table
+  runs [--status S] [--limit N=50]   recent runs
+  show <runId>                one run: settings, counters, models and per-model numbers
+  cancel <runId>              cancel a run (in-flight calls are aborted)
+  resume <runId> [--retry-failed]    resume an interrupted or cancelled run
+  export <runId> --format csv|jsonl [-o FILE]
+                              stream every item (to stdout without -o), in constant memory
   audit <runId>               check every trace and message of a run against its models
   compare <runId> <runId>…    per-model aggregates of runs on the same prompt set
-  models list | models add --name N --provider openai|huggingface|simulated --provider-model M
-      [--base-url URL] [--credential-env VAR] [--api-key KEY] | models test <name|id>
+  models list
+  models add --name N --provider openai|huggingface|simulated --provider-model M [--base-url URL]
+      [--credential-env VAR | --api-key KEY] [--params JSON] [--price-in USD] [--price-out USD]
+      [--price-cached USD]     (prices per million tokens)
+  models test <name|id>       send one short prompt through the model
   prompts list | prompts import <file.jsonl|file.csv> [--name N]
-  studio [--database URL]     Prisma Studio on the server's database (DATABASE_URL)
+  studio [--database URL] [--port N=5555]
+                              Prisma Studio on the database (--database, else DATABASE_URL, else
+                              the server's default data/batchlight.db in the repository)
 
-global: --server URL (env BATCHLIGHT_SERVER, default http://127.0.0.1:4700)
-        --token T (env BATCHLIGHT_TOKEN)   --json  machine-readable output
-exit codes: 0 ok · 1 a run had failed items, mismatches or was cancelled · 2 bad input ·
-            3 server unreachable or token refused · 4 server error`;
+global: --server URL   (env BATCHLIGHT_SERVER, default http://127.0.0.1:4700)
+        --token T      (env BATCHLIGHT_TOKEN)
+        --json         machine-readable output on stdout (errors: one JSON line on stderr)
+exit codes: 0 ok · 1 a run had failed items or attribution mismatches, or did not complete
+            (also audit with findings, models test that failed) · 2 bad input ·
+            3 server unreachable or token refused · 4 server error · 130 interrupted`;
 
 const options = {
   server: { type: 'string' },
@@ -58,16 +71,50 @@ const options = {
   'credential-env': { type: 'string' },
   'api-key': { type: 'string' },
   database: { type: 'string' },
+  port: { type: 'string' },
+  params: { type: 'string' },
+  'price-in': { type: 'string' },
+  'price-out': { type: 'string' },
+  'price-cached': { type: 'string' },
+  status: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
 
-function int(values: Values, key: keyof Values & string, fallback?: number): number | undefined {
+/**
+ * A whole-number option, checked here (with the API's bounds) before anything is sent, so a bad
+ * value never leaves a half-done command behind (e.g. a prompt file imported for a run that fails).
+ * The server checks again; its message names the field too.
+ */
+function int(values: Values, key: keyof Values & string, range: [number, number], fallback?: number): number | undefined {
   const raw = values[key];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new CliError(`--${key}: expected a whole number, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new CliError(`--${key}: expected a whole number, got "${String(raw)}"`);
+  const [min, max] = range;
+  if (n < min || n > max) throw new CliError(`--${key}: must be ${max === Infinity ? `at least ${min}` : `between ${min} and ${max}`}, got ${n}`);
   return n;
+}
+
+function num(values: Values, key: keyof Values & string): number | undefined {
+  const raw = values[key];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`--${key}: expected a number ≥ 0, got "${String(raw)}"`);
+  return n;
+}
+
+function jsonObject(values: Values, key: keyof Values & string): Record<string, unknown> | undefined {
+  const raw = values[key];
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(raw));
+  } catch {
+    throw new CliError(`--${key}: expected a JSON object, e.g. '{"temperature":0.2}'`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError(`--${key}: expected a JSON object, e.g. '{"temperature":0.2}'`);
+  return parsed as Record<string, unknown>;
 }
 
 function need(pos: string[], i: number, what: string): string {
@@ -82,19 +129,19 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
   const json = v.json ?? false;
   switch (cmd) {
     case 'run': {
+      const settings = {
+        concurrency: int(v, 'concurrency', [1, 256], 4)!,
+        delayMs: int(v, 'delay', [0, 600_000], 0)!,
+        promptLimit: int(v, 'limit', [1, Infinity]) ?? null,
+        repeats: int(v, 'repeats', [1, 100], 1)!,
+        maxRetries: int(v, 'max-retries', [0, 10], 3)!,
+        timeoutMs: int(v, 'timeout', [100, 600_000], 60_000)!,
+        name: v.name ?? null,
+      };
+      if (!v.prompts) throw new CliError('--prompts: give a prompt set (name or id) or a .jsonl/.csv file');
       const modelIds = await resolveModels(client, v.model ?? []);
       const promptSetId = await resolvePromptSet(client, v.prompts);
-      const run = await client.runs.create.mutate({
-        promptSetId,
-        modelIds,
-        concurrency: int(v, 'concurrency', 4)!,
-        delayMs: int(v, 'delay', 0)!,
-        promptLimit: int(v, 'limit') ?? null,
-        repeats: int(v, 'repeats', 1)!,
-        maxRetries: int(v, 'max-retries', 3)!,
-        timeoutMs: int(v, 'timeout', 60_000)!,
-        name: v.name ?? null,
-      });
+      const run = await client.runs.create.mutate({ promptSetId, modelIds, ...settings });
       if (!v.follow) {
         print(json, run, () => `started run ${run.id} (${run.totalItems} items); follow it with: batchlight follow ${run.id}`);
         return EXIT.ok;
@@ -105,7 +152,10 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
     case 'follow':
       return followAndReport(client, need(pos, 0, '<runId>'), json);
     case 'runs': {
-      const { runs } = await client.runs.list.query({ limit: 50 });
+      const status = v.status;
+      const statuses = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
+      if (status !== undefined && !statuses.includes(status as (typeof statuses)[number])) throw new CliError(`--status: one of ${statuses.join(', ')}`);
+      const { runs } = await client.runs.list.query({ limit: int(v, 'limit', [1, 200], 50)!, ...(status ? { status: status as (typeof statuses)[number] } : {}) });
       print(json, runs, () =>
         runs.length
           ? table(
@@ -119,13 +169,16 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
     }
     case 'show': {
       const r = await client.runs.get.query({ id: need(pos, 0, '<runId>') });
-      print(json, r, () =>
+      const perModel = await summary(client, r.id);
+      print(json, { ...r, summary: perModel }, () =>
         [
           `run ${r.id}${r.name ? ` "${r.name}"` : ''} — ${r.status}`,
           `prompt set ${r.promptSet.name} · concurrency ${r.concurrency} · delay ${r.delayMs}ms · repeats ${r.repeats}${r.promptLimit ? ` · limit ${r.promptLimit}` : ''}`,
           `items ${r.totalItems}: ${r.completedItems} completed, ${r.failedItems} failed, ${r.cancelledItems} cancelled, ${r.retries} retries · cost ${usd(r.costUsd)}`,
           r.startedAt ? `started ${r.startedAt.toISOString()}${r.finishedAt ? ` · took ${duration(r.finishedAt.getTime() - r.startedAt.getTime())}` : ''}` : 'not started',
           table(['model', 'provider', 'sends', 'revision'], r.models.map((m) => [m.name, m.provider, m.providerModel, m.modelRevision])),
+          '',
+          summaryTable(perModel),
         ].join('\n'),
       );
       return EXIT.ok;
@@ -144,14 +197,7 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       const runId = need(pos, 0, '<runId>');
       const format = v.format;
       if (format !== 'csv' && format !== 'jsonl') throw new CliError('--format: csv or jsonl');
-      const out: NodeJS.WritableStream = v.output ? createWriteStream(v.output) : process.stdout;
-      const stream = await client.runs.export.query({ runId, format });
-      for await (const chunk of stream) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      if (v.output) {
-        await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
-        if (!json) console.error(`wrote ${v.output}`);
-      }
-      return EXIT.ok;
+      return exportRun(client, runId, format, v.output, json);
     }
     case 'audit': {
       const a = await client.runs.audit.query({ runId: need(pos, 0, '<runId>') });
@@ -193,9 +239,11 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
         if (provider !== 'openai' && provider !== 'huggingface' && provider !== 'simulated') throw new CliError('--provider: openai, huggingface or simulated');
         if (!v.name) throw new CliError('--name: required');
         if (!v['provider-model']) throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
+        const params = jsonObject(v, 'params') ?? {};
+        const pricing = { inputPerMTok: num(v, 'price-in') ?? null, outputPerMTok: num(v, 'price-out') ?? null, cachedInputPerMTok: num(v, 'price-cached') ?? null };
         const m = await client.models.create.mutate({
           name: v.name, provider, providerModel: v['provider-model'], baseUrl: v['base-url'] ?? null,
-          credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null,
+          credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null, params, pricing,
         });
         print(json, m, () => `added model ${m.name} (${m.id})`);
         return EXIT.ok;
@@ -232,27 +280,111 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
 }
 
 async function followAndReport(client: Client, runId: string, json: boolean): Promise<number> {
-  const result = await follow(client, runId, { quiet: json });
+  // Ctrl-C stops following (the run goes on on the server); a second Ctrl-C quits at once.
+  const stop = new AbortController();
+  const onSigint = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+  process.on('SIGINT', onSigint);
+  let result;
+  try {
+    result = await follow(client, runId, { quiet: json, server: context.server, signal: stop.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
   const rows = await summary(client, runId);
   if (json) console.log(JSON.stringify({ runId, ...result, models: rows }, null, 2));
   else {
     console.log(summaryTable(rows));
     console.log(
       `run ${runId} ${result.status}: ${result.completed} completed, ${result.failed} failed` +
-        `${result.cancelled ? `, ${result.cancelled} cancelled` : ''}${result.mismatches ? ` · ${result.mismatches} attribution mismatch(es): see batchlight audit ${runId}` : ''}`,
+        `${result.cancelled ? `, ${result.cancelled} cancelled` : ''} in ${duration(result.durationMs)}, cost ${usd(result.costUsd)}` +
+        `${result.mismatches ? ` · ${result.mismatches} attribution mismatch(es): see batchlight audit ${runId}` : ''}`,
     );
   }
   return result.failed || result.mismatches || result.status !== 'completed' ? EXIT.runFailed : EXIT.ok;
 }
 
-/** Prisma Studio on the configured database, through the db package's script. */
-function studio(database: string | undefined): Promise<number> {
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
-  if (!existsSync(`${root}packages/db/package.json`)) throw new CliError('studio needs the batchlight repository (packages/db) next to the CLI');
-  const env = { ...process.env, ...(database ? { DATABASE_URL: database } : {}) };
-  const child = spawn('pnpm', ['--filter', '@batchlight/db', 'studio'], { cwd: root, stdio: 'inherit', env });
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 0)));
+/**
+ * Streams `runs.export` (httpBatchStreamLink) chunk by chunk to stdout or a file, honouring
+ * back-pressure, so a run of any size goes through in constant memory. The file is opened at the
+ * first chunk and removed if the export fails, so a failed export leaves nothing behind.
+ */
+async function exportRun(client: Client, runId: string, format: 'csv' | 'jsonl', output: string | undefined, json: boolean): Promise<number> {
+  const stream = await client.runs.export.query({ runId, format });
+  let out: NodeJS.WritableStream | null = null;
+  let file: WriteStream | null = null;
+  let broken: Error | null = null;
+  const onError = (err: Error) => (broken = err);
+  let bytes = 0;
+  try {
+    for await (const chunk of stream) {
+      if (!out) {
+        out = output ? (file = createWriteStream(output)) : process.stdout;
+        out.on('error', onError);
+      }
+      if (broken) break;
+      bytes += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((resolve) => {
+        const done = () => (out!.off('drain', done), out!.off('error', done), resolve());
+        out!.on('drain', done).on('error', done);
+      });
+    }
+    if (!out && output) out = file = createWriteStream(output); // an empty export still makes its file
+    if (file) await new Promise<void>((resolve, reject) => file!.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    if (file) {
+      file.destroy();
+      await rm(output!, { force: true });
+    }
+    throw err;
+  }
+  if (broken && (broken as NodeJS.ErrnoException).code === 'EPIPE') return EXIT.ok; // `| head`: the reader had enough
+  if (broken) throw new CliError(`${output ?? 'stdout'}: ${(broken as Error).message}`, EXIT.server);
+  if (output && !json) console.error(`wrote ${output} (${bytes} characters)`);
+  if (output && json) console.log(JSON.stringify({ runId, format, file: output, characters: bytes }));
+  return EXIT.ok;
 }
+
+/** The repository checkout this CLI was built in (apps/cli/dist/main.js → ../../..). */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The database Studio should open, as a URL with an absolute path: --database, else DATABASE_URL,
+ * else the server's default (`file:./data/batchlight.db` under the repository root, where
+ * `pnpm start` runs it). A relative `file:` path is taken from the directory the user is in.
+ */
+export function studioDatabaseUrl(given: string | undefined): string {
+  const raw = given ?? process.env.DATABASE_URL;
+  if (!raw) return `file:${resolve(REPO_ROOT, 'data/batchlight.db')}`;
+  if (/^postgres(ql)?:\/\//.test(raw)) return raw;
+  if (!raw.startsWith('file:')) throw new CliError(`--database: expected file:PATH (SQLite) or postgresql://… (PostgreSQL), got "${raw}"`);
+  let path = raw.slice('file:'.length);
+  if (path.startsWith('//')) path = path.slice(2);
+  if (!path) throw new CliError('--database: a file: URL needs a path, e.g. file:./data/batchlight.db');
+  return `file:${isAbsolute(path) ? path : resolve(process.env.INIT_CWD || process.cwd(), path)}`;
+}
+
+/** Prisma Studio on the configured database, through the db package's script (it migrates first). */
+function studio(v: Values): Promise<number> {
+  if (!existsSync(join(REPO_ROOT, 'packages/db/package.json'))) throw new CliError('studio needs the batchlight repository (packages/db) next to the CLI');
+  const url = studioDatabaseUrl(v.database);
+  const port = String(int(v, 'port', [1, 65_535], 5555));
+  if (url.startsWith('file:') && !existsSync(url.slice(5)) && !v.json) console.error(`batchlight: note: ${url.slice(5)} does not exist yet; it will be created empty`);
+  if (v.json) console.log(JSON.stringify({ studio: `http://localhost:${port}`, database: url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@') }));
+  else console.error(`batchlight: Prisma Studio on ${url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} at http://localhost:${port} (Ctrl-C to stop)`);
+  const env = { ...process.env, DATABASE_URL: url, STUDIO_PORT: port };
+  const child = spawn('pnpm', ['--silent', '--filter', '@batchlight/db', 'studio'], { cwd: REPO_ROOT, stdio: 'inherit', env });
+  process.on('SIGINT', () => child.kill('SIGINT'));
+  return new Promise((done) => {
+    child.on('error', (err) => {
+      console.error(`batchlight: cannot start Prisma Studio: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'pnpm is not on PATH' : err.message}`);
+      done(EXIT.server);
+    });
+    child.on('exit', (code, signal) => done(signal === 'SIGINT' ? EXIT.ok : (code ?? 0)));
+  });
+}
+
+/** What every command may need besides its arguments. */
+const context = { server: '' };
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -263,33 +395,40 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const [cmd, ...pos] = positionals;
-  if (values.help || !cmd) {
+  if (values.help || !cmd || cmd === 'help') {
     console.log(HELP);
     return cmd || values.help ? EXIT.ok : EXIT.usage;
   }
-  if (cmd === 'studio') return studio(values.database);
-  const server = values.server ?? process.env.BATCHLIGHT_SERVER ?? 'http://127.0.0.1:4700';
-  if (!/^https?:\/\//.test(server)) throw new CliError(`--server: expected an http(s) URL, got "${server}"`);
+  if (cmd === 'studio') return studio(values);
+  const server = (values.server ?? process.env.BATCHLIGHT_SERVER ?? 'http://127.0.0.1:4700').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(server) || !URL.canParse(server)) throw new CliError(`--server: expected an http(s) URL such as http://127.0.0.1:4700, got "${server}"`);
+  context.server = server;
   const token = values.token ?? process.env.BATCHLIGHT_TOKEN;
-  const { client, close } = connect(server, token);
+  const { client, close } = connect(server, token || undefined);
   try {
     return await runCommand(client, cmd, pos, values);
   } catch (err) {
     const { message, code } = describeError(err, server);
-    console.error(`batchlight: ${message}`);
+    fail(message, code, values.json ?? false);
     return code;
   } finally {
     close();
   }
 }
 
+/** One line on stderr; with --json, that line is a JSON object. */
+function fail(message: string, code: number, json: boolean) {
+  console.error(json ? JSON.stringify({ error: message, exitCode: code }) : `batchlight: ${message}`);
+}
+
+const wantsJson = process.argv.includes('--json');
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err) => {
-    const { message, code } = describeError(err, 'the server');
-    console.error(`batchlight: ${message}`);
+    const { message, code } = describeError(err, context.server || 'the server');
+    fail(message, code, wantsJson);
     process.exitCode = code;
   },
 );
