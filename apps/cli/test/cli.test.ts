@@ -1,41 +1,102 @@
-// Drives the built CLI as a subprocess against the real server, started as its own process.
+// Drives the built CLI (dist/main.js) as a subprocess against the real server, started as its own
+// process on a free port with a fresh SQLite database and a token.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppRouter } from '@batchlight/api';
 import { startServerProcess, type RunningProcess } from '@batchlight/testkit';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const TOKEN = 'cli-token';
 
 let dir: string;
 let server: RunningProcess;
 let url: string;
+let api: TRPCClient<AppRouter>;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, BATCHLIGHT_SERVER: url, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, BATCHLIGHT_SERVER: url, BATCHLIGHT_TOKEN: TOKEN, ...env }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
+/** A user error is exactly one line on stderr, with no stack trace. */
+function expectOneLine(r: Result) {
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at |Error:|TRPCClientError/);
+}
+
+/** Every item id of a run, through the typed API (runs.items pages). */
+async function itemIds(runId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api.runs.items.query({ runId, cursor, limit: 1000 });
+    ids.push(...page.items.map((i) => i.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ids;
+}
+
+/** A CSV parser for the round trip (quoted fields may hold commas, quotes and newlines). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field), rows.push(row), (row = []), (field = '');
+    } else field += c;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  return rows;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'batchlight-cli-'));
-  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'cli.db')}`, BATCHLIGHT_TOKEN: 'cli-token' });
+  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'cli.db')}`, BATCHLIGHT_TOKEN: TOKEN });
   url = server.url;
-  process.env.BATCHLIGHT_TOKEN = 'cli-token';
+  api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${TOKEN}` } })] });
+  // Fast simulated models, added through the CLI itself.
   const add = (name: string, simulation: object) =>
-    fetch(`${url}/trpc/models.create`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer cli-token' },
-      body: JSON.stringify({ json: { name, provider: 'simulated', providerModel: `${name}-model`, params: { simulation } } }),
-    }).then((r) => expect(r.status).toBe(200));
-  await add('quick', { latencyMs: 3, outputTokens: { min: 5, max: 10 } });
-  await add('broken', { latencyMs: 2, errorRate: 1 });
-  await add('liar', { latencyMs: 2, answerAs: 'someone-else' });
-  writeFileSync(join(dir, 'prompts.jsonl'), Array.from({ length: 12 }, (_, i) => JSON.stringify({ input: `Question ${i}, with "quotes", commas\nand a newline` })).join('\n'));
+    cli(['models', 'add', '--name', name, '--provider', 'simulated', '--provider-model', `${name}-model`, '--params', JSON.stringify({ simulation }), '--price-in', '1', '--price-out', '2']);
+  const added = await Promise.all([
+    add('quick', { latencyMs: 3, outputTokens: { min: 5, max: 10 } }),
+    add('broken', { latencyMs: 2, errorRate: 1 }),
+    add('liar', { latencyMs: 2, answerAs: 'someone-else' }),
+    add('slow', { latencyMs: 400 }),
+  ]);
+  for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
+  writeFileSync(
+    join(dir, 'prompts.jsonl'),
+    Array.from({ length: 12 }, (_, i) => JSON.stringify({ input: `Question ${i}, with "quotes", commas\nand a newline`, expected: `answer ${i}` })).join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -44,76 +105,145 @@ afterAll(async () => {
 });
 
 describe('batchlight CLI against a real server', () => {
-  it('follows a run to its per-model table and exits 0', async () => {
+  it('run --follow imports a prompt file, shows progress, prints the per-model table and exits 0', async () => {
     const r = await cli(['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '4', '--repeats', '2', '--follow']);
-    expect(r.stderr).toMatch(/24\/24/);
-    expect(r.stdout).toMatch(/model\s+items\s+ok/);
-    expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%/);
+    expect(r.stderr).toMatch(/24\/24 +✓24 ✗0/);
+    expect(r.stdout).toMatch(/model\s+items\s+ok\s+failed\s+success\s+p50\s+p95\s+ttft p50\s+tokens in\/out\s+cost\s+mismatch/);
+    expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%\s+\d+ms\s+\d+ms\s+\d+ms\s+\d+\/\d+\s+\$[\d.]+\s+0\n/);
     expect(r.stdout).toMatch(/completed: 24 completed, 0 failed/);
     expect(r.code).toBe(0);
   });
 
-  it('exits non-zero when items fail, and when a provider answers as another model', async () => {
-    const failed = await cli(['run', '--model', 'broken', '--prompts', 'Demo: explain it', '--limit', '3', '--max-retries', '0', '--follow']);
-    expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/0 completed, 3 failed/);
-    const lied = await cli(['run', '--model', 'liar', '--prompts', 'Demo: explain it', '--limit', '3', '--follow', '--json']);
-    expect(lied.code).toBe(1);
-    const report = JSON.parse(lied.stdout);
-    expect(report).toMatchObject({ status: 'completed', completed: 3, mismatches: 3 });
-    const audit = await cli(['audit', report.runId]);
+  it('exits 1 when items fail', async () => {
+    const r = await cli(['run', '--model', 'broken', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '3', '--max-retries', '0', '--follow']);
+    expect(r.stdout).toMatch(/broken\s+3\s+0\s+3\s+0\.0%/);
+    expect(r.stdout).toMatch(/quick\s+3\s+3\s+0\s+100\.0%/);
+    expect(r.stdout).toMatch(/3 completed, 3 failed/);
+    expect(r.code).toBe(1);
+  });
+
+  it('exits 1 and says mismatch when a provider answers as another model; audit names it; follow replays the same verdict', async () => {
+    const r = await cli(['run', '--model', 'liar', '--prompts', 'Demo: explain it', '--limit', '3', '--follow']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/liar\s+3\s+3\s+0\s+100\.0%.*\s3\n/);
+    expect(r.stdout).toMatch(/3 attribution mismatch\(es\): see batchlight audit/);
+    const runId = /run (\S+) completed/.exec(r.stdout)![1]!;
+
+    const audit = await cli(['audit', runId]);
     expect(audit.code).toBe(1);
-    expect(audit.stdout).toMatch(/provider_reported_other_model\s+liar\s+liar-model\s+someone-else/);
+    expect(audit.stdout).toMatch(/PROBLEMS/);
+    expect(audit.stdout).toMatch(/liar\s+liar-model\s+someone-else/);
+
+    const again = await cli(['follow', runId, '--json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ runId, status: 'completed', completed: 3, failed: 0, mismatches: 3, models: [{ model: 'liar', mismatches: 3 }] });
   });
 
-  it('exports every item as CSV (to a file) and JSONL (to stdout), round-tripping ids and models', async () => {
-    const started = JSON.parse((await cli(['run', '--model', 'quick', '--model', 'liar', '--prompts', join(dir, 'prompts.jsonl'), '--follow', '--json'])).stdout);
-    const items = JSON.parse((await cli(['show', started.runId, '--json'])).stdout);
-    expect(items.totalItems).toBe(24);
-    const jsonl = await cli(['export', started.runId, '--format', 'jsonl']);
-    expect(jsonl.code).toBe(0);
-    const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(rows).toHaveLength(24);
-    expect(new Set(rows.map((r) => r.item_id)).size).toBe(24);
-    for (const r of rows) expect(r.requested_model).toBe(`${r.model_name}-model`);
-    expect(rows.filter((r) => r.attribution === 'mismatch').every((r) => r.model_name === 'liar')).toBe(true);
+  it('exports every item as CSV and JSONL, to a file and to stdout, matching runs.items', async () => {
+    const run = JSON.parse((await cli(['run', '--model', 'quick', '--model', 'liar', '--prompts', join(dir, 'prompts.jsonl'), '--follow', '--json'])).stdout);
+    const ids = (await itemIds(run.runId)).sort();
+    expect(ids).toHaveLength(24);
 
-    const file = join(dir, 'out.csv');
-    const csv = await cli(['export', started.runId, '--format', 'csv', '-o', file]);
-    expect(csv.code).toBe(0);
-    const text = readFileSync(file, 'utf8');
-    expect(text.split('\n')[0]).toMatch(/^run_id,item_id,prompt_index/);
-    // 24 records; each prompt holds a quoted newline, so records span two lines.
-    expect(text.match(/^[^,\n]+,[0-9a-f-]{36},/gm)).toHaveLength(24);
-    for (const r of rows) expect(text).toContain(r.item_id);
-    expect(text).toContain('"Question 0, with ""quotes"", commas\nand a newline"');
+    const [jsonlOut, csvOut, jsonlFile, csvFile] = await Promise.all([
+      cli(['export', run.runId, '--format', 'jsonl']),
+      cli(['export', run.runId, '--format', 'csv']),
+      cli(['export', run.runId, '--format', 'jsonl', '-o', join(dir, 'out.jsonl')]),
+      cli(['export', run.runId, '--format', 'csv', '--output', join(dir, 'out.csv'), '--json']),
+    ]);
+    for (const r of [jsonlOut, csvOut, jsonlFile, csvFile]) expect([r.code, r.stderr.replace(/^wrote .*\n/, '')]).toEqual([0, '']);
+    expect(JSON.parse(csvFile.stdout)).toMatchObject({ runId: run.runId, format: 'csv', file: join(dir, 'out.csv') });
+
+    for (const text of [jsonlOut.stdout, readFileSync(join(dir, 'out.jsonl'), 'utf8')]) {
+      const rows = text.trim().split('\n').map((l) => JSON.parse(l));
+      expect(rows.map((x) => x.item_id).sort()).toEqual(ids);
+      for (const x of rows) expect(x.requested_model).toBe(`${x.model_name}-model`);
+      expect(rows.filter((x) => x.attribution === 'mismatch').map((x) => x.model_name)).toEqual(Array(12).fill('liar'));
+      expect(rows.find((x) => x.prompt_index === 0).prompt).toBe('Question 0, with "quotes", commas\nand a newline');
+    }
+    for (const text of [csvOut.stdout, readFileSync(join(dir, 'out.csv'), 'utf8')]) {
+      const [header, ...rows] = parseCsv(text);
+      expect(header!.slice(0, 3)).toEqual(['run_id', 'item_id', 'prompt_index']);
+      expect(rows.map((x) => x[header!.indexOf('item_id')]).sort()).toEqual(ids);
+      expect(rows.some((x) => x[header!.indexOf('prompt')] === 'Question 0, with "quotes", commas\nand a newline')).toBe(true);
+    }
   });
 
-  it('gives one-line errors: wrong token, unreachable server, bad argument', async () => {
+  it('export of an unknown run fails in one line and leaves no file', async () => {
+    const file = join(dir, 'none.csv');
+    const r = await cli(['export', 'no-such-run', '--format', 'csv', '-o', file]);
+    expect(r.code).toBe(2);
+    expectOneLine(r);
+    expect(r.stderr).toMatch(/run no-such-run not found/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('cancel stops a run; following it then exits 1 with status cancelled', async () => {
+    const started = JSON.parse((await cli(['run', '--model', 'slow', '--prompts', 'Demo: explain it', '--concurrency', '1', '--json'])).stdout);
+    const cancelled = await cli(['cancel', started.id, '--json']);
+    expect(cancelled.code).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: started.id, status: 'cancelled' });
+    const r = await cli(['follow', started.id]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`run ${started.id} cancelled: \\d+ completed, 0 failed, \\d+ cancelled`));
+  });
+
+  it('gives one-line errors: wrong token, unreachable server, bad arguments', async () => {
     const wrong = await cli(['runs'], { BATCHLIGHT_TOKEN: 'nope' });
     expect(wrong.code).toBe(3);
-    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
-    expect(wrong.stderr).toMatch(/unauthorized/);
+    expectOneLine(wrong);
+    expect(wrong.stderr).toMatch(/^batchlight: unauthorized/);
+    const none = await cli(['follow', 'x'], { BATCHLIGHT_TOKEN: '' });
+    expect(none.code).toBe(3);
+    expectOneLine(none);
 
-    const down = await cli(['runs', '--server', 'http://127.0.0.1:9']);
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const down = await cli(['runs', '--server', `http://127.0.0.1:${closed}`]);
     expect(down.code).toBe(3);
-    expect(down.stderr.trim()).toBe('batchlight: cannot reach the server at http://127.0.0.1:9 (is `pnpm start` running? set --server or BATCHLIGHT_SERVER)');
+    expect(down.stderr.trim()).toBe(`batchlight: cannot reach the server at http://127.0.0.1:${closed} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`);
 
-    const bad = await cli(['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--concurrency', '0']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/concurrency/);
-    for (const r of [wrong, down, bad]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    const checks: Array<[string[], RegExp]> = [
+      [['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '0'], /^batchlight: --concurrency: must be between 1 and 256, got 0$/],
+      [['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--delay', 'soon'], /^batchlight: --delay: expected a whole number, got "soon"$/],
+      [['run', '--model', 'no-such-model', '--prompts', 'Demo: explain it'], /^batchlight: --model: no model named or with id "no-such-model"/],
+      [['run', '--model', 'quick', '--prompts', 'no-such-set'], /^batchlight: --prompts: "no-such-set" is neither a file nor a prompt set/],
+      [['models', 'add', '--name', 'bad', '--provider', 'simulated', '--provider-model', 'x', '--base-url', 'not a url'], /^batchlight: baseUrl: must be an http\(s\) URL$/],
+      [['export', 'x', '--format', 'xml'], /^batchlight: --format: csv or jsonl$/],
+      [['runs', '--bogus'], /^batchlight: Unknown option '--bogus'/],
+      [['frobnicate'], /^batchlight: unknown command "frobnicate"/],
+    ];
+    const results = await Promise.all(checks.map(([args]) => cli(args)));
+    results.forEach((r, i) => {
+      expect(r.code, checks[i]![0].join(' ')).toBe(2);
+      expectOneLine(r);
+      expect(r.stderr.trim()).toMatch(checks[i]![1]);
+    });
+    // The bad --concurrency was caught before the prompt file was imported.
+    expect((await api.promptSets.list.query()).filter((s) => s.name === 'prompts.jsonl')).toHaveLength(2);
 
-    const unknown = await cli(['run', '--model', 'no-such-model', '--prompts', 'x']);
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'batchlight: --model: no model named or with id "no-such-model" (see `batchlight models list`)']);
+    const jsonErr = await cli(['runs', '--json'], { BATCHLIGHT_TOKEN: 'nope' });
+    expect(JSON.parse(jsonErr.stderr)).toMatchObject({ exitCode: 3, error: expect.stringMatching(/unauthorized/) });
   });
 
   it('prints machine-readable JSON with --json', async () => {
-    const r = await cli(['models', 'list', '--json']);
-    const models = JSON.parse(r.stdout);
-    expect(models.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['quick', 'broken', 'liar', 'Simulated Fast']));
-    const runs = JSON.parse((await cli(['runs', '--json'])).stdout);
-    expect(runs.length).toBeGreaterThanOrEqual(3);
+    const [models, runs, sets, imported] = await Promise.all([
+      cli(['models', 'list', '--json']),
+      cli(['runs', '--json', '--limit', '3']),
+      cli(['prompts', 'list', '--json']),
+      cli(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'imported', '--json']),
+    ]);
+    expect(JSON.parse(models.stdout).map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['quick', 'broken', 'liar', 'Simulated Fast']));
+    const runList = JSON.parse(runs.stdout);
+    expect(runList).toHaveLength(3);
+    expect(JSON.parse(sets.stdout).map((s: { name: string }) => s.name)).toContain('Demo: explain it');
+    expect(JSON.parse(imported.stdout)).toMatchObject({ name: 'imported', promptCount: 12 });
+    const shown = JSON.parse((await cli(['show', runList[0].id, '--json'])).stdout);
+    expect(shown).toMatchObject({ id: runList[0].id, summary: expect.any(Array) });
+    const test = JSON.parse((await cli(['models', 'test', 'quick', '--json'])).stdout);
+    expect(test).toMatchObject({ ok: true, attribution: 'match' });
   });
 });
