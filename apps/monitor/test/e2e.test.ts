@@ -1,4 +1,5 @@
 // End to end: the real server (its own process, serving the built monitor) and Debian's Chromium.
+import net from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string, on: Page = page, fullPage = true) => on.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 const count = async (id: string) => Number((await page.getByTestId(id).textContent())!.replace(/,/g, ''));
 const demoSet = async () => (await api.promptSets.list.query()).find((s) => s.name === 'Demo: explain it')!;
 
@@ -81,7 +82,7 @@ describe('live monitor in Chromium', () => {
     await page.locator('[data-status=completed]').first().click();
     await expect.poll(() => page.getByTestId('trace-models').textContent()).toMatch(/requestedfake-model.*reportedfake-model/);
     expect((await page.getByTestId('trace-output').textContent())!.length).toBeGreaterThan(5);
-    await shot('trace');
+    await shot('trace', page, false);
     await page.keyboard.press('Escape');
   });
 
@@ -146,6 +147,43 @@ describe('live monitor in Chromium', () => {
     await shot('run-10k');
   });
 
+  it('on a dropped connection shows a banner, then resumes from lastEventId with no row lost or doubled', async () => {
+    const set = await demoSet();
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 2, delayMs: 0, promptLimit: 40 });
+    // The page talks to the server through a TCP proxy the test can cut: a real dropped connection.
+    const proxy = await startCuttableProxy(new URL(url));
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    const p = await context.newPage();
+    p.setDefaultTimeout(15_000);
+    const pcount = async (id: string) => Number((await p.getByTestId(id).textContent())!.replace(/,/g, ''));
+    const section = p.locator('section[data-last-seq]');
+    try {
+      await p.goto(`${proxy.url}/#/run/${run.id}`);
+      await expect.poll(async () => Number(await section.getAttribute('data-events-received')), { timeout: 15_000 }).toBeGreaterThan(10);
+      proxy.cut();
+      await p.getByRole('status').filter({ hasText: 'Connection lost' }).waitFor({ timeout: 5_000 });
+      await shot('run-reconnecting', p, false);
+      await new Promise((r) => setTimeout(r, 1_500)); // the run goes on server-side meanwhile
+      proxy.restore();
+      await expect.poll(() => pcount('count-completed'), { timeout: 30_000 }).toBe(40);
+      await expect.poll(() => p.getByRole('status').filter({ hasText: 'Connection lost' }).count()).toBe(0);
+      expect(proxy.cuts).toBeGreaterThan(0);
+      // Resumed after the last event applied: every seq of the log arrived exactly once.
+      await expect.poll(async () => Number(await section.getAttribute('data-last-seq')), { timeout: 10_000 }).toBeGreaterThan(80);
+      expect(await section.getAttribute('data-events-received')).toBe(await section.getAttribute('data-last-seq'));
+      const ids = await p.locator('[data-item-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(await p.locator('.table-head h3').textContent()).toMatch(/\(40\)/);
+      await p.getByLabel('status filter').selectOption('completed');
+      expect(await p.locator('.table-head h3').textContent()).toMatch(/\(40\)/);
+      const fresh = await api.runs.get.query({ id: run.id });
+      expect([fresh.completedItems, fresh.totalItems]).toEqual([40, 40]);
+    } finally {
+      await context.close();
+      await proxy.close();
+    }
+  });
+
   it('renders the other main pages', async () => {
     const runs = (await api.runs.list.query({ limit: 10 })).runs.filter((r) => r.status === 'completed' && r.promptSet.name === 'Demo: explain it');
     for (const [name, hash, text] of [
@@ -156,9 +194,52 @@ describe('live monitor in Chromium', () => {
     ] as const) {
       await page.goto(`${url}/${hash}`);
       await expect.poll(() => page.locator('main').textContent()).toContain(text);
+      await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading'));
       await shot(name);
     }
     // Credentials are only ever masked.
     expect(await page.content()).not.toContain('sk-e2e');
   });
 });
+
+/** A TCP proxy to `target` that can drop every connection and refuse new ones until restored. */
+async function startCuttableProxy(target: URL) {
+  let down = false;
+  let cuts = 0;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (down) return void client.destroy();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('error', end).on('close', end);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    get cuts() {
+      return cuts;
+    },
+    cut() {
+      down = true;
+      cuts++;
+      for (const s of open) s.destroy();
+    },
+    restore() {
+      down = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

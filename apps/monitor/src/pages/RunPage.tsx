@@ -20,6 +20,8 @@ export function RunPage({ runId }: { runId: string }) {
   const [trace, setTrace] = useState<string | null>(null);
   const [audit, setAudit] = useState<Audit | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Events received from the subscription, replays included: equals lastSeq when no seq came twice. */
+  const received = useRef(0);
 
   useEffect(() => {
     let alive = true;
@@ -53,6 +55,7 @@ export function RunPage({ runId }: { runId: string }) {
           { runId, lastEventId: null },
           {
             onData: ({ data }) => {
+              received.current++;
               buffer.push(data);
               if (!frame) frame = requestAnimationFrame(flush);
             },
@@ -111,7 +114,7 @@ export function RunPage({ runId }: { runId: string }) {
   }
 
   return (
-    <section>
+    <section data-last-seq={s.lastSeq} data-events-received={received.current}>
       {!connected && !finished ? <div className="banner" role="status">Connection lost — reconnecting; the run goes on and no event will be missed.</div> : null}
       <div className="page-head">
         <div>
