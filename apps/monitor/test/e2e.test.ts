@@ -27,12 +27,17 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'batchlight-e2e-'));
   fake = await startFakeOpenAI({
-    behavior: (req) => (req.model === 'liar-model' ? { latencyMs: 20, answerAs: 'qwen-2.5-7b' } : { latencyMs: req.model === 'slow-model' ? 120 : 30 }),
+    behavior: (req) =>
+      req.model === 'liar-model'
+        ? { latencyMs: 20, answerAs: 'qwen-2.5-7b' }
+        : req.model === 'limited-model'
+          ? { latencyMs: 30, fault: { kind: '429', retryAfterMs: 1_000 }, times: 4 }
+          : { latencyMs: req.model === 'slow-model' ? 120 : 30 },
   });
-  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'e2e.db')}`, E2E_FAKE_KEY: 'sk-e2e' });
+  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'e2e.db')}`, E2E_FAKE_KEY: 'sk-e2e', BATCHLIGHT_SECRET_KEY: 'e2e-secret-key-for-tests' });
   url = server.url;
   api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson })] });
-  for (const [name, providerModel] of [['E2E Fake', 'fake-model'], ['E2E Slow', 'slow-model'], ['E2E Liar', 'liar-model']] as const) {
+  for (const [name, providerModel] of [['E2E Fake', 'fake-model'], ['E2E Slow', 'slow-model'], ['E2E Liar', 'liar-model'], ['E2E Limited', 'limited-model']] as const) {
     const m = await api.models.create.mutate({ name, provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, credentialEnv: 'E2E_FAKE_KEY', pricing: { inputPerMTok: 1, outputPerMTok: 2 } });
     models[name] = m.id;
   }
@@ -112,6 +117,78 @@ describe('live monitor in Chromium', () => {
     await expect.poll(() => page.getByTestId('audit').textContent()).toMatch(/8 finding/);
     expect(await page.getByTestId('audit').textContent()).toMatch(/provider reported other model.*E2E Liar.*liar-model.*qwen-2\.5-7b/);
     await shot('run-mismatch');
+  });
+
+  it('shows retries and rate-limit waits as they happen', async () => {
+    const set = await demoSet();
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Limited']!], concurrency: 2, delayMs: 0, promptLimit: 6 });
+    await page.goto(`${url}/#/run/${run.id}`);
+    // While the provider says 429, the rows say so and the waits panel lists each wait.
+    await page.locator('[data-status=retrying]').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-status=retrying]').first().textContent()).toMatch(/rate_limit.*429.*waiting/i);
+    await expect.poll(() => page.getByTestId('waits').textContent()).toMatch(/429 → retry in \d+ ms/);
+    await shot('run-retrying', page, false);
+    await expect.poll(() => count('count-completed'), { timeout: 20_000 }).toBe(6);
+    const fresh = await api.runs.get.query({ id: run.id });
+    expect(fresh.retries).toBe(4);
+    expect(await count('count-retries')).toBe(4);
+    expect(await page.getByTestId('waits').locator('li').count()).toBe(4);
+  });
+
+  it('cancels a run, then resumes it to completion', async () => {
+    const set = await demoSet();
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 1, delayMs: 50, promptLimit: 30 });
+    await page.goto(`${url}/#/run/${run.id}`);
+    await expect.poll(() => count('count-completed'), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('h1 .badge.status-cancelled').waitFor({ timeout: 10_000 });
+    const cancelled = await api.runs.get.query({ id: run.id });
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.completedItems).toBeLessThan(30);
+    await expect.poll(() => count('count-completed')).toBe(cancelled.completedItems);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => count('count-completed'), { timeout: 30_000 }).toBe(30);
+    await page.locator('h1 .badge.status-completed').waitFor({ timeout: 10_000 });
+    const ids = await page.locator('[data-item-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(await page.locator('.table-head h3').textContent()).toMatch(/\(30\)/);
+    expect((await api.runs.get.query({ id: run.id })).completedItems).toBe(30);
+  });
+
+  it('imports a prompt set: line-numbered errors, a preview, then the import', async () => {
+    await page.goto(`${url}/#/prompts`);
+    await page.locator('input[name=setName]').fill('E2E import');
+    const content = page.locator('textarea[name=content]');
+    await content.fill('{"input": "First prompt"}\n{"input": \n{"input": "Third prompt", "expected": "x"}');
+    await expect.poll(() => page.getByTestId('import-errors').textContent()).toMatch(/line 2/);
+    expect(await page.getByRole('button', { name: 'Import' }).isDisabled()).toBe(true);
+    await shot('prompt-sets-errors');
+    await content.fill('{"input": "First prompt"}\n{"input": "Second prompt"}\n{"input": "Third prompt", "expected": "x"}');
+    await expect.poll(() => page.locator('.preview').textContent()).toMatch(/3 prompts ready.*First prompt.*Third prompt/);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/Imported 3 prompts as "E2E import"/);
+    expect((await api.promptSets.list.query()).find((s) => s.name === 'E2E import')?.promptCount).toBe(3);
+  });
+
+  it('adds a model in the form, shows its key masked only, and tests the connection', async () => {
+    await page.goto(`${url}/#/models`);
+    await page.getByRole('button', { name: 'Add model' }).click();
+    await page.locator('input[name=name]').fill('E2E From Form');
+    await page.locator('input[name=providerModel]').fill('fake-model');
+    await page.locator('input[name=baseUrl]').fill('not a url');
+    await page.locator('input[name=apiKey]').fill('sk-ui-secret-1234567890');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const baseUrlField = page.locator('label.field', { has: page.locator('input[name=baseUrl]') });
+    await expect.poll(() => baseUrlField.locator('.field-error').count()).toBe(1);
+    await page.locator('input[name=baseUrl]').fill(`${fake.url}/v1`);
+    await page.getByRole('button', { name: 'Save' }).click();
+    const row = page.locator('tr', { hasText: 'E2E From Form' });
+    await row.waitFor();
+    expect(await page.content()).not.toContain('sk-ui-secret-1234567890');
+    expect(await row.locator('td').nth(3).textContent()).toMatch(/…|\*|•/);
+    await row.getByRole('button', { name: 'Test' }).click();
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/ok · \d+ ms · fake-model \(match\)/);
+    await shot('models-tested');
   });
 
   it('stays responsive through a 10,000-item run: virtualised rows, events coalesced per frame', async () => {

@@ -20,12 +20,16 @@ export function RunPage({ runId }: { runId: string }) {
   const [trace, setTrace] = useState<string | null>(null);
   const [audit, setAudit] = useState<Audit | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Bumped by a resume: the page loads the run afresh and subscribes again. */
+  const [epoch, setEpoch] = useState(0);
   /** Events received from the subscription, replays included: equals lastSeq when no seq came twice. */
   const received = useRef(0);
 
   useEffect(() => {
     let alive = true;
     let unsubscribe = () => {};
+    state.current = emptyState();
+    received.current = 0;
     const buffer: RunEventMessage[] = [];
     let frame = 0;
     // Events are coalesced and applied once per animation frame: a 10,000-item run stays smooth.
@@ -47,6 +51,7 @@ export function RunPage({ runId }: { runId: string }) {
           const page = await api.runs.items.query({ runId, cursor, limit: 1000 });
           if (!alive) return;
           addItems(state.current, page.items);
+          setVersion((v) => v + 1); // the first rows show while the rest load
           cursor = page.nextCursor ?? undefined;
         } while (cursor && state.current.order.length < MAX_ROWS);
         setVersion((v) => v + 1);
@@ -74,7 +79,7 @@ export function RunPage({ runId }: { runId: string }) {
       off();
       if (frame) cancelAnimationFrame(frame);
     };
-  }, [runId]);
+  }, [runId, epoch]);
 
   const s = state.current;
   const finished = s.finished || (run != null && ['completed', 'failed', 'cancelled'].includes(run.status) && !run.executing);
@@ -100,12 +105,16 @@ export function RunPage({ runId }: { runId: string }) {
   const eta = !finished && p && p.throughput > 0 ? ((total - done) / p.throughput) * 1000 : null;
   const status = s.status ?? run.status;
 
-  async function act(kind: 'cancel' | 'resume') {
+  async function act(kind: 'cancel' | 'resume' | 'retry') {
     setBusy(true);
+    setError(null);
     try {
-      const r = kind === 'cancel' ? await api.runs.cancel.mutate({ id: runId }) : await api.runs.resume.mutate({ id: runId });
+      const r = kind === 'cancel' ? await api.runs.cancel.mutate({ id: runId }) : await api.runs.resume.mutate({ id: runId, retryFailed: kind === 'retry' });
       setRun(await api.runs.get.query({ id: r.id }));
-      if (kind === 'resume') location.reload();
+      if (kind !== 'cancel') {
+        setAudit(null);
+        setEpoch((e) => e + 1);
+      }
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -132,6 +141,9 @@ export function RunPage({ runId }: { runId: string }) {
           ) : status !== 'completed' ? (
             <button className="button" disabled={busy} onClick={() => act('resume')}>Resume</button>
           ) : null}
+          {finished && failed > 0 ? (
+            <button className="button" disabled={busy} onClick={() => act('retry')} title="Resume the run and call the failed items again">Retry failed</button>
+          ) : null}
           <a className="button" href={`/export/${run.id}.csv`} download>Export CSV</a>
           <a className="button" href={`/export/${run.id}.jsonl`} download>Export JSONL</a>
           <a className="button" href={`#/compare?ids=${run.id}`}>Compare…</a>
@@ -149,7 +161,7 @@ export function RunPage({ runId }: { runId: string }) {
           {cancelled ? <Stat label="cancelled" value={fmtInt(cancelled)} tone="warn" /> : null}
           <Stat label="throughput" value={p ? `${p.throughput.toFixed(1)}/s` : '—'} />
           <Stat label={finished ? 'duration' : 'ETA'} value={finished ? fmtDuration(p?.elapsedMs ?? null) : eta != null ? fmtDuration(eta) : '—'} />
-          <Stat label="retries" value={fmtInt(p?.retries ?? run.retries)} tone={(p?.retries ?? 0) > 0 ? 'warn' : undefined} />
+          <Stat label="retries" value={<span data-testid="count-retries">{fmtInt(p?.retries ?? run.retries)}</span>} tone={(p?.retries ?? 0) > 0 ? 'warn' : undefined} />
           <Stat label="cost" value={fmtUsd([...stats.values()].reduce((a, x) => a + x.costUsd, 0))} />
         </div>
       </div>
@@ -184,7 +196,7 @@ export function RunPage({ runId }: { runId: string }) {
         <div className="card">
           <h3>Retries and rate-limit waits</h3>
           {s.waits.length ? (
-            <ul className="waits">{s.waits.slice(0, 12).map((w, i) => <li key={i}><span className="muted">{new Date(w.at).toLocaleTimeString()}</span> {w.text}</li>)}</ul>
+            <ul className="waits" data-testid="waits">{s.waits.slice(0, 12).map((w, i) => <li key={i}><span className="muted">{new Date(w.at).toLocaleTimeString()}</span> {w.text}</li>)}</ul>
           ) : (
             <div className="muted">None so far.</div>
           )}
