@@ -101,10 +101,12 @@ export function ModelsPage() {
                   <td>
                     {t === 'running' ? 'testing…' : t ? (t.ok ? <span className="ok-text">ok · {fmtMs(t.latencyMs)} · {t.responseModel} ({t.attribution})</span> : <span className="bad-text">{t.error.type}: {t.error.message}</span>) : null}
                   </td>
-                  <td className="actions">
+                  <td>
+                    <div className="actions">
                     <button className="button small" onClick={() => test(m.id)}>Test</button>
                     <button className="button small" onClick={() => edit(m)}>Edit</button>
-                    <button className="button small" onClick={() => api.models.archive.mutate({ id: m.id, archived: !m.archivedAt }).then(load)}>{m.archivedAt ? 'Restore' : 'Archive'}</button>
+                    <button className="button small" onClick={() => api.models.archive.mutate({ id: m.id, archived: !m.archivedAt }).then(load, (e) => setError(errorMessage(e)))}>{m.archivedAt ? 'Restore' : 'Archive'}</button>
+                    </div>
                   </td>
                 </tr>
               );

@@ -1,0 +1,212 @@
+// @vitest-environment jsdom
+// Pages and components against a stubbed API module: what the user sees for each answer.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { TRPCClientError } from '@trpc/client';
+
+const fake = vi.hoisted(() => ({
+  models: [] as unknown[],
+  sets: [] as unknown[],
+  runs: [] as unknown[],
+  create: vi.fn(),
+  trace: null as unknown,
+  run: null as unknown,
+  items: [] as unknown[],
+  onData: null as null | ((m: { data: unknown }) => void),
+  subscribedWith: null as unknown,
+  connection: new Set<(s: 'open' | 'closed') => void>(),
+}));
+
+vi.mock('../src/api', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/api')>();
+  return {
+    ...actual,
+    onConnection: (l: (s: 'open' | 'closed') => void) => {
+      fake.connection.add(l);
+      return () => fake.connection.delete(l);
+    },
+    api: {
+      models: { list: { query: async () => fake.models } },
+      promptSets: { list: { query: async () => fake.sets } },
+      runs: {
+        create: { mutate: fake.create },
+        list: { query: async () => ({ runs: fake.runs, nextCursor: null }) },
+        feed: { subscribe: () => ({ unsubscribe() {} }) },
+        get: { query: async () => fake.run },
+        items: { query: async () => ({ items: fake.items, nextCursor: null }) },
+        audit: { query: async () => ({ ok: true, tracesChecked: 0, messagesChecked: 0, counts: { alias: 0 }, findings: [], findingsTotal: 0 }) },
+        events: {
+          subscribe: (input: unknown, opts: { onData: (m: { data: unknown }) => void }) => {
+            fake.subscribedWith = input;
+            fake.onData = opts.onData;
+            return { unsubscribe() {} };
+          },
+        },
+      },
+      traces: { get: { query: async () => fake.trace } },
+    },
+  };
+});
+
+const { NewRunPage } = await import('../src/pages/NewRunPage');
+const { RunsPage } = await import('../src/pages/RunsPage');
+const { TraceDrawer } = await import('../src/components/TraceDrawer');
+const { ItemsTable } = await import('../src/components/ItemsTable');
+const { emptyState, addItems, applyEvents } = await import('../src/run-state');
+const { RunPage } = await import('../src/pages/RunPage');
+
+afterEach(cleanup);
+beforeEach(() => {
+  fake.models = [{ id: 'm1', name: 'Simulated Fast', provider: 'simulated', providerModel: 'sim-fast-1' }];
+  fake.sets = [{ id: 's1', name: 'Demo', promptCount: 60 }];
+  fake.runs = [];
+  fake.create.mockReset();
+});
+
+describe('new run form', () => {
+  it('puts each validation error at the field it concerns', async () => {
+    fake.create.mockRejectedValue(
+      new TRPCClientError('concurrency: must be between 1 and 256', {
+        result: { error: { message: 'concurrency: must be between 1 and 256', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400, fieldErrors: { concurrency: ['must be between 1 and 256'], modelIds: ['choose at least one model'] } } } },
+      } as never),
+    );
+    render(<NewRunPage />);
+    await screen.findByText(/Demo \(60 prompts\)/);
+    fireEvent.change(screen.getByRole('textbox', { name: /Concurrency/ }), { target: { value: '999' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start run' }));
+    const field = (name: string) => document.querySelector(`input[name=${name}]`)!.closest('label')!;
+    await waitFor(() => expect(field('concurrency').textContent).toContain('must be between 1 and 256'));
+    expect(field('concurrency').className).toContain('has-error');
+    expect(screen.getByText('choose at least one model').closest('label')!.textContent).toContain('Models');
+    expect(field('delayMs').className).not.toContain('has-error');
+    expect(fake.create).toHaveBeenCalledWith(expect.objectContaining({ promptSetId: 's1', modelIds: [], concurrency: 999, delayMs: 0, promptLimit: null, repeats: 1 }));
+    expect(screen.queryByRole('alert')).toBeNull(); // field errors are not repeated in a banner
+  });
+
+  it('shows a non-field error as a message', async () => {
+    fake.create.mockRejectedValue(new Error('server unreachable'));
+    render(<NewRunPage />);
+    await screen.findByText(/Demo \(60 prompts\)/);
+    fireEvent.click(screen.getByRole('button', { name: 'Start run' }));
+    expect((await screen.findByRole('alert')).textContent).toBe('server unreachable');
+  });
+});
+
+describe('runs list', () => {
+  it('says what to do when there are no runs', async () => {
+    render(<RunsPage />);
+    expect((await screen.findByText(/No runs yet/)).textContent).toMatch(/Start one/);
+  });
+
+  it('lists a run with its status, models, progress and cost', async () => {
+    fake.runs = [{ id: 'r1-abcdef', name: null, status: 'running', promptSet: { name: 'Demo' }, models: [{ name: 'A' }, { name: 'B' }], completedItems: 30, failedItems: 2, cancelledItems: 0, totalItems: 120, createdAt: new Date(), startedAt: new Date(Date.now() - 65_000), finishedAt: null, costUsd: 0.0123 }];
+    render(<RunsPage />);
+    const row = (await screen.findByText('Demo')).closest('tr')!;
+    expect(row.textContent).toMatch(/running/);
+    expect(row.textContent).toMatch(/A, B/);
+    expect(row.textContent).toMatch(/32 \/ 120 · 2 failed/);
+    expect(row.textContent).toMatch(/1m 0[5-6]s/);
+    expect(row.textContent).toMatch(/\$0\.0123/);
+  });
+});
+
+describe('trace drawer', () => {
+  it('shows requested vs reported model and flags a mismatch', async () => {
+    fake.trace = {
+      id: 't1', status: 'ok', attempt: 2, modelName: 'GPT-5 Mini', modelRevision: 3, provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b',
+      servedBy: null, attribution: 'mismatch', latencyMs: 812, ttftMs: 120, startedAt: new Date(), endedAt: new Date(), inputTokens: 12, outputTokens: 30,
+      cachedInputTokens: 0, reasoningTokens: 0, costUsd: 0.0001, costSource: 'pricing', errorType: null, errorMessage: null, httpStatus: null,
+      input: [{ role: 'user', content: 'Say hi' }], output: 'Hi there', rawUsage: null,
+    };
+    const onClose = vi.fn();
+    render(<TraceDrawer traceId="t1" onClose={onClose} />);
+    const kv = await screen.findByTestId('trace-models');
+    expect(kv.textContent).toMatch(/requestedgpt-5-mini/);
+    expect(kv.textContent).toMatch(/reportedqwen-2\.5-7b/);
+    expect(kv.textContent).toMatch(/mismatch: qwen-2\.5-7b/);
+    expect(kv.textContent).toMatch(/attempt 2/);
+    expect(screen.getByTestId('trace-output').textContent).toBe('Hi there');
+    expect(screen.getByText('Say hi')).toBeTruthy();
+    fireEvent.keyDown(window, { key: 'Escape' });
+    expect(onClose).toHaveBeenCalled();
+  });
+});
+
+describe('items table', () => {
+  it('renders only the rows on screen of a 10,000-row run, flags mismatches and opens a trace on click', async () => {
+    // jsdom has no layout: give the scroll box a size, as a browser would.
+    Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 340 });
+    Object.defineProperty(HTMLElement.prototype, 'clientWidth', { configurable: true, get: () => 1000 });
+    try {
+      const state = emptyState();
+      addItems(state, Array.from({ length: 10_000 }, (_, i) => ({ id: `i${String(i).padStart(5, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, status: 'pending', attempts: 0, trace: null }) as never));
+      applyEvents(state, [
+        { runId: 'r', seq: 1, at: new Date().toISOString(), type: 'item.completed', payload: { itemId: 'i00001', modelId: 'm1', promptIndex: 1, repeatIndex: 0, attempt: 1, traceId: 't-1', provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b', attribution: 'mismatch', latencyMs: 300, ttftMs: 40, inputTokens: 5, outputTokens: 9, costUsd: 0.001, outputPreview: 'hello' } },
+      ]);
+      const onOpen = vi.fn();
+      render(<ItemsTable state={state} version={1} names={new Map([['m1', 'GPT-5 Mini']])} onOpen={onOpen} />);
+      expect(screen.getByText('(10,000)')).toBeTruthy();
+      const rows = document.querySelectorAll('[data-item-id]');
+      expect(rows.length).toBeGreaterThan(5);
+      expect(rows.length).toBeLessThan(60);
+      const mismatch = document.querySelector('[data-item-id=i00001]')!;
+      expect(mismatch.className).toContain('row-mismatch');
+      expect(mismatch.textContent).toContain('mismatch: qwen-2.5-7b');
+      fireEvent.click(mismatch);
+      expect(onOpen).toHaveBeenCalledWith('t-1');
+      await act(async () => {
+        fireEvent.change(screen.getByLabelText('status filter'), { target: { value: 'mismatch' } });
+      });
+      expect(screen.getByText('(1)')).toBeTruthy();
+    } finally {
+      delete (HTMLElement.prototype as { clientHeight?: number }).clientHeight;
+      delete (HTMLElement.prototype as { clientWidth?: number }).clientWidth;
+    }
+  });
+});
+
+describe('run page', () => {
+  it('coalesces a burst of events into one update per animation frame, and shows a banner when the socket drops', async () => {
+    const frames: FrameRequestCallback[] = [];
+    const raf = vi.spyOn(window, 'requestAnimationFrame').mockImplementation((cb) => frames.push(cb));
+    try {
+      fake.run = {
+        id: 'r1', name: 'Burst', status: 'running', executing: true, promptSet: { id: 's1', name: 'Demo', promptCount: 200 }, concurrency: 8, delayMs: 0, promptLimit: null, repeats: 1,
+        completedItems: 0, failedItems: 0, cancelledItems: 0, totalItems: 200, retries: 0,
+        models: [{ modelId: 'm1', name: 'Simulated Fast', provider: 'simulated', providerModel: 'sim-fast-1', modelRevision: 1 }],
+      };
+      fake.items = Array.from({ length: 200 }, (_, i) => ({ id: `i${String(i).padStart(4, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, status: 'pending', attempts: 0, trace: null }));
+      render(<RunPage runId="r1" />);
+      await waitFor(() => expect(fake.onData).not.toBeNull());
+      expect(fake.subscribedWith).toEqual({ runId: 'r1', lastEventId: null });
+      const at = new Date().toISOString();
+      let seq = 0;
+      const ev = (type: string, payload: object) => fake.onData!({ data: { runId: 'r1', seq: ++seq, at, type, payload } });
+      const frameCount = frames.length;
+      for (let i = 0; i < 200; i++) {
+        const ref = { itemId: `i${String(i).padStart(4, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, attempt: 1 };
+        ev('item.started', { ...ref, startedAt: at });
+        ev('item.completed', { ...ref, traceId: `t${i}`, provider: 'simulated', requestedModel: 'sim-fast-1', responseModel: 'sim-fast-1', attribution: 'match', latencyMs: 10 + i, ttftMs: 5, inputTokens: 3, outputTokens: 7, costUsd: 0, outputPreview: 'ok' });
+      }
+      ev('run.progress', { completed: 200, failed: 0, cancelled: 0, inFlight: 0, total: 200, retries: 0, throughput: 50, elapsedMs: 4000 });
+      // 401 events, one frame requested, nothing applied until it runs.
+      expect(frames.length - frameCount).toBe(1);
+      expect(screen.getByTestId('count-completed').textContent).toBe('0');
+      await act(async () => frames.splice(0).forEach((f) => f(performance.now())));
+      expect(screen.getByTestId('count-completed').textContent).toBe('200');
+      expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
+      // A replayed seq (as after a reconnect) changes nothing.
+      fake.onData!({ data: { runId: 'r1', seq: 5, at, type: 'item.started', payload: { itemId: 'i0002', modelId: 'm1', promptIndex: 2, repeatIndex: 0, attempt: 1, startedAt: at } } });
+      await act(async () => frames.splice(0).forEach((f) => f(performance.now())));
+      expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
+
+      expect(screen.queryByText(/Connection lost/)).toBeNull();
+      act(() => fake.connection.forEach((l) => l('closed')));
+      expect(screen.getByRole('status').textContent).toMatch(/Connection lost/);
+      act(() => fake.connection.forEach((l) => l('open')));
+      expect(screen.queryByText(/Connection lost/)).toBeNull();
+    } finally {
+      raf.mockRestore();
+    }
+  });
+});
