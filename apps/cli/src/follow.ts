@@ -75,6 +75,7 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
   try {
     const finished = await new Promise<RunEventMessage & { type: 'run.finished' }>((resolve, reject) => {
       let wasConnected = false;
+      let lastFinished: (RunEventMessage & { type: 'run.finished' }) | null = null;
       const sub = client.runs.events.subscribe(
         { runId },
         {
@@ -89,11 +90,16 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
             } else if (e.type === 'item.started' || e.type === 'item.completed' || e.type === 'item.failed') {
               waitingItems.delete(e.payload.itemId);
             } else if (e.type === 'run.finished') {
+              // A resumed run's log holds an earlier run.finished; the server ends the
+              // subscription after the last one, so the verdict waits for that end.
               const { completed, failed, cancelled, total, durationMs } = e.payload;
               Object.assign(p, { completed, failed, cancelled, total, inFlight: 0, elapsedMs: durationMs, finished: true });
               waitingItems.clear();
-              sub.unsubscribe();
-              resolve(e);
+              lastFinished = e;
+            }
+            if (e.type !== 'run.finished' && lastFinished) {
+              lastFinished = null;
+              p.finished = false;
             }
             p.waiting = waitingItems.size;
           },
@@ -107,15 +113,16 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
               p.connection = `connection lost, reconnecting from event ${lastSeq}`;
               if (Date.now() - lostSince > RECONNECT_GIVE_UP_MS) {
                 sub.unsubscribe();
-                reject(new CliError(`lost the connection to the server at ${opts.server}; the run goes on (batchlight follow ${runId})`, EXIT.unreachable));
+                reject(new CliError(`lost the connection to the server at ${opts.server} for ${Math.round(RECONNECT_GIVE_UP_MS / 1000)} s; follow the run again with: batchlight follow ${runId}`, EXIT.unreachable));
               }
             }
           },
           onError: (err) => reject(err),
           onComplete: () => {
-            // The server ends the subscription after run.finished; ending without it means the
-            // run is no longer executing here (e.g. interrupted): report what the log says.
-            if (!p.finished) client.runs.get.query({ id: runId }).then(
+            // The server ends the subscription after the run's last run.finished; ending without
+            // it means the run is no longer executing here (e.g. interrupted): report its row.
+            if (lastFinished) resolve(lastFinished);
+            else client.runs.get.query({ id: runId }).then(
               (r) => {
                 Object.assign(p, { completed: r.completedItems, failed: r.failedItems, cancelled: r.cancelledItems, total: r.totalItems, inFlight: 0, finished: true });
                 resolve({

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, type Client } from './client.js';
@@ -11,6 +11,7 @@ import { CliError, describeError, EXIT } from './errors.js';
 import { follow, summary, summaryTable } from './follow.js';
 import { duration, ms, table, usd } from './format.js';
 import { importPrompts, resolveModels, resolvePromptSet } from './resolve.js';
+import { REPO_ROOT, studioDatabaseUrl } from './studio.js';
 
 const HELP = `batchlight — batch-test LLM models (a typed client of the batchlight server)
 
@@ -344,25 +345,6 @@ async function exportRun(client: Client, runId: string, format: 'csv' | 'jsonl',
   return EXIT.ok;
 }
 
-/** The repository checkout this CLI was built in (apps/cli/dist/main.js → ../../..). */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/**
- * The database Studio should open, as a URL with an absolute path: --database, else DATABASE_URL,
- * else the server's default (`file:./data/batchlight.db` under the repository root, where
- * `pnpm start` runs it). A relative `file:` path is taken from the directory the user is in.
- */
-export function studioDatabaseUrl(given: string | undefined): string {
-  const raw = given ?? process.env.DATABASE_URL;
-  if (!raw) return `file:${resolve(REPO_ROOT, 'data/batchlight.db')}`;
-  if (/^postgres(ql)?:\/\//.test(raw)) return raw;
-  if (!raw.startsWith('file:')) throw new CliError(`--database: expected file:PATH (SQLite) or postgresql://… (PostgreSQL), got "${raw}"`);
-  let path = raw.slice('file:'.length);
-  if (path.startsWith('//')) path = path.slice(2);
-  if (!path) throw new CliError('--database: a file: URL needs a path, e.g. file:./data/batchlight.db');
-  return `file:${isAbsolute(path) ? path : resolve(process.env.INIT_CWD || process.cwd(), path)}`;
-}
-
 /** Prisma Studio on the configured database, through the db package's script (it migrates first). */
 function studio(v: Values): Promise<number> {
   if (!existsSync(join(REPO_ROOT, 'packages/db/package.json'))) throw new CliError('studio needs the batchlight repository (packages/db) next to the CLI');
@@ -372,14 +354,22 @@ function studio(v: Values): Promise<number> {
   if (v.json) console.log(JSON.stringify({ studio: `http://localhost:${port}`, database: url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@') }));
   else console.error(`batchlight: Prisma Studio on ${url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} at http://localhost:${port} (Ctrl-C to stop)`);
   const env = { ...process.env, DATABASE_URL: url, STUDIO_PORT: port };
-  const child = spawn('pnpm', ['--silent', '--filter', '@batchlight/db', 'studio'], { cwd: REPO_ROOT, stdio: 'inherit', env });
-  process.on('SIGINT', () => child.kill('SIGINT'));
+  // Its own process group (pnpm → db script → prisma), stopped as a whole on Ctrl-C or SIGTERM.
+  const child = spawn('pnpm', ['--silent', '--filter', '@batchlight/db', 'studio'], { cwd: REPO_ROOT, stdio: 'inherit', env, detached: true });
+  const stop = (signal: NodeJS.Signals) => () => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  process.on('SIGINT', stop('SIGINT')).on('SIGTERM', stop('SIGTERM'));
   return new Promise((done) => {
     child.on('error', (err) => {
       console.error(`batchlight: cannot start Prisma Studio: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'pnpm is not on PATH' : err.message}`);
       done(EXIT.server);
     });
-    child.on('exit', (code, signal) => done(signal === 'SIGINT' ? EXIT.ok : (code ?? 0)));
+    child.on('exit', (code, signal) => done(signal === 'SIGINT' || signal === 'SIGTERM' ? EXIT.ok : (code ?? 0)));
   });
 }
 

@@ -90,7 +90,7 @@ beforeAll(async () => {
     add('quick', { latencyMs: 3, outputTokens: { min: 5, max: 10 } }),
     add('broken', { latencyMs: 2, errorRate: 1 }),
     add('liar', { latencyMs: 2, answerAs: 'someone-else' }),
-    add('slow', { latencyMs: 400 }),
+    add('slow', { latencyMs: 150 }),
   ]);
   for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
   writeFileSync(
@@ -177,14 +177,21 @@ describe('batchlight CLI against a real server', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it('cancel stops a run; following it then exits 1 with status cancelled', async () => {
-    const started = JSON.parse((await cli(['run', '--model', 'slow', '--prompts', 'Demo: explain it', '--concurrency', '1', '--json'])).stdout);
+  it('cancel stops a run (follow exits 1, cancelled); resume finishes it (follow exits 0, completed)', async () => {
+    const started = JSON.parse((await cli(['run', '--model', 'slow', '--prompts', 'Demo: explain it', '--limit', '12', '--concurrency', '1', '--json'])).stdout);
     const cancelled = await cli(['cancel', started.id, '--json']);
     expect(cancelled.code).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: started.id, status: 'cancelled' });
     const r = await cli(['follow', started.id]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`run ${started.id} cancelled: \\d+ completed, 0 failed, \\d+ cancelled`));
+
+    // The resumed run's log now holds two run.finished events; follow waits for the last one.
+    const resumed = await cli(['resume', started.id]);
+    expect([resumed.code, resumed.stdout]).toEqual([0, expect.stringMatching(/: (queued|running);/)]);
+    const done = await cli(['follow', started.id]);
+    expect(done.stdout).toMatch(new RegExp(`run ${started.id} completed: 12 completed, 0 failed`));
+    expect(done.code).toBe(0);
   });
 
   it('gives one-line errors: wrong token, unreachable server, bad arguments', async () => {
