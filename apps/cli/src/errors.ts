@@ -32,6 +32,9 @@ export function describeError(err: unknown, server: string): { message: string; 
     if (status === 401 || /unauthorized/i.test(err.message)) {
       return { message: 'unauthorized: the server wants its BATCHLIGHT_TOKEN (--token or BATCHLIGHT_TOKEN), and the one given was missing or wrong', code: EXIT.unreachable };
     }
+    if (chain.some((e) => e instanceof SyntaxError) || /is not valid JSON|Unexpected token/.test(err.message)) {
+      return { message: `the server at ${server} did not answer as a batchlight API${status ? ` (HTTP ${status})` : ''}: is --server the right URL?`, code: EXIT.unreachable };
+    }
     const code = err.data?.code;
     if (code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT') return { message: err.message, code: EXIT.usage };
     return { message: `server error: ${err.message}`, code: EXIT.server };

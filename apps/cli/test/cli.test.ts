@@ -2,6 +2,7 @@
 // process on a free port with a fresh SQLite database and a token.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +213,14 @@ describe('batchlight CLI against a real server', () => {
     const down = await cli(['runs', '--server', `http://127.0.0.1:${closed}`]);
     expect(down.code).toBe(3);
     expect(down.stderr.trim()).toBe(`batchlight: cannot reach the server at http://127.0.0.1:${closed} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`);
+
+    const other = createHttpServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html><p>not here</p>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherUrl = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+    const notApi = await cli(['runs', '--server', otherUrl]);
+    other.close();
+    expect(notApi.code).toBe(3);
+    expect(notApi.stderr.trim()).toBe(`batchlight: the server at ${otherUrl} did not answer as a batchlight API: is --server the right URL?`);
 
     const checks: Array<[string[], RegExp]> = [
       [['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '0'], /^batchlight: --concurrency: must be between 1 and 256, got 0$/],
