@@ -47,6 +47,21 @@ export function ComparePage() {
       {ids.length >= 2 && !report && !error ? <div className="muted">Loading…</div> : null}
       {ids.length < 2 ? <Empty>Choose at least two runs.</Empty> : null}
       {report ? <CompareView report={report} /> : null}
+      {report?.nextCursor != null ? (
+        <div className="actions center">
+          <button
+            className="button"
+            onClick={() =>
+              api.runs.compare.query({ runIds: ids, cursor: report.nextCursor ?? undefined, limit: 100 }).then(
+                (more) => setReport({ ...more, rows: [...report.rows, ...more.rows] }),
+                (e) => setError(errorMessage(e)),
+              )
+            }
+          >
+            Load more prompts
+          </button>
+        </div>
+      ) : null}
     </section>
   );
 }

@@ -87,9 +87,13 @@ export function RunPage({ runId }: { runId: string }) {
     if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
   }, [finished, runId]);
 
-  // Stats are recomputed at most every 400 ms, not on every frame.
-  const statsKey = Math.floor(Date.now() / 400);
-  const stats = useMemo(() => modelStats(s), [statsKey, version]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Rows and counters follow every frame; stats (sorts for percentiles) at most every 500 ms and
+  // charts (SVG redraws) at most once a second, each with a trailing update so the last state shows.
+  const statsVersion = useThrottled(version, 500);
+  // A finished run's log is replayed in one burst: draw its charts once, when the replay ends.
+  const replaying = finished && !s.finished;
+  const chartVersion = useThrottled(replaying ? -1 : version, 1000);
+  const stats = useMemo(() => modelStats(s), [statsVersion]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const names = useMemo(() => new Map((run?.models ?? []).map((m) => [m.modelId, m.name])), [run]);
 
@@ -189,8 +193,11 @@ export function RunPage({ runId }: { runId: string }) {
         })}
       </div>
 
-      {/* Charts redraw at most once a second: thousands of dots are not worth redrawing every frame. */}
-      <LatencyCharts points={s.points} names={names} version={finished ? version : Math.floor(Date.now() / 1000)} />
+      {replaying && chartVersion === -1 ? (
+        <div className="card muted charts-empty">Reading the run's history… {fmtInt(s.lastSeq)} events</div>
+      ) : (
+        <LatencyCharts points={s.points} names={names} version={chartVersion} />
+      )}
 
       <div className="two-col">
         <div className="card">
@@ -233,3 +240,20 @@ export function RunPage({ runId }: { runId: string }) {
   );
 }
 
+
+/** `value`, changed at most once per `ms`; the latest value always lands (trailing edge). */
+export function useThrottled<T>(value: T, ms: number): T {
+  const [out, setOut] = useState(value);
+  const last = useRef(0);
+  useEffect(() => {
+    const wait = last.current + ms - Date.now();
+    const apply = () => {
+      last.current = Date.now();
+      setOut(value);
+    };
+    if (wait <= 0) return apply();
+    const t = setTimeout(apply, wait);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return out;
+}
