@@ -52,11 +52,13 @@ async function setup(api: Api, fakeUrl: string, prompts: number) {
 }
 
 /** Runs to the end, timing it at the client, and measuring event delivery latency on the way. */
-async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[0]) {
+async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[0], opts: { subscribe?: boolean } = {}) {
   const lags: number[] = [];
   const t0 = performance.now();
   const created = await api.runs.create.mutate(input);
-  await new Promise<void>((resolve, reject) => {
+  if (opts.subscribe === false)
+    while (!['completed', 'failed', 'cancelled'].includes((await api.runs.get.query({ id: created.id })).status)) await new Promise((r) => setTimeout(r, 200));
+  else await new Promise<void>((resolve, reject) => {
     const sub = api.runs.events.subscribe(
       { runId: created.id },
       {
@@ -157,7 +159,7 @@ async function main() {
         await withServer(sqlite(`b4-${n}`), async (server, api) => {
           await fakeReset(fake0.url);
           const { model, set } = await setup(api, fake0.url, n);
-          const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
+          const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 }, { subscribe: process.env.BENCH_B4_SUBSCRIBE === '1' });
           peaks[n] = server.peakRssMb();
           result[`B4_${n}`] = { peakRssMb: peaks[n], wallMs: r.wallMs, perSecond: n / (r.wallMs / 1000) };
           if (n === 100_000) await correctness(api, r.run.id, fake0.url, n, 'B4 (100,000)');
@@ -169,6 +171,7 @@ async function main() {
     if (want('B6')) {
       await withServer(sqlite('b6'), async (_s, api) => {
         const { model, set } = await setup(api, fakeGap.url, 200);
+        await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 0, promptLimit: 20 }); // warm-up
         await fakeReset(fakeGap.url);
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 20 });
         const starts = ((await fakeStats(fakeGap.url)).starts ?? []).sort((a, b) => a - b);

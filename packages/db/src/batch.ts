@@ -139,12 +139,28 @@ interface Statement {
   args: unknown[];
 }
 
+/**
+ * Splits rows into chunks whose sizes are powers of two (37 → 32, 4, 1), at most `max`: the
+ * statements then come in a few shapes only, so the database and driver caches of prepared
+ * statements stay small instead of growing with every distinct batch size.
+ */
+function pow2Chunks<R>(rows: R[], max: number): R[][] {
+  const out: R[][] = [];
+  let top = 1;
+  while (top * 2 <= max) top *= 2;
+  for (let start = 0; start < rows.length; ) {
+    let size = top;
+    while (size > rows.length - start) size /= 2;
+    out.push(rows.slice(start, start + size));
+    start += size;
+  }
+  return out;
+}
+
 /** Multi-row INSERTs, split so no statement exceeds the database's bound-parameter limit. */
 function inserts<R>(d: Dialect, table: string, cols: Column<R>[], rows: R[]): Statement[] {
   const out: Statement[] = [];
-  const per = Math.max(1, Math.floor(d.maxParams / cols.length));
-  for (let start = 0; start < rows.length; start += per) {
-    const chunk = rows.slice(start, start + per);
+  for (const chunk of pow2Chunks(rows, Math.max(1, Math.floor(d.maxParams / cols.length)))) {
     const args: unknown[] = [];
     const tuples = chunk.map((r) => `(${cols.map(([, kind, get]) => (args.push(d.value(get(r), kind)), d.param(args.length, kind))).join(', ')})`);
     out.push({ sql: `INSERT INTO "${table}" (${cols.map(([n]) => `"${n}"`).join(', ')}) VALUES ${tuples.join(', ')}`, args });
@@ -155,12 +171,9 @@ function inserts<R>(d: Dialect, table: string, cols: Column<R>[], rows: R[]): St
 /** One UPDATE … FROM (VALUES …) per chunk: every item update of the batch in one statement. */
 function itemUpdates(d: Dialect, provider: Db['provider'], rows: ItemUpdate[]): Statement[] {
   const out: Statement[] = [];
-  const per = Math.floor(d.maxParams / ITEM.length);
-  for (let start = 0; start < rows.length; start += per) {
+  for (const chunk of pow2Chunks(rows, Math.floor(d.maxParams / ITEM.length))) {
     const args: unknown[] = [];
-    const tuples = rows
-      .slice(start, start + per)
-      .map((r) => `(${ITEM.map(([, kind, get]) => (args.push(d.value(get(r), kind)), d.param(args.length, kind))).join(', ')})`);
+    const tuples = chunk.map((r) => `(${ITEM.map(([, kind, get]) => (args.push(d.value(get(r), kind)), d.param(args.length, kind))).join(', ')})`);
     const names = ITEM.map(([n]) => `"${n}"`).join(', ');
     const set = ITEM.slice(1).map(([n]) => `"${n}" = v."${n}"`).join(', ');
     out.push({
@@ -185,6 +198,48 @@ function counterUpdates(d: Dialect, counters: Map<string, RunCounters>): Stateme
     out.push({ sql: `UPDATE "Run" SET ${set.join(', ')} WHERE "id" = ${d.param(args.length, 'text')}`, args });
   }
   return out;
+}
+
+export interface PromptRow {
+  id: string;
+  promptSetId: string;
+  index: number;
+  input: unknown;
+  expected: string | null;
+  metadata: unknown;
+}
+export interface NewRunItem {
+  id: string;
+  runId: string;
+  modelId: string;
+  promptIndex: number;
+  repeatIndex: number;
+}
+const PROMPT: Column<PromptRow>[] = [
+  ['id', 'text', (r) => r.id], ['promptSetId', 'text', (r) => r.promptSetId], ['index', 'int', (r) => r.index],
+  ['input', 'json', (r) => r.input], ['expected', 'text', (r) => r.expected], ['metadata', 'json', (r) => r.metadata],
+];
+const RUN_ITEM: Column<NewRunItem>[] = [
+  ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId],
+  ['promptIndex', 'int', (r) => r.promptIndex], ['repeatIndex', 'int', (r) => r.repeatIndex],
+];
+
+type RawExecutor = Pick<Db['prisma'], '$executeRawUnsafe'>;
+
+/**
+ * Bulk inserts of prompts or run items as multi-row statements, run one after another on `client`
+ * (a transaction client, to be atomic with the rest). Each statement is built only when its turn
+ * comes: the ORM's createMany held about 10 KB per row at once, so 100,000 rows took gigabytes.
+ */
+export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'Prompt', rows: PromptRow[]): Promise<void>;
+export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'RunItem', rows: NewRunItem[]): Promise<void>;
+export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'Prompt' | 'RunItem', rows: PromptRow[] | NewRunItem[]): Promise<void> {
+  const d = dialects[provider];
+  const cols = (table === 'Prompt' ? PROMPT : RUN_ITEM) as Column<unknown>[];
+  for (const chunk of pow2Chunks(rows as unknown[], Math.min(2048, Math.floor(d.maxParams / cols.length)))) {
+    const [st] = inserts(d, table, cols, chunk);
+    await client.$executeRawUnsafe(st!.sql, ...st!.args);
+  }
 }
 
 /** Writes the whole batch atomically. Foreign keys in order: traces before the rows naming them. */

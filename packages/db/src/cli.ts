@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from './migrate.js';
 import { DEFAULT_DATABASE_URL, parseDbUrl, redactDbUrl } from './url.js';
 
+// A relative DATABASE_URL means where the user ran `pnpm db:…`, as for the server.
+if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 const [command] = process.argv.slice(2);
 const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
 

@@ -1,7 +1,7 @@
 // The engine: creates runs (validated, snapshotted, written in one transaction), executes them,
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
-import type { Db, Prisma, Run } from '@batchlight/db';
+import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
 import { createLlmClient, type ChatMessage, type LlmClient } from '@batchlight/llm';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
@@ -129,31 +129,36 @@ export function createEngine(options: EngineOptions) {
     const ordered = ids.map((id) => byId.get(id)!);
 
     // Items in the order they run: prompt by prompt, each repeat, each model in turn.
-    const items: Prisma.RunItemCreateManyInput[] = [];
+    const items: NewRunItem[] = [];
     for (let promptIndex = 0; promptIndex < promptCount; promptIndex++)
       for (let repeatIndex = 0; repeatIndex < repeats; repeatIndex++)
         for (const m of ordered) items.push({ id: nextId(), runId, modelId: m.id, promptIndex, repeatIndex });
 
-    const [run] = await prisma.$transaction([
-      prisma.run.create({
-        data: {
-          id: runId,
-          name: input.name ?? null,
-          status: 'queued',
-          promptSetId: set.id,
-          concurrency: input.concurrency,
-          delayMs: input.delayMs,
-          promptLimit: input.promptLimit ?? null,
-          repeats,
-          maxRetries: input.maxRetries ?? 3,
-          timeoutMs: input.timeoutMs ?? 60_000,
-          totalItems: items.length,
-        },
-      }),
-      prisma.runModel.createMany({ data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput) }),
-      prisma.conversation.createMany({ data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })) }),
-      prisma.runItem.createMany({ data: items }),
-    ]);
+    // One transaction: the run, its snapshots, conversations and every item, or nothing.
+    const run = await prisma.$transaction(
+      async (tx) => {
+        const created = await tx.run.create({
+          data: {
+            id: runId,
+            name: input.name ?? null,
+            status: 'queued',
+            promptSetId: set.id,
+            concurrency: input.concurrency,
+            delayMs: input.delayMs,
+            promptLimit: input.promptLimit ?? null,
+            repeats,
+            maxRetries: input.maxRetries ?? 3,
+            timeoutMs: input.timeoutMs ?? 60_000,
+            totalItems: items.length,
+          },
+        });
+        await tx.runModel.createMany({ data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput) });
+        await tx.conversation.createMany({ data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })) });
+        await bulkInsert(tx, db.provider, 'RunItem', items);
+        return created;
+      },
+      { timeout: 300_000, maxWait: 30_000 },
+    );
     await start(runId);
     return run;
   }

@@ -1,7 +1,8 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import type { Prisma } from '@batchlight/db';
+import { randomUUID } from 'node:crypto';
+import { bulkInsert } from '@batchlight/db';
 import { promptText } from '@batchlight/engine';
 import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
 import { id, promptInput } from '../schemas.js';
@@ -13,20 +14,21 @@ const MAX_PROMPTS = 200_000;
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
 
 async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[]) {
-  const prisma = ctx.db.prisma;
-  return prisma.$transaction(async (tx) => {
-    const set = await tx.promptSet.create({ data: { name: setName, promptCount: prompts.length } });
-    await tx.prompt.createMany({
-      data: prompts.map((p, index) => ({
-        promptSetId: set.id,
-        index,
-        input: p.input as Prisma.InputJsonValue,
-        expected: p.expected ?? null,
-        metadata: (p.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
-      })),
-    });
-    return set;
-  });
+  const { prisma } = ctx.db;
+  const id = randomUUID();
+  const rows = prompts.map((p, index) => ({
+    id: randomUUID(), promptSetId: id, index, input: p.input, expected: p.expected ?? null, metadata: p.metadata ?? null,
+  }));
+  // One transaction: the set and every prompt, or nothing.
+  const set = await prisma.$transaction(
+    async (tx) => {
+      const created = await tx.promptSet.create({ data: { id, name: setName, promptCount: prompts.length } });
+      await bulkInsert(tx, ctx.db.provider, 'Prompt', rows);
+      return created;
+    },
+    { timeout: 300_000, maxWait: 30_000 },
+  );
+  return set;
 }
 
 function fileErrors(errors: Array<{ line: number; message: string }>): never {

@@ -2,6 +2,12 @@
 // `delayMs` between two call starts. A caller holds a slot only while its call is in flight.
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * Starts are spaced this much more than delayMs, so that the few tenths of a millisecond a
+ * request may take more or less to reach the provider never bring two closer than delayMs there.
+ */
+const JITTER_MARGIN_MS = 0.5;
+
 export class CallGate {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
@@ -53,11 +59,15 @@ export class CallGate {
   spaceStart(signal: AbortSignal): Promise<void> {
     if (this.delayMs <= 0) return Promise.resolve();
     const turn = this.startChain.then(async () => {
+      // Timers fire a millisecond or more late, and late again under load: sleep to just short
+      // of the start, then yield to the event loop until it is due (other I/O runs meanwhile).
+      const due = this.lastStart + this.delayMs + JITTER_MARGIN_MS;
       for (;;) {
         signal.throwIfAborted();
-        const wait = this.lastStart + this.delayMs - performance.now();
+        const wait = due - performance.now();
         if (wait <= 0) break;
-        await sleep(Math.ceil(wait), undefined, { signal });
+        if (wait > 2) await sleep(Math.floor(wait - 1), undefined, { signal });
+        else await new Promise<void>((r) => setImmediate(r));
       }
       this.lastStart = performance.now();
     });
