@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorMessage, fieldErrors, type ModelView, type Outputs } from '../api';
 import { ErrorBox, Field } from '../components/ui';
-import { go } from '../router';
+import { go, query } from '../router';
 
 type PromptSet = Outputs['promptSets']['list'][number];
 
@@ -17,7 +17,9 @@ export function NewRunPage() {
     api.models.list.query().then(setModels, (e) => setError(errorMessage(e)));
     api.promptSets.list.query().then((s) => {
       setSets(s);
-      setForm((f) => (f.promptSetId || !s[0] ? f : { ...f, promptSetId: s[0].id }));
+      const wanted = query().get('set');
+      const first = s.find((x) => x.id === wanted) ?? s[0];
+      setForm((f) => (f.promptSetId || !first ? f : { ...f, promptSetId: first.id }));
     }, (e) => setError(errorMessage(e)));
   }, []);
 

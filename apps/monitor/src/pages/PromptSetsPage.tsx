@@ -73,7 +73,7 @@ export function PromptSetsPage() {
       {sets === null ? <div className="muted">Loading…</div> : sets.length === 0 ? <Empty>No prompt sets yet.</Empty> : (
         <table className="grid">
           <thead><tr><th>Name</th><th className="num">Prompts</th><th>Created</th><th /></tr></thead>
-          <tbody>{sets.map((s) => <tr key={s.id}><td>{s.name}</td><td className="num">{s.promptCount}</td><td>{fmtTime(s.createdAt)}</td><td><a href="#/new">Run it</a></td></tr>)}</tbody>
+          <tbody>{sets.map((s) => <tr key={s.id}><td>{s.name}</td><td className="num">{s.promptCount}</td><td>{fmtTime(s.createdAt)}</td><td><a href={`#/new?set=${s.id}`}>Run it</a></td></tr>)}</tbody>
         </table>
       )}
     </section>
