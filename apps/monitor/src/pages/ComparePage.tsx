@@ -37,7 +37,7 @@ export function ComparePage() {
           {candidates.map((r) => (
             <label key={r.id} className="check">
               <input type="checkbox" checked={picked.includes(r.id)} onChange={(e) => setPicked(e.target.checked ? [...picked, r.id] : picked.filter((x) => x !== r.id))} />
-              <span>{r.name || r.promptSet.name}</span> <span className="muted mono">{r.id.slice(0, 8)} · {r.models.map((m) => m.name).join(', ')} · {r.status}</span>
+              <span>{r.name || r.promptSet.name}</span> <span className="muted mono">{r.id.slice(-8)} · {r.models.map((m) => m.name).join(', ')} · {r.status}</span>
             </label>
           ))}
         </div>
@@ -79,7 +79,7 @@ function CompareView({ report }: { report: Report }) {
               const a = report.aggregates[c.key]!;
               return (
                 <tr key={c.key}>
-                  <td className="mono"><a href={`#/run/${c.runId}`}>{c.runName || c.runId.slice(0, 8)}</a></td><td>{c.modelName}</td>
+                  <td className="mono"><a href={`#/run/${c.runId}`}>{c.runName || c.runId.slice(-8)}</a></td><td>{c.modelName}</td>
                   <td className="num">{fmtInt(a.items)}</td><td className="num">{fmtPct(a.successRate)}</td><td className="num">{fmtMs(a.latencyP50)}</td><td className="num">{fmtMs(a.latencyP95)}</td>
                   <td className="num">{fmtMs(a.ttftP50)}</td><td className="num">{fmtInt(a.inputTokens)}/{fmtInt(a.outputTokens)}</td><td className="num">{fmtUsd(a.costUsd)}</td><td className="num">{a.mismatches}</td>
                 </tr>
@@ -89,7 +89,7 @@ function CompareView({ report }: { report: Report }) {
         </table>
       </div>
       <div className="card compare-rows">
-        <h3>Prompt by prompt <span className="muted">(differences from {first.modelName} in {first.runName || first.runId.slice(0, 8)})</span></h3>
+        <h3>Prompt by prompt <span className="muted">(differences from {first.modelName} in {first.runName || first.runId.slice(-8)})</span></h3>
         {report.rows.map((row) => (
           <div key={row.promptIndex} className="compare-row">
             <div className="prompt"><span className="mono muted">#{row.promptIndex}</span> {row.prompt}</div>

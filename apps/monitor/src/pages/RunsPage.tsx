@@ -65,7 +65,7 @@ export function RunsPage() {
                 <tr key={r.id} data-run-id={r.id}>
                   <td>
                     <a href={`#/run/${r.id}`}>{r.name || r.promptSet.name}</a>
-                    <div className="sub mono">{r.id.slice(0, 8)}</div>
+                    <div className="sub mono">{r.id.slice(-8)}</div>
                   </td>
                   <td><StatusBadge status={r.status} /></td>
                   <td>{r.models.map((m) => m.name).join(', ')}</td>
