@@ -1,5 +1,5 @@
 // `--follow`: a live progress line from the run's event subscription, then a per-model summary.
-import type { RunEventMessage, RunStatus } from '@batchlight/api';
+import type { EventPayloads, RunEventMessage, RunStatus } from '@batchlight/api';
 import type { Client } from './client.js';
 import { CliError, EXIT } from './errors.js';
 import { bar, duration, ms, pct, table, usd } from './format.js';
@@ -15,22 +15,14 @@ export interface FollowResult {
   costUsd: number;
 }
 
-interface Progress {
-  completed: number;
-  failed: number;
-  cancelled: number;
-  inFlight: number;
-  total: number;
-  throughput: number;
-  retries: number;
-  /** Run time as of the last progress event, and when (local clock) that event arrived. */
-  elapsedMs: number;
+type Progress = EventPayloads['run.progress'] & {
+  /** When (local clock) the last progress event, and so its elapsedMs, arrived. */
   elapsedAt: number;
   finished: boolean;
   waiting: number;
   lastWait: string | null;
   connection: string | null;
-}
+};
 
 export function progressLine(p: Progress, now: number): string {
   const done = p.completed + p.failed + p.cancelled;

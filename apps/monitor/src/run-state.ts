@@ -1,6 +1,6 @@
 // The live state of one run, built from a snapshot of its items and then its event stream.
 // Pure functions: the run page applies a frame's worth of events at once.
-import type { RunEventMessage } from '@batchlight/api';
+import type { EventPayloads, RunEventMessage } from '@batchlight/api';
 import type { ItemRow } from './api';
 
 export type RowStatus = 'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
@@ -25,16 +25,8 @@ export interface Row {
   note: string | null;
 }
 
-export interface Progress {
-  completed: number;
-  failed: number;
-  cancelled: number;
-  inFlight: number;
-  total: number;
-  throughput: number;
-  retries: number;
-  elapsedMs: number;
-}
+/** The run's counters, as the last `run.progress` event gave them. */
+export type Progress = EventPayloads['run.progress'];
 
 export interface RunState {
   lastSeq: number;
