@@ -9,7 +9,6 @@ import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
 import { RunExecution, type RunPlan } from './run/execution.js';
-import { toMessages } from './run/prompts.js';
 import { assistantMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
 
@@ -201,8 +200,7 @@ export function createEngine(options: EngineOptions) {
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
     await prisma.$transaction(async (tx) => {
-      const reopened = await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
-      void reopened;
+      await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
       const counts = await tx.runItem.groupBy({ by: ['status'], where: { runId }, _count: true });
       const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
       await tx.run.update({
@@ -299,4 +297,3 @@ export function createEngine(options: EngineOptions) {
   };
 }
 
-export { toMessages };

@@ -5,5 +5,6 @@ export * from './events/types.js';
 export { encryptSecret, decryptSecret, maskSecret } from './models/secrets.js';
 export { resolveRegistryModel, resolveSnapshot } from './models/resolve.js';
 export { toMessages, promptText } from './run/prompts.js';
+export { PREVIEW_CHARS } from './run/records.js';
 export { uuidv7 } from './ids.js';
 export * from './reports/index.js';

@@ -1,13 +1,12 @@
 import { tracked, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { auditRun, compareRuns, exportRun, readEventLog, type RunEventMessage, type RunFeedMessage } from '@batchlight/engine';
+import { auditRun, compareRuns, exportRun, PREVIEW_CHARS, readEventLog, type RunEventMessage, type RunFeedMessage } from '@batchlight/engine';
 import { createRunInput, cursor, id, itemStatus, limit, runStatus } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-export const PREVIEW_CHARS = 160;
 
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
