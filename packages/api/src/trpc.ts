@@ -16,7 +16,8 @@ const t = initTRPC.context<Context>().create({
         const key = issue.path.join('.') || '_';
         (fieldErrors[key] ??= []).push(issue.message);
       }
-    } else if (cause instanceof EngineInputError || (cause as { field?: unknown } | undefined)?.field) {
+    } else if ((cause as { field?: unknown } | undefined)?.field) {
+      // EngineInputError, or the Error with a `field` that badRequest() puts under a TRPCError.
       const c = cause as unknown as { field: string; message: string };
       fieldErrors = { [c.field]: [c.message] };
     }
@@ -29,16 +30,15 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-/** Engine errors become typed tRPC errors: bad input names its field, unknown ids are NOT_FOUND. */
+/** Engine errors (reports' too: they subclass these) become typed tRPC errors. */
 const errorMapping = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok) {
     const cause = result.error.cause;
-    if (cause instanceof EngineInputError || (cause && (cause as { field?: unknown }).field && cause.name.endsWith('InputError'))) {
-      const c = cause as Error & { field: string };
-      throw new TRPCError({ code: 'BAD_REQUEST', message: `${c.field}: ${c.message}`, cause: c });
+    if (cause instanceof EngineInputError) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `${cause.field}: ${cause.message}`, cause });
     }
-    if (cause instanceof NotFoundError || cause?.name?.endsWith('NotFoundError')) {
+    if (cause instanceof NotFoundError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
     }
   }

@@ -9,26 +9,11 @@ import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
 import { RunExecution, type RunPlan } from './run/execution.js';
-import { assistantMessageRecord, traceRecord } from './run/records.js';
+import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
+import { EngineInputError, NotFoundError } from './errors.js';
 
-/** Bad input the caller can fix; `field` names the input field at fault. */
-export class EngineInputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineInputError';
-  }
-}
-
-export class NotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
-  }
-}
+export { EngineInputError, NotFoundError };
 
 export interface EngineOptions {
   db: Db;
@@ -240,11 +225,10 @@ export function createEngine(options: EngineOptions) {
     const model = resolveRegistryModel(row, secretKey);
     const outcome = await llm.call(model, { messages: input.messages, timeoutMs: input.timeoutMs ?? 60_000 });
     const trace = traceRecord(outcome, input.messages, { runId: null, itemId: null, attempt: 1 });
-    const last = input.messages[input.messages.length - 1]!;
     await writer.write({
       traces: [trace],
       messages: [
-        { id: uuidv7(outcome.startedAt.getTime()), conversationId, role: last.role, content: last.content, createdAt: outcome.startedAt },
+        promptMessageRecord(outcome, input.messages, conversationId, null),
         ...(outcome.ok ? [assistantMessageRecord(outcome, trace.id!, conversationId, null)] : []),
       ],
     });

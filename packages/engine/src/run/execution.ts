@@ -8,10 +8,9 @@ import type { EventBus } from '../events/bus.js';
 import type { EventSequencer } from '../events/log.js';
 import type { EventPayloads, EventType, ItemRef, RunStatus } from '../events/types.js';
 import type { BatchWriter, WriteSet } from '../events/writer.js';
-import { uuidv7 } from '../ids.js';
 import { CallGate } from './gate.js';
 import { toMessages } from './prompts.js';
-import { assistantMessageRecord, completedPayload, traceRecord } from './records.js';
+import { assistantMessageRecord, completedPayload, promptMessageRecord, traceRecord } from './records.js';
 
 export interface ExecutionDeps {
   prisma: PrismaClient;
@@ -264,18 +263,11 @@ export class RunExecution {
       if (outcome.ok) {
         const conversationId = this.plan.conversations.get(model.modelId)!;
         const at = { promptIndex: item.promptIndex, repeatIndex: item.repeatIndex };
-        const last = messages[messages.length - 1];
         this.completed++;
         this.costUsd += outcome.cost.usd ?? 0;
         await writer.write({
           traces: [trace],
-          messages: [
-            {
-              id: uuidv7(outcome.startedAt.getTime()), conversationId, role: last?.role ?? 'user', content: last?.content ?? '',
-              runId, ...at, createdAt: outcome.startedAt,
-            },
-            assistantMessageRecord(outcome, traceId, conversationId, runId, at),
-          ],
+          messages: [promptMessageRecord(outcome, messages, conversationId, runId, at), assistantMessageRecord(outcome, traceId, conversationId, runId, at)],
           items: [{ id: item.id, status: 'completed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
           counters: [{ runId, delta: { completedItems: 1, inputTokens: outcome.usage.inputTokens ?? 0, outputTokens: outcome.usage.outputTokens ?? 0, costUsd: outcome.cost.usd ?? 0 } }],
           events: [this.emit('item.completed', completedPayload(outcome, ref, traceId))],

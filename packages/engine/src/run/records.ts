@@ -61,6 +61,27 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
   };
 }
 
+/** The message the call answered (the last one sent), stamped at the call's start. */
+export function promptMessageRecord(
+  outcome: CallOutcome,
+  sent: ChatMessage[],
+  conversationId: string,
+  runId: string | null,
+  at: { promptIndex?: number; repeatIndex?: number } = {},
+): MessageRow {
+  const last = sent[sent.length - 1];
+  return {
+    id: uuidv7(outcome.startedAt.getTime()),
+    conversationId,
+    role: last?.role ?? 'user',
+    content: last?.content ?? '',
+    runId,
+    promptIndex: at.promptIndex ?? null,
+    repeatIndex: at.repeatIndex ?? null,
+    createdAt: outcome.startedAt,
+  };
+}
+
 /** The assistant message of a successful call, attributed from the same ResolvedModel. */
 export function assistantMessageRecord(
   outcome: CallOutcome & { ok: true },

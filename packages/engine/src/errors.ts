@@ -1,0 +1,20 @@
+// The errors callers can act on. The API maps them: EngineInputError → BAD_REQUEST naming its
+// field, NotFoundError → NOT_FOUND. Every engine module (reports included) throws these kinds.
+
+/** Bad input the caller can fix; `field` names the input field at fault. */
+export class EngineInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineInputError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
