@@ -98,27 +98,22 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
   }
 }
 
-export async function allItems(client: Client, runId: string) {
-  const out = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await client.runs.items.query({ runId, cursor, limit: 1000 });
-    out.push(...page.items);
-    if (!page.nextCursor) return out;
-    cursor = page.nextCursor;
+/** Every row of a cursor-paged list. */
+async function allPages<T>(page: (cursor: string | undefined) => Promise<{ rows: T[]; nextCursor: string | null }>): Promise<T[]> {
+  const out: T[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const p = await page(cursor);
+    out.push(...p.rows);
+    if (!p.nextCursor) return out;
+    cursor = p.nextCursor;
   }
 }
 
-export async function allTraces(client: Client, runId: string) {
-  const out = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await client.traces.list.query({ runId, cursor, limit: 1000 });
-    out.push(...page.traces);
-    if (!page.nextCursor) return out;
-    cursor = page.nextCursor;
-  }
-}
+export const allItems = (client: Client, runId: string) =>
+  allPages((cursor) => client.runs.items.query({ runId, cursor, limit: 1000 }).then((p) => ({ rows: p.items, nextCursor: p.nextCursor })));
+
+export const allTraces = (client: Client, runId: string) =>
+  allPages((cursor) => client.traces.list.query({ runId, cursor, limit: 1000 }).then((p) => ({ rows: p.traces, nextCursor: p.nextCursor })));
 
 export async function promptSet(client: Client, n: number, name = `set-${n}`) {
   return client.promptSets.create.mutate({ name, prompts: Array.from({ length: n }, (_, i) => ({ input: `Prompt number ${i}: say something short.` })) });
