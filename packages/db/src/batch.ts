@@ -3,6 +3,8 @@
 // rows a second through the ORM's per-row query building costs more CPU than the calls
 // themselves (see the README's performance section). Values are bound, never interpolated.
 import type { Db } from './client.js';
+import { EVENT, ITEM, MESSAGE, TRACE, sqliteValue, type Column, type Kind } from './columns.js';
+import { writeSqliteBatch } from './sqlite-batch.js';
 
 export interface TraceRow {
   id: string;
@@ -86,33 +88,6 @@ export interface WriteBatch {
   events: EventRow[];
 }
 
-type Kind = 'text' | 'int' | 'float' | 'time' | 'json';
-type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
-
-const TRACE: Column<TraceRow>[] = [
-  ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['itemId', 'text', (r) => r.itemId],
-  ['modelRevision', 'int', (r) => r.modelRevision], ['provider', 'text', (r) => r.provider], ['requestedModel', 'text', (r) => r.requestedModel],
-  ['responseModel', 'text', (r) => r.responseModel], ['servedBy', 'text', (r) => r.servedBy], ['attribution', 'text', (r) => r.attribution],
-  ['status', 'text', (r) => r.status], ['attempt', 'int', (r) => r.attempt], ['errorType', 'text', (r) => r.errorType],
-  ['errorMessage', 'text', (r) => r.errorMessage], ['httpStatus', 'int', (r) => r.httpStatus], ['startedAt', 'time', (r) => r.startedAt],
-  ['firstTokenAt', 'time', (r) => r.firstTokenAt], ['endedAt', 'time', (r) => r.endedAt], ['latencyMs', 'float', (r) => r.latencyMs],
-  ['ttftMs', 'float', (r) => r.ttftMs], ['inputTokens', 'int', (r) => r.inputTokens], ['outputTokens', 'int', (r) => r.outputTokens],
-  ['cachedInputTokens', 'int', (r) => r.cachedInputTokens], ['reasoningTokens', 'int', (r) => r.reasoningTokens], ['costUsd', 'float', (r) => r.costUsd],
-  ['costSource', 'text', (r) => r.costSource ?? 'unknown'], ['rawUsage', 'json', (r) => r.rawUsage], ['input', 'json', (r) => r.input], ['output', 'text', (r) => r.output],
-];
-const MESSAGE: Column<MessageRow>[] = [
-  ['id', 'text', (r) => r.id], ['conversationId', 'text', (r) => r.conversationId], ['role', 'text', (r) => r.role], ['content', 'text', (r) => r.content],
-  ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['provider', 'text', (r) => r.provider], ['providerModel', 'text', (r) => r.providerModel],
-  ['traceId', 'text', (r) => r.traceId], ['promptIndex', 'int', (r) => r.promptIndex], ['repeatIndex', 'int', (r) => r.repeatIndex], ['createdAt', 'time', (r) => r.createdAt],
-];
-const EVENT: Column<EventRow>[] = [
-  ['runId', 'text', (r) => r.runId], ['seq', 'int', (r) => r.seq], ['type', 'text', (r) => r.type], ['payload', 'json', (r) => r.payload], ['createdAt', 'time', (r) => r.createdAt],
-];
-const ITEM: Column<ItemUpdate>[] = [
-  ['id', 'text', (r) => r.id], ['status', 'text', (r) => r.status], ['attempts', 'int', (r) => r.attempts], ['finalTraceId', 'text', (r) => r.finalTraceId],
-  ['startedAt', 'time', (r) => r.startedAt], ['endedAt', 'time', (r) => r.endedAt],
-];
-
 interface Dialect {
   param(i: number, kind: Kind): string;
   value(v: unknown, kind: Kind): unknown;
@@ -121,12 +96,7 @@ interface Dialect {
 
 const PG_TYPE: Record<Kind, string> = { text: 'text', int: 'integer', float: 'double precision', time: 'timestamp(3)', json: 'jsonb' };
 const dialects: Record<Db['provider'], Dialect> = {
-  // Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset.
-  sqlite: {
-    param: () => '?',
-    value: (v, kind) => (v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '+00:00') : kind === 'json' ? JSON.stringify(v) : v),
-    maxParams: 30_000,
-  },
+  sqlite: { param: () => '?', value: sqliteValue, maxParams: 30_000 },
   postgresql: {
     param: (i, kind) => `$${i}::${PG_TYPE[kind]}`,
     value: (v, kind) => (v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '') : kind === 'json' ? JSON.stringify(v) : v),
@@ -244,6 +214,7 @@ export async function bulkInsert(client: RawExecutor, provider: Db['provider'], 
 
 /** Writes the whole batch atomically. Foreign keys in order: traces before the rows naming them. */
 export async function writeBatch(db: Db, batch: WriteBatch): Promise<void> {
+  if (db.sqlite) return writeSqliteBatch(db.sqlite(), batch);
   const d = dialects[db.provider];
   const statements = [
     ...inserts(d, 'Trace', TRACE, batch.traces),

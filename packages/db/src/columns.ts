@@ -1,0 +1,35 @@
+// The columns of the engine's hot-path tables, in one place for both ways of writing them
+// (multi-row SQL in batch.ts, prepared statements in sqlite-batch.ts).
+import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './batch.js';
+
+export type Kind = 'text' | 'int' | 'float' | 'time' | 'json';
+export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
+
+export const TRACE: Column<TraceRow>[] = [
+  ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['itemId', 'text', (r) => r.itemId],
+  ['modelRevision', 'int', (r) => r.modelRevision], ['provider', 'text', (r) => r.provider], ['requestedModel', 'text', (r) => r.requestedModel],
+  ['responseModel', 'text', (r) => r.responseModel], ['servedBy', 'text', (r) => r.servedBy], ['attribution', 'text', (r) => r.attribution],
+  ['status', 'text', (r) => r.status], ['attempt', 'int', (r) => r.attempt], ['errorType', 'text', (r) => r.errorType],
+  ['errorMessage', 'text', (r) => r.errorMessage], ['httpStatus', 'int', (r) => r.httpStatus], ['startedAt', 'time', (r) => r.startedAt],
+  ['firstTokenAt', 'time', (r) => r.firstTokenAt], ['endedAt', 'time', (r) => r.endedAt], ['latencyMs', 'float', (r) => r.latencyMs],
+  ['ttftMs', 'float', (r) => r.ttftMs], ['inputTokens', 'int', (r) => r.inputTokens], ['outputTokens', 'int', (r) => r.outputTokens],
+  ['cachedInputTokens', 'int', (r) => r.cachedInputTokens], ['reasoningTokens', 'int', (r) => r.reasoningTokens], ['costUsd', 'float', (r) => r.costUsd],
+  ['costSource', 'text', (r) => r.costSource ?? 'unknown'], ['rawUsage', 'json', (r) => r.rawUsage], ['input', 'json', (r) => r.input], ['output', 'text', (r) => r.output],
+];
+export const MESSAGE: Column<MessageRow>[] = [
+  ['id', 'text', (r) => r.id], ['conversationId', 'text', (r) => r.conversationId], ['role', 'text', (r) => r.role], ['content', 'text', (r) => r.content],
+  ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['provider', 'text', (r) => r.provider], ['providerModel', 'text', (r) => r.providerModel],
+  ['traceId', 'text', (r) => r.traceId], ['promptIndex', 'int', (r) => r.promptIndex], ['repeatIndex', 'int', (r) => r.repeatIndex], ['createdAt', 'time', (r) => r.createdAt],
+];
+export const EVENT: Column<EventRow>[] = [
+  ['runId', 'text', (r) => r.runId], ['seq', 'int', (r) => r.seq], ['type', 'text', (r) => r.type], ['payload', 'json', (r) => r.payload], ['createdAt', 'time', (r) => r.createdAt],
+];
+export const ITEM: Column<ItemUpdate>[] = [
+  ['id', 'text', (r) => r.id], ['status', 'text', (r) => r.status], ['attempts', 'int', (r) => r.attempts], ['finalTraceId', 'text', (r) => r.finalTraceId],
+  ['startedAt', 'time', (r) => r.startedAt], ['endedAt', 'time', (r) => r.endedAt],
+];
+
+// Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset.
+export const sqliteValue = (v: unknown, kind: Kind): unknown =>
+  v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '+00:00') : kind === 'json' ? JSON.stringify(v) : v;
+
