@@ -22,6 +22,7 @@ export class EventSequencer {
     const seq = this.next.get(runId);
     if (seq === undefined) throw new Error(`event log of run ${runId} is not open`);
     this.next.set(runId, seq + 1);
+    // `at` is provisional: the writer stamps the time the event enters the log.
     return { runId, seq, type, payload, at: new Date().toISOString() } as RunEventMessage;
   }
 }

@@ -21,10 +21,20 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/**
+ * The longest a write waits for others to join its batch. A busy event loop may take tens of
+ * milliseconds to reach its next check phase; every call waits for its `item.started` commit
+ * and every subscriber for the `item.completed` one, so the wait is bounded.
+ */
+const MAX_GATHER_MS = 4;
+
 export class BatchWriter {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** When the oldest queued write arrived, and how to stop gathering early. */
+  private queuedAt = 0;
+  private flushNow: (() => void) | null = null;
 
   constructor(
     private readonly db: Db,
@@ -36,10 +46,12 @@ export class BatchWriter {
   write(set: WriteSet): Promise<void> {
     if (this.closed) return Promise.reject(new Error('writer is closed'));
     return new Promise((resolve, reject) => {
+      if (!this.queue.length) this.queuedAt = performance.now();
       this.queue.push({ set, resolve, reject });
-      // No timer: while one batch commits the next one gathers, so an idle engine writes at
-      // once (low event latency) and a busy one writes in large batches (high throughput).
+      // While one batch commits the next one gathers, so an idle engine writes at once (low
+      // event latency) and a busy one writes in large batches (high throughput).
       if (!this.flushing) this.flushing = this.drain();
+      else if (this.flushNow && performance.now() - this.queuedAt >= MAX_GATHER_MS) this.flushNow();
     });
   }
 
@@ -56,8 +68,14 @@ export class BatchWriter {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length) {
-        await new Promise<void>((r) => setImmediate(r)); // let calls finishing in this tick join
+        // Let calls finishing in this turn of the loop join, for MAX_GATHER_MS at most.
+        await new Promise<void>((r) => {
+          this.flushNow = r;
+          setImmediate(r);
+        });
+        this.flushNow = null;
         const batch = this.queue.splice(0, this.maxBatch);
+        if (this.queue.length) this.queuedAt = performance.now();
         try {
           await this.commit(batch.map((p) => p.set));
         } catch (err) {
@@ -76,11 +94,17 @@ export class BatchWriter {
 
   private async commit(sets: WriteSet[]): Promise<void> {
     const batch: WriteBatch = { traces: [], messages: [], items: [], counters: new Map(), events: [] };
+    // An event's time is when it enters the log: this batch's write (its seq was fixed when made).
+    const at = new Date();
+    const iso = at.toISOString();
     for (const s of sets) {
       if (s.traces) batch.traces.push(...s.traces);
       if (s.messages) batch.messages.push(...s.messages);
       if (s.items) batch.items.push(...s.items);
-      if (s.events) for (const e of s.events) batch.events.push({ runId: e.runId, seq: e.seq, type: e.type, payload: e.payload, createdAt: new Date(e.at) });
+      for (const e of s.events ?? []) {
+        e.at = iso;
+        batch.events.push({ runId: e.runId, seq: e.seq, type: e.type, payload: e.payload, createdAt: at });
+      }
       for (const c of s.counters ?? []) {
         let acc = batch.counters.get(c.runId);
         if (!acc) batch.counters.set(c.runId, (acc = { completedItems: 0, failedItems: 0, cancelledItems: 0, retries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }));
