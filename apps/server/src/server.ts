@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
 import { appRouter, createTRPCContext } from '@batchlight/api';
 import { createDb, migrate, redactDbUrl } from '@batchlight/db';
 import { createEngine, exportRun } from '@batchlight/engine';
@@ -83,7 +84,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      coalesceWrites(ws, socket);
+      wss.emit('connection', ws, req);
+    });
   });
   const wsHandler = applyWSSHandler({ wss, router: appRouter, createContext, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 } });
 
@@ -119,4 +123,26 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 function unauthorized(res: ServerResponse) {
   res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
   res.end(JSON.stringify({ error: 'unauthorized: present BATCHLIGHT_TOKEN as "Authorization: Bearer <token>"' }));
+}
+
+/**
+ * Frames sent in one run of the microtask queue leave in one socket write: a committed batch of
+ * events reaches a subscriber in one syscall instead of one per event (ws writes each frame at
+ * once otherwise). Not setImmediate: a whole turn of HTTP callbacks can come before it.
+ */
+function coalesceWrites(ws: WebSocket, socket: Duplex): void {
+  const send = ws.send.bind(ws);
+  let corked = false;
+  ws.send = ((...args: Parameters<WebSocket['send']>) => {
+    if (!corked && socket.writable) {
+      corked = true;
+      socket.cork();
+      // After the microtasks of this turn: every frame the committed batch produced is in.
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    (send as (...a: unknown[]) => void)(...args);
+  }) as WebSocket['send'];
 }
