@@ -3,13 +3,17 @@ import type { Adapter, AdapterResult } from './shared.js';
 import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
+import { createPooledFetch } from './pooled-fetch.js';
 
 /**
  * OpenAI and OpenAI-compatible endpoints through the official SDK. SDK clients are cached in a
- * Map owned by one LlmClient, keyed by provider + baseUrl + sha256(apiKey).
+ * Map owned by one LlmClient, keyed by provider + baseUrl + sha256(apiKey). They share one
+ * pooled node:http fetch (keep-alive) unless the caller gave a fetch, only to spend less CPU per
+ * call (see pooled-fetch.ts).
  */
 export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
   const clients = new Map<string, OpenAI>();
+  const fetchImpl = opts.fetch ?? createPooledFetch();
   const clientFor = (baseUrl: string | null, apiKey: string | undefined): OpenAI => {
     const key = `openai|${baseUrl ?? ''}|${keyHash(apiKey)}`;
     let c = clients.get(key);
@@ -21,7 +25,7 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
         maxRetries: 0,
         // The SDK's own logging could print request/response details; we report through outcomes.
         logLevel: 'off',
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        fetch: fetchImpl,
       });
       clients.set(key, c);
     }
