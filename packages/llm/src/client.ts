@@ -12,7 +12,10 @@ import { createSimulatedAdapter } from './providers/simulated.js';
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
 export interface LlmClientOptions {
-  /** fetch used by the provider SDKs (tests, proxies). Defaults to the global fetch. */
+  /**
+   * fetch used by the provider SDKs (tests, proxies). Default: OpenAI uses a pooled node:http
+   * fetch owned by this client (providers/pooled-fetch.ts), Hugging Face the global fetch.
+   */
   fetch?: typeof fetch;
 }
 

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import zlib from 'node:zlib';
+import { APIError } from 'openai';
+import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+import { classifyError, createLlmClient, type CallFailure, type CallResult } from '../src/index.js';
+import { makeModel, user } from './helpers.js';
+import { sseAnswer, sseChunk, startServer, until, type Handler, type TinyServer } from './server.js';
+
+// The openai adapter on its default transport (pooled node:http fetch + our SSE decoder), over
+// real HTTP: the testkit fake, and a tiny server for what the fake cannot send.
+const KEY = 'sk-wire-test-key-0123456789';
+let fake: FakeServer;
+let server: TinyServer;
+let handler: Handler;
+const client = createLlmClient();
+
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+  server = await startServer((req, res, body) => handler(req, res, body));
+});
+afterAll(async () => {
+  await fake.close();
+  await server.close();
+});
+beforeEach(() => {
+  fake.reset();
+  fake.setBehavior(undefined);
+  server.requests.length = 0;
+  handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(sseAnswer('m', ['Hello', ' world']));
+  };
+});
+
+const onFake = (providerModel: string, params: Record<string, unknown> = {}) =>
+  makeModel({ provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, params, credential: { kind: 'secret', value: KEY } });
+const onServer = (providerModel = 'm', params: Record<string, unknown> = {}) =>
+  makeModel({ provider: 'openai', providerModel, baseUrl: `${server.url}/v1`, params, credential: { kind: 'secret', value: KEY } });
+
+describe('openai adapter on the pooled fetch', () => {
+  it('sends the SDK request headers as the global fetch does (minus what undici adds by itself)', async () => {
+    const viaGlobal = createLlmClient({ fetch: (i, o) => fetch(i, o) });
+    for (const stream of [true, false]) {
+      if (!stream) {
+        handler = (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ model: 'm', choices: [{ message: { content: 'x' }, finish_reason: 'stop' }] }));
+        };
+      }
+      expect((await client.call(onServer('m', { stream }), { messages: user('héllo') })).ok).toBe(true);
+      expect((await viaGlobal.call(onServer('m', { stream }), { messages: user('héllo') })).ok).toBe(true);
+      const [ours, theirs] = server.requests.splice(0);
+      expect(ours!.headers.authorization).toBe(`Bearer ${KEY}`);
+      expect(ours!.headers['content-type']).toBe('application/json');
+      expect(ours!.headers['user-agent']).toMatch(/^OpenAI\/JS /);
+      expect(ours!.headers['content-length']).toBe(String(ours!.body.length));
+      expect(ours!.headers['accept-encoding']).toBeUndefined();
+      const undiciOnly = ['accept-encoding', 'accept-language', 'sec-fetch-mode'];
+      const strip = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => !undiciOnly.includes(k)));
+      expect(strip(ours!.headers)).toEqual(strip(theirs!.headers));
+      expect(ours!.body.equals(theirs!.body)).toBe(true);
+      expect(JSON.parse(ours!.body.toString()).messages[0].content).toBe('héllo');
+    }
+  });
+
+  it('keeps sockets alive across calls (one pool per LlmClient)', async () => {
+    const c = createLlmClient();
+    const before = server.connections();
+    for (let i = 0; i < 10; i++) expect((await c.call(onServer(), { messages: user(`p${i}`) })).ok).toBe(true);
+    await Promise.all(Array.from({ length: 30 }, (_, i) => c.call(onServer(), { messages: user(`q${i}`) })));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => c.call(onServer(), { messages: user(`r${i}`) })));
+    expect(server.requests).toHaveLength(70);
+    expect(server.connections() - before).toBeLessThanOrEqual(35);
+  });
+
+  it('a gzip-compressed stream is decoded', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip', 'x-inference-provider': 'Zipped' });
+      res.end(zlib.gzipSync(sseAnswer('m', ['Grüße', ' 🎉'])));
+    };
+    const r = (await client.call(onServer(), { messages: user('x') })) as CallResult;
+    expect(r.ok).toBe(true);
+    expect(r.output).toBe('Grüße 🎉');
+    expect(r.servedBy).toBe('Zipped');
+    expect(r.usage.outputTokens).toBe(2);
+    expect(r.finishReason).toBe('stop');
+  });
+
+  it('a 3xx is not followed: the call fails with that status and the target is never asked', async () => {
+    handler = (_req, res) => {
+      res.writeHead(307, { location: '/v1/elsewhere/chat/completions', 'content-type': 'application/json' });
+      res.end('{"error":{"message":"moved"}}');
+    };
+    for (const stream of [true, false]) {
+      const out = (await client.call(onServer('m', { stream }), { messages: user('x') })) as CallFailure;
+      expect(out.ok).toBe(false);
+      expect(out.error.httpStatus).toBe(307);
+      expect(out.error.type).toBe('invalid_response');
+    }
+    expect(server.requests.map((q) => q.url)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
+  });
+
+  it('a large prompt and a large streamed answer (multi-byte text in many chunks)', async () => {
+    const prompt = 'Ünïcødé ✓ 日本語 '.repeat(60_000); // ~1.3 MB of UTF-8
+    handler = (_req, res, body) => {
+      const content: string = JSON.parse(body.toString()).messages[0].content;
+      const pieces: string[] = [];
+      for (let i = 0; i < content.length; i += 997) pieces.push(content.slice(i, i + 997));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const all = sseAnswer('m', pieces);
+      for (let i = 0; i < all.length; i += 65_536) res.write(all.slice(i, i + 65_536));
+      res.end();
+    };
+    const r = (await client.call(onServer(), { messages: user(prompt) })) as CallResult;
+    expect(r.ok).toBe(true);
+    expect(r.output).toBe(prompt);
+    expect(server.requests[0]!.headers['content-length']).toBe(String(server.requests[0]!.body.length));
+  });
+
+  it('an in-band error in the stream is classified exactly as the SDK APIError it replaces', async () => {
+    const payload = { message: 'The server is overloaded', type: 'server_error', code: 'overloaded' };
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_9' });
+      res.end(sseChunk('m', { content: 'par' }) + `data: ${JSON.stringify({ error: payload })}\n\n`);
+    };
+    const out = (await client.call(onServer(), { messages: user('x') })) as CallFailure;
+    expect(out.ok).toBe(false);
+    expect(out.error).toEqual(classifyError(new APIError(undefined, payload, undefined, new Headers({ 'x-request-id': 'req_9' }))));
+    expect(out.error.message).toBe('The server is overloaded');
+    expect(out.firstTokenAt).toBeInstanceOf(Date);
+
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(sseChunk('m', { content: 'par' }) + 'event: error\ndata: {"message":"upstream gave up"}\n\n' + sseChunk('m', {}, 'stop') + 'data: [DONE]\n\n');
+    };
+    const ev = (await client.call(onServer(), { messages: user('x') })) as CallFailure;
+    expect(ev.ok).toBe(false);
+    expect(ev.error.message).toBe('upstream gave up');
+  });
+
+  it('an unparseable event on a stream the server keeps open fails at once and closes the socket', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseChunk('m', { content: 'ok' }) + 'data: {"choices": [oops\n\n'); // and never ends
+    };
+    const closedBefore = server.closedConnections();
+    const out = (await client.call(onServer(), { messages: user('x'), timeoutMs: 5000 })) as CallFailure;
+    expect(out.ok).toBe(false);
+    expect(out.error.type).toBe('invalid_response');
+    expect(out.latencyMs).toBeLessThan(1000);
+    await until(() => server.closedConnections() > closedBefore);
+  });
+
+  it('comments, CRLF line ends and data after [DONE] change nothing', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const body = ': keep-alive\n\n' + sseAnswer('m-2025-01-01', ['a', 'b', 'c']) + 'data: {"choices":[{"delta":{"content":"LATE"}}]}\n\n';
+      res.end(body.replace(/\n/g, '\r\n'));
+    };
+    const r = (await client.call(onServer('m'), { messages: user('x') })) as CallResult;
+    expect(r.output).toBe('abc');
+    expect(r.responseModel).toBe('m-2025-01-01');
+    expect(r.attribution).toBe('alias');
+  });
+
+  it('a timeout or a cancel while the answer streams fails the call (the SDK Stream ended quietly, as a success)', async () => {
+    fake.setBehavior({ latencyMs: 3000, ttftFraction: 0.05 }); // headers and a first chunk at 150 ms, the rest at 3 s
+    const t = (await client.call(onFake('slow-body'), { messages: user('x'), timeoutMs: 500 })) as CallFailure;
+    expect(t.ok).toBe(false);
+    expect(t.error.type).toBe('timeout');
+    expect(t.firstTokenAt).toBeInstanceOf(Date);
+    expect(t.latencyMs).toBeLessThan(1500);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 400);
+    const a = (await client.call(onFake('slow-body'), { messages: user('x'), signal: ac.signal })) as CallFailure;
+    expect(a.ok).toBe(false);
+    expect(a.error.type).toBe('aborted');
+    expect(a.firstTokenAt).toBeInstanceOf(Date);
+    // The fake saw both requests closed before it finished them.
+    await until(() => fake.inFlight() === 0);
+    expect(fake.requests.map((r) => r.status)).toEqual([0, 0]);
+  });
+
+  it('connection refused: same outcome as with the global fetch', async () => {
+    const viaGlobal = createLlmClient({ fetch: (i, o) => fetch(i, o) });
+    const m = makeModel({ provider: 'openai', providerModel: 'x', baseUrl: 'http://127.0.0.1:1/v1' });
+    for (const stream of [true, false]) {
+      const mm = makeModel({ ...m, params: { stream } } as any);
+      const ours = (await client.call(mm, { messages: user('x') })) as CallFailure;
+      const theirs = (await viaGlobal.call(mm, { messages: user('x') })) as CallFailure;
+      expect(ours.error).toEqual(theirs.error);
+      expect(ours.error.type).toBe('connection');
+    }
+  });
+
+  it('an explicit fetch option still wins', async () => {
+    const seen: string[] = [];
+    const c = createLlmClient({
+      fetch: (i, o) => {
+        seen.push(String(i instanceof Request ? i.url : i));
+        return fetch(i, o);
+      },
+    });
+    const r = (await c.call(onFake('explicit'), { messages: user('hi') })) as CallResult;
+    expect(r.ok).toBe(true);
+    expect(r.output).toContain('Answer to: "hi"');
+    expect(seen).toEqual([`${fake.url}/v1/chat/completions`]);
+  });
+});
