@@ -84,9 +84,16 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       for (const [k, v] of Object.entries(request.params)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
       params = merged;
     }
-    const startedAt = new Date();
+    let startedAt = new Date();
+    let sending: Promise<void> | null = null;
+    const beforeSend = () =>
+      (sending ??= (async () => {
+        await request.beforeSend?.();
+        startedAt = new Date();
+      })());
     try {
       const r = await adapter({
+        beforeSend,
         model,
         messages: request.messages,
         params,

@@ -77,6 +77,13 @@ export interface CallRequest {
    * identical (call, attempt) pairs stay reproducible. Default 1.
    */
   attempt?: number;
+  /**
+   * Awaited once, the moment before the request is written to the provider's socket (the SDK has
+   * built it by then); `startedAt` and the latency count from when it resolves. The engine keeps
+   * a run's `delayMs` here, where the provider sees it. A rejection fails the call (as aborted
+   * when `signal` has fired).
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 export type Attribution = 'match' | 'alias' | 'mismatch' | 'unknown';

@@ -207,3 +207,51 @@ describe('openai adapter on the pooled fetch', () => {
     expect(seen).toEqual([`${fake.url}/v1/chat/completions`]);
   });
 });
+
+describe('CallRequest.beforeSend', () => {
+  const HOLD_MS = 60;
+  const held = () => {
+    const log: number[] = [];
+    const hook = async () => {
+      log.push(Date.now());
+      await new Promise((r) => setTimeout(r, HOLD_MS));
+    };
+    return { log, hook };
+  };
+
+  it.each([
+    ['openai on the pooled fetch', () => createLlmClient(), () => onFake('gpt-x')],
+    ['openai on a caller-given fetch', () => createLlmClient({ fetch: (i, o) => fetch(i, o) }), () => onFake('gpt-x')],
+    ['simulated', () => createLlmClient(), () => makeModel({ provider: 'simulated', providerModel: 'sim', params: { simulation: { latencyMs: 5 } } })],
+  ])('%s: holds the request until it resolves, once, and counts latency from then', async (_name, mk, model) => {
+    const { log, hook } = held();
+    const before = Date.now();
+    const out = await mk().call(model(), { messages: user('hi'), beforeSend: hook });
+    expect(out.ok).toBe(true);
+    expect(log).toHaveLength(1);
+    // The call started when the hook let it go, not when call() was made...
+    expect(out.startedAt.getTime()).toBeGreaterThanOrEqual(before + HOLD_MS - 1);
+    expect(out.latencyMs).toBeLessThan(HOLD_MS);
+    // ...and the provider saw nothing before then.
+    if (model().provider === 'openai') {
+      expect(fake.requests).toHaveLength(1);
+      expect(fake.requests[0]!.startedAt).toBeGreaterThanOrEqual(before + HOLD_MS - 1);
+    }
+    fake.reset();
+  });
+
+  it('fails the call as aborted, with nothing sent, when the signal fires while it holds', async () => {
+    const ac = new AbortController();
+    const out = await createLlmClient().call(onFake('gpt-x'), {
+      messages: user('hi'),
+      signal: ac.signal,
+      beforeSend: async () => {
+        ac.abort();
+        ac.signal.throwIfAborted();
+      },
+    });
+    expect(out.ok).toBe(false);
+    expect((out as CallFailure).error.type).toBe('aborted');
+    expect(fake.requests).toHaveLength(0);
+  });
+});

@@ -253,7 +253,7 @@ export class RunExecution {
         await this.closeStopped(item, attempt - 1, firstStartedAt);
         return;
       }
-      const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt });
+      const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt, beforeSend: () => this.gate.spaceSend(signal) });
       release();
       firstStartedAt ??= outcome.startedAt;
       const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;

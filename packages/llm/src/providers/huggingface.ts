@@ -29,6 +29,8 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
     const client = clientFor(model.baseUrl, call.apiKey);
     let servedByHeader: string | null = null;
     const capturingFetch: typeof fetch = async (input, init) => {
+      // The chat request, not a lookup of the model's provider mapping on the Hub.
+      if (String(input instanceof Request ? input.url : input).includes('/chat/completions')) await call.beforeSend();
       const res = await baseFetch(input, init);
       call.setResponse({ status: res.status, headers: res.headers });
       const sb = res.headers.get('x-inference-provider');

@@ -3,7 +3,7 @@ import type { Adapter, AdapterResult } from './shared.js';
 import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
-import { createPooledFetch } from './pooled-fetch.js';
+import { createPooledFetch, type PooledRequestInit } from './pooled-fetch.js';
 import { openAIStreamChunks } from './sse.js';
 
 /**
@@ -15,6 +15,9 @@ import { openAIStreamChunks } from './sse.js';
 export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
   const clients = new Map<string, OpenAI>();
   const fetchImpl = opts.fetch ?? createPooledFetch();
+  // Our fetch runs CallRequest.beforeSend just before the socket write; any other fetch gets it
+  // before the SDK starts (a few hundred microseconds earlier).
+  const hookInFetch = !opts.fetch;
   const clientFor = (baseUrl: string | null, apiKey: string | undefined): OpenAI => {
     const key = `openai|${baseUrl ?? ''}|${keyHash(apiKey)}`;
     let c = clients.get(key);
@@ -48,7 +51,14 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       if (model.baseUrl == null) body.max_completion_tokens = params.maxTokens;
       else body.max_tokens = params.maxTokens;
     }
-    const reqOpts = { signal: call.signal, timeout: call.timeoutMs + 1_000, maxRetries: 0 };
+    const reqOpts = {
+      signal: call.signal,
+      timeout: call.timeoutMs + 1_000,
+      maxRetries: 0,
+      // The SDK passes fetchOptions through to the fetch as they are.
+      ...(hookInFetch ? { fetchOptions: { beforeSend: call.beforeSend } satisfies PooledRequestInit as NonNullable<OpenAI.RequestOptions['fetchOptions']> } : {}),
+    };
+    if (!hookInFetch) await call.beforeSend();
 
     if (params.stream === false) {
       const { data, response } = await (client.chat.completions.create({ ...body, stream: false } as any, reqOpts) as any).withResponse();

@@ -20,6 +20,12 @@ import { pipeline, type Readable } from 'node:stream';
  * Deliberately not: redirects (the SDK only POSTs; a 3xx reaches the SDK as an APIError), cookies,
  * CORS, or streaming request bodies (bodies are buffered).
  */
+/** What the openai SDK passes through from a request's `fetchOptions`. */
+export interface PooledRequestInit extends RequestInit {
+  /** Awaited after the request is built, right before it is written (CallRequest.beforeSend). */
+  beforeSend?: () => Promise<void>;
+}
+
 export function createPooledFetch(): typeof fetch {
   // No maxSockets: concurrency is the engine's cap (runs go to C=256). timeout closes a socket
   // idle for 4 s (as undici does) so we do not reuse one the server is about to close; the
@@ -28,7 +34,7 @@ export function createPooledFetch(): typeof fetch {
   const httpAgent = new http.Agent(agentOpts);
   const httpsAgent = new https.Agent(agentOpts);
 
-  return async function pooledFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  return async function pooledFetch(input: string | URL | Request, init: PooledRequestInit = {}): Promise<Response> {
     const request = input instanceof Request ? input : null;
     const url = new URL(request ? request.url : String(input));
     const signal = init.signal ?? request?.signal ?? null;
@@ -43,6 +49,10 @@ export function createPooledFetch(): typeof fetch {
     signal?.throwIfAborted();
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
+    if (init.beforeSend) {
+      await init.beforeSend();
+      signal?.throwIfAborted();
+    }
 
     return new Promise<Response>((resolve, reject) => {
       const req = (secure ? https : http).request(url, { method, headers, agent: secure ? httpsAgent : httpAgent });

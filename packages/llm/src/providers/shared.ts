@@ -12,6 +12,11 @@ export interface AdapterCall {
   /** 1-based attempt number (CallRequest.attempt, default 1). */
   attempt: number;
   apiKey: string | undefined;
+  /**
+   * Await right before the request goes out, once (CallRequest.beforeSend; the call's start is
+   * taken when it resolves). Idempotent: later calls resolve at once.
+   */
+  beforeSend(): Promise<void>;
   /** Call when the first output token arrives (idempotent). */
   markFirstToken(): void;
   /** Adapters that cannot see HTTP responses through their SDK errors record them here. */

@@ -113,6 +113,7 @@ export function simulatedText(messages: readonly ChatMessage[], outputTokens: nu
  */
 export function createSimulatedAdapter(): Adapter {
   return async (call: AdapterCall): Promise<AdapterResult> => {
+    await call.beforeSend();
     const sim: SimulationParams = call.params.simulation ?? {};
     const seedBase = sim.seed ?? 0;
     const msgKey = call.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
