@@ -18,7 +18,12 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
   // Our fetch runs CallRequest.beforeSend just before the socket write; any other fetch gets it
   // before the SDK starts (a few hundred microseconds earlier).
   const hookInFetch = !opts.fetch;
-  const clientFor = (baseUrl: string | null, apiKey: string | undefined): OpenAI => {
+  // A run calls with one frozen model thousands of times: remember its client, and hash its key
+  // (sha256, for the cache key) once instead of per call.
+  const lastFor = new WeakMap<object, { apiKey: string | undefined; client: OpenAI }>();
+  const clientFor = (model: object, baseUrl: string | null, apiKey: string | undefined): OpenAI => {
+    const last = lastFor.get(model);
+    if (last && last.apiKey === apiKey) return last.client;
     const key = `openai|${baseUrl ?? ''}|${keyHash(apiKey)}`;
     let c = clients.get(key);
     if (!c) {
@@ -33,12 +38,13 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       });
       clients.set(key, c);
     }
+    lastFor.set(model, { apiKey, client: c });
     return c;
   };
 
   return async (call) => {
     const { model, params } = call;
-    const client = clientFor(model.baseUrl, call.apiKey);
+    const client = clientFor(model, model.baseUrl, call.apiKey);
     const body: Record<string, unknown> = {
       model: model.providerModel,
       messages: call.messages.map((m) => ({ role: m.role, content: m.content })),
