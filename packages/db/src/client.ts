@@ -6,6 +6,7 @@ import type { SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import { parseDbUrl, type DbProvider } from './url.js';
+import { startCheckpointer } from './checkpointer.js';
 
 /**
  * Both generated clients come from one schema, so they share one shape; the SQLite client's type
@@ -42,11 +43,20 @@ export async function createDb(url?: string): Promise<Db> {
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+    // Checkpoints move to a worker (checkpointer.ts); SQLite takes them back if it fails.
+    await prisma.$queryRawUnsafe('PRAGMA wal_autocheckpoint = 0');
+    const checkpointer = startCheckpointer(parsed.file!, () => {
+      void prisma.$queryRawUnsafe('PRAGMA wal_autocheckpoint = 1000').catch(() => undefined);
+    });
     const sqlite = () => {
       if (!connected) throw new Error('the SQLite database is not connected');
       return connected;
     };
-    return { prisma, provider: 'sqlite', url: parsed.url, close: () => prisma.$disconnect(), sqlite };
+    const close = async () => {
+      await checkpointer.stop();
+      await prisma.$disconnect();
+    };
+    return { prisma, provider: 'sqlite', url: parsed.url, close, sqlite };
   }
   const adapter = new PrismaPg({ connectionString: parsed.url, max: 10 });
   const prisma = new PostgresClient({ adapter }) as unknown as PrismaClient;

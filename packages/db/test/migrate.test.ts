@@ -1,10 +1,11 @@
 import { cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createDb, migrate, MigrationError, MIGRATIONS_DIR, readMigrations } from '../src/index.js';
+import { createDb, migrate, MigrationError, MIGRATIONS_DIR, parseDbUrl, readMigrations } from '../src/index.js';
 import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '../src/testing.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -178,6 +179,22 @@ describe('createDb', () => {
     const rows = await db.prisma.$queryRawUnsafe<Array<{ journal_mode: string }>>('PRAGMA journal_mode');
     expect(rows[0]!.journal_mode).toBe('wal');
     expect(db.provider).toBe('sqlite');
+  });
+
+  it('checkpoints the SQLite WAL from its worker, not in the committing connection', async () => {
+    const t = await fresh('sqlite');
+    await migrate(t.url);
+    const db = await createDb(t.url);
+    cleanups.push(() => db.close());
+    const file = parseDbUrl(t.url).file!;
+    const rows = await db.prisma.$queryRawUnsafe<Array<{ wal_autocheckpoint: bigint }>>('PRAGMA wal_autocheckpoint');
+    expect(Number(rows[0]!.wal_autocheckpoint)).toBe(0);
+    const before = statSync(file).size;
+    // About 8 MB of committed pages: past SQLite's own 1,000-page threshold, which is off here.
+    const big = 'x'.repeat(100_000);
+    for (let i = 0; i < 80; i++) await db.prisma.promptSet.create({ data: { name: `set ${i} ${big}` } });
+    // Only a checkpoint moves pages from the WAL into the database file.
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(before + 4_000_000), { timeout: 5_000, interval: 50 });
   });
 
   it('picks PostgreSQL for postgresql:// URLs and refuses anything else by name', async () => {

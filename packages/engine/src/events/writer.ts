@@ -24,9 +24,11 @@ interface Pending {
 /**
  * The longest a write waits for others to join its batch. A busy event loop may take tens of
  * milliseconds to reach its next check phase; every call waits for its `item.started` commit
- * and every subscriber for the `item.completed` one, so the wait is bounded.
+ * and every subscriber for the `item.completed` one, so the wait is bounded. Not much lower:
+ * each commit rewrites the tail pages of every table it touches, so small batches cost CPU
+ * (B2 on SQLite: about 0.82 ms of server CPU per prompt unbounded, 0.90 at 10 ms, 1.1 at 4 ms).
  */
-const MAX_GATHER_MS = 4;
+const MAX_GATHER_MS = 10;
 
 export class BatchWriter {
   private queue: Pending[] = [];
