@@ -40,7 +40,9 @@ function client(url: string): { api: Api; close(): void } {
 }
 
 async function setup(api: Api, fakeUrl: string, prompts: number) {
-  const model = await api.models.create.mutate({
+  const model = await api.models.create.mutate(process.env.BENCH_SIM === '1' ? {
+    name: `bench-${Math.random().toString(36).slice(2, 8)}`, provider: 'simulated', providerModel: 'bench-model',
+    params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } }, pricing: { inputPerMTok: 1, outputPerMTok: 2 } } : {
     name: `bench-${Math.random().toString(36).slice(2, 8)}`, provider: 'openai', providerModel: 'bench-model',
     baseUrl: `${fakeUrl}/v1`, credentialEnv: 'BENCH_KEY', params: { stream: process.env.BENCH_STREAM !== '0' }, pricing: { inputPerMTok: 1, outputPerMTok: 2 },
   });
@@ -133,7 +135,7 @@ async function main() {
         const { model, set } = await setup(api, fake0.url, 5000);
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0, promptLimit: 200 });
         await fakeReset(fake0.url);
-        const cpu0 = { server: server.cpuMs(), fake: fake0.cpuMs(), bench: process.cpuUsage() };
+        const cpu0 = { server: server.cpuMs(), serverMain: server.cpuMs(true), fake: fake0.cpuMs(), bench: process.cpuUsage() };
         const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
         const rate = 5000 / (r.wallMs / 1000);
         const benchCpu = process.cpuUsage(cpu0.bench);
@@ -141,11 +143,15 @@ async function main() {
         // spends them (and is steadier than wall time on a noisy machine).
         const cpuPerPrompt = {
           server: (server.cpuMs() - cpu0.server) / 5000,
+          serverMainThread: (server.cpuMs(true) - cpu0.serverMain) / 5000,
           fake: (fake0.cpuMs() - cpu0.fake) / 5000,
           benchClient: (benchCpu.user + benchCpu.system) / 1000 / 5000,
         };
         result[`B2_${label}`] = { wallMs: r.wallMs, perSecond: rate, peakRssMb: server.peakRssMb(), cpuMsPerPrompt: cpuPerPrompt };
-        rows.push({ id: 'B2', what: `CPU per prompt on ${label}: server / fake / bench client`, value: `${f(cpuPerPrompt.server, 3)} / ${f(cpuPerPrompt.fake, 3)} / ${f(cpuPerPrompt.benchClient, 3)} ms`, target: 'report', pass: null });
+        rows.push({
+          id: 'B2', what: `CPU per prompt on ${label}: server (main thread) / fake / client`, target: 'report', pass: null,
+          value: `${f(cpuPerPrompt.server, 3)} (${f(cpuPerPrompt.serverMainThread, 3)}) / ${f(cpuPerPrompt.fake, 3)} / ${f(cpuPerPrompt.benchClient, 3)} ms`,
+        });
         rows.push({ id: 'B2', what: `throughput on ${label}: 5,000 prompts, C=64, 0 ms fake`, value: `${f(rate, 0)} prompts/s (${f(r.wallMs / 1000)} s)`, target: label === 'SQLite' ? '≥ 1,000/s' : 'report', pass: label === 'SQLite' ? rate >= 1000 : null });
         if (label === 'SQLite') {
           result.B3 = { p50: pct(r.lags, 50), p99: pct(r.lags, 99), samples: r.lags.length };

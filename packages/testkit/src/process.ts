@@ -10,8 +10,8 @@ export interface RunningProcess {
   url: string;
   /** Peak resident memory so far (VmHWM), in MB. */
   peakRssMb(): number;
-  /** CPU time used so far (user + system), in ms, from /proc (10 ms resolution). */
-  cpuMs(): number;
+  /** CPU time used so far (user + system), in ms, from /proc (10 ms resolution); all threads, or the main one. */
+  cpuMs(mainThreadOnly?: boolean): number;
   /** SIGTERM (or the given signal), resolved once the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -36,9 +36,10 @@ export function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: R
         child,
         url: m[1]!,
         peakRssMb: () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
-        cpuMs: () => {
+        cpuMs: (mainThreadOnly = false) => {
           // Fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name.
-          const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          const stat = mainThreadOnly ? `/proc/${child.pid}/task/${child.pid}/stat` : `/proc/${child.pid}/stat`;
+          const f = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
           return (Number(f[11]) + Number(f[12])) * 10;
         },
         stop: (signal = 'SIGTERM') =>
