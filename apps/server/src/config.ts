@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** The built monitor to serve at / (absent in tests that do not need it). */
   monitorDir: string | undefined;
   seed: boolean;
+  /** Provider calls on a worker thread (default), or on the main thread with BATCHLIGHT_LLM_WORKER=0. */
+  llmWorker: boolean;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
@@ -43,5 +45,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     hfToken: !!env.HF_TOKEN,
     monitorDir,
     seed: env.BATCHLIGHT_SEED !== '0',
+    llmWorker: env.BATCHLIGHT_LLM_WORKER !== '0',
   };
 }

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { appRouter, createTRPCContext } from '@batchlight/api';
 import { createDb, migrate, redactDbUrl } from '@batchlight/db';
 import { createEngine, exportRun } from '@batchlight/engine';
-import type { LlmClient } from '@batchlight/llm';
+import { createLlmClient, type LlmClient } from '@batchlight/llm';
 import { isAuthorized, TOKEN_COOKIE, tokenMatches } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { seedIfEmpty } from './seed.js';
@@ -33,7 +33,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   if (migrated.applied.length) log(`database ${redactDbUrl(config.databaseUrl)}: applied ${migrated.applied.join(', ')}`);
   const db = await createDb(config.databaseUrl);
   if (config.seed) await seedIfEmpty(db.prisma, config, log);
-  const engine = createEngine({ db, llm: options.llm, secretKey: config.secretKey, log });
+  const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient());
+  const engine = createEngine({ db, llm, secretKey: config.secretKey, log });
   const createContext = createTRPCContext({ db, engine, secretKey: config.secretKey });
 
   const trpc = createHTTPHandler({ router: appRouter, createContext, basePath: '/trpc/' });

@@ -39,7 +39,7 @@ export async function startTestServer(provider: 'sqlite' | 'postgresql', opts: {
   const server = await startServer(
     {
       host: '127.0.0.1', port: 0, databaseUrl: db.url, token: opts.token, secretKey: 'test-secret-key',
-      openaiApiKey: false, hfToken: false, monitorDir: undefined, seed: true,
+      openaiApiKey: false, hfToken: false, monitorDir: undefined, seed: true, llmWorker: true,
     },
     { log: (m) => logs.push(m) },
   );

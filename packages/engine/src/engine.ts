@@ -2,7 +2,7 @@
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
-import { createLlmClient, type ChatMessage, type LlmClient } from '@batchlight/llm';
+import { createThreadedLlmClient, type ChatMessage, type LlmClient } from '@batchlight/llm';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
 import { BatchWriter } from './events/writer.js';
@@ -48,7 +48,9 @@ export type Engine = ReturnType<typeof createEngine>;
 export function createEngine(options: EngineOptions) {
   const { db, secretKey } = options;
   const prisma = db.prisma;
-  const llm = options.llm ?? createLlmClient();
+  // By default the calls run on a worker thread (the other core), off the loop that commits.
+  const ownLlm = options.llm ? null : createThreadedLlmClient();
+  const llm = options.llm ?? ownLlm!;
   const bus = options.bus ?? createInProcessBus();
   const log = options.log ?? ((m: string) => console.error(m));
   const sequencer = new EventSequencer(prisma);
@@ -260,6 +262,7 @@ export function createEngine(options: EngineOptions) {
     for (const e of executions.values()) e.stop('shutdown');
     await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
     await writer.close();
+    await ownLlm?.close();
   }
 
   return {

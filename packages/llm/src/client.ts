@@ -6,6 +6,7 @@ import { attributionOf } from './attribution.js';
 import { computeCost } from './cost.js';
 import { resolveApiKey } from './model.js';
 import { createOpenAIAdapter } from './providers/openai.js';
+import { Pacer } from './pacer.js';
 import { createHuggingFaceAdapter } from './providers/huggingface.js';
 import { createSimulatedAdapter } from './providers/simulated.js';
 
@@ -30,6 +31,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     huggingface: createHuggingFaceAdapter(options),
     simulated: createSimulatedAdapter(),
   };
+
+  const pacer = new Pacer();
 
   async function call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome> {
     const requestedModel = model.providerModel;
@@ -88,7 +91,7 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     let sending: Promise<void> | null = null;
     const beforeSend = () =>
       (sending ??= (async () => {
-        await request.beforeSend?.();
+        if (request.pace) await pacer.next(request.pace.key, request.pace.gapMs, ctl.signal);
         startedAt = new Date();
       })());
     try {

@@ -1,5 +1,6 @@
 export * from './types.js';
 export { createLlmClient, DEFAULT_TIMEOUT_MS } from './client.js';
+export { createThreadedLlmClient, type ThreadedLlmClient } from './threaded.js';
 export type { LlmClientOptions } from './client.js';
 export { attributionOf } from './attribution.js';
 export { computeCost } from './cost.js';
@@ -8,4 +9,5 @@ export type { BackoffOptions } from './retry.js';
 export { classifyError, parseRetryAfter, redact, typeForStatus, InvalidResponseError } from './errors.js';
 export type { ClassifyContext } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';
+export { Pacer } from './pacer.js';
 export { simulatedText, estimateTokens } from './providers/simulated.js';

@@ -78,12 +78,11 @@ export interface CallRequest {
    */
   attempt?: number;
   /**
-   * Awaited once, the moment before the request is written to the provider's socket (the SDK has
-   * built it by then); `startedAt` and the latency count from when it resolves. The engine keeps
-   * a run's `delayMs` here, where the provider sees it. A rejection fails the call (as aborted
-   * when `signal` has fired).
+   * Calls with the same `key` are written to the provider at least `gapMs` apart, kept the
+   * moment before the request is written to its socket (the SDK has built it by then); the call's
+   * `startedAt` and latency count from that moment. The engine passes a run's `delayMs` here.
    */
-  beforeSend?: () => Promise<void>;
+  pace?: { key: string; gapMs: number };
 }
 
 export type Attribution = 'match' | 'alias' | 'mismatch' | 'unknown';

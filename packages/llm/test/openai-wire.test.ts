@@ -3,6 +3,7 @@ import zlib from 'node:zlib';
 import { APIError } from 'openai';
 import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { classifyError, createLlmClient, type CallFailure, type CallResult } from '../src/index.js';
+import { createThreadedLlmClient } from '../dist/index.js';
 import { makeModel, user } from './helpers.js';
 import { sseAnswer, sseChunk, startServer, until, type Handler, type TinyServer } from './server.js';
 
@@ -208,50 +209,50 @@ describe('openai adapter on the pooled fetch', () => {
   });
 });
 
-describe('CallRequest.beforeSend', () => {
-  const HOLD_MS = 60;
-  const held = () => {
-    const log: number[] = [];
-    const hook = async () => {
-      log.push(Date.now());
-      await new Promise((r) => setTimeout(r, HOLD_MS));
-    };
-    return { log, hook };
-  };
+describe('CallRequest.pace', () => {
+  const GAP = 60;
 
   it.each([
     ['openai on the pooled fetch', () => createLlmClient(), () => onFake('gpt-x')],
     ['openai on a caller-given fetch', () => createLlmClient({ fetch: (i, o) => fetch(i, o) }), () => onFake('gpt-x')],
     ['simulated', () => createLlmClient(), () => makeModel({ provider: 'simulated', providerModel: 'sim', params: { simulation: { latencyMs: 5 } } })],
-  ])('%s: holds the request until it resolves, once, and counts latency from then', async (_name, mk, model) => {
-    const { log, hook } = held();
-    const before = Date.now();
-    const out = await mk().call(model(), { messages: user('hi'), beforeSend: hook });
-    expect(out.ok).toBe(true);
-    expect(log).toHaveLength(1);
-    // The call started when the hook let it go, not when call() was made...
-    expect(out.startedAt.getTime()).toBeGreaterThanOrEqual(before + HOLD_MS - 1);
-    expect(out.latencyMs).toBeLessThan(HOLD_MS);
-    // ...and the provider saw nothing before then.
-    if (model().provider === 'openai') {
-      expect(fake.requests).toHaveLength(1);
-      expect(fake.requests[0]!.startedAt).toBeGreaterThanOrEqual(before + HOLD_MS - 1);
+    // The worker runs the built package (dist): `pnpm test` builds first.
+    ['the threaded client', () => createThreadedLlmClient(), () => onFake('gpt-x')],
+  ])('%s: writes calls of one key at least gapMs apart, and counts latency from the write', async (_name, mk, model) => {
+    const client = mk();
+    const m = model();
+    const pace = { key: `run-${Math.random()}`, gapMs: GAP };
+    await client.call(m, { messages: user('warm-up') }); // a new worker and a cold SDK are slow once
+    fake.reset();
+    const outs = await Promise.all([0, 1, 2].map(() => client.call(m, { messages: user('hi'), pace })));
+    if ('close' in client) await (client as { close(): Promise<void> }).close();
+    expect(outs.every((o) => o.ok)).toBe(true);
+    const starts = outs.map((o) => o.startedAt.getTime()).sort((a, b) => a - b);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(GAP - 1);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(GAP - 1);
+    // The wait is not latency: each call took a few ms once written.
+    expect(Math.max(...outs.map((o) => o.latencyMs))).toBeLessThan(GAP);
+    if (m.provider === 'openai') {
+      const seen = fake.requests.map((r) => r.startedAt).sort((a, b) => a - b);
+      expect(seen).toHaveLength(3);
+      // The fake's own clock reads a request when its (in-test) event loop gets to it: on a busy
+      // machine a few ms late. Unpaced, these gaps would be about zero.
+      expect(Math.min(seen[1]! - seen[0]!, seen[2]! - seen[1]!)).toBeGreaterThanOrEqual(GAP - 15);
     }
     fake.reset();
   });
 
-  it('fails the call as aborted, with nothing sent, when the signal fires while it holds', async () => {
+  it('fails a call aborted while it waits for its turn as aborted, with nothing sent', async () => {
+    const client = createLlmClient();
+    const pace = { key: 'abort-me', gapMs: 10_000 };
+    const first = await client.call(onFake('gpt-x'), { messages: user('hi'), pace });
+    expect(first.ok).toBe(true);
     const ac = new AbortController();
-    const out = await createLlmClient().call(onFake('gpt-x'), {
-      messages: user('hi'),
-      signal: ac.signal,
-      beforeSend: async () => {
-        ac.abort();
-        ac.signal.throwIfAborted();
-      },
-    });
+    const second = client.call(onFake('gpt-x'), { messages: user('hi'), signal: ac.signal, pace });
+    setTimeout(() => ac.abort(), 50);
+    const out = await second;
     expect(out.ok).toBe(false);
     expect((out as CallFailure).error.type).toBe('aborted');
-    expect(fake.requests).toHaveLength(0);
+    expect(fake.requests).toHaveLength(1);
   });
 });

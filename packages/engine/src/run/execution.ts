@@ -253,7 +253,8 @@ export class RunExecution {
         await this.closeStopped(item, attempt - 1, firstStartedAt);
         return;
       }
-      const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt, beforeSend: () => this.gate.spaceSend(signal) });
+      const pace = this.plan.delayMs > 0 ? { key: runId, gapMs: this.plan.delayMs } : undefined;
+      const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt, pace });
       release();
       firstStartedAt ??= outcome.startedAt;
       const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;

@@ -15,8 +15,8 @@ import { openAIStreamChunks } from './sse.js';
 export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
   const clients = new Map<string, OpenAI>();
   const fetchImpl = opts.fetch ?? createPooledFetch();
-  // Our fetch runs CallRequest.beforeSend just before the socket write; any other fetch gets it
-  // before the SDK starts (a few hundred microseconds earlier).
+  // Our fetch keeps CallRequest.pace just before the socket write; with any other fetch it is
+  // kept before the SDK starts (a few hundred microseconds earlier).
   const hookInFetch = !opts.fetch;
   // A run calls with one frozen model thousands of times: remember its client, and hash its key
   // (sha256, for the cache key) once instead of per call.

@@ -22,7 +22,7 @@ import { pipeline, type Readable } from 'node:stream';
  */
 /** What the openai SDK passes through from a request's `fetchOptions`. */
 export interface PooledRequestInit extends RequestInit {
-  /** Awaited after the request is built, right before it is written (CallRequest.beforeSend). */
+  /** Awaited after the request is built, right before it is written (keeps CallRequest.pace). */
   beforeSend?: () => Promise<void>;
 }
 
@@ -49,10 +49,6 @@ export function createPooledFetch(): typeof fetch {
     signal?.throwIfAborted();
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
-    if (init.beforeSend) {
-      await init.beforeSend();
-      signal?.throwIfAborted();
-    }
 
     return new Promise<Response>((resolve, reject) => {
       const req = (secure ? https : http).request(url, { method, headers, agent: secure ? httpsAgent : httpAgent });
@@ -138,7 +134,28 @@ export function createPooledFetch(): typeof fetch {
           reject(new TypeError('fetch failed', { cause: err }));
         }
       });
-      req.end(body ?? undefined);
+      const { beforeSend } = init;
+      if (!beforeSend) req.end(body ?? undefined);
+      else {
+        // The hook runs once the socket can take the request at once (a new connection is set
+        // up first), so that what it waited for is when the provider sees the request.
+        const send = () =>
+          beforeSend().then(
+            () => {
+              if (signal?.aborted) return;
+              req.end(body ?? undefined);
+            },
+            (err: unknown) => {
+              done();
+              reject(err);
+              req.destroy();
+            },
+          );
+        req.once('socket', (socket) => {
+          if (socket.connecting) socket.once(secure ? 'secureConnect' : 'connect', () => void send());
+          else void send();
+        });
+      }
     });
   };
 }

@@ -13,8 +13,8 @@ export interface AdapterCall {
   attempt: number;
   apiKey: string | undefined;
   /**
-   * Await right before the request goes out, once (CallRequest.beforeSend; the call's start is
-   * taken when it resolves). Idempotent: later calls resolve at once.
+   * Await right before the request goes out, once: it keeps CallRequest.pace, and the call's start
+   * is taken when it resolves. Idempotent: later calls resolve at once.
    */
   beforeSend(): Promise<void>;
   /** Call when the first output token arrives (idempotent). */

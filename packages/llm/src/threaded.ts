@@ -1,0 +1,102 @@
+// The LLM client on a worker thread. The provider SDKs, HTTP and stream parsing are most of the
+// CPU a call costs; on the server's main thread they compete with the engine's commits and the
+// event fan-out, while the machine's other core idles. This client has the same contract as
+// createLlmClient() (each outcome carries the very model object it was called with), and posts
+// each call to one worker that runs createLlmClient() itself, pacing (CallRequest.pace) included:
+// kept on the worker, where the requests are written.
+import { SHARE_ENV, Worker } from 'node:worker_threads';
+import type { CallFailure, CallOutcome, CallRequest, LlmClient, ResolvedModel } from './types.js';
+import type { FromWorker, ToWorker, WireModel } from './worker.js';
+
+export interface ThreadedLlmClient extends LlmClient {
+  /** Stops the worker; calls still in flight fail as aborted. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  model: ResolvedModel;
+  request: CallRequest;
+  resolve: (o: CallOutcome) => void;
+  onAbort?: () => void;
+}
+
+/** The model as it crosses to the worker: a stored key is non-enumerable, so it is copied by hand. */
+function wire(model: ResolvedModel): WireModel {
+  const c = model.credential;
+  return { ...model, credential: c.kind === 'secret' ? { kind: 'secret', value: c.value } : { ...c } };
+}
+
+export function createThreadedLlmClient(): ThreadedLlmClient {
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let worker: Worker | null = null;
+  let closed = false;
+
+  const failAll = (message: string) => {
+    for (const [id, p] of pending) settle(id, failure(p, message));
+  };
+  const failure = (p: Pending, message: string): CallFailure => {
+    const now = new Date();
+    const type = p.request.signal?.aborted || closed ? 'aborted' : 'connection';
+    return { ok: false, model: p.model, requestedModel: p.model.providerModel, error: { type, message, httpStatus: null, retryAfterMs: null }, startedAt: now, firstTokenAt: null, endedAt: now, latencyMs: 0, ttftMs: null };
+  };
+  const settle = (id: number, outcome: CallOutcome) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    if (p.onAbort) p.request.signal?.removeEventListener('abort', p.onAbort);
+    if (pending.size === 0) worker?.unref(); // an idle client never keeps the process alive
+    p.resolve(outcome);
+  };
+  const post = (m: ToWorker) => worker?.postMessage(m);
+
+  const start = (): Worker => {
+    const w = new Worker(new URL('./worker.js', import.meta.url), { env: SHARE_ENV });
+    w.on('message', (m: FromWorker) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      if (m.t === 'done') settle(m.id, { ...m.outcome, model: p.model } as CallOutcome);
+      else if (m.t === 'firstToken') p.request.onFirstToken?.(new Date(m.at));
+    });
+    // A worker that dies fails its calls (as connection errors: the engine retries them) and is
+    // started afresh by the next call.
+    w.on('error', (err) => failAll(`LLM worker failed: ${err.message}`));
+    w.on('exit', () => {
+      if (worker === w) worker = null;
+      failAll('LLM worker stopped');
+    });
+    return w;
+  };
+
+  return {
+    call(model, request) {
+      return new Promise<CallOutcome>((resolve) => {
+        const id = nextId++;
+        const p: Pending = { model, request, resolve };
+        pending.set(id, p);
+        if (closed) return settle(id, failure(p, 'LLM client closed'));
+        worker ??= start();
+        worker.ref();
+        const { signal } = request;
+        if (signal) {
+          p.onAbort = () => post({ t: 'abort', id, message: signal.reason instanceof Error ? signal.reason.message : String(signal.reason) });
+          signal.addEventListener('abort', p.onAbort, { once: true });
+        }
+        post({
+          t: 'call', id, model: wire(model),
+          request: {
+            messages: request.messages, params: request.params, timeoutMs: request.timeoutMs, attempt: request.attempt,
+            pace: request.pace, aborted: signal?.aborted ?? false, hasFirstToken: !!request.onFirstToken,
+          },
+        });
+      });
+    },
+    async close() {
+      closed = true;
+      const w = worker;
+      worker = null;
+      failAll('LLM client closed');
+      await w?.terminate();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+// The worker side of threaded.ts: runs each posted call through an ordinary createLlmClient().
+import { parentPort } from 'node:worker_threads';
+import { createLlmClient } from './client.js';
+import { freezeModel } from './model.js';
+import type { CallOutcome, CallRequest, ResolvedModel } from './types.js';
+
+export type WireModel = ResolvedModel;
+export type ToWorker =
+  | {
+      t: 'call';
+      id: number;
+      model: WireModel;
+      request: Pick<CallRequest, 'messages' | 'params' | 'timeoutMs' | 'attempt' | 'pace'> & { aborted: boolean; hasFirstToken: boolean };
+    }
+  | { t: 'abort'; id: number; message: string };
+export type FromWorker =
+  | { t: 'done'; id: number; outcome: Omit<CallOutcome, 'model'> }
+  | { t: 'firstToken'; id: number; at: number };
+
+if (parentPort) {
+  const port = parentPort;
+  const client = createLlmClient();
+  const aborts = new Map<number, AbortController>();
+  port.on('message', (m: ToWorker) => {
+    if (m.t === 'abort') aborts.get(m.id)?.abort(new Error(m.message));
+    else void run(m);
+  });
+
+  async function run(m: Extract<ToWorker, { t: 'call' }>) {
+    const ac = new AbortController();
+    aborts.set(m.id, ac);
+    if (m.request.aborted) ac.abort(new Error('aborted'));
+    const { hasFirstToken, aborted: _, ...rest } = m.request;
+    try {
+      const outcome = await client.call(freezeModel(m.model), {
+        ...rest,
+        signal: ac.signal,
+        ...(hasFirstToken ? { onFirstToken: (at: Date) => port.postMessage({ t: 'firstToken', id: m.id, at: at.getTime() } satisfies FromWorker) } : {}),
+      });
+      const { model: _model, ...plain } = outcome;
+      port.postMessage({ t: 'done', id: m.id, outcome: plain } satisfies FromWorker);
+    } finally {
+      aborts.delete(m.id);
+    }
+  }
+}

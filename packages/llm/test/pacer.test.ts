@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { Pacer } from '../src/index.js';
+
+describe('Pacer', () => {
+  it('spaces the moments of one key by the gap, in the order asked, and leaves other keys alone', async () => {
+    const pacer = new Pacer();
+    const at: Record<string, number[]> = { a: [], b: [] };
+    const t0 = performance.now();
+    await Promise.all([
+      ...[0, 1, 2].map(() => pacer.next('a', 30).then(() => at.a!.push(performance.now() - t0))),
+      pacer.next('b', 30).then(() => at.b!.push(performance.now() - t0)),
+    ]);
+    expect(at.a![1]! - at.a![0]!).toBeGreaterThanOrEqual(30);
+    expect(at.a![2]! - at.a![1]!).toBeGreaterThanOrEqual(30);
+    expect(at.b![0]!).toBeLessThan(25); // key b did not queue behind key a
+  });
+
+  it('rejects a waiter on abort and lets the next one through', async () => {
+    const pacer = new Pacer();
+    await pacer.next('k', 5_000);
+    const ac = new AbortController();
+    const waiting = pacer.next('k', 5_000, ac.signal);
+    ac.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    await expect(pacer.next('k', 1)).resolves.toBeUndefined(); // the lane goes on after a rejection
+  });
+});
