@@ -13,6 +13,8 @@ const JITTER_MARGIN_MS = 0.5;
 interface Lane {
   last: number;
   chain: Promise<void>;
+  /** Forgets the lane a minute after its last moment (keys are runs: they end). */
+  expiry?: NodeJS.Timeout;
 }
 
 export class Pacer {
@@ -35,11 +37,9 @@ export class Pacer {
         if (wait > 2) await sleep(Math.floor(wait - 1), undefined, { signal });
         else await new Promise<void>((r) => setImmediate(r));
       }
-      const at = (l.last = performance.now());
-      // A lane nobody used for a while is forgotten (keys are runs: they end).
-      setTimeout(() => {
-        if (l.last === at && this.lanes.get(key) === l) this.lanes.delete(key);
-      }, gapMs + 60_000).unref();
+      l.last = performance.now();
+      if (l.expiry) l.expiry.refresh();
+      else l.expiry = setTimeout(() => this.lanes.get(key) === l && this.lanes.delete(key), gapMs + 60_000).unref();
     });
     l.chain = turn.catch(() => undefined);
     return turn;

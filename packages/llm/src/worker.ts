@@ -39,6 +39,12 @@ if (parentPort) {
       });
       const { model: _model, ...plain } = outcome;
       port.postMessage({ t: 'done', id: m.id, outcome: plain } satisfies FromWorker);
+    } catch (err) {
+      // call() classifies provider failures itself; this is a bug of ours, reported, not hung on.
+      const now = new Date();
+      const error = { type: 'bad_request' as const, message: `LLM worker: ${err instanceof Error ? err.message : String(err)}`, httpStatus: null, retryAfterMs: null };
+      const outcome = { ok: false as const, requestedModel: m.model.providerModel, error, startedAt: now, firstTokenAt: null, endedAt: now, latencyMs: 0, ttftMs: null };
+      port.postMessage({ t: 'done', id: m.id, outcome } satisfies FromWorker);
     } finally {
       aborts.delete(m.id);
     }
