@@ -83,10 +83,11 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     // The engine starts calls >= 25 ms apart (its own trace timestamps, ms resolution)...
     const traceStarts = (await allTraces(c, run2.id)).map((tr) => new Date(tr.startedAt).getTime()).sort((a, b) => a - b);
     expect(Math.min(...traceStarts.slice(1).map((s, i) => s - traceStarts[i]!))).toBeGreaterThanOrEqual(24);
-    // ...and the fake sees them so on average; one request's trip through the SDK and the event
-    // loop (a synchronous SQLite commit can sit in between) may be a few ms slower than the next's.
+    // ...and the fake sees them so on average. The LLM client keeps the gap at the socket write;
+    // the fake reads its clock when this test process's event loop gets to a request, a few ms
+    // late when the machine is busy. Unspaced, the gaps would be about zero.
     expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(25);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(15);
   });
 
   it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
