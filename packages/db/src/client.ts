@@ -4,6 +4,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
+import { forgetQueryArguments } from './debug-history.js';
 import { parseDbUrl, type DbProvider } from './url.js';
 
 /**
@@ -24,7 +25,7 @@ export async function createDb(url?: string): Promise<Db> {
   const parsed = parseDbUrl(url);
   if (parsed.provider === 'sqlite') {
     mkdirSync(dirname(parsed.file!), { recursive: true });
-    const adapter = new PrismaBetterSqlite3({ url: parsed.url, timeout: 10_000 });
+    const adapter = await forgetQueryArguments(new PrismaBetterSqlite3({ url: parsed.url, timeout: 10_000 }), '@prisma/adapter-better-sqlite3');
     const prisma = new SqliteClient({ adapter });
     // WAL lets readers (Studio, the API) go on while the engine writes; NORMAL is safe under WAL
     // and about 3x faster for small writes.
@@ -33,7 +34,7 @@ export async function createDb(url?: string): Promise<Db> {
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
     return { prisma, provider: 'sqlite', url: parsed.url, close: () => prisma.$disconnect() };
   }
-  const adapter = new PrismaPg({ connectionString: parsed.url, max: 10 });
+  const adapter = await forgetQueryArguments(new PrismaPg({ connectionString: parsed.url, max: 10 }), '@prisma/adapter-pg');
   const prisma = new PostgresClient({ adapter }) as unknown as PrismaClient;
   return { prisma, provider: 'postgresql', url: parsed.url, close: () => prisma.$disconnect() };
 }
