@@ -61,7 +61,9 @@ export function createEngine(options: EngineOptions) {
     if (executions.has(runId)) return;
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
-    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId }, _max: { attempt: true } });
+    // Attempts already made, for the items still to run only: those that completed never run
+    // again, and a large run resumed near its end would otherwise hold an entry for each of them.
+    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId, item: { is: { status: 'pending' } } }, _max: { attempt: true } });
     await sequencer.open(runId);
     const plan: RunPlan = {
       runId,
