@@ -1,5 +1,6 @@
 // `pnpm start`: the server on HOST:PORT (default http://127.0.0.1:4700) with the database at
 // DATABASE_URL (default SQLite under ./data/).
+import './v8-flags.js'; // first: V8 settings before anything else loads
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './server.js';

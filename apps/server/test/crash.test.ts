@@ -48,6 +48,12 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     const interrupted = traces.filter((tr) => tr.status === 'interrupted');
     expect(interrupted.length).toBeGreaterThan(0);
     for (const tr of interrupted) expect(tr.requestedModel).toBe('crash-model');
+    // Attempt numbers go on after the calls the kill cut off: each item's attempts are 1..n.
+    for (const item of items) {
+      const mine = traces.filter((tr) => tr.itemId === item.id).map((tr) => tr.attempt).sort((x, y) => x - y);
+      expect(mine, `item ${item.promptIndex}`).toEqual(Array.from({ length: mine.length }, (_, k) => k + 1));
+      expect(item.attempts).toBe(mine.length);
+    }
     // At the fake: each prompt was sent once, plus at most once per call the kill cut off.
     const sent = new Map<string, number>();
     for (const r of fake.requests) sent.set(r.body.preview, (sent.get(r.body.preview) ?? 0) + 1);

@@ -170,48 +170,6 @@ function counterUpdates(d: Dialect, counters: Map<string, RunCounters>): Stateme
   return out;
 }
 
-export interface PromptRow {
-  id: string;
-  promptSetId: string;
-  index: number;
-  input: unknown;
-  expected: string | null;
-  metadata: unknown;
-}
-export interface NewRunItem {
-  id: string;
-  runId: string;
-  modelId: string;
-  promptIndex: number;
-  repeatIndex: number;
-}
-const PROMPT: Column<PromptRow>[] = [
-  ['id', 'text', (r) => r.id], ['promptSetId', 'text', (r) => r.promptSetId], ['index', 'int', (r) => r.index],
-  ['input', 'json', (r) => r.input], ['expected', 'text', (r) => r.expected], ['metadata', 'json', (r) => r.metadata],
-];
-const RUN_ITEM: Column<NewRunItem>[] = [
-  ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId],
-  ['promptIndex', 'int', (r) => r.promptIndex], ['repeatIndex', 'int', (r) => r.repeatIndex],
-];
-
-type RawExecutor = Pick<Db['prisma'], '$executeRawUnsafe'>;
-
-/**
- * Bulk inserts of prompts or run items as multi-row statements, run one after another on `client`
- * (a transaction client, to be atomic with the rest). Each statement is built only when its turn
- * comes: the ORM's createMany held about 10 KB per row at once, so 100,000 rows took gigabytes.
- */
-export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'Prompt', rows: PromptRow[]): Promise<void>;
-export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'RunItem', rows: NewRunItem[]): Promise<void>;
-export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'Prompt' | 'RunItem', rows: PromptRow[] | NewRunItem[]): Promise<void> {
-  const d = dialects[provider];
-  const cols = (table === 'Prompt' ? PROMPT : RUN_ITEM) as Column<unknown>[];
-  for (const chunk of pow2Chunks(rows as unknown[], Math.min(2048, Math.floor(d.maxParams / cols.length)))) {
-    const [st] = inserts(d, table, cols, chunk);
-    await client.$executeRawUnsafe(st!.sql, ...st!.args);
-  }
-}
-
 /** Writes the whole batch atomically. Foreign keys in order: traces before the rows naming them. */
 export async function writeBatch(db: Db, batch: WriteBatch): Promise<void> {
   if (db.sqlite) return writeSqliteBatch(db.sqlite(), batch);

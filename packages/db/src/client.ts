@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
+import { forgetQueryArguments } from './debug-history.js';
 import { parseDbUrl, type DbProvider } from './url.js';
 import { startCheckpointer } from './checkpointer.js';
 
@@ -28,7 +29,7 @@ export async function createDb(url?: string): Promise<Db> {
   const parsed = parseDbUrl(url);
   if (parsed.provider === 'sqlite') {
     mkdirSync(dirname(parsed.file!), { recursive: true });
-    const factory = new PrismaBetterSqlite3({ url: parsed.url, timeout: 10_000 });
+    const factory = await forgetQueryArguments(new PrismaBetterSqlite3({ url: parsed.url, timeout: 10_000 }), '@prisma/adapter-better-sqlite3');
     // Keeps the adapter Prisma connects through, so the hot path can share its connection and lock.
     let connected: SqlDriverAdapter | null = null;
     const adapter = {
@@ -58,7 +59,7 @@ export async function createDb(url?: string): Promise<Db> {
     };
     return { prisma, provider: 'sqlite', url: parsed.url, close, sqlite };
   }
-  const adapter = new PrismaPg({ connectionString: parsed.url, max: 10 });
+  const adapter = await forgetQueryArguments(new PrismaPg({ connectionString: parsed.url, max: 10 }), '@prisma/adapter-pg');
   const prisma = new PostgresClient({ adapter }) as unknown as PrismaClient;
   return { prisma, provider: 'postgresql', url: parsed.url, close: () => prisma.$disconnect() };
 }

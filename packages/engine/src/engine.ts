@@ -63,7 +63,9 @@ export function createEngine(options: EngineOptions) {
     if (executions.has(runId)) return;
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
-    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId }, _max: { attempt: true } });
+    // Attempts already made, for the items still to run only: those that completed never run
+    // again, and a large run resumed near its end would otherwise hold an entry for each of them.
+    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId, item: { is: { status: 'pending' } } }, _max: { attempt: true } });
     await sequencer.open(runId);
     const plan: RunPlan = {
       runId,
@@ -114,11 +116,14 @@ export function createEngine(options: EngineOptions) {
     const nextId = monotonicUuidv7();
     const ordered = ids.map((id) => byId.get(id)!);
 
-    // Items in the order they run: prompt by prompt, each repeat, each model in turn.
-    const items: NewRunItem[] = [];
-    for (let promptIndex = 0; promptIndex < promptCount; promptIndex++)
-      for (let repeatIndex = 0; repeatIndex < repeats; repeatIndex++)
-        for (const m of ordered) items.push({ id: nextId(), runId, modelId: m.id, promptIndex, repeatIndex });
+    const totalItems = promptCount * repeats * ordered.length;
+    // Items in the order they run (prompt by prompt, each repeat, each model in turn), made as
+    // bulkInsert asks for them: a 100,000-item run never holds 100,000 item objects.
+    function* items(): Generator<NewRunItem> {
+      for (let promptIndex = 0; promptIndex < promptCount; promptIndex++)
+        for (let repeatIndex = 0; repeatIndex < repeats; repeatIndex++)
+          for (const m of ordered) yield { id: nextId(), runId, modelId: m.id, promptIndex, repeatIndex };
+    }
 
     // One transaction: the run, its snapshots, conversations and every item, or nothing.
     const run = await prisma.$transaction(
@@ -135,12 +140,12 @@ export function createEngine(options: EngineOptions) {
             repeats,
             maxRetries: input.maxRetries ?? 3,
             timeoutMs: input.timeoutMs ?? 60_000,
-            totalItems: items.length,
+            totalItems,
           },
         });
         await tx.runModel.createMany({ data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput) });
         await tx.conversation.createMany({ data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })) });
-        await bulkInsert(tx, db.provider, 'RunItem', items);
+        await bulkInsert(tx, db.provider, 'RunItem', items());
         return created;
       },
       { timeout: 300_000, maxWait: 30_000 },

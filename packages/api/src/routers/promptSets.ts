@@ -2,7 +2,7 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
-import { bulkInsert } from '@batchlight/db';
+import { bulkInsert, type PromptRow } from '@batchlight/db';
 import { promptText } from '@batchlight/engine';
 import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
 import { id, promptInput } from '../schemas.js';
@@ -13,22 +13,25 @@ const name = z.string().trim().min(1, 'required').max(200);
 const MAX_PROMPTS = 200_000;
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
 
+/** The rows of a new set, made one by one as bulkInsert asks for them (not all 100,000 at once). */
+function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<PromptRow> {
+  for (let index = 0; index < prompts.length; index++) {
+    const p = prompts[index]!;
+    yield { id: randomUUID(), promptSetId, index, input: p.input, expected: p.expected ?? null, metadata: p.metadata ?? null };
+  }
+}
+
 async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[]) {
-  const { prisma } = ctx.db;
   const id = randomUUID();
-  const rows = prompts.map((p, index) => ({
-    id: randomUUID(), promptSetId: id, index, input: p.input, expected: p.expected ?? null, metadata: p.metadata ?? null,
-  }));
   // One transaction: the set and every prompt, or nothing.
-  const set = await prisma.$transaction(
+  return ctx.db.prisma.$transaction(
     async (tx) => {
       const created = await tx.promptSet.create({ data: { id, name: setName, promptCount: prompts.length } });
-      await bulkInsert(tx, ctx.db.provider, 'Prompt', rows);
+      await bulkInsert(tx, ctx.db.provider, 'Prompt', promptRows(id, prompts));
       return created;
     },
     { timeout: 300_000, maxWait: 30_000 },
   );
-  return set;
 }
 
 function fileErrors(errors: Array<{ line: number; message: string }>): never {
