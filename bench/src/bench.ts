@@ -40,12 +40,12 @@ function client(url: string): { api: Api; close(): void } {
 }
 
 async function setup(api: Api, fakeUrl: string, prompts: number) {
-  const model = await api.models.create.mutate(process.env.BENCH_SIM === '1' ? {
-    name: `bench-${Math.random().toString(36).slice(2, 8)}`, provider: 'simulated', providerModel: 'bench-model',
-    params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } }, pricing: { inputPerMTok: 1, outputPerMTok: 2 } } : {
-    name: `bench-${Math.random().toString(36).slice(2, 8)}`, provider: 'openai', providerModel: 'bench-model',
-    baseUrl: `${fakeUrl}/v1`, credentialEnv: 'BENCH_KEY', params: { stream: process.env.BENCH_STREAM !== '0' }, pricing: { inputPerMTok: 1, outputPerMTok: 2 },
-  });
+  const common = { name: `bench-${Math.random().toString(36).slice(2, 8)}`, providerModel: 'bench-model', pricing: { inputPerMTok: 1, outputPerMTok: 2 } };
+  const model = await api.models.create.mutate(
+    process.env.BENCH_SIM === '1'
+      ? { ...common, provider: 'simulated', params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } } }
+      : { ...common, provider: 'openai', baseUrl: `${fakeUrl}/v1`, credentialEnv: 'BENCH_KEY', params: { stream: process.env.BENCH_STREAM !== '0' } },
+  );
   const set = await api.promptSets.create.mutate({
     name: `bench ${prompts}`,
     prompts: Array.from({ length: prompts }, (_, i) => ({ input: `Benchmark prompt ${i}: answer briefly.` })),

@@ -1,9 +1,10 @@
 // The engine's hot path: every trace, message, event and item update of many calls written in
-// one transaction as a few multi-row statements. Built as raw SQL because running thousands of
+// one transaction: on PostgreSQL as a few multi-row statements (here), on SQLite with prepared
+// statements (sqlite-batch.ts). Built as raw SQL because running thousands of
 // rows a second through the ORM's per-row query building costs more CPU than the calls
 // themselves (see the README's performance section). Values are bound, never interpolated.
 import type { Db } from './client.js';
-import { EVENT, ITEM, MESSAGE, TRACE, sqliteValue, type Column, type Kind } from './columns.js';
+import { EVENT, ITEM, MESSAGE, TRACE, type Column, type Kind } from './columns.js';
 import { writeSqliteBatch } from './sqlite-batch.js';
 
 export interface TraceRow {
@@ -88,21 +89,13 @@ export interface WriteBatch {
   events: EventRow[];
 }
 
-interface Dialect {
-  param(i: number, kind: Kind): string;
-  value(v: unknown, kind: Kind): unknown;
-  maxParams: number;
-}
-
+// PostgreSQL's side of writeBatch (SQLite's is sqlite-batch.ts): multi-row statements with typed
+// parameters, DateTime as timestamp(3) without a zone, as Prisma stores it.
 const PG_TYPE: Record<Kind, string> = { text: 'text', int: 'integer', float: 'double precision', time: 'timestamp(3)', json: 'jsonb' };
-const dialects: Record<Db['provider'], Dialect> = {
-  sqlite: { param: () => '?', value: sqliteValue, maxParams: 30_000 },
-  postgresql: {
-    param: (i, kind) => `$${i}::${PG_TYPE[kind]}`,
-    value: (v, kind) => (v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '') : kind === 'json' ? JSON.stringify(v) : v),
-    maxParams: 60_000,
-  },
-};
+const MAX_PARAMS = 60_000;
+const param = (i: number, kind: Kind) => `$${i}::${PG_TYPE[kind]}`;
+const value = (v: unknown, kind: Kind): unknown =>
+  v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '') : kind === 'json' ? JSON.stringify(v) : v;
 
 interface Statement {
   sql: string;
@@ -128,58 +121,54 @@ function pow2Chunks<R>(rows: R[], max: number): R[][] {
 }
 
 /** Multi-row INSERTs, split so no statement exceeds the database's bound-parameter limit. */
-function inserts<R>(d: Dialect, table: string, cols: Column<R>[], rows: R[]): Statement[] {
+function inserts<R>(table: string, cols: Column<R>[], rows: R[]): Statement[] {
   const out: Statement[] = [];
-  for (const chunk of pow2Chunks(rows, Math.max(1, Math.floor(d.maxParams / cols.length)))) {
+  for (const chunk of pow2Chunks(rows, Math.max(1, Math.floor(MAX_PARAMS / cols.length)))) {
     const args: unknown[] = [];
-    const tuples = chunk.map((r) => `(${cols.map(([, kind, get]) => (args.push(d.value(get(r), kind)), d.param(args.length, kind))).join(', ')})`);
+    const tuples = chunk.map((r) => `(${cols.map(([, kind, get]) => (args.push(value(get(r), kind)), param(args.length, kind))).join(', ')})`);
     out.push({ sql: `INSERT INTO "${table}" (${cols.map(([n]) => `"${n}"`).join(', ')}) VALUES ${tuples.join(', ')}`, args });
   }
   return out;
 }
 
 /** One UPDATE … FROM (VALUES …) per chunk: every item update of the batch in one statement. */
-function itemUpdates(d: Dialect, provider: Db['provider'], rows: ItemUpdate[]): Statement[] {
+function itemUpdates(rows: ItemUpdate[]): Statement[] {
   const out: Statement[] = [];
-  for (const chunk of pow2Chunks(rows, Math.floor(d.maxParams / ITEM.length))) {
+  for (const chunk of pow2Chunks(rows, Math.floor(MAX_PARAMS / ITEM.length))) {
     const args: unknown[] = [];
-    const tuples = chunk.map((r) => `(${ITEM.map(([, kind, get]) => (args.push(d.value(get(r), kind)), d.param(args.length, kind))).join(', ')})`);
+    const tuples = chunk.map((r) => `(${ITEM.map(([, kind, get]) => (args.push(value(get(r), kind)), param(args.length, kind))).join(', ')})`);
     const names = ITEM.map(([n]) => `"${n}"`).join(', ');
     const set = ITEM.slice(1).map(([n]) => `"${n}" = v."${n}"`).join(', ');
-    out.push({
-      sql:
-        provider === 'sqlite'
-          ? `WITH v(${names}) AS (VALUES ${tuples.join(', ')}) UPDATE "RunItem" SET ${set} FROM v WHERE "RunItem"."id" = v."id"`
-          : `UPDATE "RunItem" AS i SET ${set} FROM (VALUES ${tuples.join(', ')}) AS v(${names}) WHERE i."id" = v."id"`,
-      args,
-    });
+    out.push({ sql: `UPDATE "RunItem" AS i SET ${set} FROM (VALUES ${tuples.join(', ')}) AS v(${names}) WHERE i."id" = v."id"`, args });
   }
   return out;
 }
 
-function counterUpdates(d: Dialect, counters: Map<string, RunCounters>): Statement[] {
+function counterUpdates(counters: Map<string, RunCounters>): Statement[] {
   const out: Statement[] = [];
   for (const [runId, c] of counters) {
     const cols = (Object.keys(c) as Array<keyof RunCounters>).filter((k) => c[k] !== 0);
     if (!cols.length) continue;
     const args: unknown[] = [];
-    const set = cols.map((k) => (args.push(c[k]), `"${k}" = "${k}" + ${d.param(args.length, k === 'costUsd' ? 'float' : 'int')}`));
+    const set = cols.map((k) => (args.push(c[k]), `"${k}" = "${k}" + ${param(args.length, k === 'costUsd' ? 'float' : 'int')}`));
     args.push(runId);
-    out.push({ sql: `UPDATE "Run" SET ${set.join(', ')} WHERE "id" = ${d.param(args.length, 'text')}`, args });
+    out.push({ sql: `UPDATE "Run" SET ${set.join(', ')} WHERE "id" = ${param(args.length, 'text')}`, args });
   }
   return out;
 }
 
 /** Writes the whole batch atomically. Foreign keys in order: traces before the rows naming them. */
 export async function writeBatch(db: Db, batch: WriteBatch): Promise<void> {
-  if (db.sqlite) return writeSqliteBatch(db.sqlite(), batch);
-  const d = dialects[db.provider];
+  if (db.provider === 'sqlite') {
+    if (!db.sqlite) throw new Error('writeBatch on SQLite needs a Db made by createDb()');
+    return writeSqliteBatch(db.sqlite(), batch);
+  }
   const statements = [
-    ...inserts(d, 'Trace', TRACE, batch.traces),
-    ...inserts(d, 'Message', MESSAGE, batch.messages),
-    ...itemUpdates(d, db.provider, batch.items),
-    ...counterUpdates(d, batch.counters),
-    ...inserts(d, 'RunEvent', EVENT, batch.events),
+    ...inserts('Trace', TRACE, batch.traces),
+    ...inserts('Message', MESSAGE, batch.messages),
+    ...itemUpdates(batch.items),
+    ...counterUpdates(batch.counters),
+    ...inserts('RunEvent', EVENT, batch.events),
   ];
   if (!statements.length) return;
   await db.prisma.$transaction(statements.map((s) => db.prisma.$executeRawUnsafe(s.sql, ...s.args)));

@@ -10,6 +10,7 @@
 // 100,000-prompt set left ~80 MB alive after it returned; now a statement's values are one string
 // of at most BULK_CHARS, and the few kept are a few MB at most.
 import type { Db } from './client.js';
+import type { Column, Kind } from './columns.js';
 
 export interface PromptRow {
   id: string;
@@ -27,9 +28,6 @@ export interface NewRunItem {
   repeatIndex: number;
 }
 
-type Kind = 'text' | 'int' | 'json';
-type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
-
 const PROMPT: Column<PromptRow>[] = [
   ['id', 'text', (r) => r.id], ['promptSetId', 'text', (r) => r.promptSetId], ['index', 'int', (r) => r.index],
   ['input', 'json', (r) => r.input], ['expected', 'text', (r) => r.expected], ['metadata', 'json', (r) => r.metadata],
@@ -43,7 +41,7 @@ const RUN_ITEM: Column<NewRunItem>[] = [
 export const BULK_ROWS = 1024;
 export const BULK_CHARS = 128 * 1024;
 
-const PG_CAST: Record<Kind, string> = { text: '', int: '::integer', json: '::jsonb' };
+const PG_CAST: Record<Kind, string> = { text: '', int: '::integer', float: '::double precision', time: '::timestamp(3)', json: '::jsonb' };
 
 /**
  * `INSERT … SELECT` from the JSON parameter. Every value travels as a JSON string, number or null

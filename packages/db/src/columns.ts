@@ -1,5 +1,6 @@
-// The columns of the engine's hot-path tables, in one place for both ways of writing them
-// (multi-row SQL in batch.ts, prepared statements in sqlite-batch.ts).
+// The columns of the tables written in bulk: the engine's hot-path tables, for both ways of
+// writing them (PostgreSQL's multi-row SQL in batch.ts, SQLite's prepared statements in
+// sqlite-batch.ts); bulk.ts uses the same column shape for prompts and run items.
 import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './batch.js';
 
 export type Kind = 'text' | 'int' | 'float' | 'time' | 'json';
@@ -28,8 +29,3 @@ export const ITEM: Column<ItemUpdate>[] = [
   ['id', 'text', (r) => r.id], ['status', 'text', (r) => r.status], ['attempts', 'int', (r) => r.attempts], ['finalTraceId', 'text', (r) => r.finalTraceId],
   ['startedAt', 'time', (r) => r.startedAt], ['endedAt', 'time', (r) => r.endedAt],
 ];
-
-// Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset.
-export const sqliteValue = (v: unknown, kind: Kind): unknown =>
-  v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '+00:00') : kind === 'json' ? JSON.stringify(v) : v;
-

@@ -6,7 +6,11 @@
 import Database from 'better-sqlite3';
 import type { SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import type { RunCounters, WriteBatch } from './batch.js';
-import { EVENT, ITEM, MESSAGE, TRACE, sqliteValue, type Column } from './columns.js';
+import { EVENT, ITEM, MESSAGE, TRACE, type Column, type Kind } from './columns.js';
+
+// Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset.
+export const sqliteValue = (v: unknown, kind: Kind): unknown =>
+  v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '+00:00') : kind === 'json' ? JSON.stringify(v) : v;
 
 const COUNTERS: Array<keyof RunCounters> = ['completedItems', 'failedItems', 'cancelledItems', 'retries', 'inputTokens', 'outputTokens', 'costUsd'];
 
