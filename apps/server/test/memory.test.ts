@@ -1,7 +1,8 @@
 // The real server process (dist/main.js, as users start it) creating and running 10,000 prompts
 // against a zero-latency fake stays within its memory budget. Without the server's own V8
-// settings (src/v8-flags.ts) its peak here was ~380 MB; with them ~240 MB. The benchmark
-// (pnpm bench B4) measures 10,000 and 100,000.
+// settings (src/v8-flags.ts) its peak here was ~380 MB; with them ~240 MB, and ~255 MB with the
+// LLM worker thread (its young generation capped in @batchlight/llm threaded.ts; uncapped, 273).
+// The benchmark (pnpm bench B4) measures 10,000 and 100,000.
 import { afterAll, expect, it } from 'vitest';
 import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
 import { tempSqlite } from '@batchlight/db/testing';
