@@ -1,12 +1,12 @@
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { EngineInputError, NotFoundError } from '@batchlight/engine';
 import type { Context } from './context.js';
+import { transformer } from './transformer.js';
 
 /** Field errors travel in `error.data.fieldErrors` ({ field: [messages] }) so forms can place them. */
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     let fieldErrors: Record<string, string[]> | null = null;
