@@ -89,14 +89,21 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     }
     let startedAt = new Date();
     let sending: Promise<void> | null = null;
+    const sent = () => {
+      if (request.pace) pacer.sent(request.pace.key);
+    };
     const beforeSend = () =>
       (sending ??= (async () => {
         if (request.pace) await pacer.next(request.pace.key, request.pace.gapMs, ctl.signal);
         startedAt = new Date();
+        // The start as recorded: the next one is at least the gap later (and later still once a
+        // write that comes after this is done, where the adapter reports it).
+        sent();
       })());
     try {
       const r = await adapter({
         beforeSend,
+        sent,
         model,
         messages: request.messages,
         params,

@@ -58,6 +58,32 @@ describe('createPooledFetch', () => {
     expect([e!.method, e!.body.length]).toEqual(['GET', 0]);
   });
 
+  it('beforeSend is awaited on a connected socket, then the request is written, then sent() is called', async () => {
+    const order: string[] = [];
+    const init = (abort?: AbortController) => ({
+      method: 'POST',
+      body: 'x',
+      signal: abort?.signal,
+      beforeSend: async () => {
+        order.push('beforeSend');
+        await sleep(5);
+        abort?.abort(new Error('stop'));
+        order.push(`waited (${server.requests.length} seen)`);
+      },
+      sent: () => order.push('sent'),
+    });
+    expect(await (await pooled(`${server.url}/paced`, init())).text()).toBe('ok');
+    expect(order).toEqual(['beforeSend', 'waited (0 seen)', 'sent']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/paced']);
+
+    // Aborted while beforeSend waits: nothing is written, and sent() is never called.
+    order.length = 0;
+    await expect(pooled(`${server.url}/never`, init(new AbortController()))).rejects.toThrow('stop');
+    await sleep(20);
+    expect(order).toEqual(['beforeSend', 'waited (1 seen)']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/paced']);
+  });
+
   it('abort before the request: rejects with the reason, sends nothing', async () => {
     const reason = new Error('stop now');
     await expect(pooled(`${server.url}/x`, { method: 'POST', body: 'x', signal: AbortSignal.abort(reason) })).rejects.toBe(reason);

@@ -5,7 +5,8 @@ import { Pacer } from '@batchlight/llm';
 export class CallGate {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
-  private readonly starts = new Pacer();
+  // Its callers read the clock a few microtasks after their turn: a margin keeps what they see.
+  private readonly starts = new Pacer(0.5);
 
   constructor(
     readonly concurrency: number,

@@ -62,7 +62,7 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       timeout: call.timeoutMs + 1_000,
       maxRetries: 0,
       // The SDK passes fetchOptions through to the fetch as they are.
-      ...(hookInFetch ? { fetchOptions: { beforeSend: call.beforeSend } satisfies PooledRequestInit as NonNullable<OpenAI.RequestOptions['fetchOptions']> } : {}),
+      ...(hookInFetch ? { fetchOptions: { beforeSend: call.beforeSend, sent: call.sent } satisfies PooledRequestInit as NonNullable<OpenAI.RequestOptions['fetchOptions']> } : {}),
     };
     if (!hookInFetch) await call.beforeSend();
 

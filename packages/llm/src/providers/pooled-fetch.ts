@@ -24,6 +24,8 @@ import { pipeline, type Readable } from 'node:stream';
 export interface PooledRequestInit extends RequestInit {
   /** Awaited after the request is built, right before it is written (keeps CallRequest.pace). */
   beforeSend?: () => Promise<void>;
+  /** Called once the request has been handed to the socket (written, on a connected socket). */
+  sent?: () => void;
 }
 
 export function createPooledFetch(): typeof fetch {
@@ -134,7 +136,7 @@ export function createPooledFetch(): typeof fetch {
           reject(new TypeError('fetch failed', { cause: err }));
         }
       });
-      const { beforeSend } = init;
+      const { beforeSend, sent } = init;
       if (!beforeSend) req.end(body ?? undefined);
       else {
         // The hook runs once the socket can take the request at once (a new connection is set
@@ -144,6 +146,7 @@ export function createPooledFetch(): typeof fetch {
             () => {
               if (signal?.aborted) return;
               req.end(body ?? undefined);
+              sent?.();
             },
             (err: unknown) => {
               done();

@@ -17,6 +17,8 @@ export interface AdapterCall {
    * is taken when it resolves. Idempotent: later calls resolve at once.
    */
   beforeSend(): Promise<void>;
+  /** Call once the request is written, where the adapter can tell (our pooled fetch can). */
+  sent(): void;
   /** Call when the first output token arrives (idempotent). */
   markFirstToken(): void;
   /** Adapters that cannot see HTTP responses through their SDK errors record them here. */
