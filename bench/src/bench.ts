@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempPostgres } from '@batchlight/db/testing';
 import { fakeReset, fakeStats, startFake, startServer, type Proc } from './processes.js';
+import { captureRequestStarts } from './wire.js';
 
 type Api = TRPCClient<AppRouter>;
 interface Row {
@@ -85,6 +86,27 @@ async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 const f = (n: number, d = 2) => n.toFixed(d);
 
+/**
+ * CPU per prompt of each process from here on: the three share the machine's cores, so this says
+ * who spends them (and is steadier than wall time on a noisy machine).
+ */
+function cpuMeter(server: Proc, fake: Proc) {
+  const at0 = { server: server.cpuMs(), serverMain: server.cpuMs(true), fake: fake.cpuMs(), bench: process.cpuUsage() };
+  return (prompts: number) => {
+    const bench = process.cpuUsage(at0.bench);
+    return {
+      server: (server.cpuMs() - at0.server) / prompts,
+      serverMainThread: (server.cpuMs(true) - at0.serverMain) / prompts,
+      fake: (fake.cpuMs() - at0.fake) / prompts,
+      benchClient: (bench.user + bench.system) / 1000 / prompts,
+    };
+  };
+}
+const cpuRow = (id: string, what: string, c: ReturnType<ReturnType<typeof cpuMeter>>): Row => ({
+  id, what: `${what}: server (main thread) / fake / client`, target: 'report', pass: null,
+  value: `${f(c.server, 3)} (${f(c.serverMainThread, 3)}) / ${f(c.fake, 3)} / ${f(c.benchClient, 3)} ms`,
+});
+
 async function withServer<T>(databaseUrl: string, fn: (server: Proc, api: Api) => Promise<T>): Promise<T> {
   const server = await startServer(databaseUrl);
   const c = client(server.url);
@@ -115,19 +137,33 @@ async function main() {
   const fakeGap = await startFake(5, true);
   try {
     if (want('B1')) {
-      await withServer(sqlite('b1'), async (_s, api) => {
+      await withServer(sqlite('b1'), async (server, api) => {
         const { model, set } = await setup(api, fake50.url, 1000);
-        // Warm-up: connections and the first statements are not what B1 measures.
-        await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0, promptLimit: 100 });
-        const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0 });
+        const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0 };
         const ideal = Math.ceil(1000 / 50) * 50;
+        const measure = async () => {
+          const cpu = cpuMeter(server, fake50);
+          const r = await run(api, input);
+          return { r, cpu: cpu(1000), ratio: r.wallMs / ideal };
+        };
+        // A fresh process: connections and the first statements set up by 100 prompts, but V8 is
+        // still compiling the hot path (on its helper threads, about 0.6 ms of CPU per prompt).
+        await run(api, { ...input, promptLimit: 100 });
+        const cold = await measure();
+        // Steady state, as a server that has run a few thousand calls: what B1 is judged on.
+        await run(api, { ...input, repeats: 4 });
+        const { r, cpu, ratio } = await measure();
         const traces = (await api.traces.list.query({ runId: r.run.id, limit: 1000 })).traces;
         const lat = traces.map((t) => t.latencyMs ?? 0).sort((a, b) => a - b);
         const first = Math.min(...traces.map((t) => new Date(t.startedAt).getTime()));
         const last = Math.max(...traces.map((t) => new Date(t.endedAt!).getTime()));
         result.B1_calls = { latencyP50: pct(lat, 50), latencyP99: pct(lat, 99), firstStartToLastEndMs: last - first };
-        result.B1 = { idealMs: ideal, wallMs: r.wallMs, serverMs: r.serverMs, ratio: r.wallMs / ideal };
-        rows.push({ id: 'B1', what: 'overhead: 1,000 prompts, C=50, 50 ms fake (wall / ideal)', value: `${f(r.wallMs / ideal)}× (${f(r.wallMs / 1000)} s vs ${f(ideal / 1000)} s)`, target: '≤ 1.25×', pass: r.wallMs / ideal <= 1.25 });
+        result.B1 = { idealMs: ideal, wallMs: r.wallMs, serverMs: r.serverMs, ratio, cpuMsPerPrompt: cpu };
+        result.B1_cold = { wallMs: cold.r.wallMs, ratio: cold.ratio, cpuMsPerPrompt: cold.cpu };
+        const what = 'overhead: 1,000 prompts, C=50, 50 ms fake (wall / ideal)';
+        rows.push({ id: 'B1', what, value: `${f(ratio)}× (${f(r.wallMs / 1000)} s vs ${f(ideal / 1000)} s)`, target: '≤ 1.25×', pass: ratio <= 1.25 });
+        rows.push(cpuRow('B1', 'CPU per prompt', cpu));
+        rows.push({ id: 'B1', what: `${what.replace('overhead', 'cold process')}`, value: `${f(cold.ratio)}×, server CPU ${f(cold.cpu.server, 3)} ms per prompt`, target: 'report', pass: null });
       });
     }
     const b2 = async (label: string, url: string) => {
@@ -135,23 +171,12 @@ async function main() {
         const { model, set } = await setup(api, fake0.url, 5000);
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0, promptLimit: 200 });
         await fakeReset(fake0.url);
-        const cpu0 = { server: server.cpuMs(), serverMain: server.cpuMs(true), fake: fake0.cpuMs(), bench: process.cpuUsage() };
+        const cpu = cpuMeter(server, fake0);
         const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
         const rate = 5000 / (r.wallMs / 1000);
-        const benchCpu = process.cpuUsage(cpu0.bench);
-        // CPU per prompt of each process: the three share the machine's cores, so this says who
-        // spends them (and is steadier than wall time on a noisy machine).
-        const cpuPerPrompt = {
-          server: (server.cpuMs() - cpu0.server) / 5000,
-          serverMainThread: (server.cpuMs(true) - cpu0.serverMain) / 5000,
-          fake: (fake0.cpuMs() - cpu0.fake) / 5000,
-          benchClient: (benchCpu.user + benchCpu.system) / 1000 / 5000,
-        };
+        const cpuPerPrompt = cpu(5000);
         result[`B2_${label}`] = { wallMs: r.wallMs, perSecond: rate, peakRssMb: server.peakRssMb(), cpuMsPerPrompt: cpuPerPrompt };
-        rows.push({
-          id: 'B2', what: `CPU per prompt on ${label}: server (main thread) / fake / client`, target: 'report', pass: null,
-          value: `${f(cpuPerPrompt.server, 3)} (${f(cpuPerPrompt.serverMainThread, 3)}) / ${f(cpuPerPrompt.fake, 3)} / ${f(cpuPerPrompt.benchClient, 3)} ms`,
-        });
+        rows.push(cpuRow('B2', `CPU per prompt on ${label}`, cpuPerPrompt));
         rows.push({ id: 'B2', what: `throughput on ${label}: 5,000 prompts, C=64, 0 ms fake`, value: `${f(rate, 0)} prompts/s (${f(r.wallMs / 1000)} s)`, target: label === 'SQLite' ? '≥ 1,000/s' : 'report', pass: label === 'SQLite' ? rate >= 1000 : null });
         if (label === 'SQLite') {
           result.B3 = { p50: pct(r.lags, 50), p99: pct(r.lags, 99), samples: r.lags.length };
@@ -189,13 +214,23 @@ async function main() {
         const { model, set } = await setup(api, fakeGap.url, 200);
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 0, promptLimit: 20 }); // warm-up
         await fakeReset(fakeGap.url);
+        const wire = await captureRequestStarts(Number(new URL(fakeGap.url).port), process.env.BENCH_PCAP ?? join(dir, 'b6.pcap'));
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 20 });
-        const starts = ((await fakeStats(fakeGap.url)).starts ?? []).sort((a, b) => a - b);
-        const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
-        const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-        const min = Math.min(...gaps);
-        result.B6 = { meanGapMs: mean, minGapMs: min, gaps: gaps.length };
-        rows.push({ id: 'B6', what: 'delay fidelity: 200 prompts, delayMs 20 (gaps at the fake)', value: `mean ${f(mean)} ms (${f(((mean - 20) / 20) * 100, 1)}%), min ${f(min)} ms`, target: 'mean within 5%, none < 20', pass: Math.abs(mean - 20) <= 1 && min >= 20 });
+        const gapsOf = (starts: number[]) => {
+          const sorted = [...starts].sort((a, b) => a - b);
+          const gaps = sorted.slice(1).map((s, i) => s - sorted[i]!);
+          return { mean: gaps.reduce((a, b) => a + b, 0) / gaps.length, min: Math.min(...gaps), gaps: gaps.length };
+        };
+        const judge = (g: { mean: number; min: number }) => Math.abs(g.mean - 20) <= 1 && g.min >= 20;
+        const show = (g: { mean: number; min: number }) => `mean ${f(g.mean)} ms (${f(((g.mean - 20) / 20) * 100, 1)}%), min ${f(g.min)} ms`;
+        const atFake = gapsOf((await fakeStats(fakeGap.url)).starts ?? []);
+        result.B6 = { meanGapMs: atFake.mean, minGapMs: atFake.min, gaps: atFake.gaps };
+        rows.push({ id: 'B6', what: 'delay fidelity: 200 prompts, delayMs 20 (gaps at the fake)', value: show(atFake), target: 'mean within 5%, none < 20', pass: judge(atFake) });
+        const onWire = wire ? gapsOf(await wire.stop()) : null;
+        if (onWire) {
+          result.B6_wire = { meanGapMs: onWire.mean, minGapMs: onWire.min, gaps: onWire.gaps };
+          rows.push({ id: 'B6', what: 'the same requests on the wire (kernel time, tcpdump on lo)', value: `${show(onWire)}${onWire.gaps === 199 ? '' : `, ${onWire.gaps} gaps`}`, target: 'report', pass: null });
+        }
       });
     }
   } finally {
