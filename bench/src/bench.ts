@@ -107,6 +107,20 @@ const cpuRow = (id: string, what: string, c: ReturnType<ReturnType<typeof cpuMet
   value: `${f(c.server, 3)} (${f(c.serverMainThread, 3)}) / ${f(c.fake, 3)} / ${f(c.benchClient, 3)} ms`,
 });
 
+/**
+ * A fixed piece of CPU work, timed: the same "2 vCPU" box has read twice as fast on one day as on
+ * another (and moves within a day), so figures from different runs compare only next to this.
+ */
+function cpuReference(): number {
+  const o = { a: 1, b: 'hello world', c: [1, 2, 3], d: { e: true, f: null, g: 'x'.repeat(50) } };
+  let t = 0;
+  for (let round = 0; round < 2; round++) {
+    t = performance.now(); // the second round, once V8 has optimised the loop
+    for (let i = 0; i < 200_000; i++) JSON.parse(JSON.stringify(o));
+  }
+  return performance.now() - t;
+}
+
 async function withServer<T>(databaseUrl: string, fn: (server: Proc, api: Api) => Promise<T>): Promise<T> {
   const server = await startServer(databaseUrl);
   const c = client(server.url);
@@ -131,6 +145,7 @@ async function correctness(api: Api, runId: string, fakeUrl: string, expected: n
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'batchlight-bench-'));
+  const speedBefore = cpuReference();
   const sqlite = (name: string) => `file:${join(dir, `${name}.db`)}`;
   const fake50 = await startFake(50);
   const fake0 = await startFake(0);
@@ -238,6 +253,9 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  const speed = [speedBefore, cpuReference()];
+  result.cpuReferenceMs = speed;
+  rows.push({ id: '–', what: 'CPU reference: 200,000 JSON round trips (before / after)', value: `${f(speed[0]!, 0)} / ${f(speed[1]!, 0)} ms`, target: 'report', pass: null });
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const w = [3, 58, 44, 28];
   const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i] ?? 6)).join(' ');
