@@ -83,11 +83,13 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     // The engine starts calls >= 25 ms apart (its own trace timestamps, ms resolution)...
     const traceStarts = (await allTraces(c, run2.id)).map((tr) => new Date(tr.startedAt).getTime()).sort((a, b) => a - b);
     expect(Math.min(...traceStarts.slice(1).map((s, i) => s - traceStarts[i]!))).toBeGreaterThanOrEqual(24);
-    // ...and the fake sees them so on average. The LLM client keeps the gap at the socket write;
-    // the fake reads its clock when this test process's event loop gets to a request, a few ms
-    // late when the machine is busy. Unspaced, the gaps would be about zero.
+    // ...and the fake sees them so. The LLM client keeps the gap on the wire (counted from the
+    // end of each write); the fake reads its clock when this process's event loop, which the
+    // server shares, gets to a request: now and then 10 ms late on a busy machine, which reads as
+    // one long gap and one short one. Hence the mean and the median; unspaced, both would be a
+    // few ms (4 calls in flight, 5 ms each).
     expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(25);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(15);
+    expect([...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(24);
   });
 
   it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
