@@ -184,15 +184,23 @@ async function main() {
     const b2 = async (label: string, url: string) => {
       await withServer(url, async (server, api) => {
         const { model, set } = await setup(api, fake0.url, 5000);
-        await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0, promptLimit: 200 });
-        await fakeReset(fake0.url);
-        const cpu = cpuMeter(server, fake0);
-        const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
-        const rate = 5000 / (r.wallMs / 1000);
-        const cpuPerPrompt = cpu(5000);
+        const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 };
+        await run(api, { ...input, promptLimit: 200 });
+        const measure = async () => {
+          await fakeReset(fake0.url);
+          const cpu = cpuMeter(server, fake0);
+          const r = await run(api, input);
+          return { r, rate: 5000 / (r.wallMs / 1000), cpu: cpu(5000) };
+        };
+        // As B1: the first 5,000 on a fresh process pay for V8's optimising compiler; the next
+        // 5,000 are the steady state B2 is judged on.
+        const cold = await measure();
+        const { r, rate, cpu: cpuPerPrompt } = await measure();
         result[`B2_${label}`] = { wallMs: r.wallMs, perSecond: rate, peakRssMb: server.peakRssMb(), cpuMsPerPrompt: cpuPerPrompt };
+        result[`B2_${label}_cold`] = { wallMs: cold.r.wallMs, perSecond: cold.rate, cpuMsPerPrompt: cold.cpu };
         rows.push(cpuRow('B2', `CPU per prompt on ${label}`, cpuPerPrompt));
         rows.push({ id: 'B2', what: `throughput on ${label}: 5,000 prompts, C=64, 0 ms fake`, value: `${f(rate, 0)} prompts/s (${f(r.wallMs / 1000)} s)`, target: label === 'SQLite' ? '≥ 1,000/s' : 'report', pass: label === 'SQLite' ? rate >= 1000 : null });
+        rows.push({ id: 'B2', what: `the same, first 5,000 on a fresh process (${label})`, value: `${f(cold.rate, 0)} prompts/s, server CPU ${f(cold.cpu.server, 3)} ms per prompt`, target: 'report', pass: null });
         if (label === 'SQLite') {
           result.B3 = { p50: pct(r.lags, 50), p99: pct(r.lags, 99), samples: r.lags.length };
           rows.push({ id: 'B3', what: 'live latency: event written → WebSocket client, during B2', value: `p50 ${f(pct(r.lags, 50), 0)} ms, p99 ${f(pct(r.lags, 99), 0)} ms`, target: 'p99 ≤ 50 ms', pass: pct(r.lags, 99) <= 50 });
