@@ -20,9 +20,14 @@ export function captureRequestStarts(port: number, file: string): Promise<Captur
     let err = '';
     p.once('error', () => resolve(null)); // no tcpdump
     p.once('exit', () => resolve(null)); // not allowed to capture, or a bad filter
+    const silent = setTimeout(() => {
+      p.kill();
+      resolve(null);
+    }, 10_000);
     p.stderr.on('data', (d: Buffer) => {
       err += d;
       if (!/listening on/.test(err)) return;
+      clearTimeout(silent);
       resolve({
         stop: async () => {
           p.kill('SIGINT');
