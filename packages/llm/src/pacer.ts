@@ -5,7 +5,7 @@
 // rather than inside a call's timeout.
 //
 // The client needs no margin on top of the gap: counted from the end of the write, the gap holds on
-// the wire by construction (B6, tcpdump on lo: min 20.22-20.27 ms for delayMs 20). A margin of
+// the wire by construction (B6, tcpdump on lo: min 20.18-20.28 ms for delayMs 20). A margin of
 // 0.5 ms counted from the turn instead gave gaps down to 17.5 ms when a write was held up after it.
 import { setTimeout as sleep } from 'node:timers/promises';
 
