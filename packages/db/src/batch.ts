@@ -4,7 +4,7 @@
 // rows a second through the ORM's per-row query building costs more CPU than the calls
 // themselves (see the README's performance section). Values are bound, never interpolated.
 import type { Db } from './client.js';
-import { EVENT, ITEM, MESSAGE, TRACE, type Column, type Kind } from './columns.js';
+import { EVENT, ITEM, MESSAGE, PG_TYPE, TRACE, type Column, type Kind } from './columns.js';
 import { writeSqliteBatch } from './sqlite-batch.js';
 
 export interface TraceRow {
@@ -90,8 +90,7 @@ export interface WriteBatch {
 }
 
 // PostgreSQL's side of writeBatch (SQLite's is sqlite-batch.ts): multi-row statements with typed
-// parameters, DateTime as timestamp(3) without a zone, as Prisma stores it.
-const PG_TYPE: Record<Kind, string> = { text: 'text', int: 'integer', float: 'double precision', time: 'timestamp(3)', json: 'jsonb' };
+// parameters.
 const MAX_PARAMS = 60_000;
 const param = (i: number, kind: Kind) => `$${i}::${PG_TYPE[kind]}`;
 const value = (v: unknown, kind: Kind): unknown =>

@@ -10,7 +10,7 @@
 // 100,000-prompt set left ~80 MB alive after it returned; now a statement's values are one string
 // of at most BULK_CHARS, and the few kept are a few MB at most.
 import type { Db } from './client.js';
-import type { Column, Kind } from './columns.js';
+import { PG_TYPE, type Column } from './columns.js';
 
 export interface PromptRow {
   id: string;
@@ -41,8 +41,6 @@ const RUN_ITEM: Column<NewRunItem>[] = [
 export const BULK_ROWS = 1024;
 export const BULK_CHARS = 128 * 1024;
 
-const PG_CAST: Record<Kind, string> = { text: '', int: '::integer', float: '::double precision', time: '::timestamp(3)', json: '::jsonb' };
-
 /**
  * `INSERT … SELECT` from the JSON parameter. Every value travels as a JSON string, number or null
  * and comes out through `->>` as text, integer or NULL; a JSON column's value is its
@@ -53,7 +51,7 @@ function insertSql(provider: Db['provider'], table: string, cols: Column<never>[
   if (provider === 'sqlite') {
     return `INSERT INTO "${table}" (${names}) SELECT ${cols.map((_, i) => `r.value ->> ${i}`).join(', ')} FROM json_each(?) AS r`;
   }
-  const values = cols.map(([, kind], i) => (kind === 'text' ? `r ->> ${i}` : `(r ->> ${i})${PG_CAST[kind]}`));
+  const values = cols.map(([, kind], i) => (kind === 'text' ? `r ->> ${i}` : `(r ->> ${i})::${PG_TYPE[kind]}`));
   return `INSERT INTO "${table}" (${names}) SELECT ${values.join(', ')} FROM json_array_elements($1::json) AS r`;
 }
 

@@ -6,6 +6,9 @@ import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './batch.js';
 export type Kind = 'text' | 'int' | 'float' | 'time' | 'json';
 export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
 
+/** PostgreSQL's type for each kind; DateTime as timestamp(3) without a zone, as Prisma stores it. */
+export const PG_TYPE: Record<Kind, string> = { text: 'text', int: 'integer', float: 'double precision', time: 'timestamp(3)', json: 'jsonb' };
+
 export const TRACE: Column<TraceRow>[] = [
   ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['itemId', 'text', (r) => r.itemId],
   ['modelRevision', 'int', (r) => r.modelRevision], ['provider', 'text', (r) => r.provider], ['requestedModel', 'text', (r) => r.requestedModel],
