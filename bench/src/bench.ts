@@ -102,6 +102,12 @@ function cpuMeter(server: Proc, fake: Proc) {
     };
   };
 }
+/** One run timed at the client, with each process's CPU per prompt during it. */
+async function measuredRun(api: Api, server: Proc, fake: Proc, input: Parameters<Api['runs']['create']['mutate']>[0], prompts: number) {
+  const cpu = cpuMeter(server, fake);
+  const r = await run(api, input);
+  return { r, cpu: cpu(prompts) };
+}
 const cpuRow = (id: string, what: string, c: ReturnType<ReturnType<typeof cpuMeter>>): Row => ({
   id, what: `${what}: server (main thread) / fake / client`, target: 'report', pass: null,
   value: `${f(c.server, 3)} (${f(c.serverMainThread, 3)}) / ${f(c.fake, 3)} / ${f(c.benchClient, 3)} ms`,
@@ -157,9 +163,8 @@ async function main() {
         const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0 };
         const ideal = Math.ceil(1000 / 50) * 50;
         const measure = async () => {
-          const cpu = cpuMeter(server, fake50);
-          const r = await run(api, input);
-          return { r, cpu: cpu(1000), ratio: r.wallMs / ideal };
+          const m = await measuredRun(api, server, fake50, input, 1000);
+          return { ...m, ratio: m.r.wallMs / ideal };
         };
         // A fresh process: connections and the first statements set up by 100 prompts, but V8 is
         // still compiling the hot path (on its helper threads, about 0.6 ms of CPU per prompt).
@@ -188,9 +193,8 @@ async function main() {
         await run(api, { ...input, promptLimit: 200 });
         const measure = async () => {
           await fakeReset(fake0.url);
-          const cpu = cpuMeter(server, fake0);
-          const r = await run(api, input);
-          return { r, rate: 5000 / (r.wallMs / 1000), cpu: cpu(5000) };
+          const m = await measuredRun(api, server, fake0, input, 5000);
+          return { ...m, rate: 5000 / (m.r.wallMs / 1000) };
         };
         // As B1: the first 5,000 on a fresh process pay for V8's optimising compiler; the next
         // 5,000 are the steady state B2 is judged on.
