@@ -52,7 +52,7 @@ export interface UsageOverride {
 }
 
 export interface Behavior {
-  /** Total time before the response completes. Streaming sends the first chunk at ttftFraction of it. */
+  /** Total time from the request's arrival (or its gate's opening) until the response completes, never less. Streaming sends the first chunk at ttftFraction of it. */
   latencyMs?: LatencySpec;
   /** Fraction of the latency before the first streamed chunk (default 0.5). */
   ttftFraction?: number;
@@ -172,8 +172,21 @@ function normFault(f: Fault | undefined): { kind: string; [k: string]: unknown }
   return typeof f === 'string' ? { kind: f } : (f as { kind: string });
 }
 
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+/**
+ * Resolves once nowMs() reaches `at`, never before. A provider's latency runs from the request's
+ * arrival: waiting for a deadline rather than for a duration keeps the time the fake spent before
+ * (reading the body, a busy loop) and a first sleep's lateness out of the total. setTimeout alone
+ * can fire early, by as long as the loop's turn had run when it was set.
+ */
+function until(at: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const left = at - nowMs();
+      if (left <= 0) resolve();
+      else setTimeout(check, Math.ceil(left));
+    };
+    check();
+  });
 }
 
 const HF_MODEL_ROUTE = /^\/(?:([^/]+)\/)?models\/(.+?)\/v1\/chat\/completions$/;
@@ -333,7 +346,12 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     }
     const b: Behavior = (typeof behavior === 'function' ? behavior(freq) : behavior) ?? {};
 
-    if (b.gate) await b.gate(freq);
+    // The latency runs from arrival, or from the gate's opening for a gated request.
+    let from = startedAt;
+    if (b.gate) {
+      await b.gate(freq);
+      from = nowMs();
+    }
     const latency = drawLatency(b.latencyMs, freq);
 
     // Decide on a fault.
@@ -355,7 +373,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       switch (fault.kind) {
         case 'cut':
           if (!stream) {
-            await sleep(latency);
+            await until(from + latency);
             req.socket.destroy();
             return;
           }
@@ -366,11 +384,11 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         case 'hang':
           return; // never answer; the client has to give up
         case 'reset':
-          await sleep(latency);
+          await until(from + latency);
           req.socket.destroy();
           return;
         case 'malformed': {
-          await sleep(latency);
+          await until(from + latency);
           if (stream) {
             res.writeHead(200, { 'content-type': 'text/event-stream', ...extraHeaders });
             res.end('data: {"id":"chatcmpl-broken","choices":[{"delta":{"content":"x"\n\n');
@@ -381,7 +399,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
           return;
         }
         case '429': {
-          await sleep(latency);
+          await until(from + latency);
           const h: Record<string, string> = { ...extraHeaders };
           if (fault.retryAfterMs != null) h['retry-after-ms'] = String(fault.retryAfterMs);
           if (fault.retryAfterSeconds != null) h['retry-after'] = String(fault.retryAfterSeconds);
@@ -390,7 +408,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         }
         default: {
           const status = Number(fault.kind);
-          await sleep(latency);
+          await until(from + latency);
           const type = status === 401 || status === 403 ? 'authentication_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
           const msg = status === 401 ? 'Invalid API key' : status >= 500 ? `The server had an error (${status})` : `Bad request (${status})`;
           return json(res, status, errBody(status, msg, type), extraHeaders);
@@ -417,7 +435,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const cut = fault?.kind === 'cut';
 
     if (!stream) {
-      await sleep(total_);
+      await until(from + total_);
       if (res.destroyed) return;
       return json(
         res,
@@ -436,7 +454,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     }
 
     const ttft = total_ * Math.min(Math.max(b.ttftFraction ?? 0.5, 0), 1);
-    await sleep(ttft);
+    await until(from + ttft);
     if (res.destroyed) return;
     const base = { id, object: 'chat.completion.chunk', created, model: responseModel, ...(servedBy ? { provider: servedBy } : {}) };
     const words = output.split(' ');
@@ -447,7 +465,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       req.socket.destroy();
       return;
     }
-    await sleep(total_ - ttft);
+    await until(from + total_);
     if (res.destroyed) return;
     let rest = '';
     for (let i = 1; i < words.length; i++) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { startFakeHuggingFace, startFakeOpenAI, demoPrompts, type FakeServer } from '../src/index.js';
 
@@ -136,6 +137,29 @@ describe('fake OpenAI over HTTP', () => {
     expect(f2.requests).toHaveLength(0);
     expect(f2.countsByModel()).toEqual({ lat: 1 });
     await f2.close();
+  });
+
+  it('counts latency from the request’s arrival: a body that comes late does not add to it', async () => {
+    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 150 } });
+    // Headers first, the body 100 ms later; answered 150 ms after arrival, not after the body.
+    const slowUpload = (stream: boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const b = body('late', { stream });
+        const t0 = performance.now();
+        const req = httpRequest(`${f3.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(performance.now() - t0));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+        setTimeout(() => req.end(b), 100);
+      });
+    for (const stream of [false, true]) {
+      const took = await slowUpload(stream);
+      expect(took).toBeGreaterThanOrEqual(149); // never early
+      expect(took).toBeLessThan(230); // a sleep after the body would take 250 ms or more
+    }
+    await f3.close();
   });
 });
 
