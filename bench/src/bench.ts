@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempPostgres } from '@batchlight/db/testing';
 import { fakeReset, fakeStats, startFake, startServer, type Proc } from './processes.js';
+import { timerStalls } from './stalls.js';
 import { captureRequestStarts } from './wire.js';
 
 type Api = TRPCClient<AppRouter>;
@@ -57,6 +58,9 @@ async function setup(api: Api, fakeUrl: string, prompts: number) {
 /** Runs to the end, timing it at the client, and measuring event delivery latency on the way. */
 async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[0], opts: { subscribe?: boolean } = {}) {
   const lags: number[] = [];
+  // Each item's commit times (`at`, stamped as its batch is written): item.started, item.completed.
+  const startedAt = new Map<string, number>();
+  const completedAt = new Map<string, number>();
   const t0 = performance.now();
   const created = await api.runs.create.mutate(input);
   if (opts.subscribe === false)
@@ -67,7 +71,11 @@ async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[
       {
         onData: ({ data }: { data: RunEventMessage }) => {
           // `at` is stamped as the event's batch is written, just before its commit.
-          if (data.type === 'item.completed') lags.push(Date.now() - Date.parse(data.at));
+          if (data.type === 'item.started') startedAt.set(data.payload.itemId, Date.parse(data.at));
+          if (data.type === 'item.completed') {
+            lags.push(Date.now() - Date.parse(data.at));
+            completedAt.set(data.payload.itemId, Date.parse(data.at));
+          }
           if (data.type === 'run.finished') {
             sub.unsubscribe();
             resolve();
@@ -80,11 +88,34 @@ async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[
   const wallMs = performance.now() - t0;
   const r = await api.runs.get.query({ id: created.id });
   const serverMs = r.finishedAt!.getTime() - r.startedAt!.getTime();
-  return { run: r, wallMs, serverMs, lags: lags.sort((a, b) => a - b) };
+  return { run: r, wallMs, serverMs, lags: lags.sort((a, b) => a - b), createdAtMs: epochOf(t0), startedAt, completedAt };
 }
 
+const epochOf = (perfNow: number) => performance.timeOrigin + perfNow;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 const f = (n: number, d = 2) => n.toFixed(d);
+
+/**
+ * Where the time of one call's cycle goes, as means over a run (ms): from its item.started commit
+ * to the request's write (the trace's start), to its arrival at the fake, from there to the end of
+ * the answer's parse (the trace's end) beyond the fake's latency, and on to the item.completed
+ * commit. A fake start cannot be matched to its trace, but a difference of means needs no match.
+ */
+function cycleOf(r: Awaited<ReturnType<typeof run>>, traces: Array<{ itemId: string | null; startedAt: Date; endedAt: Date | null }>, fakeStarts: number[], latencyMs: number) {
+  const requests = traces.map((t) => new Date(t.startedAt).getTime());
+  const parsed = traces.map((t) => new Date(t.endedAt!).getTime());
+  const started = traces.map((t) => r.startedAt.get(t.itemId!)!);
+  const completed = traces.map((t) => r.completedAt.get(t.itemId!)!);
+  return {
+    commitToRequest: mean(requests) - mean(started),
+    requestToFake: mean(fakeStarts) - mean(requests),
+    fakeToParsedBeyondLatency: mean(parsed) - mean(fakeStarts) - latencyMs,
+    parsedToCommit: mean(completed) - mean(parsed),
+    /** From the client's runs.create to the first item.started commit. */
+    firstCommitMs: Math.min(...started) - r.createdAtMs,
+  };
+}
 
 /**
  * CPU per prompt of each process from here on: the three share the machine's cores, so this says
@@ -153,7 +184,8 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'batchlight-bench-'));
   const speedBefore = cpuReference();
   const sqlite = (name: string) => `file:${join(dir, `${name}.db`)}`;
-  const fake50 = await startFake(50);
+  const stalls = await timerStalls();
+  const fake50 = await startFake(50, true);
   const fake0 = await startFake(0);
   const fakeGap = await startFake(5, true);
   try {
@@ -163,6 +195,7 @@ async function main() {
         const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 50, delayMs: 0 };
         const ideal = Math.ceil(1000 / 50) * 50;
         const measure = async () => {
+          await fakeReset(fake50.url);
           const m = await measuredRun(api, server, fake50, input, 1000);
           return { ...m, ratio: m.r.wallMs / ideal };
         };
@@ -178,11 +211,17 @@ async function main() {
         const first = Math.min(...traces.map((t) => new Date(t.startedAt).getTime()));
         const last = Math.max(...traces.map((t) => new Date(t.endedAt!).getTime()));
         result.B1_calls = { latencyP50: pct(lat, 50), latencyP99: pct(lat, 99), firstStartToLastEndMs: last - first };
+        const cycle = cycleOf(r, traces, (await fakeStats(fake50.url)).starts ?? [], 50);
+        result.B1_cycle = cycle;
         result.B1 = { idealMs: ideal, wallMs: r.wallMs, serverMs: r.serverMs, ratio, cpuMsPerPrompt: cpu };
         result.B1_cold = { wallMs: cold.r.wallMs, ratio: cold.ratio, cpuMsPerPrompt: cold.cpu };
         const what = 'overhead: 1,000 prompts, C=50, 50 ms fake (wall / ideal)';
         rows.push({ id: 'B1', what, value: `${f(ratio)}× (${f(r.wallMs / 1000)} s vs ${f(ideal / 1000)} s)`, target: '≤ 1.25×', pass: ratio <= 1.25 });
         rows.push(cpuRow('B1', 'CPU per prompt', cpu));
+        rows.push({
+          id: 'B1', what: 'where a call’s cycle goes beyond the fake’s 50 ms (means)', target: 'report', pass: null,
+          value: `commit→request ${f(cycle.commitToRequest, 1)}, →fake ${f(cycle.requestToFake, 1)}, fake→parsed +${f(cycle.fakeToParsedBeyondLatency, 1)}, →commit ${f(cycle.parsedToCommit, 1)} ms; first commit at ${f(cycle.firstCommitMs, 0)} ms`,
+        });
         rows.push({ id: 'B1', what: `${what.replace('overhead', 'cold process')}`, value: `${f(cold.ratio)}×, server CPU ${f(cold.cpu.server, 3)} ms per prompt`, target: 'report', pass: null });
       });
     }
@@ -267,6 +306,11 @@ async function main() {
 
   const speed = [speedBefore, cpuReference()];
   result.cpuReferenceMs = speed;
+  result.timerStalls = stalls;
+  rows.push({
+    id: '–', what: `machine stalls: a 1 ms timer in an idle process, ${stalls.seconds} s`, target: 'report', pass: null,
+    value: `p50 ${f(stalls.p50)}, p99 ${f(stalls.p99)}, max ${f(stalls.max)} ms; ${stalls.over2_5} intervals ≥ 2.5 ms`,
+  });
   rows.push({ id: '–', what: 'CPU reference: 200,000 JSON round trips (before / after)', value: `${f(speed[0]!, 0)} / ${f(speed[1]!, 0)} ms`, target: 'report', pass: null });
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const w = [3, 58, 44, 28];
