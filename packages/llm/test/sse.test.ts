@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { _iterSSEMessages, Stream } from 'openai/core/streaming';
 import { classifyError } from '../src/index.js';
-import { openAIStreamChunks, sseEvents, type SSEvent } from '../src/providers/sse.js';
+import { openAIChunkBatches, openAIStreamChunks, sseEvents, type SSEvent } from '../src/providers/sse.js';
 
 const enc = new TextEncoder();
 
@@ -105,6 +105,16 @@ describe('sseEvents', () => {
 });
 
 describe('openAIStreamChunks', () => {
+  it('comes in batches, one per network read; an error comes after the payloads before it', async () => {
+    const text = 'data: {"n":1}\n\ndata: {"n":2}\n\ndata: {"n":3}\n\ndata: {"broken"\n\n';
+    const seen: unknown[][] = [];
+    const read = (async () => {
+      for await (const b of openAIChunkBatches(chunked(cutAt(text, [text.indexOf('data: {"n":3}')])), new Headers())) seen.push(b);
+    })();
+    await expect(read).rejects.toBeInstanceOf(SyntaxError);
+    expect(seen).toEqual([[{ n: 1 }, { n: 2 }], [{ n: 3 }]]);
+  });
+
   it('[DONE] ends the stream; anything after it, even invalid, is ignored', async () => {
     const text = 'data: {"n":1}\n\n: c\n\ndata: {"n":2}\n\ndata: [DONE]\n\ndata: {"n":3}\n\ndata: not json\n\n';
     expect(await chunks(text, [5, 20])).toEqual([{ n: 1 }, { n: 2 }]);

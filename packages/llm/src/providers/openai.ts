@@ -4,7 +4,7 @@ import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
 import { createPooledFetch, type PooledRequestInit } from './pooled-fetch.js';
-import { openAIStreamChunks } from './sse.js';
+import { openAIChunkBatches } from './sse.js';
 
 /**
  * OpenAI and OpenAI-compatible endpoints through the official SDK. SDK clients are cached in a
@@ -97,21 +97,23 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
     let finishReason: string | null = null;
     let sawChoices = false;
     let chunks = 0;
-    for await (const chunk of openAIStreamChunks(response.body, response.headers) as AsyncIterable<any>) {
-      chunks++;
-      if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
-      if (responseModel == null) responseModel = nonEmpty(chunk.model);
-      if (servedBy == null) servedBy = nonEmpty(chunk.provider);
-      if (chunk.usage) usageRaw = chunk.usage;
-      if (Array.isArray(chunk.choices)) {
-        for (const c of chunk.choices) {
-          sawChoices = true;
-          const piece = c?.delta?.content;
-          if (typeof piece === 'string' && piece.length > 0) {
-            call.markFirstToken();
-            output += piece;
+    for await (const batch of openAIChunkBatches(response.body, response.headers) as AsyncIterable<any[]>) {
+      for (const chunk of batch) {
+        chunks++;
+        if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
+        if (responseModel == null) responseModel = nonEmpty(chunk.model);
+        if (servedBy == null) servedBy = nonEmpty(chunk.provider);
+        if (chunk.usage) usageRaw = chunk.usage;
+        if (Array.isArray(chunk.choices)) {
+          for (const c of chunk.choices) {
+            sawChoices = true;
+            const piece = c?.delta?.content;
+            if (typeof piece === 'string' && piece.length > 0) {
+              call.markFirstToken();
+              output += piece;
+            }
+            if (c?.finish_reason) finishReason = c.finish_reason;
           }
-          if (c?.finish_reason) finishReason = c.finish_reason;
         }
       }
     }

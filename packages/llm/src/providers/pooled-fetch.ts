@@ -43,7 +43,9 @@ export function createPooledFetch(): typeof fetch {
     signal?.throwIfAborted();
     const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = {};
-    new Headers(init.headers ?? request?.headers).forEach((v, k) => {
+    // The SDK hands over a Headers already: read it as it is rather than through a validated copy.
+    const given = init.headers ?? request?.headers;
+    (given instanceof Headers ? given : new Headers(given)).forEach((v, k) => {
       headers[k] = v;
     });
     const body = await bodyBytes(init.body !== undefined ? init.body : request?.body ? await request.arrayBuffer() : null, headers);

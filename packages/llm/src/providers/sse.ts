@@ -15,18 +15,25 @@ export interface SSEvent {
 }
 
 /**
+ * Decodes a stream's chunks as they come: push() returns the events each chunk completes.
+ * Synchronous, so that a network read of 20 events costs one step of the caller's loop rather
+ * than 20 turns of async generators (2-3 µs each, per layer).
+ *
  * Lines end at `\r\n`, `\n` or `\r`; `:` starts a comment; a blank line dispatches the event if
  * it has data or an event name (as the SDK does: an empty `data:` line dispatches `''`); an event
  * cut off by the end of the stream is dropped. `id:` and `retry:` are ignored.
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SSEvent> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  let event: string | null = null;
-  let data: string[] = [];
-  const lineEnd = /\r\n|\r|\n/g;
-  for await (const chunk of body) {
-    buf += decoder.decode(chunk, { stream: true });
+export class SSEDecoder {
+  private readonly decoder = new TextDecoder();
+  private readonly lineEnd = /\r\n|\r|\n/g;
+  private buf = '';
+  private event: string | null = null;
+  private data: string[] = [];
+
+  push(chunk: Uint8Array): SSEvent[] {
+    const out: SSEvent[] = [];
+    const lineEnd = this.lineEnd;
+    let buf = this.buf + this.decoder.decode(chunk, { stream: true });
     let pos = 0;
     lineEnd.lastIndex = 0;
     for (let m = lineEnd.exec(buf); m; m = lineEnd.exec(buf)) {
@@ -35,10 +42,10 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
       const line = buf.slice(pos, m.index);
       pos = lineEnd.lastIndex;
       if (line === '') {
-        if (event || data.length > 0) {
-          yield { event, data: data.join('\n') };
-          event = null;
-          data = [];
+        if (this.event || this.data.length > 0) {
+          out.push({ event: this.event, data: this.data.join('\n') });
+          this.event = null;
+          this.data = [];
         }
         continue;
       }
@@ -47,34 +54,75 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
       const field = colon < 0 ? line : line.slice(0, colon);
       let value = colon < 0 ? '' : line.slice(colon + 1);
       if (value.charCodeAt(0) === 32 /* space */) value = value.slice(1);
-      if (field === 'data') data.push(value);
-      else if (field === 'event') event = value;
+      if (field === 'data') this.data.push(value);
+      else if (field === 'event') this.event = value;
     }
     buf = pos === buf.length ? '' : buf.slice(pos);
+    this.buf = buf;
+    return out;
   }
-  // A `\r` held back above ends the stream: it was a line end after all, and a blank line if alone.
-  // Anything else left over is an event without the blank line that would dispatch it.
-  if (buf === '\r' && (event || data.length > 0)) yield { event, data: data.join('\n') };
+
+  /**
+   * At the end of the stream. A `\r` held back by push() was a line end after all, and a blank
+   * line if alone; anything else left over is an event without the blank line that would
+   * dispatch it.
+   */
+  end(): SSEvent[] {
+    return this.buf === '\r' && (this.event || this.data.length > 0) ? [{ event: this.event, data: this.data.join('\n') }] : [];
+  }
+}
+
+/** The events of a body, one at a time. */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SSEvent> {
+  const decoder = new SSEDecoder();
+  for await (const chunk of body) yield* decoder.push(chunk);
+  yield* decoder.end();
 }
 
 /**
- * The JSON payloads of an OpenAI-style stream, with the SDK's Stream semantics: `[DONE]` ends it
- * (anything after is read and ignored); invalid JSON throws the SyntaxError; a payload with an
- * `error` member throws the SDK's own APIError (no status, the response's headers), so
- * classifyError treats it exactly as before. Unlike the SDK, an `event: error` whose payload has
- * no `error` member throws too, instead of passing through as a chunk.
+ * The JSON payloads of an OpenAI-style stream, with the SDK's Stream semantics, in batches: each
+ * batch holds the payloads one network read completed. `[DONE]` ends it (anything after is read
+ * and ignored); invalid JSON throws the SyntaxError; a payload with an `error` member throws the
+ * SDK's own APIError (no status, the response's headers), so classifyError treats it exactly as
+ * before. Unlike the SDK, an `event: error` whose payload has no `error` member throws too,
+ * instead of passing through as a chunk. A throw comes after the batch of the payloads before it,
+ * as it would one payload at a time.
  */
-export async function* openAIStreamChunks(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncGenerator<unknown> {
+export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncGenerator<unknown[]> {
+  const decoder = new SSEDecoder();
   let done = false;
-  for await (const sse of sseEvents(body)) {
-    if (done) continue;
-    if (sse.data.startsWith('[DONE]')) {
-      done = true;
-      continue;
+  const payloads = (events: SSEvent[]): { batch: unknown[]; error: unknown } => {
+    const batch: unknown[] = [];
+    for (const sse of events) {
+      if (done) break;
+      if (sse.data.startsWith('[DONE]')) {
+        done = true;
+        break;
+      }
+      try {
+        const data = JSON.parse(sse.data);
+        if (data && data.error) throw new APIError(undefined, data.error, undefined, headers);
+        if (sse.event === 'error') throw new APIError(undefined, data ?? undefined, undefined, headers);
+        batch.push(data);
+      } catch (error) {
+        return { batch, error };
+      }
     }
-    const data = JSON.parse(sse.data);
-    if (data && data.error) throw new APIError(undefined, data.error, undefined, headers);
-    if (sse.event === 'error') throw new APIError(undefined, data ?? undefined, undefined, headers);
-    yield data;
+    return { batch, error: null };
+  };
+  const step = function* (events: SSEvent[]) {
+    const { batch, error } = payloads(events);
+    if (batch.length) yield batch;
+    if (error) throw error;
+  };
+  for await (const chunk of body) {
+    if (done) continue; // read to the end, as the SDK does
+    yield* step(decoder.push(chunk));
   }
+  if (!done) yield* step(decoder.end());
+}
+
+/** openAIChunkBatches, a payload at a time. */
+export async function* openAIStreamChunks(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncGenerator<unknown> {
+  for await (const batch of openAIChunkBatches(body, headers)) yield* batch;
 }
