@@ -1,6 +1,6 @@
 import { InferenceClient } from '@huggingface/inference';
 import type { Adapter, AdapterResult } from './shared.js';
-import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
+import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
 
@@ -65,39 +65,18 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
     }
 
     args.stream_options = { include_usage: true };
-    let output = '';
-    let responseModel: string | null = null;
-    let servedBy: string | null = null;
-    let usageRaw: any = undefined;
-    let finishReason: string | null = null;
-    let sawChoices = false;
-    for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<any>) {
-      if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
-      if (responseModel == null) responseModel = nonEmpty(chunk.model);
-      if (servedBy == null) servedBy = nonEmpty(chunk.provider);
-      if (chunk.usage) usageRaw = chunk.usage;
-      if (Array.isArray(chunk.choices)) {
-        for (const c of chunk.choices) {
-          sawChoices = true;
-          const piece = c?.delta?.content;
-          if (typeof piece === 'string' && piece.length > 0) {
-            call.markFirstToken();
-            output += piece;
-          }
-          if (c?.finish_reason) finishReason = c.finish_reason;
-        }
-      }
-    }
-    if (!sawChoices && usageRaw === undefined) {
+    const fold = new StreamFold(call.markFirstToken);
+    for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<unknown>) fold.add(chunk);
+    if (!fold.sawChoices && fold.usageRaw === undefined) {
       throw new InvalidResponseError('invalid response: stream ended without any choice');
     }
     return {
-      output,
-      responseModel,
-      servedBy: servedByHeader ?? servedBy ?? fallbackServedBy,
-      usage: usageFromOpenAI(usageRaw),
-      providerCostUsd: costFromUsage(usageRaw),
-      finishReason,
+      output: fold.output,
+      responseModel: fold.responseModel,
+      servedBy: servedByHeader ?? fold.servedBy ?? fallbackServedBy,
+      usage: usageFromOpenAI(fold.usageRaw),
+      providerCostUsd: costFromUsage(fold.usageRaw),
+      finishReason: fold.finishReason,
     } satisfies AdapterResult;
   };
 }

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { Adapter, AdapterResult } from './shared.js';
-import { costFromUsage, nonEmpty, usageFromOpenAI } from './shared.js';
+import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
 import { createPooledFetch, type PooledRequestInit } from './pooled-fetch.js';
@@ -90,43 +90,20 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       reqOpts,
     ) as any).asResponse();
     if (!response.body) throw new InvalidResponseError('invalid response: stream without a body');
-    let output = '';
-    let responseModel: string | null = null;
-    let servedBy: string | null = nonEmpty(response.headers.get('x-inference-provider'));
-    let usageRaw: any = undefined;
-    let finishReason: string | null = null;
-    let sawChoices = false;
-    let chunks = 0;
-    for await (const batch of openAIChunkBatches(response.body, response.headers) as AsyncIterable<any[]>) {
-      for (const chunk of batch) {
-        chunks++;
-        if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
-        if (responseModel == null) responseModel = nonEmpty(chunk.model);
-        if (servedBy == null) servedBy = nonEmpty(chunk.provider);
-        if (chunk.usage) usageRaw = chunk.usage;
-        if (Array.isArray(chunk.choices)) {
-          for (const c of chunk.choices) {
-            sawChoices = true;
-            const piece = c?.delta?.content;
-            if (typeof piece === 'string' && piece.length > 0) {
-              call.markFirstToken();
-              output += piece;
-            }
-            if (c?.finish_reason) finishReason = c.finish_reason;
-          }
-        }
-      }
+    const fold = new StreamFold(call.markFirstToken);
+    for await (const batch of openAIChunkBatches(response.body, response.headers) as AsyncIterable<unknown[]>) {
+      for (const chunk of batch) fold.add(chunk);
     }
-    if (chunks === 0 || (!sawChoices && usageRaw === undefined)) {
+    if (fold.chunks === 0 || (!fold.sawChoices && fold.usageRaw === undefined)) {
       throw new InvalidResponseError('invalid response: stream ended without any choice');
     }
     return {
-      output,
-      responseModel,
-      servedBy,
-      usage: usageFromOpenAI(usageRaw),
-      providerCostUsd: costFromUsage(usageRaw),
-      finishReason,
+      output: fold.output,
+      responseModel: fold.responseModel,
+      servedBy: nonEmpty(response.headers.get('x-inference-provider')) ?? fold.servedBy,
+      usage: usageFromOpenAI(fold.usageRaw),
+      providerCostUsd: costFromUsage(fold.usageRaw),
+      finishReason: fold.finishReason,
     } satisfies AdapterResult;
   };
 }

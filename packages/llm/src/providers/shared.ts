@@ -1,4 +1,5 @@
 import type { ChatMessage, ModelParams, ResolvedModel, Usage } from '../types.js';
+import { InvalidResponseError } from '../errors.js';
 import type { HeadersLike } from '../errors.js';
 
 /** Everything one adapter invocation needs. Built fresh per call; nothing outlives it. */
@@ -60,4 +61,39 @@ export function costFromUsage(u: any): number | null {
 
 export function nonEmpty(s: unknown): string | null {
   return typeof s === 'string' && s.trim() !== '' ? s : null;
+}
+
+/**
+ * Folds the chunks of an OpenAI-style stream (`chat.completion.chunk`, which Hugging Face's
+ * router sends too) into one answer. The first token is marked as its piece arrives.
+ */
+export class StreamFold {
+  chunks = 0;
+  output = '';
+  responseModel: string | null = null;
+  /** The first chunk's `provider` field. */
+  servedBy: string | null = null;
+  usageRaw: any = undefined;
+  finishReason: string | null = null;
+  sawChoices = false;
+
+  constructor(private readonly markFirstToken: () => void) {}
+
+  add(chunk: any): void {
+    this.chunks++;
+    if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
+    if (this.responseModel == null) this.responseModel = nonEmpty(chunk.model);
+    if (this.servedBy == null) this.servedBy = nonEmpty(chunk.provider);
+    if (chunk.usage) this.usageRaw = chunk.usage;
+    if (!Array.isArray(chunk.choices)) return;
+    for (const c of chunk.choices) {
+      this.sawChoices = true;
+      const piece = c?.delta?.content;
+      if (typeof piece === 'string' && piece.length > 0) {
+        this.markFirstToken();
+        this.output += piece;
+      }
+      if (c?.finish_reason) this.finishReason = c.finish_reason;
+    }
+  }
 }
