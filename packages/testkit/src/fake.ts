@@ -52,7 +52,10 @@ export interface UsageOverride {
 }
 
 export interface Behavior {
-  /** Total time from the request's arrival (or its gate's opening) until the response completes, never less. Streaming sends the first chunk at ttftFraction of it. */
+  /**
+   * Total time from the request's arrival (or its gate's opening) until the response completes,
+   * never less. Streaming sends the first chunk at ttftFraction of it.
+   */
   latencyMs?: LatencySpec;
   /** Fraction of the latency before the first streamed chunk (default 0.5). */
   ttftFraction?: number;

@@ -91,7 +91,7 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
 export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncGenerator<unknown[]> {
   const decoder = new SSEDecoder();
   let done = false;
-  const payloads = (events: SSEvent[]): { batch: unknown[]; error: unknown } => {
+  const payloads = (events: SSEvent[]): { batch: unknown[]; failed: boolean; error?: unknown } => {
     const batch: unknown[] = [];
     for (const sse of events) {
       if (done) break;
@@ -105,15 +105,15 @@ export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, heade
         if (sse.event === 'error') throw new APIError(undefined, data ?? undefined, undefined, headers);
         batch.push(data);
       } catch (error) {
-        return { batch, error };
+        return { batch, failed: true, error };
       }
     }
-    return { batch, error: null };
+    return { batch, failed: false };
   };
   const step = function* (events: SSEvent[]) {
-    const { batch, error } = payloads(events);
+    const { batch, failed, error } = payloads(events);
     if (batch.length) yield batch;
-    if (error) throw error;
+    if (failed) throw error;
   };
   for await (const chunk of body) {
     if (done) continue; // read to the end, as the SDK does
