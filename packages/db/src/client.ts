@@ -8,6 +8,7 @@ import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import { forgetQueryArguments } from './debug-history.js';
 import { parseDbUrl, type DbProvider } from './url.js';
 import { startCheckpointer } from './checkpointer.js';
+import { oneAtATime } from './sqlite-lock.js';
 
 /**
  * Both generated clients come from one schema, so they share one shape; the SQLite client's type
@@ -30,12 +31,13 @@ export async function createDb(url?: string): Promise<Db> {
   if (parsed.provider === 'sqlite') {
     mkdirSync(dirname(parsed.file!), { recursive: true });
     const factory = await forgetQueryArguments(new PrismaBetterSqlite3({ url: parsed.url, timeout: 10_000 }), '@prisma/adapter-better-sqlite3');
-    // Keeps the adapter Prisma connects through, so the hot path can share its connection and lock.
+    // Keeps the adapter Prisma connects through, so the hot path can share its connection and lock;
+    // every query on it waits its turn (sqlite-lock.ts).
     let connected: SqlDriverAdapter | null = null;
     const adapter = {
       provider: 'sqlite' as const,
       adapterName: factory.adapterName,
-      connect: async () => (connected = await factory.connect()),
+      connect: async () => (connected = oneAtATime(await factory.connect())),
       connectToShadowDb: () => factory.connectToShadowDb(),
     };
     const prisma = new SqliteClient({ adapter });

@@ -102,4 +102,29 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     expect(await s.p.trace.count()).toBe(1);
     expect((await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).error).toBeNull();
   });
+
+  it('an ORM query outside a transaction neither sees its uncommitted rows nor rolls back with it', async () => {
+    const s = await seeded();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const tx = s.p.$transaction(async (t) => {
+      await t.promptSet.create({ data: { id: 'in-tx', name: 'in-tx' } });
+      await held;
+      throw new Error('roll the ORM transaction back');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // Single statements, which Prisma sends without a transaction of their own; sent now (a
+    // Prisma query waits for its first then()).
+    const send = <T>(q: PromiseLike<T>): Promise<T> => Promise.resolve(q);
+    const read = send(s.p.promptSet.findUnique({ where: { id: 'in-tx' } }));
+    const created = send(s.p.promptSet.create({ data: { id: 'outside', name: 'outside' } }));
+    const updated = send(s.p.run.updateMany({ where: { id: s.run.id }, data: { error: 'outside' } }));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await expect(tx).rejects.toThrow(/roll the ORM transaction back/);
+    await Promise.all([created, updated]);
+    expect(await read).toBeNull();
+    expect(await s.p.promptSet.findUnique({ where: { id: 'outside' } })).not.toBeNull();
+    expect((await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).error).toBe('outside');
+  });
 });
