@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { _iterSSEMessages, Stream } from 'openai/core/streaming';
 import { classifyError } from '../src/index.js';
-import { openAIChunkBatches, openAIStreamChunks, sseEvents, type SSEvent } from '../src/providers/sse.js';
+import { openAIChunkBatches, SSEDecoder, type SSEvent } from '../src/providers/sse.js';
 
 const enc = new TextEncoder();
 
@@ -21,9 +21,10 @@ function cutAt(text: string | Uint8Array, offsets: number[]): Uint8Array[] {
   return out;
 }
 async function events(parts: Uint8Array[]): Promise<SSEvent[]> {
+  const decoder = new SSEDecoder();
   const out: SSEvent[] = [];
-  for await (const e of sseEvents(chunked(parts))) out.push(e);
-  return out;
+  for await (const chunk of chunked(parts)) out.push(...decoder.push(chunk));
+  return [...out, ...decoder.end()];
 }
 /** What the openai SDK's own decoder makes of the same chunks. */
 async function sdkEvents(parts: Uint8Array[]): Promise<SSEvent[]> {
@@ -39,7 +40,7 @@ async function sdkEvents(parts: Uint8Array[]): Promise<SSEvent[]> {
 }
 async function chunks(text: string, offsets: number[] = []): Promise<unknown[]> {
   const out: unknown[] = [];
-  for await (const c of openAIStreamChunks(chunked(cutAt(text, offsets)), new Headers())) out.push(c);
+  for await (const batch of openAIChunkBatches(chunked(cutAt(text, offsets)), new Headers())) out.push(...batch);
   return out;
 }
 /** What our decoder throws and what the SDK's Stream throws on the same body, both classified. */
@@ -57,7 +58,7 @@ async function bothErrors(text: string, headers: Record<string, string> = {}) {
   return { ours, sdk };
 }
 
-describe('sseEvents', () => {
+describe('SSEDecoder', () => {
   it('a multi-byte UTF-8 character split at every byte keeps its bytes', async () => {
     const text = 'data: {"c":"héllo — 🎉 日本"}\n\n';
     const n = enc.encode(text).length;
@@ -104,7 +105,7 @@ describe('sseEvents', () => {
   });
 });
 
-describe('openAIStreamChunks', () => {
+describe('openAIChunkBatches', () => {
   it('comes in batches, one per network read; an error comes after the payloads before it', async () => {
     const text = 'data: {"n":1}\n\ndata: {"n":2}\n\ndata: {"n":3}\n\ndata: {"broken"\n\n';
     const seen: unknown[][] = [];

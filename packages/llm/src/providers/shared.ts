@@ -1,6 +1,5 @@
 import type { ChatMessage, ModelParams, ResolvedModel, Usage } from '../types.js';
-import { InvalidResponseError } from '../errors.js';
-import type { HeadersLike } from '../errors.js';
+import { InvalidResponseError, type HeadersLike } from '../errors.js';
 
 /** Everything one adapter invocation needs. Built fresh per call; nothing outlives it. */
 export interface AdapterCall {

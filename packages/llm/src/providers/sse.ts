@@ -72,13 +72,6 @@ export class SSEDecoder {
   }
 }
 
-/** The events of a body, one at a time. */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SSEvent> {
-  const decoder = new SSEDecoder();
-  for await (const chunk of body) yield* decoder.push(chunk);
-  yield* decoder.end();
-}
-
 /**
  * The JSON payloads of an OpenAI-style stream, with the SDK's Stream semantics, in batches: each
  * batch holds the payloads one network read completed. `[DONE]` ends it (anything after is read
@@ -120,9 +113,4 @@ export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, heade
     yield* step(decoder.push(chunk));
   }
   if (!done) yield* step(decoder.end());
-}
-
-/** openAIChunkBatches, a payload at a time. */
-export async function* openAIStreamChunks(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncGenerator<unknown> {
-  for await (const batch of openAIChunkBatches(body, headers)) yield* batch;
 }
