@@ -9,5 +9,7 @@ export type { BackoffOptions } from './retry.js';
 export { classifyError, parseRetryAfter, redact, typeForStatus, InvalidResponseError } from './errors.js';
 export type { ClassifyContext } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';
+export { CallPolicy, DEFAULT_CREDENTIAL_ENVS, CREDENTIAL_ENV_PREFIX, DEFAULT_PROVIDER_HOSTS, isDeniedCredentialEnv, parseHostEntry, type CallPolicySpec } from './policy.js';
+export { SecretScrubber, scrubberFor, storableText, SECRET_PIECE } from './scrub.js';
 export { Pacer } from './pacer.js';
 export { simulatedText, estimateTokens } from './providers/simulated.js';
