@@ -2,9 +2,8 @@
 // may end the process, each gets a 4xx, and the server answers /trpc/health afterwards. Then the
 // Host and Origin checks, the token rules, the security headers and the body limit.
 import net from 'node:net';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, spawnUntilReady, type RunningProcess } from '@batchlight/testkit';
+import { sendLargeBody, spawnUntilReady, startServerProcess, type RunningProcess } from '@batchlight/testkit';
 import { tempSqlite, type TempDatabase } from '@batchlight/db/testing';
 
 const TOKEN = 'hostile-test-token-0123456789';
@@ -77,9 +76,14 @@ describe('the server process under hostile requests (token set)', () => {
   });
 
   it('refuses a foreign Host before any procedure runs, and a foreign Origin on HTTP and WebSocket', async () => {
+    const body = JSON.stringify({ json: { name: 'rebound', prompts: [{ input: 'hi' }] } });
+    const post = (headers: Record<string, string>) => {
+      const all = { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}`, Connection: 'close', 'Content-Length': String(body.length), ...headers };
+      return raw(port, `POST /trpc/promptSets.create HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+    };
+    // The same request from an allowed place is written: the refusals below are the checks'.
+    expect(status(await post({ Host: `127.0.0.1:${port}` }))).toBe(200);
     const before = await fetch(`${server.url}/trpc/promptSets.list`, { headers: bearer }).then((r) => r.json());
-    const post = (headers: Record<string, string>) =>
-      raw(port, `POST /trpc/promptSets.create HTTP/1.1\r\n${Object.entries({ 'Content-Type': 'application/json', 'Authorization': `Bearer ${TOKEN}`, 'Connection': 'close', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: 53\r\n\r\n{"json":{"name":"rebound","prompts":[{"input":"hi"}]}}`);
     expect(status(await post({ Host: 'rebind.evil.example' }))).toBe(421);
     expect(status(await post({ Host: `rebind.evil.example:${port}` }))).toBe(421);
     expect(status(await post({ Host: `127.0.0.1:${port}`, Origin: 'http://evil.example' }))).toBe(403);
@@ -151,28 +155,7 @@ describe('the request body limit', () => {
     await db?.drop();
   });
 
-  /** Streams `total` bytes (chunked, or with a Content-Length) and returns the status, or 0 if the server cut it off first. */
-  const send = (path: string, total: number, withLength: boolean) =>
-    new Promise<{ status: number; body: string; sent: number }>((resolve) => {
-      const u = new URL(path, server.url);
-      let sent = 0;
-      const req = request(u, { method: 'POST', headers: { 'content-type': 'application/json', ...(withLength ? { 'content-length': String(total) } : {}) } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sent }));
-        res.on('error', () => resolve({ status: res.statusCode ?? 0, body, sent }));
-      });
-      req.on('error', () => resolve({ status: 0, body: '', sent }));
-      const chunk = Buffer.alloc(64 * 1024, 0x20);
-      const pump = () => {
-        while (sent < total) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
-    });
+  const send = (path: string, total: number, declared: boolean) => sendLargeBody(`${server.url}${path}`, total, { declared });
 
   it('answers 413 naming the limit, without reading a large body to its end', async () => {
     const declared = await send('/trpc/promptSets.create', 50 * 1024 * 1024, true);

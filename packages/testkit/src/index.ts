@@ -2,3 +2,4 @@ export { startFakeOpenAI, startFakeHuggingFace, fakeAnswer, echoedKey, nowMs } f
 export type { Behavior, BehaviorSpec, EchoKey, Fault, FakeOptions, FakeRequest, FakeServer, FakeMessage, LatencySpec, RequestLogEntry, UsageOverride } from './fake.js';
 export { demoPrompts } from './fixtures.js';
 export { spawnUntilReady, startServerProcess, type RunningProcess } from './process.js';
+export { sendLargeBody, type LargeBodyResult } from './bodies.js';
