@@ -43,9 +43,15 @@ await probe;
 const peak = Number(/VmHWM:\s+(\d+)/.exec(status())?.[1] ?? 0) / 1024;
 const sorted = [...latencies].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(1);
-console.log(`${count} x ${mb} MB ${declared ? 'with Content-Length' : 'chunked'}: answers ${results.map((r) => r.status).join(', ')}; sent before the server stopped reading: ${results.map((r) => `${r.sentMb} MB`).join(', ')}; all answered in ${elapsed.toFixed(0)} ms`);
+const statuses = results.map((r) => r.status).join(', ');
+const sent = results.map((r) => `${r.sentMb} MB`).join(', ');
+const how = declared ? 'with Content-Length' : 'chunked';
+console.log(`${count} x ${mb} MB ${how}: answers ${statuses}; sent before the server stopped reading: ${sent}`);
+console.log(`all answered in ${elapsed.toFixed(0)} ms`);
 console.log(`server RSS: ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB, ${rssMb().toFixed(0)} MB after`);
-console.log(latencies.map((l) => l.toFixed(1)).join(" "));
-console.log(`/trpc/health: ${latencies.length} probes, p50 ${pct(50)} ms, p95 ${pct(95)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
+console.log(latencies.map((l) => l.toFixed(1)).join(' '));
+console.log(
+  `/trpc/health: ${latencies.length} probes, p50 ${pct(50)} ms, p95 ${pct(95)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+);
 await server.stop();
 process.exit(0);

@@ -28,7 +28,8 @@ async function attack(target) {
     const ws = new WebSocket(target.replace('http', 'ws') + '/ws');
     const timer = setTimeout(() => resolve('no answer'), 5000);
     ws.onopen = () => {
-      ws.send(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'mutation', params: { path: 'promptSets.create', input: JSON.parse(body) } }));
+      const params = { path: 'promptSets.create', input: JSON.parse(body) };
+      ws.send(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'mutation', params }));
       ws.onmessage = (m) => { clearTimeout(timer); resolve('open, answered: ' + String(m.data).slice(0, 80)); };
     };
     ws.onerror = () => { clearTimeout(timer); resolve('refused'); };
@@ -60,18 +61,29 @@ describe('web pages on other origins', () => {
     // The attacker's own site, on another port of 127.0.0.1.
     attacker = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(req.url === '/frame' ? '<iframe id="f" style="width:800px;height:600px"></iframe>' : `<script>${ATTACK}</script>`);
+      res.end(
+        req.url === '/frame'
+          ? '<iframe id="f" style="width:800px;height:600px"></iframe>'
+          : `<script>${ATTACK}</script>`,
+      );
     });
     await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as { port: number }).port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`,
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`,
         // Chromium's own Local (Private) Network Access check would stop the rebinding page before
         // the server sees it; other browsers have none. Off, so the server's checks are tested.
-        `--disable-features=${['LocalNetworkAccessChecks', 'BlockInsecurePrivateNetworkRequests', 'PrivateNetworkAccessSendPreflights'].join(',')}`,
+        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
       ],
     });
   });
@@ -86,7 +98,9 @@ describe('web pages on other origins', () => {
     const server = await startServerProcess({ DATABASE_URL: `file:${join(dir, `${name}.db`)}`, ...env });
     servers.push(server);
     const headers = env.BATCHLIGHT_TOKEN ? { authorization: `Bearer ${env.BATCHLIGHT_TOKEN}` } : {};
-    const api: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson, headers })] });
+    const api: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({
+      links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson, headers })],
+    });
     return { server, api, sets: async () => (await api.promptSets.list.query()).map((s) => s.name) };
   }
 
@@ -99,7 +113,8 @@ describe('web pages on other origins', () => {
   }
 
   for (const withToken of [false, true]) {
-    it(`refuses a page on another port of 127.0.0.1 ${withToken ? 'holding the token cookie' : '(loopback, no token)'}`, async () => {
+    const what = withToken ? 'holding the token cookie' : '(loopback, no token)';
+    it(`refuses a page on another port of 127.0.0.1 ${what}`, async () => {
       const { server, sets } = await start(`port-${withToken}`, withToken ? { BATCHLIGHT_TOKEN: TOKEN } : {});
       const before = await sets();
       const context = await browser.newContext();
@@ -124,7 +139,9 @@ describe('web pages on other origins', () => {
     const origin = `http://${REBIND_HOST}:${port}`;
     const context = await browser.newContext();
     // The attacker's DNS answered its own address for the page, then 127.0.0.1 for what follows.
-    await context.route(`${origin}/`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: `<script>${ATTACK}</script>` }));
+    await context.route(`${origin}/`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html', body: `<script>${ATTACK}</script>` }),
+    );
     const page = await context.newPage();
     await page.goto(`${origin}/`);
     const out = (await page.evaluate(`attack(${JSON.stringify(origin)})`)) as Record<string, string>;
@@ -147,7 +164,9 @@ describe('web pages on other origins', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const frame = page.frames().find((f) => f !== page.mainFrame());
     // Blocked by frame-ancestors / X-Frame-Options: the frame never runs the monitor.
-    const rendered = await frame?.evaluate(() => document.querySelector('#root')?.childElementCount ?? 0).catch(() => 0);
+    const rendered = await frame
+      ?.evaluate(() => document.querySelector('#root')?.childElementCount ?? 0)
+      .catch(() => 0);
     expect(rendered ?? 0).toBe(0);
     await context.close();
   });

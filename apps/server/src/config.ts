@@ -3,7 +3,8 @@
 import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from '@batchlight/db';
-import { CallPolicy, DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry, type CallPolicySpec, type LlmLimits } from '@batchlight/llm';
+import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
+import type { CallPolicySpec, LlmLimits } from '@batchlight/llm';
 
 export interface Limits {
   /** Request body (HTTP) and WebSocket message, bytes. */
@@ -56,11 +57,15 @@ const whole = (min: number, max: number, dflt: number) =>
       .max(max, `must be between ${min} and ${max}`)
       .default(dflt),
   );
-const flag = (dflt: '0' | '1') => z.preprocess(unset, z.enum(['0', '1'], { error: 'must be 0 or 1' }).default(dflt)).transform((v) => v === '1');
+const flag = (dflt: '0' | '1') =>
+  z.preprocess(unset, z.enum(['0', '1'], { error: 'must be 0 or 1' }).default(dflt)).transform((v) => v === '1');
 /** A comma-separated list, each entry checked by `check` (a problem, or null). */
 const list = (check: (entry: string) => string | null) =>
   z.preprocess(unset, z.string().default('')).transform((s, ctx) => {
-    const entries = s.split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = s
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     for (const e of entries) {
       const problem = check(e);
       if (problem) ctx.addIssue({ code: 'custom', message: `"${e}" ${problem}` });
@@ -71,7 +76,8 @@ const list = (check: (entry: string) => string | null) =>
 function originProblem(entry: string): string | null {
   try {
     const u = new URL(entry);
-    if ((u.protocol === 'http:' || u.protocol === 'https:') && u.origin === entry.replace(/\/$/, '').toLowerCase()) return null;
+    const web = u.protocol === 'http:' || u.protocol === 'https:';
+    if (web && u.origin === entry.replace(/\/$/, '').toLowerCase()) return null;
   } catch {
     /* said below */
   }
@@ -119,7 +125,9 @@ export function ownHosts(host: string, port: number): string[] {
   if (wildcard) {
     // Bound to every interface: each of this machine's addresses (an IP is not a name a
     // rebinding page can use: its pages would be on the IP's own origin).
-    for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) names.push(a.family === 'IPv6' ? `[${a.address.split('%')[0]}]` : a.address);
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) names.push(a.family === 'IPv6' ? `[${a.address.split('%')[0]}]` : a.address);
+    }
   } else if (!isLoopback(host)) names.push(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
   return [...new Set(names.map((n) => `${n.toLowerCase()}:${port}`))];
 }
@@ -133,15 +141,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
   const e = parsed.data;
   if (!isLoopback(e.HOST) && !e.BATCHLIGHT_TOKEN) {
     throw new ConfigError(
-      `HOST: refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models on your keys. ` +
-        'Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
+      `HOST: refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models ` +
+        'on your keys. Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
     );
   }
   const policy: CallPolicySpec = {
     credentialEnvs: e.BATCHLIGHT_CREDENTIAL_ENVS,
     providerHosts: e.BATCHLIGHT_PROVIDER_HOSTS.length ? e.BATCHLIGHT_PROVIDER_HOSTS : null,
   };
-  new CallPolicy(policy); // entries were checked one by one above; this is the same parse
   return {
     host: e.HOST,
     port: e.PORT,
@@ -168,5 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
 
 /** What the LLM client enforces of the limits. */
 export function llmLimits(limits: Limits): LlmLimits {
-  return { outputChars: limits.traceOutputChars, simulation: { outputTokens: limits.simOutputTokens, latencyMs: limits.simLatencyMs } };
+  return {
+    outputChars: limits.traceOutputChars,
+    simulation: { outputTokens: limits.simOutputTokens, latencyMs: limits.simLatencyMs },
+  };
 }

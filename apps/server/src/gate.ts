@@ -18,7 +18,9 @@ export interface Refusal {
 export function normalHost(value: string): string | null {
   try {
     const u = new URL(`http://${value}`);
-    return u.host && u.host === value.toLowerCase().replace(/:80$/, '') && !u.username && u.pathname === '/' ? u.host : null;
+    return u.host && u.host === value.toLowerCase().replace(/:80$/, '') && !u.username && u.pathname === '/'
+      ? u.host
+      : null;
   } catch {
     return null;
   }
@@ -29,7 +31,7 @@ export function createRequestGate(opts: { ownHosts: string[]; allowedOrigins: st
   const origins = new Set<string>();
   for (const h of opts.ownHosts) {
     const n = normalHost(h);
-    if (n) (hosts.add(n), origins.add(`http://${n}`));
+    if (n) hosts.add(n), origins.add(`http://${n}`);
   }
   for (const o of opts.allowedOrigins) {
     const u = new URL(o);
@@ -44,7 +46,8 @@ export function createRequestGate(opts: { ownHosts: string[]; allowedOrigins: st
     check(req: IncomingMessage): Refusal | null {
       const host = req.headers.host;
       if (!host) return { status: 400, message: 'a Host header is required' };
-      if (!hosts.has(normalHost(host) ?? '')) return { status: 421, message: `this server does not answer to Host "${host.slice(0, 200)}"; ${hint}` };
+      if (!hosts.has(normalHost(host) ?? ''))
+        return { status: 421, message: `this server does not answer to Host "${host.slice(0, 200)}"; ${hint}` };
       const origin = req.headers.origin;
       if (origin !== undefined && !origins.has(origin.toLowerCase())) {
         return { status: 403, message: `requests from origin "${origin.slice(0, 200)}" are refused; ${hint}` };

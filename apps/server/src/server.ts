@@ -51,15 +51,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const db = await createDb(config.databaseUrl);
   if (config.seed) await seedIfEmpty(db.prisma, config, log);
   const limits = config.limits;
-  const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient({ policy: config.policy, limits: llmLimits(limits) }));
-  const engine = createEngine({ db, llm, secretKey: config.secretKey, log, policy: config.policy, limits: { runItems: limits.runItems, llm: llmLimits(limits) } });
+  const { policy } = config;
+  const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient({ policy, limits: llmLimits(limits) }));
+  const engine = createEngine({
+    db, llm, secretKey: config.secretKey, log, policy, limits: { runItems: limits.runItems, llm: llmLimits(limits) },
+  });
+  const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;
   const createContext = createTRPCContext({
-    db, engine, secretKey: config.secretKey, policy: new CallPolicy(config.policy),
-    limits: { bodyBytes: limits.bodyBytes, promptsPerSet: limits.promptsPerSet, simOutputTokens: limits.simOutputTokens, simLatencyMs: limits.simLatencyMs },
+    db, engine, secretKey: config.secretKey, policy: new CallPolicy(policy), limits: { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs },
   });
   // A 500's detail goes to the log under the id its answer carries (the API's errorFormatter).
   const onError = ({ error, path }: { error: TRPCError; path?: string }) => {
-    if (error.code === 'INTERNAL_SERVER_ERROR') log(`error ${errorIdOf(error)} in ${path ?? 'a request'}: ${detail(error.cause ?? error)}`);
+    if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+    log(`error ${errorIdOf(error)} in ${path ?? 'a request'}: ${detail(error.cause ?? error)}`);
   };
 
   const declaredOver = (req: IncomingMessage) => Number(req.headers['content-length']) > limits.bodyBytes;
@@ -130,7 +134,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     if (!isAuthorized(req, config.token)) return unauthorized(res);
     if (isApi) return trpc(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, `${req.method} is not accepted here`, true);
-    if (declaredOver(req)) return answer(res, 413, `the request body is over ${limits.bodyBytes} bytes (BATCHLIGHT_MAX_BODY_BYTES)`, true);
+    if (declaredOver(req)) return answer(res, 413, `the body is over ${limits.bodyBytes} bytes (BATCHLIGHT_MAX_BODY_BYTES)`, true);
     const exp = /^\/export\/([^/]+)\.(csv|jsonl)$/.exec(url.pathname);
     if (exp) return exportDownload(exp[1]!, exp[2] as 'csv' | 'jsonl', res);
     return serveStatic(config.monitorDir, url, res);
@@ -155,9 +159,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     socket.on('error', () => undefined);
     try {
       const url = parseTarget(req.url);
-      if (!url) return refuseUpgrade(socket, 400, 'Bad Request');
+      if (!url) return refuseUpgrade(socket, 400);
       const refused = gate ? gate.check(req) : { status: 503 as const, message: 'starting' };
-      if (refused) return refuseUpgrade(socket, refused.status, refused.status === 421 ? 'Misdirected Request' : refused.status === 403 ? 'Forbidden' : 'Bad Request');
+      if (refused) return refuseUpgrade(socket, refused.status, REASONS[refused.status]);
       if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
       if (!isAuthorized(req, config.token)) return refuseUpgrade(socket, 401, 'Unauthorized');
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -169,7 +173,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       socket.destroy();
     }
   });
-  const wsHandler = applyWSSHandler({ wss, router: appRouter, createContext, onError, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 } });
+  const wsHandler = applyWSSHandler({
+    wss, router: appRouter, createContext, onError, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -211,7 +217,9 @@ function unauthorized(res: ServerResponse) {
   answer(res, 401, 'unauthorized: present BATCHLIGHT_TOKEN as "Authorization: Bearer <token>"');
 }
 
-function refuseUpgrade(socket: Duplex, status: number, reason: string) {
+const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 421: 'Misdirected Request', 503: 'Service Unavailable' };
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string = REASONS[status] ?? 'Bad Request') {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
 

@@ -15,7 +15,9 @@ function text(res: ServerResponse, status: number, body: string) {
 
 export function serveStatic(dir: string | undefined, url: URL, res: ServerResponse): void {
   const index = dir ? join(dir, 'index.html') : undefined;
-  if (!dir || !index || !existsSync(index)) return text(res, 404, 'The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
+  if (!dir || !index || !existsSync(index)) {
+    return text(res, 404, 'The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
+  }
   let path: string;
   try {
     path = decodeURIComponent(url.pathname);

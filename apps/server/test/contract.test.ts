@@ -19,8 +19,14 @@ describe.each(PROVIDERS_UNDER_TEST)('the error contract on %s', (provider) => {
 
   /** POSTs a raw body to a procedure; returns status and the parsed error. */
   async function post(path: string, body: string | undefined) {
-    const res = await fetch(`${t.server.url}/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const json = (await res.json()) as { error?: { json: { message: string; data: { code: string; fieldErrors: Record<string, string[]> | null } } } };
+    const res = await fetch(`${t.server.url}/trpc/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const json = (await res.json()) as {
+      error?: { json: { message: string; data: { code: string; fieldErrors: Record<string, string[]> | null } } };
+    };
     return { status: res.status, error: json.error?.json };
   }
   const counts = async () => {
@@ -84,13 +90,41 @@ describe.each(PROVIDERS_UNDER_TEST)('the error contract on %s', (provider) => {
     const before = await counts();
     const cases: Array<[string, () => Promise<unknown>, string]> = [
       ['a name with NUL', () => c.promptSets.create.mutate({ name: 'bad\0name', prompts: [{ input: 'x' }] }), 'name'],
-      ['a prompt with a lone high surrogate', () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: 'ok' }, { input: 'half \uD800 a pair' }] }), 'prompts.1.input'],
-      ['a lone low surrogate in chat content', () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: [{ role: 'user', content: '\uDC00' }] }] }), 'prompts.0.input.0.content'],
-      ['NUL in a metadata value', () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: 'ok', metadata: { tag: 'a\0b' } }] }), 'prompts.0.metadata.tag'],
-      ['NUL in a metadata key', () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: 'ok', metadata: { 'k\0': 1 } }] }), 'prompts.0.metadata'],
-      ['NUL in an imported file', () => c.promptSets.import.mutate({ name: 'ok', format: 'jsonl', content: '{"input":"a\\u0000b"}' }), 'content'],
-      ['NUL in a model name', () => c.models.create.mutate({ name: 'm\0', provider: 'simulated', providerModel: 'x' }), 'name'],
-      ['a lone surrogate in a run name', () => c.runs.create.mutate({ promptSetId: 'x', modelIds: ['y'], concurrency: 1, delayMs: 0, name: '\uD83D' }), 'name'],
+      [
+        'a prompt with a lone high surrogate',
+        () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: 'ok' }, { input: 'half \uD800 a pair' }] }),
+        'prompts.1.input',
+      ],
+      [
+        'a lone low surrogate in chat content',
+        () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: [{ role: 'user', content: '\uDC00' }] }] }),
+        'prompts.0.input.0.content',
+      ],
+      [
+        'NUL in a metadata value',
+        () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: 'ok', metadata: { tag: 'a\0b' } }] }),
+        'prompts.0.metadata.tag',
+      ],
+      [
+        'NUL in a metadata key',
+        () => c.promptSets.create.mutate({ name: 'ok', prompts: [{ input: 'ok', metadata: { 'k\0': 1 } }] }),
+        'prompts.0.metadata',
+      ],
+      [
+        'NUL in an imported file',
+        () => c.promptSets.import.mutate({ name: 'ok', format: 'jsonl', content: '{"input":"a\\u0000b"}' }),
+        'content',
+      ],
+      [
+        'NUL in a model name',
+        () => c.models.create.mutate({ name: 'm\0', provider: 'simulated', providerModel: 'x' }),
+        'name',
+      ],
+      [
+        'a lone surrogate in a run name',
+        () => c.runs.create.mutate({ promptSetId: 'x', modelIds: ['y'], concurrency: 1, delayMs: 0, name: '\uD83D' }),
+        'name',
+      ],
     ];
     for (const [what, call, field] of cases) {
       const err = await failure(call());
@@ -104,29 +138,58 @@ describe.each(PROVIDERS_UNDER_TEST)('the error contract on %s', (provider) => {
     ]);
     expect([good.name, Object.keys(bad.fieldErrors)]).toEqual([`batched-${provider}`, ['name']]);
     // A whole pair is fine.
-    expect((await c.promptSets.create.mutate({ name: 'emoji \uD83D\uDE00', prompts: [{ input: 'smile \uD83D\uDE00' }] })).name).toBe('emoji \uD83D\uDE00');
+    expect(
+      (await c.promptSets.create.mutate({ name: 'emoji \uD83D\uDE00', prompts: [{ input: 'smile \uD83D\uDE00' }] }))
+        .name,
+    ).toBe('emoji \uD83D\uDE00');
   });
 
   it('answers deep, self-referring and exploding superjson payloads with a 400, writing nothing', async () => {
     const before = await counts();
     const deep = '['.repeat(20_000) + ']'.repeat(20_000);
     const cases: Array<[string, string, string]> = [
-      ['20k-deep metadata', `{"json":{"name":"deep","prompts":[{"input":"a","metadata":{"x":${deep}}}]}}`, 'prompts.0.metadata.x'],
+      [
+        '20k-deep metadata',
+        `{"json":{"name":"deep","prompts":[{"input":"a","metadata":{"x":${deep}}}]}}`,
+        'prompts.0.metadata.x',
+      ],
       ['20k-deep input', `{"json":${deep}}`, 'input'],
       [
         'a cycle',
-        JSON.stringify({ json: { name: 'cyclic', prompts: [{ input: 'a', metadata: { self: null } }] }, meta: { referentialEqualities: { 'prompts.0.metadata': ['prompts.0.metadata.self'] } } }),
+        JSON.stringify({
+          json: { name: 'cyclic', prompts: [{ input: 'a', metadata: { self: null } }] },
+          meta: { referentialEqualities: { 'prompts.0.metadata': ['prompts.0.metadata.self'] } },
+        }),
         'prompts.0.metadata.self',
       ],
       [
         'a shared value repeated into billions',
         JSON.stringify({
-          json: { name: 'bomb', prompts: [{ input: 'a', metadata: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, [null, null]])) }] },
-          meta: { referentialEqualities: Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`prompts.0.metadata.l${i + 1}`, [`prompts.0.metadata.l${i}.0`, `prompts.0.metadata.l${i}.1`]])) },
+          json: {
+            name: 'bomb',
+            prompts: [
+              {
+                input: 'a',
+                metadata: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, [null, null]])),
+              },
+            ],
+          },
+          meta: {
+            referentialEqualities: Object.fromEntries(
+              Array.from({ length: 39 }, (_, i) => [
+                `prompts.0.metadata.l${i + 1}`,
+                [`prompts.0.metadata.l${i}.0`, `prompts.0.metadata.l${i}.1`],
+              ]),
+            ),
+          },
         }),
         'input',
       ],
-      ['not superjson at all', '{"json":{"name":"x","prompts":[]},"meta":{"values":{"name":[["custom","nope"]]}}}', 'input'],
+      [
+        'not superjson at all',
+        '{"json":{"name":"x","prompts":[]},"meta":{"values":{"name":[["custom","nope"]]}}}',
+        'input',
+      ],
     ];
     for (const [what, body, field] of cases) {
       const r = await post('promptSets.create', body);

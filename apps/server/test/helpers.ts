@@ -1,4 +1,5 @@
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
@@ -44,12 +45,14 @@ export interface TestServer {
 }
 
 /** The environment a test server starts from; `env` adds or overrides settings (README, Configuration). */
-export async function startTestServer(provider: 'sqlite' | 'postgresql', opts: { token?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  provider: 'sqlite' | 'postgresql',
+  opts: { token?: string; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const db = await tempDatabase(provider);
   const logs: string[] = [];
-  const config = loadConfig({
-    PORT: '0', DATABASE_URL: db.url, BATCHLIGHT_SECRET_KEY: 'test-secret-key', ...(opts.token ? { BATCHLIGHT_TOKEN: opts.token } : {}), ...opts.env,
-  });
+  const token = opts.token ? { BATCHLIGHT_TOKEN: opts.token } : {};
+  const config = loadConfig({ PORT: '0', DATABASE_URL: db.url, BATCHLIGHT_SECRET_KEY: 'test-secret-key', ...token, ...opts.env });
   const server = await startServer(config, { log: (m) => logs.push(m) });
   const { client, close } = makeClient(server.url, opts.token);
   return {
@@ -154,7 +157,7 @@ export async function failure(call: Promise<unknown>): Promise<CallError> {
     await call;
   } catch (err) {
     if (!(err instanceof TRPCClientError)) throw err;
-    const data = err.data as { code?: string; httpStatus?: number; fieldErrors?: Record<string, string[]> | null } | undefined;
+    const data = err.data as Partial<Pick<CallError, 'code' | 'httpStatus'>> & { fieldErrors?: CallError['fieldErrors'] | null };
     return { code: data?.code ?? '', httpStatus: data?.httpStatus ?? 0, message: err.message, fieldErrors: data?.fieldErrors ?? {} };
   }
   throw new Error('expected the call to fail');

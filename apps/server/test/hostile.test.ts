@@ -2,6 +2,7 @@
 // may end the process, each gets a 4xx, and the server answers /trpc/health afterwards. Then the
 // Host and Origin checks, the token rules, the security headers and the body limit.
 import net from 'node:net';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendLargeBody, spawnUntilReady, startServerProcess, type RunningProcess } from '@batchlight/testkit';
 import { tempSqlite, type TempDatabase } from '@batchlight/db/testing';
@@ -33,7 +34,8 @@ function raw(port: number, text: string, timeoutMs = 5_000): Promise<string> {
   });
 }
 const status = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
-const upgradeHeaders = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+const upgradeHeaders =
+  'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
 describe('the server process under hostile requests (token set)', () => {
   let db: TempDatabase;
@@ -57,14 +59,42 @@ describe('the server process under hostile requests (token set)', () => {
     const host = `Host: 127.0.0.1:${port}\r\n`;
     const inputs: Array<[string, string, number[]]> = [
       ['upgrade whose target is not a URL', `GET http://[ HTTP/1.1\r\n${host}${upgradeHeaders}\r\n`, [400]],
-      ['upgrade with an undecodable token cookie', `GET /ws HTTP/1.1\r\n${host}${upgradeHeaders}Cookie: batchlight_token=%E0%A4%A\r\n\r\n`, [401]],
-      ['HTTP with an undecodable token cookie', `GET /trpc/health HTTP/1.1\r\n${host}Cookie: batchlight_token=%E0%A4%A\r\nConnection: close\r\n\r\n`, [401]],
-      ['a path that does not decode', `GET /%E0%A4%A HTTP/1.1\r\n${host}Authorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, [400]],
-      ['HTTP whose target is not a URL', `GET http://[ HTTP/1.1\r\n${host}Authorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, [400]],
-      ['a cookie header of garbage', `GET /trpc/health HTTP/1.1\r\n${host}Cookie: ;;=;%;batchlight_token;=%%\r\nConnection: close\r\n\r\n`, [401]],
-      ['no Host header', `GET /trpc/health HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, [400, 421]],
+      [
+        'upgrade with an undecodable token cookie',
+        `GET /ws HTTP/1.1\r\n${host}${upgradeHeaders}Cookie: batchlight_token=%E0%A4%A\r\n\r\n`,
+        [401],
+      ],
+      [
+        'HTTP with an undecodable token cookie',
+        `GET /trpc/health HTTP/1.1\r\n${host}Cookie: batchlight_token=%E0%A4%A\r\nConnection: close\r\n\r\n`,
+        [401],
+      ],
+      [
+        'a path that does not decode',
+        `GET /%E0%A4%A HTTP/1.1\r\n${host}Authorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+        [400],
+      ],
+      [
+        'HTTP whose target is not a URL',
+        `GET http://[ HTTP/1.1\r\n${host}Authorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+        [400],
+      ],
+      [
+        'a cookie header of garbage',
+        `GET /trpc/health HTTP/1.1\r\n${host}Cookie: ;;=;%;batchlight_token;=%%\r\nConnection: close\r\n\r\n`,
+        [401],
+      ],
+      [
+        'no Host header',
+        `GET /trpc/health HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+        [400, 421],
+      ],
       ['an upgrade to another path', `GET /not-ws HTTP/1.1\r\n${host}${upgradeHeaders}\r\n`, [400, 404]],
-      ['an upgrade with no key', `GET /ws HTTP/1.1\r\n${host}Connection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`, [400]],
+      [
+        'an upgrade with no key',
+        `GET /ws HTTP/1.1\r\n${host}Connection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`,
+        [400],
+      ],
       ['an asterisk target', `OPTIONS * HTTP/1.1\r\n${host}Connection: close\r\n\r\n`, [400, 401, 404, 405]],
     ];
     for (const [what, text, expected] of inputs) {
@@ -78,8 +108,19 @@ describe('the server process under hostile requests (token set)', () => {
   it('refuses a foreign Host before any procedure runs, and a foreign Origin on HTTP and WebSocket', async () => {
     const body = JSON.stringify({ json: { name: 'rebound', prompts: [{ input: 'hi' }] } });
     const post = (headers: Record<string, string>) => {
-      const all = { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}`, Connection: 'close', 'Content-Length': String(body.length), ...headers };
-      return raw(port, `POST /trpc/promptSets.create HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+      const all = {
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${TOKEN}`,
+        Connection: 'close',
+        'Content-Length': String(body.length),
+        ...headers,
+      };
+      return raw(
+        port,
+        `POST /trpc/promptSets.create HTTP/1.1\r\n${Object.entries(all)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n${body}`,
+      );
     };
     // The same request from an allowed place is written: the refusals below are the checks'.
     expect(status(await post({ Host: `127.0.0.1:${port}` }))).toBe(200);
@@ -92,14 +133,22 @@ describe('the server process under hostile requests (token set)', () => {
     const after = await fetch(`${server.url}/trpc/promptSets.list`, { headers: bearer }).then((r) => r.json());
     expect(after).toEqual(before);
 
-    const ws = (headers: string) => raw(port, `GET /ws HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\n${upgradeHeaders}${headers}\r\n`, 2_000);
+    const ws = (headers: string) =>
+      raw(port, `GET /ws HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\n${upgradeHeaders}${headers}\r\n`, 2_000);
     expect(status(await ws(`Host: 127.0.0.1:${port}\r\nOrigin: http://evil.example\r\n`))).toBe(403);
     expect(status(await ws(`Host: 127.0.0.1:${port}\r\nOrigin: http://localhost:${port + 1}\r\n`))).toBe(403);
     expect(status(await ws(`Host: rebind.evil.example:${port}\r\n`))).toBe(421);
     // Same origin, and no Origin at all (CLI, scripts), are let through.
     expect(status(await ws(`Host: 127.0.0.1:${port}\r\nOrigin: http://127.0.0.1:${port}\r\n`))).toBe(101);
     expect(status(await ws(`Host: localhost:${port}\r\n`))).toBe(101);
-    expect(status(await raw(port, `GET /trpc/health HTTP/1.1\r\nHost: [::1]:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`))).toBe(200);
+    expect(
+      status(
+        await raw(
+          port,
+          `GET /trpc/health HTTP/1.1\r\nHost: [::1]:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+        ),
+      ),
+    ).toBe(200);
   });
 
   it('takes the token on /trpc only as a Bearer header; ?token= only sets the monitor cookie', async () => {
@@ -127,7 +176,12 @@ describe('the server process under hostile requests (token set)', () => {
 
 describe('refusing to start with a weak token', () => {
   const start = (env: NodeJS.ProcessEnv) =>
-    spawnUntilReady([new URL('../dist/main.js', import.meta.url).pathname], { PORT: '0', INIT_CWD: '', BATCHLIGHT_SEED: '0', DATABASE_URL: 'file:/nonexistent/never.db', ...env }, /listening on (http:\/\/[\d.:]+)/, 20_000).then(
+    spawnUntilReady(
+      [new URL('../dist/main.js', import.meta.url).pathname],
+      { PORT: '0', INIT_CWD: '', BATCHLIGHT_SEED: '0', DATABASE_URL: 'file:/nonexistent/never.db', ...env },
+      /listening on (http:\/\/[\d.:]+)/,
+      20_000,
+    ).then(
       async (p) => {
         await p.stop();
         return 'started';
@@ -148,14 +202,19 @@ describe('the request body limit', () => {
   let server: RunningProcess;
   beforeAll(async () => {
     db = tempSqlite();
-    server = await startServerProcess({ DATABASE_URL: db.url, BATCHLIGHT_SEED: '0', BATCHLIGHT_MAX_BODY_BYTES: String(1024 * 1024) });
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      BATCHLIGHT_SEED: '0',
+      BATCHLIGHT_MAX_BODY_BYTES: String(1024 * 1024),
+    });
   });
   afterAll(async () => {
     await server?.stop();
     await db?.drop();
   });
 
-  const send = (path: string, total: number, declared: boolean) => sendLargeBody(`${server.url}${path}`, total, { declared });
+  const send = (path: string, total: number, declared: boolean) =>
+    sendLargeBody(`${server.url}${path}`, total, { declared });
 
   it('answers 413 naming the limit, without reading a large body to its end', async () => {
     const declared = await send('/trpc/promptSets.create', 50 * 1024 * 1024, true);
@@ -168,8 +227,21 @@ describe('the request body limit', () => {
     expect(importing.status).toBe(413);
     expect(importing.body).toMatch(/split/);
     expect((await fetch(`${server.url}/trpc/health`)).status).toBe(200);
-    const sets = (await fetch(`${server.url}/trpc/promptSets.list`).then((r) => r.json())) as { result: { data: { json: unknown[] } } };
+    const sets = (await fetch(`${server.url}/trpc/promptSets.list`).then((r) => r.json())) as {
+      result: { data: { json: unknown[] } };
+    };
     expect(sets.result.data.json).toEqual([]);
+  });
+
+  it('closes a WebSocket that sends a message over the limit (1009)', async () => {
+    const code = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
+      ws.on('open', () => ws.send(Buffer.alloc(2 * 1024 * 1024, 0x20)));
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', () => undefined);
+    });
+    expect(code).toBe(1009);
+    expect((await fetch(`${server.url}/trpc/health`)).status).toBe(200);
   });
 
   it('keeps RSS bounded and health answering under three concurrent 500 MB bodies', async () => {

@@ -3,7 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
-import { allTraces, collectEvents, failure, fakeModel, promptSet, startTestServer, type TestServer } from './helpers.js';
+import {
+  allTraces,
+  collectEvents,
+  failure,
+  fakeModel,
+  promptSet,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('limits on %s', (provider) => {
   let t: TestServer;
@@ -25,18 +33,23 @@ describe.each(PROVIDERS_UNDER_TEST)('limits on %s', (provider) => {
   afterAll(async () => {
     await Promise.all([t?.close(), fake?.close()]);
   });
-  const count = (table: 'run' | 'promptSet' | 'model') => (t.server.engine.db.prisma[table] as { count(): Promise<number> }).count();
+  const count = (table: 'run' | 'promptSet' | 'model') =>
+    (t.server.engine.db.prisma[table] as { count(): Promise<number> }).count();
 
   it('refuses a run of more items than BATCHLIGHT_MAX_RUN_ITEMS, naming promptLimit, and writes nothing', async () => {
     const c = t.client;
     const demo = (await c.promptSets.list.query()).find((s) => s.name === 'Demo: explain it')!;
     const sims = (await c.models.list.query()).filter((m) => m.provider === 'simulated').map((m) => m.id);
     const runs = await count('run');
-    const err = await failure(c.runs.create.mutate({ promptSetId: demo.id, modelIds: sims, concurrency: 4, delayMs: 0, repeats: 2 }));
+    const err = await failure(
+      c.runs.create.mutate({ promptSetId: demo.id, modelIds: sims, concurrency: 4, delayMs: 0, repeats: 2 }),
+    );
     expect([err.code, Object.keys(err.fieldErrors)]).toEqual(['BAD_REQUEST', ['promptLimit']]);
     expect(err.message).toMatch(/360 items .*at most 100 \(BATCHLIGHT_MAX_RUN_ITEMS\)/);
     expect(await count('run')).toBe(runs);
-    const big = await failure(c.runs.create.mutate({ promptSetId: demo.id, modelIds: sims, concurrency: 4, delayMs: 0, promptLimit: 1e9 }));
+    const big = await failure(
+      c.runs.create.mutate({ promptSetId: demo.id, modelIds: sims, concurrency: 4, delayMs: 0, promptLimit: 1e9 }),
+    );
     expect(Object.keys(big.fieldErrors)).toEqual(['promptLimit']);
     expect(await count('run')).toBe(runs);
   });
@@ -58,7 +71,8 @@ describe.each(PROVIDERS_UNDER_TEST)('limits on %s', (provider) => {
   it('bounds the simulator in the API (naming the field) and again at call time', async () => {
     const c = t.client;
     const models = await count('model');
-    const sim = (name: string, simulation: Record<string, unknown>) => c.models.create.mutate({ name, provider: 'simulated', providerModel: name, params: { simulation } });
+    const sim = (name: string, simulation: Record<string, unknown>) =>
+      c.models.create.mutate({ name, provider: 'simulated', providerModel: name, params: { simulation } });
     for (const [simulation, field] of [
       [{ outputTokens: { min: 1e9, max: 1e9 } }, 'params.simulation.outputTokens.max'],
       [{ outputTokens: { min: 10, max: 1001 } }, 'params.simulation.outputTokens.max'],
@@ -75,7 +89,12 @@ describe.each(PROVIDERS_UNDER_TEST)('limits on %s', (provider) => {
     expect(await count('model')).toBe(models);
     // A row written around the API asks for 1e9 tokens: the simulator holds it to the setting.
     const row = await t.server.engine.db.prisma.model.create({
-      data: { name: 'sim-huge-row', provider: 'simulated', providerModel: 'huge', params: { simulation: { outputTokens: { min: 1e9, max: 1e9 }, latencyMs: 1 } } },
+      data: {
+        name: 'sim-huge-row',
+        provider: 'simulated',
+        providerModel: 'huge',
+        params: { simulation: { outputTokens: { min: 1e9, max: 1e9 }, latencyMs: 1 } },
+      },
     });
     const answer = await c.chat.send.mutate({ modelId: row.id, messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.ok && answer.usage.outputTokens).toBe(1000);
@@ -96,9 +115,15 @@ describe.each(PROVIDERS_UNDER_TEST)('limits on %s', (provider) => {
       expect(full.outputTruncated).toBe(true);
       expect(full.outputChars).toBeGreaterThan(5000);
     }
-    const short = await c.chat.send.mutate({ modelId: (await fakeModel(c, fake.url, 'short-output')).id, messages: [{ role: 'user', content: 'hi' }] });
+    const short = await c.chat.send.mutate({
+      modelId: (await fakeModel(c, fake.url, 'short-output')).id,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     fake.setBehavior({ latencyMs: 2, outputTokens: 10 });
-    const small = await c.chat.send.mutate({ modelId: (await fakeModel(c, fake.url, 'small-output')).id, messages: [{ role: 'user', content: 'hi' }] });
+    const small = await c.chat.send.mutate({
+      modelId: (await fakeModel(c, fake.url, 'small-output')).id,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const stored = await c.traces.get.query({ id: small.traceId });
     expect([stored.outputTruncated, stored.outputChars]).toEqual([false, stored.output!.length]);
     expect(short.ok).toBe(true);

@@ -57,9 +57,15 @@ describe.each(PROVIDERS_UNDER_TEST)('one execution per run on %s', (provider) =>
     // As a crash leaves it (running, items pending): start-up recovery and resumes race.
     const prisma = t.server.engine.db.prisma;
     await prisma.runItem.updateMany({ where: { runId: run.id }, data: { status: 'pending', finalTraceId: null } });
-    await prisma.run.update({ where: { id: run.id }, data: { status: 'running', completedItems: 0, finishedAt: null } });
+    await prisma.run.update({
+      where: { id: run.id },
+      data: { status: 'running', completedItems: 0, finishedAt: null },
+    });
     fake.reset();
-    await Promise.all([t.server.engine.recover(), ...Array.from({ length: 10 }, () => c.runs.resume.mutate({ id: run.id }))]);
+    await Promise.all([
+      t.server.engine.recover(),
+      ...Array.from({ length: 10 }, () => c.runs.resume.mutate({ id: run.id })),
+    ]);
     const again = await settled(c, run.id);
     expect([again.status, again.completedItems]).toEqual(['completed', N]);
     expect(callsPerPrompt(fake)).toEqual(new Array(N).fill(1));

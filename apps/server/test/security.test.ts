@@ -13,7 +13,7 @@ const PLANTED = 'sk-planted-SECRET-value-0123456789abcdef';
 /** A key a provider echoes back (below). */
 const KEY = 'sk-echo-7fQ2mZ9xLp4vR8sT1wY6nB3cD5gH0jKq';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-/** What a leak would look like: the key, all but its last 4, 8-character pieces from each end and the middle, its encodings. */
+/** What a leak would look like: the key, all but its last 4, 8-character pieces (ends, middle), its encodings. */
 const LEAKS = [
   KEY, KEY.slice(0, -4), KEY.slice(0, 8), KEY.slice(-8), KEY.slice(16, 24), KEY.slice(5, 13),
   b64(KEY).slice(0, 24), b64(`Bearer ${KEY}`).slice(8, 32), b64(`Bearer ${KEY.slice(0, -4)}`).slice(8, 32),
@@ -85,11 +85,14 @@ describe('credentials never leave the server', () => {
     fake.setBehavior((req) => {
       const echoKey = echoes[req.seq % echoes.length]!;
       if (req.seq % 5 === 0) return { latencyMs: 2, fault: '500', echoKey: { ...echoKey, into: ['error'] } };
-      if (req.seq % 7 === 0) return { latencyMs: 2, fault: '401', echoKey: { ...echoKey, into: ['error'] }, echoAuthInError: true };
+      if (req.seq % 7 === 0) {
+        return { latencyMs: 2, fault: '401', echoKey: { ...echoKey, into: ['error'] }, echoAuthInError: true };
+      }
       return { latencyMs: 2, echoKey };
     });
-    const m = await c.models.create.mutate({ name: 'echoer', provider: 'openai', providerModel: 'echo-model', baseUrl: `${fake.url}/v1`, apiKey: KEY, params: { stream: true } });
-    const plain = await c.models.create.mutate({ name: 'echoer-plain', provider: 'openai', providerModel: 'echo-plain', baseUrl: `${fake.url}/v1`, apiKey: KEY, params: { stream: false } });
+    const echoer = (name: string, stream: boolean) =>
+      c.models.create.mutate({ name, provider: 'openai', providerModel: name, baseUrl: `${fake.url}/v1`, apiKey: KEY, params: { stream } });
+    const [m, plain] = [await echoer('echo-model', true), await echoer('echo-plain', false)];
     const set = await promptSet(c, 12);
     const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id, plain.id], concurrency: 4, delayMs: 0, maxRetries: 1 });
     const live = await collectEvents(c, run.id);
@@ -102,7 +105,8 @@ describe('credentials never leave the server', () => {
     // The echo really happened: scrubbed places carry the marker.
     expect(traces.some((tr) => tr.responseModel?.includes('***'))).toBe(true);
 
-    const stream = createTRPCClient<AppRouter>({ links: [httpBatchStreamLink({ url: `${t.server.url}/trpc`, transformer: superjson })] });
+    const streamLink = httpBatchStreamLink({ url: `${t.server.url}/trpc`, transformer: superjson });
+    const stream = createTRPCClient<AppRouter>({ links: [streamLink] });
     const exported: string[] = [];
     for (const format of ['csv', 'jsonl'] as const) {
       for await (const chunk of await stream.runs.export.query({ runId: run.id, format })) exported.push(chunk);

@@ -14,7 +14,11 @@ const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 
 export function inputError(field: string, message: string): TRPCError {
-  return new TRPCError({ code: 'BAD_REQUEST', message: `${field}: ${message}`, cause: Object.assign(new Error(message), { field }) });
+  return new TRPCError({
+    code: 'BAD_REQUEST',
+    message: `${field}: ${message}`,
+    cause: Object.assign(new Error(message), { field }),
+  });
 }
 
 const fieldOf = (path: Array<string | number>) => (path.length ? path.join('.') : 'input');
@@ -54,7 +58,8 @@ export function checkInput(input: unknown): number {
     const known = sizes.get(value);
     if (known !== undefined) return known;
     if (onPath.has(value)) throw inputError(fieldOf(path), 'refers to itself');
-    if (depth >= MAX_INPUT_DEPTH) throw inputError(fieldOf(nestingStart(path)), `is nested deeper than ${MAX_INPUT_DEPTH} levels`);
+    if (depth >= MAX_INPUT_DEPTH)
+      throw inputError(fieldOf(nestingStart(path)), `is nested deeper than ${MAX_INPUT_DEPTH} levels`);
     onPath.add(value);
     let size = 1;
     for (const [key, child] of entriesOf(value)) {
@@ -63,7 +68,8 @@ export function checkInput(input: unknown): number {
       path.push(typeof key === 'string' || typeof key === 'number' ? key : String(key));
       size += walk(child, depth + 1);
       // A value shared many times counts each time: schemas and the database would see it so.
-      if (size > MAX_INPUT_NODES) throw inputError('input', `holds more than ${MAX_INPUT_NODES.toLocaleString('en')} values`);
+      if (size > MAX_INPUT_NODES)
+        throw inputError('input', `holds more than ${MAX_INPUT_NODES.toLocaleString('en')} values`);
       path.pop();
     }
     onPath.delete(value);

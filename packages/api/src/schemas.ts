@@ -16,6 +16,7 @@ export const providerName = z.enum(['openai', 'huggingface', 'simulated']);
 const price = z.number().min(0).max(10_000).nullable().optional();
 const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const ms = z.number().min(0, 'must be 0 or more');
+const atLeastOne = z.number().int().min(1, 'must be at least 1');
 /**
  * The simulator's knobs. Output and latency are bounded again by the server's settings
  * (BATCHLIGHT_SIM_MAX_*) when a model is saved, and the simulator holds them at call time.
@@ -25,7 +26,7 @@ export const simulationParams = z.strictObject({
   latencyMs: z.union([ms, z.strictObject({ p50: ms, p95: ms })]).optional(),
   ttftFraction: fraction.optional(),
   outputTokens: z
-    .strictObject({ min: z.number().int().min(1, 'must be at least 1'), max: z.number().int().min(1, 'must be at least 1') })
+    .strictObject({ min: atLeastOne, max: atLeastOne })
     .refine((r) => r.min <= r.max, 'min must not be more than max')
     .optional(),
   errorRate: fraction.optional(),
@@ -62,7 +63,8 @@ export const createRunInput = z.object({
   modelIds: z.array(id).min(1, 'choose at least one model').max(50),
   concurrency: z.number().int().min(1, 'must be between 1 and 256').max(256, 'must be between 1 and 256'),
   delayMs: z.number().int().min(0, 'must be between 0 and 600000').max(600_000, 'must be between 0 and 600000').default(0),
-  promptLimit: z.number().int().min(1, 'must be at least 1').max(100_000_000, 'must be at most 100000000').nullable().optional(),
+  // Bounded again by BATCHLIGHT_MAX_RUN_ITEMS (the engine, which knows the set's size).
+  promptLimit: atLeastOne.max(100_000_000, 'must be at most 100000000').nullable().optional(),
   repeats: z.number().int().min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(1),
   name: z.string().trim().max(200).nullable().optional(),
   maxRetries: z.number().int().min(0).max(10).default(3),

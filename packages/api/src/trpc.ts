@@ -26,7 +26,8 @@ function bodyTooLarge(path: string | undefined, limitBytes: number | undefined) 
   const importing = path === 'promptSets.import' || path === 'promptSets.preview';
   const field = importing ? 'content' : 'input';
   const how = importing
-    ? '; split the file into parts under that size and import each (`batchlight prompts import part-1.jsonl`), or raise BATCHLIGHT_MAX_BODY_BYTES on the server'
+    ? '; split the file into parts under that size and import each (`batchlight prompts import part-1.jsonl`), ' +
+      'or raise BATCHLIGHT_MAX_BODY_BYTES on the server'
     : '';
   return { field, message: `the request body is over the server's limit of ${limit} (BATCHLIGHT_MAX_BODY_BYTES)${how}` };
 }
@@ -73,7 +74,7 @@ const errorMapping = t.middleware(async ({ next, meta }) => {
     if (cause instanceof EngineInputError || cause instanceof NotFoundError || cause instanceof ConflictError) {
       const field = meta?.fields?.[cause.field] ?? cause.field;
       const code = cause instanceof EngineInputError ? 'BAD_REQUEST' : cause instanceof NotFoundError ? 'NOT_FOUND' : 'CONFLICT';
-      throw new TRPCError({ code, message: `${field}: ${cause.message}`, cause: Object.assign(new Error(cause.message), { field }) });
+      throw fieldError(code, field, cause.message);
     }
   }
   return result;
@@ -89,12 +90,16 @@ export const createTRPCRouter = t.router;
 export const publicProcedure = t.procedure.use(errorMapping).use(inputRule);
 export const createCallerFactory = t.createCallerFactory;
 
+/** An error naming its field: the errorFormatter puts it in `fieldErrors`. */
+function fieldError(code: TRPCError['code'], field: string, message: string): TRPCError {
+  return new TRPCError({ code, message: `${field}: ${message}`, cause: Object.assign(new Error(message), { field }) });
+}
+
 export function badRequest(field: string, message: string): never {
-  throw new TRPCError({ code: 'BAD_REQUEST', message: `${field}: ${message}`, cause: Object.assign(new Error(message), { field }) });
+  throw fieldError('BAD_REQUEST', field, message);
 }
 
 /** The thing a procedure addresses by `field` does not exist. */
 export function notFound(field: string, what: string): never {
-  const message = `${what} not found`;
-  throw new TRPCError({ code: 'NOT_FOUND', message: `${field}: ${message}`, cause: Object.assign(new Error(message), { field }) });
+  throw fieldError('NOT_FOUND', field, `${what} not found`);
 }

@@ -7,7 +7,9 @@ export type Kind = 'text' | 'int' | 'float' | 'bool' | 'time' | 'json';
 export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
 
 /** PostgreSQL's type for each kind; DateTime as timestamp(3) without a zone, as Prisma stores it. */
-export const PG_TYPE: Record<Kind, string> = { text: 'text', int: 'integer', float: 'double precision', bool: 'boolean', time: 'timestamp(3)', json: 'jsonb' };
+export const PG_TYPE: Record<Kind, string> = {
+  text: 'text', int: 'integer', float: 'double precision', bool: 'boolean', time: 'timestamp(3)', json: 'jsonb',
+};
 
 export const TRACE: Column<TraceRow>[] = [
   ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['itemId', 'text', (r) => r.itemId],

@@ -2,7 +2,8 @@
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
-import { CallPolicy, createThreadedLlmClient, type CallPolicySpec, type ChatMessage, type LlmClient, type LlmLimits, type ResolvedModel } from '@batchlight/llm';
+import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
+import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
 import { BatchWriter } from './events/writer.js';
@@ -158,11 +159,11 @@ export function createEngine(options: EngineOptions) {
 
     const totalItems = promptCount * repeats * ordered.length;
     if (totalItems > maxRunItems) {
+      const n = (x: number) => x.toLocaleString('en');
       throw new EngineInputError(
         'promptLimit',
-        `this run would hold ${totalItems.toLocaleString('en')} items (${promptCount.toLocaleString('en')} prompts × ${repeats} repeats × ` +
-          `${ordered.length} models); a run holds at most ${maxRunItems.toLocaleString('en')} (BATCHLIGHT_MAX_RUN_ITEMS): ` +
-          'lower promptLimit or repeats, or choose fewer models',
+        `this run would hold ${n(totalItems)} items (${n(promptCount)} prompts × ${repeats} repeats × ${ordered.length} models); ` +
+          `a run holds at most ${n(maxRunItems)} (BATCHLIGHT_MAX_RUN_ITEMS): lower promptLimit or repeats, or choose fewer models`,
       );
     }
     // Items in the order they run (prompt by prompt, each repeat, each model in turn), made as
@@ -211,7 +212,9 @@ export function createEngine(options: EngineOptions) {
     const run = await prisma.run.findUnique({ where: { id: runId } });
     if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
     const execution = executions.get(runId);
-    if (!execution && FINISHED.has(run.status)) throw new ConflictError('runId', `the run is already ${run.status}; there is nothing to cancel`);
+    if (!execution && FINISHED.has(run.status)) {
+      throw new ConflictError('runId', `the run is already ${run.status}; there is nothing to cancel`);
+    }
     if (execution) {
       execution.stop('cancel');
       await execution.done;
@@ -247,7 +250,7 @@ export function createEngine(options: EngineOptions) {
     if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
     if (executions.has(runId) || starting.has(runId)) return run;
     if (run.status === 'completed' && !opts.retryFailed) {
-      throw new ConflictError('runId', 'the run is already completed; resume it with retryFailed to run its failed items again');
+      throw new ConflictError('runId', 'the run is already completed; resume with retryFailed to run its failed items again');
     }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);

@@ -1,4 +1,5 @@
-import { DEFAULT_LLM_LIMITS, type CallFailure, type CallOutcome, type CallRequest, type LlmClient, type LlmLimits, type ModelParams, type Provider, type ResolvedModel } from './types.js';
+import { DEFAULT_LLM_LIMITS } from './types.js';
+import type { CallFailure, CallOutcome, CallRequest, LlmClient, LlmLimits, ModelParams, Provider, ResolvedModel } from './types.js';
 import type { Adapter } from './providers/shared.js';
 import type { HeadersLike } from './errors.js';
 import { classifyError } from './errors.js';
@@ -74,7 +75,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     }
     const refusal = policy.refusal(model);
     if (refusal) {
-      return fail(new Date(), null, { type: 'bad_request', message: `${refusal.field}: ${refusal.message}; nothing was sent`, httpStatus: null, retryAfterMs: null });
+      const message = `${refusal.field}: ${refusal.message}; nothing was sent`;
+      return fail(new Date(), null, { type: 'bad_request', message, httpStatus: null, retryAfterMs: null });
     }
 
     const ctl = new AbortController();
@@ -142,7 +144,7 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       const ft = firstTokenAt as Date | null;
       const scrubber = scrubberFor(apiKey);
       // A model name, a provider name, a finish reason: a few words, whatever the provider sends.
-      const text = (s: string | null) => (s === null ? null : scrubber.scrub(s.length > MAX_NAME_CHARS ? s.slice(0, MAX_NAME_CHARS) : s));
+      const text = (s: string | null) => (s === null ? null : scrubber.scrub(s.slice(0, MAX_NAME_CHARS)));
       const kept = r.output.length > limits.outputChars ? r.output.slice(0, limits.outputChars) : r.output;
       return {
         ok: true,

@@ -26,8 +26,22 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // The server's own settings and the process's environment: never a model's key, whatever the
 // operator's list says (this list wins over it).
 const DENIED_NAMES = new Set([
-  'DATABASE_URL', 'REDIS_URL', 'PATH', 'HOME', 'PWD', 'OLDPWD', 'SHELL', 'USER', 'LOGNAME', 'HOSTNAME', 'HOST', 'PORT',
-  'TMPDIR', 'LANG', 'INIT_CWD', 'TEST_PG_URL',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'PATH',
+  'HOME',
+  'PWD',
+  'OLDPWD',
+  'SHELL',
+  'USER',
+  'LOGNAME',
+  'HOSTNAME',
+  'HOST',
+  'PORT',
+  'TMPDIR',
+  'LANG',
+  'INIT_CWD',
+  'TEST_PG_URL',
 ]);
 const DENIED_PREFIXES = ['BATCHLIGHT_', 'NODE_', 'NPM_', 'PG', 'LD_', 'DYLD_', 'PRISMA_', 'TURBO_', 'PNPM_'];
 
@@ -68,8 +82,10 @@ export class CallPolicy {
   /** Why a model may not name `name` as its key variable, or null when it may. */
   credentialEnvProblem(name: string): string | null {
     if (!ENV_NAME.test(name)) return 'must be an environment variable name';
-    if (isDeniedCredentialEnv(name)) return `${name} is one of the server's own settings and can never be a model's key`;
-    if (DEFAULT_CREDENTIAL_ENVS.includes(name) || name.startsWith(CREDENTIAL_ENV_PREFIX) || this.extraEnvs.has(name)) return null;
+    if (isDeniedCredentialEnv(name))
+      return `${name} is one of the server's own settings and can never be a model's key`;
+    if (DEFAULT_CREDENTIAL_ENVS.includes(name) || name.startsWith(CREDENTIAL_ENV_PREFIX) || this.extraEnvs.has(name))
+      return null;
     return (
       `${name} is not a key variable this server allows: use OPENAI_API_KEY, HF_TOKEN or a name starting with ` +
       `${CREDENTIAL_ENV_PREFIX}, or have the operator add it to BATCHLIGHT_CREDENTIAL_ENVS`
@@ -87,7 +103,8 @@ export class CallPolicy {
       return 'must be an http(s) URL';
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http(s) URL';
-    if (url.username || url.password) return 'must not carry a user name or password (give the key as apiKey or credentialEnv)';
+    if (url.username || url.password)
+      return 'must not carry a user name or password (give the key as apiKey or credentialEnv)';
     if (!this.hosts) return null;
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     if (this.hosts.some((h) => h.hostname === url.hostname && (h.port === null || h.port === port))) return null;
@@ -95,7 +112,9 @@ export class CallPolicy {
   }
 
   /** The first reason `model` may not be called, with the model field it is about. */
-  refusal(model: Pick<ResolvedModel, 'provider' | 'baseUrl' | 'credential'>): { field: 'credentialEnv' | 'baseUrl'; message: string } | null {
+  refusal(
+    model: Pick<ResolvedModel, 'provider' | 'baseUrl' | 'credential'>,
+  ): { field: 'credentialEnv' | 'baseUrl'; message: string } | null {
     if (model.credential.kind === 'env') {
       const problem = this.credentialEnvProblem(model.credential.name);
       if (problem) return { field: 'credentialEnv', message: problem };

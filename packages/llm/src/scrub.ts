@@ -98,7 +98,12 @@ export class SecretScrubber {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       // defineProperty: a "__proto__" key from JSON.parse stays a key, not a prototype.
-      Object.defineProperty(out, this.scrub(k), { value: this.scrubJson(v, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, this.scrub(k), {
+        value: this.scrubJson(v, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

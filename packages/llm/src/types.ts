@@ -162,7 +162,10 @@ export interface LlmLimits {
   simulation: { outputTokens: number; latencyMs: number };
 }
 
-export const DEFAULT_LLM_LIMITS: LlmLimits = { outputChars: 1_000_000, simulation: { outputTokens: 100_000, latencyMs: 600_000 } };
+export const DEFAULT_LLM_LIMITS: LlmLimits = {
+  outputChars: 1_000_000,
+  simulation: { outputTokens: 100_000, latencyMs: 600_000 },
+};
 
 export interface LlmClient {
   /** Never throws for provider failures: they come back classified as CallFailure. */

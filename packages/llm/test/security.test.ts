@@ -2,21 +2,29 @@
 // cut short, encoded; in the output, model, usage, errors, provider name), models the policy
 // refuses never reaching the wire, and outputs and the simulator held within their limits.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeHuggingFace, startFakeOpenAI, type EchoKey, type FakeServer } from '@batchlight/testkit';
-import { CallPolicy, createLlmClient, SecretScrubber, type CallFailure, type CallResult, type ResolvedModel } from '../src/index.js';
+import { startFakeHuggingFace, startFakeOpenAI, type EchoKey, type FakeServer, type Fault } from '@batchlight/testkit';
+import {
+  CallPolicy,
+  createLlmClient,
+  SecretScrubber,
+  type CallFailure,
+  type CallResult,
+  type ResolvedModel,
+} from '../src/index.js';
 // The worker runs the built package (dist): `pnpm test` builds first.
 import { createThreadedLlmClient } from '../dist/index.js';
 import { makeModel, user } from './helpers.js';
 
 const KEY = 'sk-proj-Zq81xWv3Lm0pRt5uYb7nHc2dKf9gJs4e';
-/** The key's pieces a leak would show: its whole, all but its last 4, and 8-character pieces at both ends and in the middle. */
+/** What a leak would show: the key, all but its last 4, 8-character pieces of it at both ends and in the middle. */
 const FRAGMENTS = [KEY, KEY.slice(0, -4), KEY.slice(0, 8), KEY.slice(-8), KEY.slice(15, 23), KEY.slice(3, 11)];
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 function expectNoKey(value: unknown, what = 'value') {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   for (const f of FRAGMENTS) expect(text, `${what} holds ${f}`).not.toContain(f);
-  for (const f of [b64(KEY), b64(`Bearer ${KEY}`).slice(4, 40), encodeURIComponent(KEY)]) expect(text, `${what} holds ${f}`).not.toContain(f);
+  for (const f of [b64(KEY), b64(`Bearer ${KEY}`).slice(4, 40), encodeURIComponent(KEY)])
+    expect(text, `${what} holds ${f}`).not.toContain(f);
 }
 
 describe('SecretScrubber', () => {
@@ -52,7 +60,12 @@ describe('SecretScrubber', () => {
   });
 
   it('walks JSON: values, keys and nesting, and stops at a depth', () => {
-    const out = s.scrubJson({ a: [{ note: `by ${KEY}` }], [KEY.slice(0, -4)]: 1, n: 3, deep: JSON.parse('['.repeat(100) + ']'.repeat(100)) });
+    const out = s.scrubJson({
+      a: [{ note: `by ${KEY}` }],
+      [KEY.slice(0, -4)]: 1,
+      n: 3,
+      deep: JSON.parse('['.repeat(100) + ']'.repeat(100)),
+    });
     expectNoKey(out);
     expect((out as { n: number }).n).toBe(3);
     expect(JSON.stringify(out)).toContain('[nested too deep]');
@@ -84,7 +97,13 @@ describe('provider echoes of the key, through the real SDKs and the fakes', () =
     for (const stream of [true, false]) {
       it(`${provider}, ${stream ? 'streaming' : 'not streaming'}: nothing of the key in any outcome`, async () => {
         const fake = provider === 'openai' ? openai : hf;
-        const m = makeModel({ provider, providerModel: 'echo-model', baseUrl: provider === 'openai' ? `${fake.url}/v1` : fake.url, params: { stream }, credential: { kind: 'secret', value: KEY } });
+        const m = makeModel({
+          provider,
+          providerModel: 'echo-model',
+          baseUrl: provider === 'openai' ? `${fake.url}/v1` : fake.url,
+          params: { stream },
+          credential: { kind: 'secret', value: KEY },
+        });
         for (const echoKey of echoes) {
           fake.setBehavior({ echoKey });
           const ok = (await client.call(m, { messages: user('hi') })) as CallResult;
@@ -93,7 +112,7 @@ describe('provider echoes of the key, through the real SDKs and the fakes', () =
           expect(ok.responseModel).toMatch(/^echo-model:\*\*\*/);
           expect(ok.attribution).toBe('mismatch');
           expectNoKey(ok, JSON.stringify(echoKey));
-          for (const fault of ['401', '400', '500', { kind: '429' as const, retryAfterMs: 5 }]) {
+          for (const fault of ['401', '400', '500', { kind: '429', retryAfterMs: 5 }] satisfies Fault[]) {
             fake.setBehavior({ echoKey: { ...echoKey, into: ['error'] }, fault });
             const failed = (await client.call(m, { messages: user('hi') })) as CallFailure;
             expect(failed.ok).toBe(false);
@@ -133,7 +152,8 @@ describe('the call policy', () => {
           expect(out.error.message).toMatch(/^credentialEnv: .*nothing was sent$/);
         }
         expect(fake.total()).toBe(0);
-        for (const name of ['LLM_KEY_POLICY_TEST', 'MY_TEAM_KEY']) expect((await client.call(envModel(name), { messages: user('x') })).ok, name).toBe(true);
+        for (const name of ['LLM_KEY_POLICY_TEST', 'MY_TEAM_KEY'])
+          expect((await client.call(envModel(name), { messages: user('x') })).ok, name).toBe(true);
         expect(fake.total()).toBe(2);
         fake.reset();
       }
@@ -141,7 +161,9 @@ describe('the call policy', () => {
       await threaded.close();
     }
     // Even the operator's own list cannot name the server's settings.
-    expect(new CallPolicy({ credentialEnvs: ['BATCHLIGHT_SECRET_KEY'] }).credentialEnvProblem('BATCHLIGHT_SECRET_KEY')).toMatch(/own settings/);
+    expect(
+      new CallPolicy({ credentialEnvs: ['BATCHLIGHT_SECRET_KEY'] }).credentialEnvProblem('BATCHLIGHT_SECRET_KEY'),
+    ).toMatch(/own settings/);
   });
 
   it('calls only the listed hosts when BATCHLIGHT_PROVIDER_HOSTS is set', async () => {
@@ -181,17 +203,32 @@ describe('limits on what a call produces', () => {
       expect(r.outputTruncated).toBe(true);
       expect(r.outputChars).toBeGreaterThan(1000);
     }
-    const short = (await createLlmClient().call(makeModel({ provider: 'openai', providerModel: 'long', baseUrl: `${fake.url}/v1` }), { messages: user('x') })) as CallResult;
+    const short = (await createLlmClient().call(
+      makeModel({ provider: 'openai', providerModel: 'long', baseUrl: `${fake.url}/v1` }),
+      { messages: user('x') },
+    )) as CallResult;
     expect([short.outputTruncated, short.outputChars]).toEqual([false, short.output.length]);
   });
 
   it('holds the simulator within its limits whatever its params ask', async () => {
-    const client = createLlmClient({ limits: { outputChars: 1_000_000, simulation: { outputTokens: 50, latencyMs: 20 } } });
-    const m = makeModel({ provider: 'simulated', providerModel: 'huge', credential: { kind: 'none' }, params: { simulation: { outputTokens: { min: 1e9, max: 1e9 }, latencyMs: 1e9 } } });
+    const client = createLlmClient({
+      limits: { outputChars: 1_000_000, simulation: { outputTokens: 50, latencyMs: 20 } },
+    });
+    const m = makeModel({
+      provider: 'simulated',
+      providerModel: 'huge',
+      credential: { kind: 'none' },
+      params: { simulation: { outputTokens: { min: 1e9, max: 1e9 }, latencyMs: 1e9 } },
+    });
     const r = (await client.call(m, { messages: user('x') })) as CallResult;
     expect(r.usage.outputTokens).toBe(50);
     expect(r.latencyMs).toBeLessThan(5_000);
-    const nan = makeModel({ provider: 'simulated', providerModel: 'nan', credential: { kind: 'none' }, params: { simulation: { outputTokens: { min: NaN, max: NaN }, latencyMs: NaN } } });
+    const nan = makeModel({
+      provider: 'simulated',
+      providerModel: 'nan',
+      credential: { kind: 'none' },
+      params: { simulation: { outputTokens: { min: NaN, max: NaN }, latencyMs: NaN } },
+    });
     expect(((await client.call(nan, { messages: user('x') })) as CallResult).usage.outputTokens).toBeGreaterThan(0);
   });
 });

@@ -10,10 +10,17 @@ export interface LargeBodyResult {
   sent: number;
 }
 
-export function sendLargeBody(url: string, bytes: number, opts: { declared?: boolean; chunkBytes?: number } = {}): Promise<LargeBodyResult> {
+export function sendLargeBody(
+  url: string,
+  bytes: number,
+  opts: { declared?: boolean; chunkBytes?: number } = {},
+): Promise<LargeBodyResult> {
   return new Promise((resolve) => {
     let sent = 0;
-    const headers = { 'content-type': 'application/json', ...(opts.declared ? { 'content-length': String(bytes) } : {}) };
+    const headers = {
+      'content-type': 'application/json',
+      ...(opts.declared ? { 'content-length': String(bytes) } : {}),
+    };
     const req = request(url, { method: 'POST', headers }, (res) => {
       let body = '';
       const done = () => resolve({ status: res.statusCode ?? 0, body, sent });

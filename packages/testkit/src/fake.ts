@@ -391,13 +391,17 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     }
     const echo = b.echoKey ? echoedKey(authorization, b.echoKey) : '';
     const echoes = (where: EchoKey['into'][number]) => !!echo && b.echoKey!.into.includes(where);
-    const servedBy = echoes('servedBy') ? echo : (b.servedBy ?? (routeProvider && routeProvider !== 'v1' ? routeProvider : undefined));
+    const routed = routeProvider && routeProvider !== 'v1' ? routeProvider : undefined;
+    const servedBy = echoes('servedBy') ? echo : (b.servedBy ?? routed);
     const extraHeaders: Record<string, string> = servedBy ? { 'x-inference-provider': servedBy } : {};
     let extraDelay = 0;
     if (fault) {
-      const quoted = (b.echoAuthInError ? ` (received Authorization: ${authorization ?? 'none'})` : '') + (echoes('error') ? ` (your key: ${echo})` : '');
+      const quoted =
+        (b.echoAuthInError ? ` (received Authorization: ${authorization ?? 'none'})` : '') + (echoes('error') ? ` (your key: ${echo})` : '');
       const errBody = (status: number, message: string, type: string) =>
-        flavor === 'huggingface' ? { error: message + quoted } : { error: { message: message + quoted, type, code: String(status) } };
+        flavor === 'huggingface'
+          ? { error: message + quoted }
+          : { error: { message: message + quoted, type, code: String(status) } };
       switch (fault.kind) {
         case 'cut':
           if (!stream) {

@@ -25,8 +25,8 @@ function credentialColumns(input: Partial<ModelFields>, ctx: Context) {
   return {};
 }
 
-/** The host the model will call is one the server lets models call, and the simulator asks for no more than the server allows. */
-function checkTarget(ctx: Context, provider: string, baseUrl: string | null, params: ModelFields['params'] | undefined) {
+/** The model calls a host the server lets models call, and its simulator asks no more than the server allows. */
+function checkTarget(ctx: Context, provider: string, baseUrl: string | null, params?: ModelFields['params']) {
   const problem = ctx.policy.hostProblem(provider as Provider, baseUrl);
   if (problem) badRequest('baseUrl', problem);
   const sim = params?.simulation;
@@ -35,7 +35,9 @@ function checkTarget(ctx: Context, provider: string, baseUrl: string | null, par
     badRequest('params.simulation.outputTokens.max', `must be at most ${simOutputTokens} (BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS)`);
   }
   const latencies = typeof sim?.latencyMs === 'object' ? [sim.latencyMs.p50, sim.latencyMs.p95] : [sim?.latencyMs ?? 0];
-  if (latencies.some((ms) => ms > simLatencyMs)) badRequest('params.simulation.latencyMs', `must be at most ${simLatencyMs} ms (BATCHLIGHT_SIM_MAX_LATENCY_MS)`);
+  if (latencies.some((ms) => ms > simLatencyMs)) {
+    badRequest('params.simulation.latencyMs', `must be at most ${simLatencyMs} ms (BATCHLIGHT_SIM_MAX_LATENCY_MS)`);
+  }
 }
 
 /**
@@ -44,12 +46,17 @@ function checkTarget(ctx: Context, provider: string, baseUrl: string | null, par
  * send the key to a host of their choice.
  */
 function checkRepoint(current: Model, input: Partial<ModelFields>) {
-  const moves = (input.baseUrl !== undefined && (input.baseUrl ?? null) !== current.baseUrl) || (input.provider !== undefined && input.provider !== current.provider);
+  const movesUrl = input.baseUrl !== undefined && (input.baseUrl ?? null) !== current.baseUrl;
+  const moves = movesUrl || (input.provider !== undefined && input.provider !== current.provider);
   const holdsKey = current.credentialCipher || current.credentialEnv;
   const keyGiven = input.apiKey !== undefined || input.credentialEnv !== undefined;
   if (moves && holdsKey && !keyGiven) {
     const field = current.credentialCipher ? 'apiKey' : 'credentialEnv';
-    badRequest(field, `changing baseUrl or provider of a model that holds a key needs the key again in the same call (apiKey or credentialEnv), or null to drop it`);
+    badRequest(
+      field,
+      'changing baseUrl or provider of a model that holds a key needs the key again in the same call ' +
+        '(apiKey or credentialEnv), or null to drop it',
+    );
   }
 }
 
@@ -101,7 +108,8 @@ export const modelsRouter = {
       const current = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
       if (!current) notFound('id', `model ${input.id}`);
       checkRepoint(current, input);
-      checkTarget(ctx, input.provider ?? current.provider, input.baseUrl !== undefined ? input.baseUrl : current.baseUrl, input.params);
+      const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
+      checkTarget(ctx, input.provider ?? current.provider, baseUrl, input.params);
       const credential = credentialColumns(input, ctx);
       if (input.name) await uniqueName(ctx, input.name, input.id);
       const m = await ctx.db.prisma.model.update({

@@ -36,7 +36,8 @@ export const runsRouter = {
   items: publicProcedure
     .input(z.object({ runId: id, status: itemStatus.optional(), modelId: id.optional(), cursor, limit: limit(1000, 200) }))
     .query(async ({ ctx, input }) => {
-      if (!(await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } }))) notFound('runId', `run ${input.runId}`);
+      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      if (!exists) notFound('runId', `run ${input.runId}`);
       const items = await ctx.db.prisma.runItem.findMany({
         where: {
           runId: input.runId,
@@ -85,8 +86,8 @@ export const runsRouter = {
   export: publicProcedure
     .input(z.object({ runId: id, format: z.enum(['csv', 'jsonl']) }))
     .query(async function* ({ ctx, input }) {
-      const run = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
-      if (!run) notFound('runId', `run ${input.runId}`);
+      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      if (!exists) notFound('runId', `run ${input.runId}`);
       yield* exportRun(ctx.db.prisma, input.runId, input.format);
     }),
 
@@ -98,7 +99,8 @@ export const runsRouter = {
     .input(z.object({ runId: id, lastEventId: z.string().regex(/^\d+$/, 'must be an event seq').nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
       const { prisma } = ctx.db;
-      if (!(await prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } }))) notFound('runId', `run ${input.runId}`);
+      const exists = await prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      if (!exists) notFound('runId', `run ${input.runId}`);
       const live: RunEventMessage[] = [];
       const wake = { fn: null as null | (() => void) };
       const unsubscribe = ctx.engine.bus.subscribe(input.runId, (e) => {
