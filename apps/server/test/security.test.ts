@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTRPCClient, httpBatchStreamLink } from '@trpc/client';
@@ -6,6 +8,8 @@ import superjson from 'superjson';
 import type { AppRouter } from '@batchlight/api';
 import { startFakeOpenAI, type EchoKey, type FakeServer } from '@batchlight/testkit';
 import { loadConfig } from '../src/index.js';
+import { ownHosts } from '../src/config.js';
+import { createRequestGate } from '../src/gate.js';
 import { allItems, allTraces, collectEvents, makeClient, promptSet, startTestServer, type TestServer } from './helpers.js';
 
 const PLANTED = 'sk-planted-SECRET-value-0123456789abcdef';
@@ -175,6 +179,26 @@ describe('BATCHLIGHT_TOKEN', () => {
     const wrong = makeClient(t.server.url, 'wrong');
     await expect(wrong.client.health.query()).rejects.toThrow();
     wrong.close();
+  });
+
+  it('answers to its loopback names, the address it is bound to and the allowed origins, and to nothing else', () => {
+    const check = (gate: ReturnType<typeof createRequestGate>, headers: Record<string, string>) =>
+      gate.check({ headers } as unknown as IncomingMessage)?.status ?? 'ok';
+    const named = createRequestGate({ ownHosts: ownHosts('10.1.2.3', 80), allowedOrigins: ['https://batchlight.example.com'] });
+    expect(check(named, { host: '10.1.2.3' })).toBe('ok');
+    expect(check(named, { host: '10.1.2.3:80' })).toBe('ok');
+    expect(check(named, { host: 'LOCALHOST' })).toBe('ok');
+    expect(check(named, { host: 'batchlight.example.com', origin: 'https://batchlight.example.com' })).toBe('ok');
+    expect(check(named, { host: '10.1.2.3', origin: 'http://10.1.2.3' })).toBe('ok');
+    expect(check(named, { host: 'evil.example' })).toBe(421);
+    expect(check(named, { host: '2130706433' })).toBe(421); // 127.0.0.1 in another spelling
+    expect(check(named, { host: '10.1.2.3', origin: 'https://evil.example' })).toBe(403);
+    expect(check(named, {})).toBe(400);
+    // Bound to every interface: each address of this machine, on the port.
+    const addresses = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4');
+    const everywhere = createRequestGate({ ownHosts: ownHosts('0.0.0.0', 4700), allowedOrigins: [] });
+    for (const a of addresses) expect(check(everywhere, { host: `${a!.address}:4700` }), a!.address).toBe('ok');
+    expect(check(everywhere, { host: `${addresses[0]!.address}:4701` })).toBe(421);
   });
 
   it('refuses to bind a non-loopback host without a token, saying why', () => {
