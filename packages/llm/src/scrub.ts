@@ -64,6 +64,8 @@ function secretForms(secret: string): string[] {
 export class SecretScrubber {
   private readonly pieces = new Set<string>();
   private readonly hashes = new Set<number>();
+  /** One bit per value of a hash's top 16 bits: most windows are ruled out here, before the Set. */
+  private readonly seen = new Uint8Array(8192);
   private readonly whole: string[] = [];
 
   /** `secret` undefined: only makes text storable. */
@@ -76,7 +78,9 @@ export class SecretScrubber {
       }
       for (let i = 0; i + SECRET_PIECE <= form.length; i++) {
         this.pieces.add(form.slice(i, i + SECRET_PIECE));
-        this.hashes.add(hashAt(form, i));
+        const h = hashAt(form, i);
+        this.hashes.add(h);
+        this.seen[h >>> 19]! |= 1 << ((h >>> 16) & 7);
       }
     }
   }
@@ -116,7 +120,8 @@ export class SecretScrubber {
     let runStart = -1;
     let runEnd = -1; // the run of covered characters being built: [runStart, runEnd)
     for (let i = 0; ; i++) {
-      if (this.hashes.has(h) && this.pieces.has(text.slice(i, i + SECRET_PIECE))) {
+      const seen = this.seen[h >>> 19]! & (1 << ((h >>> 16) & 7));
+      if (seen && this.hashes.has(h) && this.pieces.has(text.slice(i, i + SECRET_PIECE))) {
         if (runStart >= 0 && i <= runEnd) runEnd = i + SECRET_PIECE;
         else {
           if (runStart >= 0) (result += text.slice(copied, runStart) + SCRUBBED), (copied = runEnd);
