@@ -1,7 +1,11 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
-const server = 'http://127.0.0.1:4700';
+// `pnpm dev` proxies the API to a running server (BATCHLIGHT_SERVER, default :4700). The proxy
+// passes the browser's Host and Origin (http://localhost:5173) through unchanged, so that server
+// must allow this origin: start it with BATCHLIGHT_ALLOWED_ORIGINS=http://localhost:5173 (its
+// Host and Origin checks refuse anything else; README, "Configuration").
+const server = process.env.BATCHLIGHT_SERVER ?? 'http://127.0.0.1:4700';
 
 export default defineConfig({
   plugins: [react()],

@@ -46,7 +46,7 @@ async function setup(api: Api, fakeUrl: string, prompts: number) {
   const model = await api.models.create.mutate(
     process.env.BENCH_SIM === '1'
       ? { ...common, provider: 'simulated', params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } } }
-      : { ...common, provider: 'openai', baseUrl: `${fakeUrl}/v1`, credentialEnv: 'BENCH_KEY', params: { stream: process.env.BENCH_STREAM !== '0' } },
+      : { ...common, provider: 'openai', baseUrl: `${fakeUrl}/v1`, credentialEnv: 'LLM_KEY_BENCH', params: { stream: process.env.BENCH_STREAM !== '0' } },
   );
   const set = await api.promptSets.create.mutate({
     name: `bench ${prompts}`,

@@ -17,7 +17,7 @@ const show = (label: string) => {
 };
 const api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson })] });
 show('start');
-const model = await api.models.create.mutate({ name: 'm', provider: 'openai', providerModel: 'bench-model', baseUrl: `${fake.url}/v1`, credentialEnv: 'BENCH_KEY' });
+const model = await api.models.create.mutate({ name: 'm', provider: 'openai', providerModel: 'bench-model', baseUrl: `${fake.url}/v1`, credentialEnv: 'LLM_KEY_BENCH' });
 const set = await api.promptSets.create.mutate({ name: 's', prompts: Array.from({ length: n }, (_, i) => ({ input: `Benchmark prompt ${i}` })) });
 show('prompt set');
 const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });

@@ -7,7 +7,7 @@ const FAKE = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.
 
 // BENCH_SERVER_ARGS passes node flags to the server (e.g. --cpu-prof) for profiling.
 export const startServer = (databaseUrl: string) =>
-  startServerProcess({ DATABASE_URL: databaseUrl, BENCH_KEY: 'sk-bench', BATCHLIGHT_SEED: '0' }, process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []);
+  startServerProcess({ DATABASE_URL: databaseUrl, LLM_KEY_BENCH: 'sk-bench', BATCHLIGHT_SEED: '0' }, process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []);
 
 export const startFake = (latencyMs: number, recordStarts = false) =>
   spawnUntilReady([FAKE, '--port', '0', '--latency', String(latencyMs), ...(recordStarts ? ['--record-starts'] : [])], {}, /"url":"(http:\/\/[\d.:]+)"/);

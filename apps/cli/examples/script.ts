@@ -11,18 +11,25 @@ type Outputs = inferRouterOutputs<AppRouter>;
 
 const server = process.env.BATCHLIGHT_SERVER ?? 'http://127.0.0.1:4700';
 const token = process.env.BATCHLIGHT_TOKEN;
+const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
 
-// Node 20 has no global WebSocket: hand `ws` to the client. The transformer goes in each link.
+// Node 20 has no global WebSocket: hand `ws` to the client, made to send the token as a header
+// on its upgrade (the server takes it nowhere else). The transformer goes in each link.
+class AuthorizedWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[]) {
+    super(address, protocols, { headers });
+  }
+}
 const ws = createWSClient({
-  url: `${server.replace(/^http/, 'ws')}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
-  WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  url: `${server.replace(/^http/, 'ws')}/ws`,
+  WebSocket: AuthorizedWebSocket as unknown as typeof globalThis.WebSocket,
 });
 const api = createTRPCClient<AppRouter>({
   links: [
     splitLink({
       condition: (op) => op.type === 'subscription',
       true: wsLink({ client: ws, transformer: superjson }),
-      false: httpBatchLink({ url: `${server}/trpc`, transformer: superjson, headers: token ? { authorization: `Bearer ${token}` } : {} }),
+      false: httpBatchLink({ url: `${server}/trpc`, transformer: superjson, headers }),
     }),
   ],
 });

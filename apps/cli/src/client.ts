@@ -12,12 +12,21 @@ export interface Connection {
   close(): void;
 }
 
+/** A WebSocket whose upgrade request carries `headers` (the token: never in the URL, which servers log). */
+function webSocketWith(headers: Record<string, string>): typeof globalThis.WebSocket {
+  return class extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { headers });
+    }
+  } as unknown as typeof globalThis.WebSocket;
+}
+
 export function connect(server: string, token: string | undefined): Connection {
   const base = server.replace(/\/+$/, '');
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const ws = createWSClient({
-    url: `${base.replace(/^http/, 'ws')}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    url: `${base.replace(/^http/, 'ws')}/ws`,
+    WebSocket: webSocketWith(headers),
     lazy: { enabled: true, closeMs: 0 },
     retryDelayMs: (attempt) => Math.min(250 * 2 ** attempt, 5000),
   });

@@ -18,6 +18,9 @@ function causes(err: unknown): unknown[] {
   return out;
 }
 
+/** Server answers that mean the input was at fault (the message names the field). */
+const USAGE_CODES = new Set(['BAD_REQUEST', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE']);
+
 /** Turns anything thrown into one line and an exit code. */
 export function describeError(err: unknown, server: string): { message: string; code: number } {
   if (err instanceof CliError) return { message: err.message, code: err.code };
@@ -36,7 +39,7 @@ export function describeError(err: unknown, server: string): { message: string; 
       return { message: `the server at ${server} did not answer as a batchlight API${status ? ` (HTTP ${status})` : ''}: is --server the right URL?`, code: EXIT.unreachable };
     }
     const code = err.data?.code;
-    if (code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT') return { message: err.message, code: EXIT.usage };
+    if (code && USAGE_CODES.has(code)) return { message: err.message, code: EXIT.usage };
     return { message: `server error: ${err.message}`, code: EXIT.server };
   }
   return { message: err instanceof Error ? err.message : String(err), code: EXIT.server };

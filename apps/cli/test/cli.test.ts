@@ -14,7 +14,7 @@ import type { AppRouter } from '@batchlight/api';
 import { startServerProcess, type RunningProcess } from '@batchlight/testkit';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const TOKEN = 'cli-token';
+const TOKEN = 'cli-token-0123456789';
 
 let dir: string;
 let server: RunningProcess;

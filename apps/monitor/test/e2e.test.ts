@@ -21,7 +21,10 @@ let api: TRPCClient<AppRouter>;
 let fake: FakeServer;
 let browser: Browser;
 let page: Page;
+let proxy: Awaited<ReturnType<typeof startCuttableProxy>>;
 const models: Record<string, string> = {};
+/** Every Content Security Policy violation any page reported (none expected). */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -34,22 +37,48 @@ beforeAll(async () => {
           ? { latencyMs: 30, fault: { kind: '429', retryAfterMs: 1_000 }, times: 4 }
           : { latencyMs: req.model === 'slow-model' ? 120 : 30 },
   });
-  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'e2e.db')}`, E2E_FAKE_KEY: 'sk-e2e', BATCHLIGHT_SECRET_KEY: 'e2e-secret-key-for-tests' });
+  // The connection-drop test reaches the server through a TCP proxy on its own port: the server
+  // is told that origin is its own, as it would be told a reverse proxy's.
+  proxy = await startCuttableProxy(() => new URL(url));
+  server = await startServerProcess({
+    DATABASE_URL: `file:${join(dir, 'e2e.db')}`,
+    LLM_KEY_E2E_FAKE: 'sk-e2e',
+    BATCHLIGHT_SECRET_KEY: 'e2e-secret-key-for-tests',
+    BATCHLIGHT_ALLOWED_ORIGINS: proxy.url,
+  });
   url = server.url;
   api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson })] });
   for (const [name, providerModel] of [['E2E Fake', 'fake-model'], ['E2E Slow', 'slow-model'], ['E2E Liar', 'liar-model'], ['E2E Limited', 'limited-model']] as const) {
-    const m = await api.models.create.mutate({ name, provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, credentialEnv: 'E2E_FAKE_KEY', pricing: { inputPerMTok: 1, outputPerMTok: 2 } });
+    const m = await api.models.create.mutate({ name, provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, credentialEnv: 'LLM_KEY_E2E_FAKE', pricing: { inputPerMTok: 1, outputPerMTok: 2 } });
     models[name] = m.id;
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page = await newPage();
 });
+
+/** A page whose CSP violations (reported by the browser) land in `cspViolations`. */
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  await context.exposeFunction('reportCspViolation', (v: string) => cspViolations.push(v));
+  await context.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const report = (window as unknown as { reportCspViolation(v: string): void }).reportCspViolation;
+      report(`${e.violatedDirective} ${e.blockedURI}`);
+    }),
+  );
+  const p = await context.newPage();
+  p.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  return p;
+}
 
 afterAll(async () => {
   await browser?.close();
+  await proxy?.close();
   await server?.stop();
   await fake?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -239,9 +268,7 @@ describe('live monitor in Chromium', () => {
     const set = await demoSet();
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 2, delayMs: 0, promptLimit: 40 });
     // The page talks to the server through a TCP proxy the test can cut: a real dropped connection.
-    const proxy = await startCuttableProxy(new URL(url));
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    const p = await context.newPage();
+    const p = await newPage();
     p.setDefaultTimeout(15_000);
     const pcount = async (id: string) => Number((await p.getByTestId(id).textContent())!.replace(/,/g, ''));
     const section = p.locator('section[data-last-seq]');
@@ -267,8 +294,8 @@ describe('live monitor in Chromium', () => {
       const fresh = await api.runs.get.query({ id: run.id });
       expect([fresh.completedItems, fresh.totalItems]).toEqual([40, 40]);
     } finally {
-      await context.close();
-      await proxy.close();
+      proxy.restore();
+      await p.context().close();
     }
   });
 
@@ -288,15 +315,25 @@ describe('live monitor in Chromium', () => {
     // Credentials are only ever masked.
     expect(await page.content()).not.toContain('sk-e2e');
   });
+
+  it('ran every page above under its Content Security Policy without a violation', async () => {
+    const res = await fetch(`${url}/`);
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+    expect(cspViolations).toEqual([]);
+  });
 });
 
-/** A TCP proxy to `target` that can drop every connection and refuse new ones until restored. */
-async function startCuttableProxy(target: URL) {
+/**
+ * A TCP proxy to `targetOf()` (known once the server is up) that can drop every connection and
+ * refuse new ones until restored.
+ */
+async function startCuttableProxy(targetOf: () => URL) {
   let down = false;
   let cuts = 0;
   const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (down) return void client.destroy();
+    const target = targetOf();
     const upstream = net.connect(Number(target.port), target.hostname);
     const end = () => {
       client.destroy();

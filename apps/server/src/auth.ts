@@ -1,6 +1,7 @@
 // When BATCHLIGHT_TOKEN is set, every HTTP request and WebSocket connection must present it:
-// `Authorization: Bearer <token>`, the `token` query parameter (WebSocket clients), or the
-// cookie the monitor gets by opening /?token=<token> once.
+// `Authorization: Bearer <token>`, or the cookie the monitor gets by opening /?token=<token> once
+// (handled in server.ts). Never as a query parameter on /trpc or /ws: URLs end up in logs.
+// Everything here is total: a malformed header is a missing token, never an exception.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -13,17 +14,25 @@ export function tokenMatches(presented: string | undefined | null, token: string
   return timingSafeEqual(digest(presented), digest(token));
 }
 
+/** The value of cookie `name`, decoded; undefined when absent or not decodable. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 export function presentedToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  const url = new URL(req.url ?? '/', 'http://x');
-  const q = url.searchParams.get('token');
-  if (q) return q;
-  const cookie = req.headers.cookie
-    ?.split(';')
-    .map((c) => c.trim().split('='))
-    .find(([k]) => k === TOKEN_COOKIE);
-  return cookie?.[1] ? decodeURIComponent(cookie[1]) : undefined;
+  return cookieValue(req.headers.cookie, TOKEN_COOKIE);
 }
 
 export function isAuthorized(req: IncomingMessage, token: string | undefined): boolean {

@@ -1,5 +1,20 @@
-// The server's settings, from the environment (DESIGN.md, "Running it").
+// The server's settings, from the environment: every one of them here, with its default, its
+// rule and what is said when it is broken (README, "Configuration"; SECURITY.md).
+import { networkInterfaces } from 'node:os';
+import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from '@batchlight/db';
+import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
+import type { CallPolicySpec, LlmLimits } from '@batchlight/llm';
+
+export interface Limits {
+  /** Request body (HTTP) and WebSocket message, bytes. */
+  bodyBytes: number;
+  runItems: number;
+  promptsPerSet: number;
+  simOutputTokens: number;
+  simLatencyMs: number;
+  traceOutputChars: number;
+}
 
 export interface ServerConfig {
   host: string;
@@ -14,9 +29,15 @@ export interface ServerConfig {
   seed: boolean;
   /** Provider calls on a worker thread (default), or on the main thread with BATCHLIGHT_LLM_WORKER=0. */
   llmWorker: boolean;
+  /** Browser origins allowed besides the loopback ones for the port (BATCHLIGHT_ALLOWED_ORIGINS). */
+  allowedOrigins: string[];
+  /** Key variables and provider hosts models may use. */
+  policy: CallPolicySpec;
+  limits: Limits;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
+const MiB = 1024 * 1024;
 
 export class ConfigError extends Error {}
 
@@ -24,27 +45,138 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
+/** An unset or empty variable is the default. */
+const unset = (v: unknown) => (v === '' ? undefined : v);
+const whole = (min: number, max: number, dflt: number) =>
+  z.preprocess(
+    unset,
+    z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(min, `must be between ${min} and ${max}`)
+      .max(max, `must be between ${min} and ${max}`)
+      .default(dflt),
+  );
+const flag = (dflt: '0' | '1') =>
+  z.preprocess(unset, z.enum(['0', '1'], { error: 'must be 0 or 1' }).default(dflt)).transform((v) => v === '1');
+/** A comma-separated list, each entry checked by `check` (a problem, or null). */
+const list = (check: (entry: string) => string | null) =>
+  z.preprocess(unset, z.string().default('')).transform((s, ctx) => {
+    const entries = s
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    for (const e of entries) {
+      const problem = check(e);
+      if (problem) ctx.addIssue({ code: 'custom', message: `"${e}" ${problem}` });
+    }
+    return entries;
+  });
+
+function originProblem(entry: string): string | null {
+  try {
+    const u = new URL(entry);
+    const web = u.protocol === 'http:' || u.protocol === 'https:';
+    if (web && u.origin === entry.replace(/\/$/, '').toLowerCase()) return null;
+  } catch {
+    /* said below */
+  }
+  return 'is not an origin like https://batchlight.example.com (scheme, host and port only)';
+}
+
+const schema = z.object({
+  HOST: z.preprocess(unset, z.string().default('127.0.0.1')),
+  PORT: whole(0, 65535, 4700),
+  DATABASE_URL: z.preprocess(unset, z.string().default(DEFAULT_DATABASE_URL)),
+  BATCHLIGHT_TOKEN: z.preprocess(
+    unset,
+    z
+      .string()
+      .min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 24`)')
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .optional(),
+  ),
+  BATCHLIGHT_SECRET_KEY: z.preprocess(unset, z.string().optional()),
+  OPENAI_API_KEY: z.preprocess(unset, z.string().optional()),
+  HF_TOKEN: z.preprocess(unset, z.string().optional()),
+  BATCHLIGHT_SEED: flag('1'),
+  BATCHLIGHT_LLM_WORKER: flag('1'),
+  BATCHLIGHT_ALLOWED_ORIGINS: list(originProblem),
+  BATCHLIGHT_CREDENTIAL_ENVS: list((name) =>
+    !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+      ? 'is not an environment variable name'
+      : isDeniedCredentialEnv(name)
+        ? "is one of the server's own settings (or the process's environment) and can never be a model's key"
+        : null,
+  ),
+  BATCHLIGHT_PROVIDER_HOSTS: list((entry) => (parseHostEntry(entry) ? null : 'is not a host or host:port')),
+  BATCHLIGHT_MAX_BODY_BYTES: whole(1024, 2 ** 31 - 1, 16 * MiB),
+  BATCHLIGHT_MAX_RUN_ITEMS: whole(1, 100_000_000, 1_000_000),
+  BATCHLIGHT_MAX_PROMPTS_PER_SET: whole(1, 10_000_000, 200_000),
+  BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS: whole(1, 10_000_000, DEFAULT_LLM_LIMITS.simulation.outputTokens),
+  BATCHLIGHT_SIM_MAX_LATENCY_MS: whole(0, 86_400_000, DEFAULT_LLM_LIMITS.simulation.latencyMs),
+  BATCHLIGHT_MAX_TRACE_OUTPUT_CHARS: whole(1000, 100_000_000, DEFAULT_LLM_LIMITS.outputChars),
+});
+
+/** The `Host` header values the server answers to: the loopback names, and `host` itself, on `port`. */
+export function ownHosts(host: string, port: number): string[] {
+  const names = ['localhost', '127.0.0.1', '[::1]'];
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '[::]';
+  if (wildcard) {
+    // Bound to every interface: each of this machine's addresses (an IP is not a name a
+    // rebinding page can use: its pages would be on the IP's own origin).
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) names.push(a.family === 'IPv6' ? `[${a.address.split('%')[0]}]` : a.address);
+    }
+  } else if (!isLoopback(host)) names.push(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+  return [...new Set(names.map((n) => `${n.toLowerCase()}:${port}`))];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerConfig {
-  const host = env.HOST || '127.0.0.1';
-  const port = env.PORT === undefined || env.PORT === '' ? 4700 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number (0-65535), got "${env.PORT}"`);
-  const token = env.BATCHLIGHT_TOKEN || undefined;
-  if (!isLoopback(host) && !token) {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  if (!isLoopback(e.HOST) && !e.BATCHLIGHT_TOKEN) {
     throw new ConfigError(
-      `refusing to listen on ${host} without BATCHLIGHT_TOKEN: anyone who can reach it could run models on your keys. ` +
-        'Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
+      `HOST: refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models ` +
+        'on your keys. Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
     );
   }
+  const policy: CallPolicySpec = {
+    credentialEnvs: e.BATCHLIGHT_CREDENTIAL_ENVS,
+    providerHosts: e.BATCHLIGHT_PROVIDER_HOSTS.length ? e.BATCHLIGHT_PROVIDER_HOSTS : null,
+  };
   return {
-    host,
-    port,
-    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
-    token,
-    secretKey: env.BATCHLIGHT_SECRET_KEY || undefined,
-    openaiApiKey: !!env.OPENAI_API_KEY,
-    hfToken: !!env.HF_TOKEN,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    token: e.BATCHLIGHT_TOKEN,
+    secretKey: e.BATCHLIGHT_SECRET_KEY,
+    openaiApiKey: !!e.OPENAI_API_KEY,
+    hfToken: !!e.HF_TOKEN,
     monitorDir,
-    seed: env.BATCHLIGHT_SEED !== '0',
-    llmWorker: env.BATCHLIGHT_LLM_WORKER !== '0',
+    seed: e.BATCHLIGHT_SEED,
+    llmWorker: e.BATCHLIGHT_LLM_WORKER,
+    allowedOrigins: e.BATCHLIGHT_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
+    policy,
+    limits: {
+      bodyBytes: e.BATCHLIGHT_MAX_BODY_BYTES,
+      runItems: e.BATCHLIGHT_MAX_RUN_ITEMS,
+      promptsPerSet: e.BATCHLIGHT_MAX_PROMPTS_PER_SET,
+      simOutputTokens: e.BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS,
+      simLatencyMs: e.BATCHLIGHT_SIM_MAX_LATENCY_MS,
+      traceOutputChars: e.BATCHLIGHT_MAX_TRACE_OUTPUT_CHARS,
+    },
+  };
+}
+
+/** What the LLM client enforces of the limits. */
+export function llmLimits(limits: Limits): LlmLimits {
+  return {
+    outputChars: limits.traceOutputChars,
+    simulation: { outputTokens: limits.simOutputTokens, latencyMs: limits.simLatencyMs },
   };
 }

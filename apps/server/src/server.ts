@@ -1,17 +1,23 @@
 // One Node process: tRPC over HTTP (/trpc) and WebSocket (/ws) on one port, the run engine,
-// and the built monitor at /.
+// and the built monitor at /. Every request passes, in order: a target that parses, the Host and
+// Origin checks (gate.ts), the body limit, the token; every listener is total (a malformed request
+// gets a 4xx, an unexpected failure a 500 with an error id in the log). SECURITY.md has the model.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Duplex } from 'node:stream';
-import { appRouter, createTRPCContext } from '@batchlight/api';
+import { appRouter, createTRPCContext, errorIdOf } from '@batchlight/api';
 import { createDb, migrate, redactDbUrl } from '@batchlight/db';
 import { createEngine, exportRun } from '@batchlight/engine';
-import { createLlmClient, type LlmClient } from '@batchlight/llm';
+import { CallPolicy, createLlmClient, type LlmClient } from '@batchlight/llm';
 import { isAuthorized, TOKEN_COOKIE, tokenMatches } from './auth.js';
-import type { ServerConfig } from './config.js';
+import { llmLimits, ownHosts, type ServerConfig } from './config.js';
+import { createRequestGate } from './gate.js';
+import { setSecurityHeaders } from './headers.js';
 import { seedIfEmpty } from './seed.js';
 import { serveStatic } from './static.js';
 
@@ -27,47 +33,116 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The request target as a URL, or null when it is not one (`GET http://[`). */
+function parseTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://x');
+  } catch {
+    return null;
+  }
+}
+
+const detail = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
+
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((m: string) => console.log(`[batchlight] ${m}`));
   const migrated = await migrate(config.databaseUrl);
   if (migrated.applied.length) log(`database ${redactDbUrl(config.databaseUrl)}: applied ${migrated.applied.join(', ')}`);
   const db = await createDb(config.databaseUrl);
   if (config.seed) await seedIfEmpty(db.prisma, config, log);
-  const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient());
-  const engine = createEngine({ db, llm, secretKey: config.secretKey, log });
-  const createContext = createTRPCContext({ db, engine, secretKey: config.secretKey });
+  const limits = config.limits;
+  const { policy } = config;
+  const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient({ policy, limits: llmLimits(limits) }));
+  const engine = createEngine({
+    db, llm, secretKey: config.secretKey, log, policy, limits: { runItems: limits.runItems, llm: llmLimits(limits) },
+  });
+  const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;
+  const createContext = createTRPCContext({
+    db, engine, secretKey: config.secretKey, policy: new CallPolicy(policy), limits: { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs },
+  });
+  // A 500's detail goes to the log under the id its answer carries (the API's errorFormatter).
+  const onError = ({ error, path }: { error: TRPCError; path?: string }) => {
+    if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+    log(`error ${errorIdOf(error)} in ${path ?? 'a request'}: ${detail(error.cause ?? error)}`);
+  };
 
-  const trpc = createHTTPHandler({ router: appRouter, createContext, basePath: '/trpc/' });
+  const declaredOver = (req: IncomingMessage) => Number(req.headers['content-length']) > limits.bodyBytes;
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    createContext,
+    basePath: '/trpc/',
+    onError,
+    // Counted as the body streams in: past the limit tRPC stops reading and answers 413.
+    maxBodySize: limits.bodyBytes,
+    // A body declared too large is refused before a byte of it is read.
+    middleware: (req, _res, next) => next(declaredOver(req) ? new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }) : undefined),
+  });
+
+  /**
+   * Past the limit the server stops reading (the client's writes stall; it can still read the
+   * 413) and closes the connection a second after the answer is out: closing a socket with unread
+   * data resets it, and a reset that reached the client before it read the answer would lose it.
+   */
+  function limitBody(req: IncomingMessage, res: ServerResponse) {
+    let seen = 0;
+    const over = () => {
+      req.pause();
+      const close = () => setTimeout(() => req.socket.destroy(), 1_000).unref();
+      if (res.writableFinished) close();
+      else res.once('finish', close);
+    };
+    if (declaredOver(req)) return over();
+    const count = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen <= limits.bodyBytes) return;
+      req.off('data', count);
+      over();
+    };
+    req.on('data', count);
+  }
+
+  let gate: ReturnType<typeof createRequestGate> | null = null;
   const server = createServer((req, res) => {
     void handle(req, res).catch((err) => {
-      log(`request ${req.method} ${req.url?.split('?')[0]} failed: ${err instanceof Error ? err.message : String(err)}`);
-      if (!res.headersSent) res.writeHead(500).end('internal error\n');
+      const id = randomUUID();
+      log(`error ${id} in ${req.method} ${String(req.url).split('?')[0]!.slice(0, 200)}: ${detail(err)}`);
+      if (!res.headersSent) answer(res, 500, `internal error (id ${id}); the server log has the details`);
       else res.destroy();
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const url = parseTarget(req.url);
+    const isApi = !!url?.pathname.startsWith('/trpc/');
+    setSecurityHeaders(res, isApi ? 'api' : 'monitor');
+    if (!url) return answer(res, 400, 'the request target is not a valid URL path', true);
+    if (!gate) return answer(res, 503, 'starting', true);
+    const refused = gate.check(req);
+    if (refused) return answer(res, refused.status, refused.message, true);
+    limitBody(req, res);
     // Opening /?token=… once stores the token in a cookie for the monitor's later requests.
-    if (config.token && req.method === 'GET' && url.searchParams.has('token') && !url.pathname.startsWith('/trpc')) {
+    if (config.token && req.method === 'GET' && url.searchParams.has('token') && !isApi) {
       if (!tokenMatches(url.searchParams.get('token'), config.token)) return unauthorized(res);
       url.searchParams.delete('token');
       res.writeHead(303, {
         'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(config.token)}; HttpOnly; SameSite=Strict; Path=/`,
-        location: url.pathname + url.search,
+        // One leading slash: never "//host", which a browser would take for another site.
+        location: `/${url.pathname.replace(/^\/+/, '')}${url.search}`,
       });
       return res.end();
     }
     if (!isAuthorized(req, config.token)) return unauthorized(res);
-    if (url.pathname.startsWith('/trpc/')) return trpc(req, res);
+    if (isApi) return trpc(req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, `${req.method} is not accepted here`, true);
+    if (declaredOver(req)) return answer(res, 413, `the body is over ${limits.bodyBytes} bytes (BATCHLIGHT_MAX_BODY_BYTES)`, true);
     const exp = /^\/export\/([^/]+)\.(csv|jsonl)$/.exec(url.pathname);
-    if (exp && req.method === 'GET') return exportDownload(exp[1]!, exp[2] as 'csv' | 'jsonl', res);
-    return serveStatic(config.monitorDir, req, res);
+    if (exp) return exportDownload(exp[1]!, exp[2] as 'csv' | 'jsonl', res);
+    return serveStatic(config.monitorDir, url, res);
   }
 
   async function exportDownload(runId: string, format: 'csv' | 'jsonl', res: ServerResponse) {
     const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { id: true } });
-    if (!run) return res.writeHead(404, { 'content-type': 'text/plain' }).end(`run ${runId} not found\n`);
+    if (!run) return answer(res, 404, `run ${runId.slice(0, 100)} not found`);
     res.writeHead(200, {
       'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       'content-disposition': `attachment; filename="run-${runId}.${format}"`,
@@ -78,25 +153,36 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     res.end();
   }
 
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.bodyBytes });
   server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return socket.destroy();
-    if (!isAuthorized(req, config.token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
+    // A socket refused here may still see a late error (the peer resets): not the process's.
+    socket.on('error', () => undefined);
+    try {
+      const url = parseTarget(req.url);
+      if (!url) return refuseUpgrade(socket, 400);
+      const refused = gate ? gate.check(req) : { status: 503 as const, message: 'starting' };
+      if (refused) return refuseUpgrade(socket, refused.status, REASONS[refused.status]);
+      if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
+      if (!isAuthorized(req, config.token)) return refuseUpgrade(socket, 401, 'Unauthorized');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        coalesceWrites(ws, socket);
+        wss.emit('connection', ws, req);
+      });
+    } catch (err) {
+      log(`error in the upgrade of ${String(req.url).slice(0, 200)}: ${detail(err)}`);
+      socket.destroy();
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      coalesceWrites(ws, socket);
-      wss.emit('connection', ws, req);
-    });
   });
-  const wsHandler = applyWSSHandler({ wss, router: appRouter, createContext, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 } });
+  const wsHandler = applyWSSHandler({
+    wss, router: appRouter, createContext, onError, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  gate = createRequestGate({ ownHosts: ownHosts(config.host, port), allowedOrigins: config.allowedOrigins });
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
 
@@ -121,9 +207,20 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
 }
 
+function answer(res: ServerResponse, status: number, message: string, close = false) {
+  res.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
+  res.end(JSON.stringify({ error: message }));
+}
+
 function unauthorized(res: ServerResponse) {
-  res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
-  res.end(JSON.stringify({ error: 'unauthorized: present BATCHLIGHT_TOKEN as "Authorization: Bearer <token>"' }));
+  res.setHeader('www-authenticate', 'Bearer');
+  answer(res, 401, 'unauthorized: present BATCHLIGHT_TOKEN as "Authorization: Bearer <token>"');
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 421: 'Misdirected Request', 503: 'Service Unavailable' };
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string = REASONS[status] ?? 'Bad Request') {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
 
 /**

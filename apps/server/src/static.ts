@@ -1,6 +1,6 @@
 // Serves the built monitor (apps/monitor/dist) with a fallback to index.html for client routes.
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
@@ -8,14 +8,23 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2',
 };
 
-export function serveStatic(dir: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+function text(res: ServerResponse, status: number, body: string) {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+export function serveStatic(dir: string | undefined, url: URL, res: ServerResponse): void {
   const index = dir ? join(dir, 'index.html') : undefined;
   if (!dir || !index || !existsSync(index)) {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
-    return;
+    return text(res, 404, 'The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
   }
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return text(res, 400, 'The path is not valid percent-encoded UTF-8.\n');
+  }
+  if (path.includes('\0')) return text(res, 400, 'The path holds a NUL byte.\n');
   const file = normalize(join(dir, path));
   const inside = file.startsWith(dir.endsWith(sep) ? dir : dir + sep);
   const target = inside && existsSync(file) && statSync(file).isFile() ? file : index;

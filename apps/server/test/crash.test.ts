@@ -5,7 +5,7 @@ import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
 import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
 
-const startProcess = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key' });
+const startProcess = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, LLM_KEY_TEST_FAKE: 'sk-fake-test-key' });
 
 describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
   const cleanups: Array<() => Promise<void> | void> = [];

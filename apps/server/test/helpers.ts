@@ -1,16 +1,27 @@
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
-import { startServer, type RunningServer } from '../src/index.js';
+import { loadConfig, startServer, type RunningServer } from '../src/index.js';
 
 export type Client = TRPCClient<AppRouter>;
 
+/** A WebSocket that presents the token as a header on its upgrade request (as the CLI does). */
+export function webSocketWithToken(token: string | undefined): typeof globalThis.WebSocket {
+  if (!token) return WebSocket as unknown as typeof globalThis.WebSocket;
+  return class extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
+    }
+  } as unknown as typeof globalThis.WebSocket;
+}
+
 export function makeClient(url: string, token?: string): { client: Client; close: () => void } {
   const wsClient = createWSClient({
-    url: `${url.replace(/^http/, 'ws')}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    url: `${url.replace(/^http/, 'ws')}/ws`,
+    WebSocket: webSocketWithToken(token),
     retryDelayMs: () => 100,
   });
   const client = createTRPCClient<AppRouter>({
@@ -33,16 +44,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(provider: 'sqlite' | 'postgresql', opts: { token?: string } = {}): Promise<TestServer> {
+/** The environment a test server starts from; `env` adds or overrides settings (README, Configuration). */
+export async function startTestServer(
+  provider: 'sqlite' | 'postgresql',
+  opts: { token?: string; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const db = await tempDatabase(provider);
   const logs: string[] = [];
-  const server = await startServer(
-    {
-      host: '127.0.0.1', port: 0, databaseUrl: db.url, token: opts.token, secretKey: 'test-secret-key',
-      openaiApiKey: false, hfToken: false, monitorDir: undefined, seed: true, llmWorker: true,
-    },
-    { log: (m) => logs.push(m) },
-  );
+  const token = opts.token ? { BATCHLIGHT_TOKEN: opts.token } : {};
+  const config = loadConfig({ PORT: '0', DATABASE_URL: db.url, BATCHLIGHT_SECRET_KEY: 'test-secret-key', ...token, ...opts.env });
+  const server = await startServer(config, { log: (m) => logs.push(m) });
   const { client, close } = makeClient(server.url, opts.token);
   return {
     server, client, db, logs,
@@ -121,14 +132,33 @@ export async function promptSet(client: Client, n: number, name = `set-${n}`) {
 
 /** A model on a testkit fake, with its key in an env var the server reads. */
 export async function fakeModel(client: Client, fakeUrl: string, providerModel: string, extra: { name?: string; provider?: 'openai' | 'huggingface' } = {}) {
-  process.env.BATCHLIGHT_TEST_FAKE_KEY = 'sk-fake-test-key';
+  process.env.LLM_KEY_TEST_FAKE = 'sk-fake-test-key';
   return client.models.create.mutate({
     name: extra.name ?? `${providerModel}-${Math.random().toString(36).slice(2, 7)}`,
     provider: extra.provider ?? 'openai',
     providerModel,
     baseUrl: extra.provider === 'huggingface' ? fakeUrl : `${fakeUrl}/v1`,
-    credentialEnv: 'BATCHLIGHT_TEST_FAKE_KEY',
+    credentialEnv: 'LLM_KEY_TEST_FAKE',
     params: { stream: true },
     pricing: { inputPerMTok: 1, outputPerMTok: 2 },
   });
+}
+
+export interface CallError {
+  code: string;
+  httpStatus: number;
+  message: string;
+  fieldErrors: Record<string, string[]>;
+}
+
+/** The error a call fails with, as a client sees it; fails the test if the call succeeds. */
+export async function failure(call: Promise<unknown>): Promise<CallError> {
+  try {
+    await call;
+  } catch (err) {
+    if (!(err instanceof TRPCClientError)) throw err;
+    const data = err.data as Partial<Pick<CallError, 'code' | 'httpStatus'>> & { fieldErrors?: CallError['fieldErrors'] | null };
+    return { code: data?.code ?? '', httpStatus: data?.httpStatus ?? 0, message: err.message, fieldErrors: data?.fieldErrors ?? {} };
+  }
+  throw new Error('expected the call to fail');
 }

@@ -22,7 +22,7 @@ it(`creates and runs ${N.toLocaleString('en')} prompts within ${BUDGET_MB} MB of
   cleanups.push(() => db.drop());
   const fake = await startFakeOpenAI({ behavior: { latencyMs: 0 } });
   cleanups.push(() => fake.close());
-  const server = await startServerProcess({ DATABASE_URL: db.url, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key', BATCHLIGHT_SEED: '0' });
+  const server = await startServerProcess({ DATABASE_URL: db.url, LLM_KEY_TEST_FAKE: 'sk-fake-test-key', BATCHLIGHT_SEED: '0' });
   cleanups.push(() => server.stop());
   const { client, close } = makeClient(server.url);
   cleanups.push(close);

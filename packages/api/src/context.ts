@@ -1,11 +1,24 @@
 import type { Db } from '@batchlight/db';
 import type { Engine } from '@batchlight/engine';
+import type { CallPolicy } from '@batchlight/llm';
+
+/** The server's limits the API checks (README, "Configuration"). */
+export interface ApiLimits {
+  /** Request body, bytes (the server enforces it; the API words the 413). */
+  bodyBytes: number;
+  promptsPerSet: number;
+  simOutputTokens: number;
+  simLatencyMs: number;
+}
 
 export interface Context {
   db: Db;
   engine: Engine;
   /** Encrypts keys saved through models.create/update (BATCHLIGHT_SECRET_KEY). */
   secretKey: string | undefined;
+  /** Which key variables and hosts a model may be saved with. */
+  policy: CallPolicy;
+  limits: ApiLimits;
 }
 
 /** Built once per server; every request and WebSocket connection gets the same services. */

@@ -1,5 +1,7 @@
 // Parses prompt files (JSONL or CSV) into prompts, with errors that name the line.
 import { z } from 'zod';
+import { TRPCError } from '@trpc/server';
+import { checkInput } from './input-check.js';
 import { promptInput } from './schemas.js';
 
 export interface ParsedPrompt {
@@ -40,6 +42,14 @@ export function parseJsonl(content: string): ParseResult {
       return;
     }
     if (typeof value === 'string') value = { input: value };
+    // The rule every input keeps (input-check.ts), for what the file's JSON escapes hold.
+    try {
+      checkInput(value);
+    } catch (err) {
+      if (!(err instanceof TRPCError)) throw err;
+      errors.push({ line, message: err.message });
+      return;
+    }
     const r = jsonlRecord.safeParse(value);
     if (!r.success) {
       const issue = r.error.issues[0]!;

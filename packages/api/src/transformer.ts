@@ -2,6 +2,7 @@
 // Every live event of a run goes through it once per subscriber; superjson's walker, which looks
 // at each value for Dates, Maps and the like, was about a sixth of the server's main thread in B1.
 import superjson from 'superjson';
+import { inputError } from './input-check.js';
 
 /**
  * True when `value` is what JSON holds and nothing else: superjson would annotate nothing, so its
@@ -38,7 +39,24 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
   return true;
 }
 
+type Payload = Parameters<typeof superjson.deserialize>[0];
+
 export const transformer = {
-  serialize: (value: unknown) => (isPlainJson(value, new Set()) ? { json: value } : superjson.serialize(value)),
-  deserialize: <T>(payload: Parameters<typeof superjson.deserialize>[0]) => superjson.deserialize<T>(payload),
+  /** Inputs: superjson; a payload it cannot read is the caller's error, not a 500. */
+  input: {
+    serialize: (value: unknown) => superjson.serialize(value),
+    deserialize: (payload: Payload): unknown => {
+      let value: unknown;
+      try {
+        value = superjson.deserialize(payload);
+      } catch {
+        throw inputError('input', 'is not a valid superjson payload');
+      }
+      return value;
+    },
+  },
+  output: {
+    serialize: (value: unknown) => (isPlainJson(value, new Set()) ? { json: value } : superjson.serialize(value)),
+    deserialize: <T>(payload: Payload) => superjson.deserialize<T>(payload),
+  },
 };

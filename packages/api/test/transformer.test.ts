@@ -13,11 +13,11 @@ const event = {
 
 describe('transformer', () => {
   it('sends plain JSON as it is, without superjson walking it', () => {
-    const out = transformer.serialize(event);
+    const out = transformer.output.serialize(event);
     expect(out).toEqual(superjson.serialize(event));
     // The shortcut hands over the value itself; superjson's walker always copies.
     expect(out.json).toBe(event);
-    expect(transformer.serialize([event, 'x', 1, null]).json).toEqual([event, 'x', 1, null]);
+    expect(transformer.output.serialize([event, 'x', 1, null]).json).toEqual([event, 'x', 1, null]);
   });
 
   it.each([
@@ -39,20 +39,20 @@ describe('transformer', () => {
     })()],
     ['undefined alone', undefined],
   ])('leaves %s to superjson, with the same output', (_what, value) => {
-    const out = transformer.serialize(value);
+    const out = transformer.output.serialize(value);
     expect(out).toEqual(superjson.serialize(value));
     const wire = (v: unknown) => JSON.parse(JSON.stringify(v));
-    expect(transformer.deserialize(wire(out))).toEqual(superjson.deserialize(wire(superjson.serialize(value))));
+    expect(transformer.output.deserialize(wire(out))).toEqual(superjson.deserialize(wire(superjson.serialize(value))));
   });
 
   it('lets superjson refuse the keys it refuses', () => {
     const polluted = JSON.parse('{"payload":{"constructor":1}}');
     expect(() => superjson.serialize(polluted)).toThrow(/prototype pollution/);
-    expect(() => transformer.serialize(polluted)).toThrow(/prototype pollution/);
+    expect(() => transformer.output.serialize(polluted)).toThrow(/prototype pollution/);
   });
 
   it('round-trips what it sends through the clients’ superjson', () => {
-    const wire = JSON.stringify(transformer.serialize(event));
+    const wire = JSON.stringify(transformer.output.serialize(event));
     expect(superjson.deserialize(JSON.parse(wire))).toEqual(event);
   });
 });

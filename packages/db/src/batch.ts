@@ -37,6 +37,8 @@ export interface TraceRow {
   rawUsage?: unknown;
   input: unknown;
   output?: string | null;
+  outputTruncated?: boolean;
+  outputChars?: number | null;
 }
 
 export interface MessageRow {

@@ -3,11 +3,13 @@
 // sqlite-batch.ts); bulk.ts uses the same column shape for prompts and run items.
 import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './batch.js';
 
-export type Kind = 'text' | 'int' | 'float' | 'time' | 'json';
+export type Kind = 'text' | 'int' | 'float' | 'bool' | 'time' | 'json';
 export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
 
 /** PostgreSQL's type for each kind; DateTime as timestamp(3) without a zone, as Prisma stores it. */
-export const PG_TYPE: Record<Kind, string> = { text: 'text', int: 'integer', float: 'double precision', time: 'timestamp(3)', json: 'jsonb' };
+export const PG_TYPE: Record<Kind, string> = {
+  text: 'text', int: 'integer', float: 'double precision', bool: 'boolean', time: 'timestamp(3)', json: 'jsonb',
+};
 
 export const TRACE: Column<TraceRow>[] = [
   ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId], ['itemId', 'text', (r) => r.itemId],
@@ -19,6 +21,7 @@ export const TRACE: Column<TraceRow>[] = [
   ['ttftMs', 'float', (r) => r.ttftMs], ['inputTokens', 'int', (r) => r.inputTokens], ['outputTokens', 'int', (r) => r.outputTokens],
   ['cachedInputTokens', 'int', (r) => r.cachedInputTokens], ['reasoningTokens', 'int', (r) => r.reasoningTokens], ['costUsd', 'float', (r) => r.costUsd],
   ['costSource', 'text', (r) => r.costSource ?? 'unknown'], ['rawUsage', 'json', (r) => r.rawUsage], ['input', 'json', (r) => r.input], ['output', 'text', (r) => r.output],
+  ['outputTruncated', 'bool', (r) => r.outputTruncated ?? false], ['outputChars', 'int', (r) => r.outputChars],
 ];
 export const MESSAGE: Column<MessageRow>[] = [
   ['id', 'text', (r) => r.id], ['conversationId', 'text', (r) => r.conversationId], ['role', 'text', (r) => r.role], ['content', 'text', (r) => r.content],

@@ -8,9 +8,18 @@ import type { SqlDriverAdapter } from '@prisma/driver-adapter-utils';
 import type { RunCounters, WriteBatch } from './batch.js';
 import { EVENT, ITEM, MESSAGE, TRACE, type Column, type Kind } from './columns.js';
 
-// Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset.
+// Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset, and
+// Boolean as 0 or 1.
 export const sqliteValue = (v: unknown, kind: Kind): unknown =>
-  v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '+00:00') : kind === 'json' ? JSON.stringify(v) : v;
+  v == null
+    ? null
+    : kind === 'time'
+      ? (v as Date).toISOString().replace('Z', '+00:00')
+      : kind === 'json'
+        ? JSON.stringify(v)
+        : kind === 'bool'
+          ? (v ? 1 : 0)
+          : v;
 
 const COUNTERS: Array<keyof RunCounters> = ['completedItems', 'failedItems', 'cancelledItems', 'retries', 'inputTokens', 'outputTokens', 'costUsd'];
 

@@ -2,7 +2,8 @@
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
-import { createThreadedLlmClient, type ChatMessage, type LlmClient } from '@batchlight/llm';
+import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
+import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
 import { BatchWriter } from './events/writer.js';
@@ -11,9 +12,9 @@ import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/reso
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
-import { EngineInputError, NotFoundError } from './errors.js';
+import { ConflictError, EngineInputError, NotFoundError } from './errors.js';
 
-export { EngineInputError, NotFoundError };
+export { ConflictError, EngineInputError, NotFoundError };
 
 export interface EngineOptions {
   db: Db;
@@ -22,7 +23,17 @@ export interface EngineOptions {
   /** Decrypts keys stored in the registry (BATCHLIGHT_SECRET_KEY). */
   secretKey?: string;
   log?: (message: string) => void;
+  /** Key variables and hosts models may use (BATCHLIGHT_CREDENTIAL_ENVS, BATCHLIGHT_PROVIDER_HOSTS). */
+  policy?: CallPolicySpec;
+  limits?: {
+    /** Items one run may hold (BATCHLIGHT_MAX_RUN_ITEMS); default 1,000,000. */
+    runItems?: number;
+    /** For the engine's own LLM client. */
+    llm?: LlmLimits;
+  };
 }
+
+export const DEFAULT_MAX_RUN_ITEMS = 1_000_000;
 
 export interface CreateRunInput {
   promptSetId: string;
@@ -45,22 +56,51 @@ export interface ChatInput {
 
 export type Engine = ReturnType<typeof createEngine>;
 
+const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
 export function createEngine(options: EngineOptions) {
   const { db, secretKey } = options;
   const prisma = db.prisma;
   // By default the calls run on a worker thread (the other core), off the loop that commits.
-  const ownLlm = options.llm ? null : createThreadedLlmClient();
+  const ownLlm = options.llm ? null : createThreadedLlmClient({ policy: options.policy, limits: options.limits?.llm });
+  const policy = new CallPolicy(options.policy);
+  const maxRunItems = options.limits?.runItems ?? DEFAULT_MAX_RUN_ITEMS;
   const llm = options.llm ?? ownLlm!;
   const bus = options.bus ?? createInProcessBus();
   const log = options.log ?? ((m: string) => console.error(m));
   const sequencer = new EventSequencer(prisma);
   const writer = new BatchWriter(db, bus);
   const executions = new Map<string, RunExecution>();
+  /** Runs whose execution is being set up: start() registers here before its first await. */
+  const starting = new Map<string, Promise<void>>();
+  /** One resume, cancel or recovery of a run at a time: each reads the run's state, then changes it. */
+  const runLocks = new Map<string, Promise<unknown>>();
   let closing = false;
 
-  async function start(runId: string): Promise<void> {
-    if (closing) throw new Error('the engine is shutting down');
-    if (executions.has(runId)) return;
+  function withRunLock<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+    const before = runLocks.get(runId) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const tail = mine.catch(() => undefined);
+    runLocks.set(runId, tail);
+    void tail.then(() => {
+      if (runLocks.get(runId) === tail) runLocks.delete(runId);
+    });
+    return mine;
+  }
+
+  /** Starts executing a run; a run executing, or being started, already is left alone. */
+  function start(runId: string): Promise<void> {
+    if (closing) return Promise.reject(new Error('the engine is shutting down'));
+    if (executions.has(runId)) return Promise.resolve();
+    let pending = starting.get(runId);
+    if (!pending) {
+      pending = launch(runId).finally(() => starting.delete(runId));
+      starting.set(runId, pending);
+    }
+    return pending;
+  }
+
+  async function launch(runId: string): Promise<void> {
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
     // Attempts already made, for the items still to run only: those that completed never run
@@ -99,9 +139,10 @@ export function createEngine(options: EngineOptions) {
       const m = byId.get(id);
       if (!m) throw new EngineInputError('modelIds', `unknown model ${id}`);
       if (m.archivedAt) throw new EngineInputError('modelIds', `model "${m.name}" is archived`);
-      // Resolve now so a key that cannot be decrypted fails here, not on the first call.
+      // Resolve now so a key that cannot be decrypted, or one the policy refuses, fails here,
+      // not on the first call.
       try {
-        resolveRegistryModel(m, secretKey);
+        callable(resolveRegistryModel(m, secretKey));
       } catch (err) {
         throw new EngineInputError('modelIds', `model "${m.name}": ${(err as Error).message}`);
       }
@@ -117,6 +158,14 @@ export function createEngine(options: EngineOptions) {
     const ordered = ids.map((id) => byId.get(id)!);
 
     const totalItems = promptCount * repeats * ordered.length;
+    if (totalItems > maxRunItems) {
+      const n = (x: number) => x.toLocaleString('en');
+      throw new EngineInputError(
+        'promptLimit',
+        `this run would hold ${n(totalItems)} items (${n(promptCount)} prompts × ${repeats} repeats × ${ordered.length} models); ` +
+          `a run holds at most ${n(maxRunItems)} (BATCHLIGHT_MAX_RUN_ITEMS): lower promptLimit or repeats, or choose fewer models`,
+      );
+    }
     // Items in the order they run (prompt by prompt, each repeat, each model in turn), made as
     // bulkInsert asks for them: a 100,000-item run never holds 100,000 item objects.
     function* items(): Generator<NewRunItem> {
@@ -154,10 +203,18 @@ export function createEngine(options: EngineOptions) {
     return run;
   }
 
-  async function cancelRun(runId: string): Promise<Run> {
+  function cancelRun(runId: string): Promise<Run> {
+    return withRunLock(runId, () => cancelLocked(runId));
+  }
+
+  async function cancelLocked(runId: string): Promise<Run> {
+    await starting.get(runId)?.catch(() => undefined); // being started: cancel its execution
     const run = await prisma.run.findUnique({ where: { id: runId } });
-    if (!run) throw new NotFoundError(`run ${runId} not found`);
+    if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
     const execution = executions.get(runId);
+    if (!execution && FINISHED.has(run.status)) {
+      throw new ConflictError('runId', `the run is already ${run.status}; there is nothing to cancel`);
+    }
     if (execution) {
       execution.stop('cancel');
       await execution.done;
@@ -184,11 +241,17 @@ export function createEngine(options: EngineOptions) {
   }
 
   /** Goes on with a stopped run: cancelled items (and, if asked, failed ones) run again. */
-  async function resumeRun(runId: string, opts: { retryFailed?: boolean } = {}): Promise<Run> {
+  function resumeRun(runId: string, opts: { retryFailed?: boolean } = {}): Promise<Run> {
+    return withRunLock(runId, () => resumeLocked(runId, opts));
+  }
+
+  async function resumeLocked(runId: string, opts: { retryFailed?: boolean }): Promise<Run> {
     const run = await prisma.run.findUnique({ where: { id: runId } });
-    if (!run) throw new NotFoundError(`run ${runId} not found`);
-    if (executions.has(runId)) return run;
-    if (run.status === 'completed' && !opts.retryFailed) throw new EngineInputError('runId', 'the run is already completed');
+    if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
+    if (executions.has(runId) || starting.has(runId)) return run;
+    if (run.status === 'completed' && !opts.retryFailed) {
+      throw new ConflictError('runId', 'the run is already completed; resume with retryFailed to run its failed items again');
+    }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
     await prisma.$transaction(async (tx) => {
@@ -208,9 +271,12 @@ export function createEngine(options: EngineOptions) {
   async function recover(): Promise<string[]> {
     const runs = await prisma.run.findMany({ where: { status: { in: ['running', 'queued'] } }, select: { id: true } });
     for (const { id } of runs) {
-      const closed = await closeInterruptedCalls(prisma, id);
-      if (closed) log(`run ${id}: closed ${closed} call(s) cut off by the last shutdown as interrupted`);
-      await start(id);
+      await withRunLock(id, async () => {
+        if (executions.has(id) || starting.has(id)) return; // a resume got here first
+        const closed = await closeInterruptedCalls(prisma, id);
+        if (closed) log(`run ${id}: closed ${closed} call(s) cut off by the last shutdown as interrupted`);
+        await start(id);
+      });
     }
     return runs.map((r) => r.id);
   }
@@ -221,6 +287,12 @@ export function createEngine(options: EngineOptions) {
     const row = await prisma.model.findUnique({ where: { id: input.modelId } });
     if (!row) throw new EngineInputError('modelId', `unknown model ${input.modelId}`);
     if (row.archivedAt) throw new EngineInputError('modelId', `model "${row.name}" is archived`);
+    let model: ResolvedModel;
+    try {
+      model = callable(resolveRegistryModel(row, secretKey));
+    } catch (err) {
+      throw new EngineInputError('modelId', (err as Error).message);
+    }
     let conversationId = input.conversationId;
     if (conversationId) {
       const conv = await prisma.conversation.findUnique({ where: { id: conversationId } });
@@ -229,7 +301,6 @@ export function createEngine(options: EngineOptions) {
     } else {
       conversationId = (await prisma.conversation.create({ data: { id: uuidv7(), modelId: row.id, title: input.messages[0]!.content.slice(0, 80) } })).id;
     }
-    const model = resolveRegistryModel(row, secretKey);
     const outcome = await llm.call(model, { messages: input.messages, timeoutMs: input.timeoutMs ?? 60_000 });
     const trace = traceRecord(outcome, input.messages, { runId: null, itemId: null, attempt: 1 });
     await writer.write({
@@ -245,12 +316,12 @@ export function createEngine(options: EngineOptions) {
   /** One short prompt to check a model's connection; nothing is recorded. */
   async function testModel(modelId: string) {
     const row = await prisma.model.findUnique({ where: { id: modelId } });
-    if (!row) throw new NotFoundError(`model ${modelId} not found`);
+    if (!row) throw new NotFoundError('modelId', `model ${modelId} not found`);
     let model;
     try {
-      model = resolveRegistryModel(row, secretKey);
+      model = callable(resolveRegistryModel(row, secretKey));
     } catch (err) {
-      throw new EngineInputError('id', (err as Error).message);
+      throw new EngineInputError('modelId', (err as Error).message);
     }
     const o = await llm.call(model, {
       messages: [{ role: 'user', content: 'Reply with the single word: ok' }],
@@ -262,8 +333,16 @@ export function createEngine(options: EngineOptions) {
       : { ok: false as const, latencyMs: o.latencyMs, requestedModel: o.requestedModel, error: o.error };
   }
 
+  /** `model`, when the policy lets it be called (the LLM client checks again at each call). */
+  function callable(model: ResolvedModel): ResolvedModel {
+    const refusal = policy.refusal(model);
+    if (refusal) throw new Error(`${refusal.field}: ${refusal.message}`);
+    return model;
+  }
+
   async function close(): Promise<void> {
     closing = true;
+    await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
     for (const e of executions.values()) e.stop('shutdown');
     await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
     await writer.close();
@@ -281,9 +360,10 @@ export function createEngine(options: EngineOptions) {
     chat,
     testModel,
     close,
-    isExecuting: (runId: string) => executions.has(runId),
+    isExecuting: (runId: string) => executions.has(runId) || starting.has(runId),
     /** Resolves when the run's execution here ends (immediately when it is not executing). */
     settled: async (runId: string) => {
+      await starting.get(runId)?.catch(() => undefined);
       await executions.get(runId)?.done;
     },
   };

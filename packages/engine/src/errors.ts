@@ -1,5 +1,6 @@
-// The errors callers can act on. The API maps them: EngineInputError → BAD_REQUEST naming its
-// field, NotFoundError → NOT_FOUND. Every engine module (reports included) throws these kinds.
+// The errors callers can act on. The API maps them: EngineInputError → BAD_REQUEST,
+// NotFoundError → NOT_FOUND, ConflictError → CONFLICT, each naming its field. Every engine
+// module (reports included) throws these kinds.
 
 /** Bad input the caller can fix; `field` names the input field at fault. */
 export class EngineInputError extends Error {
@@ -12,9 +13,24 @@ export class EngineInputError extends Error {
   }
 }
 
+/** What `field` names does not exist. */
 export class NotFoundError extends Error {
-  constructor(message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'NotFoundError';
+  }
+}
+
+/** What `field` names exists but is in a state that does not allow the call (a finished run's cancel). */
+export class ConflictError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConflictError';
   }
 }

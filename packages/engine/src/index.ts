@@ -1,4 +1,5 @@
-export { createEngine, EngineInputError, NotFoundError, type Engine, type EngineOptions, type CreateRunInput, type ChatInput } from './engine.js';
+export { createEngine, ConflictError, EngineInputError, NotFoundError } from './engine.js';
+export type { Engine, EngineOptions, CreateRunInput, ChatInput } from './engine.js';
 export { createInProcessBus, type EventBus } from './events/bus.js';
 export { readEventLog } from './events/log.js';
 export * from './events/types.js';

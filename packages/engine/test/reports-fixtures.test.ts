@@ -372,11 +372,11 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       expect(page2.rows[0]!.deltas[qa]).toEqual({ latencyMs: 9 - 400, costUsd: null });
     });
 
-    it('rejects runs on another prompt set, unknown runs and an empty list, naming runIds', async () => {
+    it('rejects runs on another prompt set, unknown runs (not found) and an empty list, naming runIds', async () => {
       const other = await buildRun(prisma, { promptSetId: otherSetId, models: [gpt], items: [{ modelId: gpt.id, promptIndex: 0, calls: [{}] }] });
-      for (const ids of [[main.runId, other.runId], [main.runId, 'no-such-run'], []]) {
-        const err = await compareRuns(prisma, ids).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(ReportInputError);
+      for (const [ids, kind] of [[[main.runId, other.runId], ReportInputError], [[main.runId, 'no-such-run'], ReportNotFoundError], [[], ReportInputError]] as const) {
+        const err = await compareRuns(prisma, [...ids]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(kind);
         expect((err as ReportInputError).field).toBe('runIds');
       }
     });

@@ -1,16 +1,20 @@
-import type { CallFailure, CallOutcome, CallRequest, LlmClient, ModelParams, Provider, ResolvedModel } from './types.js';
+import { DEFAULT_LLM_LIMITS } from './types.js';
+import type { CallFailure, CallOutcome, CallRequest, LlmClient, LlmLimits, ModelParams, Provider, ResolvedModel } from './types.js';
 import type { Adapter } from './providers/shared.js';
 import type { HeadersLike } from './errors.js';
-import { classifyError, redact } from './errors.js';
+import { classifyError } from './errors.js';
 import { attributionOf } from './attribution.js';
 import { computeCost } from './cost.js';
 import { resolveApiKey } from './model.js';
 import { createOpenAIAdapter } from './providers/openai.js';
 import { Pacer } from './pacer.js';
+import { CallPolicy, type CallPolicySpec } from './policy.js';
+import { scrubberFor } from './scrub.js';
 import { createHuggingFaceAdapter } from './providers/huggingface.js';
 import { createSimulatedAdapter } from './providers/simulated.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
+const MAX_NAME_CHARS = 300;
 
 export interface LlmClientOptions {
   /**
@@ -18,18 +22,24 @@ export interface LlmClientOptions {
    * fetch owned by this client (providers/pooled-fetch.ts), Hugging Face the global fetch.
    */
   fetch?: typeof fetch;
+  /** Which key variables and hosts a call may use (default: the default key variables, any host). */
+  policy?: CallPolicySpec;
+  limits?: LlmLimits;
 }
 
 /**
  * One LlmClient owns its SDK client caches; it keeps no per-call state. Every outcome carries
  * the very `model` object it was called with, and `requestedModel` is always
- * `model.providerModel`.
+ * `model.providerModel`. A model the policy refuses fails as `bad_request` before anything is
+ * sent; every string the provider sent back is scrubbed of the key (scrub.ts) before it leaves.
  */
 export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
+  const limits = options.limits ?? DEFAULT_LLM_LIMITS;
+  const policy = new CallPolicy(options.policy);
   const adapters: Record<Provider, Adapter> = {
     openai: createOpenAIAdapter(options),
     huggingface: createHuggingFaceAdapter(options),
-    simulated: createSimulatedAdapter(),
+    simulated: createSimulatedAdapter(limits.simulation),
   };
 
   const pacer = new Pacer();
@@ -62,6 +72,11 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     }
     if (callerSignal?.aborted) {
       return fail(new Date(), null, classifyError(callerSignal.reason, { aborted: true, secret: apiKey }));
+    }
+    const refusal = policy.refusal(model);
+    if (refusal) {
+      const message = `${refusal.field}: ${refusal.message}; nothing was sent`;
+      return fail(new Date(), null, { type: 'bad_request', message, httpStatus: null, retryAfterMs: null });
     }
 
     const ctl = new AbortController();
@@ -111,6 +126,7 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         timeoutMs,
         attempt: request.attempt ?? 1,
         apiKey,
+        maxOutputChars: limits.outputChars,
         markFirstToken: () => {
           if (firstTokenAt) return;
           firstTokenAt = new Date();
@@ -126,17 +142,24 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       });
       const endedAt = new Date();
       const ft = firstTokenAt as Date | null;
+      const scrubber = scrubberFor(apiKey);
+      // A model name, a provider name, a finish reason: a few words, whatever the provider sends.
+      const text = (s: string | null) => (s === null ? null : scrubber.scrub(s.slice(0, MAX_NAME_CHARS)));
+      const kept = r.output.length > limits.outputChars ? r.output.slice(0, limits.outputChars) : r.output;
       return {
         ok: true,
         model,
-        output: apiKey ? r.output.split(apiKey).join('***') : r.output,
+        output: scrubber.scrub(kept),
+        outputTruncated: r.outputChars > kept.length,
+        outputChars: Math.max(r.outputChars, r.output.length),
         requestedModel,
-        responseModel: r.responseModel,
-        servedBy: r.servedBy ? redact(r.servedBy, apiKey) : null,
+        responseModel: text(r.responseModel),
+        servedBy: text(r.servedBy),
+        // Judged on what the provider said; a key in it makes it a mismatch either way.
         attribution: attributionOf(requestedModel, r.responseModel),
-        usage: r.usage,
+        usage: { ...r.usage, raw: scrubber.scrubJson(r.usage.raw) },
         cost: computeCost(r.usage, model.pricing, r.providerCostUsd),
-        finishReason: r.finishReason,
+        finishReason: text(r.finishReason),
         startedAt,
         firstTokenAt: ft,
         endedAt,

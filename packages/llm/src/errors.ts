@@ -1,4 +1,5 @@
 import type { CallFailure, ErrorType } from './types.js';
+import { scrubberFor } from './scrub.js';
 
 type CallError = CallFailure['error'];
 
@@ -26,10 +27,12 @@ export class InvalidResponseError extends Error {
 
 export const MAX_MESSAGE_CHARS = 500;
 
-/** Replace the secret and anything that looks like a bearer token / key, then trim. */
+/**
+ * Removes the secret (any 8-character piece of it, and of its encodings: scrub.ts) and anything
+ * that looks like a bearer token or a key, then trims.
+ */
 export function redact(message: string, secret?: string): string {
-  let m = message;
-  if (secret && secret.length > 0) m = m.split(secret).join('***');
+  let m = scrubberFor(secret).scrub(message);
   m = m.replace(/(Bearer\s+)[^\s"',;}]+/gi, '$1***');
   m = m.replace(/\b(sk-[A-Za-z0-9_-]{6,}|hf_[A-Za-z0-9]{6,})/g, '***');
   if (m.length > MAX_MESSAGE_CHARS) m = m.slice(0, MAX_MESSAGE_CHARS - 1) + '…';

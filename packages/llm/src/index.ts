@@ -9,5 +9,8 @@ export type { BackoffOptions } from './retry.js';
 export { classifyError, parseRetryAfter, redact, typeForStatus, InvalidResponseError } from './errors.js';
 export type { ClassifyContext } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';
+export { CallPolicy, CREDENTIAL_ENV_PREFIX, DEFAULT_CREDENTIAL_ENVS, DEFAULT_PROVIDER_HOSTS } from './policy.js';
+export { isDeniedCredentialEnv, parseHostEntry, type CallPolicySpec } from './policy.js';
+export { SecretScrubber, scrubberFor, storableText, SECRET_PIECE } from './scrub.js';
 export { Pacer } from './pacer.js';
 export { simulatedText, estimateTokens } from './providers/simulated.js';

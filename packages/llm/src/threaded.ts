@@ -5,6 +5,7 @@
 // each call to one worker that runs createLlmClient() itself, pacing (CallRequest.pace) included:
 // kept on the worker, where the requests are written.
 import { SHARE_ENV, Worker } from 'node:worker_threads';
+import type { LlmClientOptions } from './client.js';
 import type { CallFailure, CallOutcome, CallRequest, LlmClient, ResolvedModel } from './types.js';
 import type { FromWorker, ToWorker, WireModel } from './worker.js';
 
@@ -26,7 +27,8 @@ function wire(model: ResolvedModel): WireModel {
   return { ...model, credential: c.kind === 'secret' ? { kind: 'secret', value: c.value } : { ...c } };
 }
 
-export function createThreadedLlmClient(): ThreadedLlmClient {
+/** `options` (policy, limits: plain data) are handed to the worker's createLlmClient(). */
+export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy' | 'limits'> = {}): ThreadedLlmClient {
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let worker: Worker | null = null;
@@ -55,7 +57,11 @@ export function createThreadedLlmClient(): ThreadedLlmClient {
     // the server's peak RSS for 10,000 prompts is 268-272 MB with it. 16 MB saved ~10 MB more, but
     // each call's state then outlived the generation and was promoted: B2 ran at 765-784 prompts/s
     // instead of 997-1,092 (24 MB: 762-893).
-    const w = new Worker(new URL('./worker.js', import.meta.url), { env: SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
+    const w = new Worker(new URL('./worker.js', import.meta.url), {
+      env: SHARE_ENV,
+      resourceLimits: { maxYoungGenerationSizeMb: 32 },
+      workerData: { policy: options.policy, limits: options.limits },
+    });
     w.on('message', (m: FromWorker) => {
       const p = pending.get(m.id);
       if (!p) return;

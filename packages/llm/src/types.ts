@@ -123,6 +123,10 @@ export interface CallResult extends CallTiming {
   usage: Usage;
   cost: Cost;
   finishReason: string | null;
+  /** The output was longer than the client's `limits.outputChars` and was cut there. */
+  outputTruncated: boolean;
+  /** Characters of output the provider sent (before any cut). */
+  outputChars: number;
 }
 
 export type ErrorType =
@@ -149,6 +153,19 @@ export interface CallFailure extends CallTiming {
 }
 
 export type CallOutcome = CallResult | CallFailure;
+
+/** Bounds on what one call may produce (BATCHLIGHT_MAX_TRACE_OUTPUT_CHARS, BATCHLIGHT_SIM_MAX_*). */
+export interface LlmLimits {
+  /** Output characters kept per call; the rest is dropped as it arrives. */
+  outputChars: number;
+  /** The simulator's largest output and latency, whatever a model's params ask for. */
+  simulation: { outputTokens: number; latencyMs: number };
+}
+
+export const DEFAULT_LLM_LIMITS: LlmLimits = {
+  outputChars: 1_000_000,
+  simulation: { outputTokens: 100_000, latencyMs: 600_000 },
+};
 
 export interface LlmClient {
   /** Never throws for provider failures: they come back classified as CallFailure. */

@@ -1,6 +1,6 @@
 // The worker side of threaded.ts: runs each posted call through an ordinary createLlmClient().
-import { parentPort } from 'node:worker_threads';
-import { createLlmClient } from './client.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLlmClient, type LlmClientOptions } from './client.js';
 import { freezeModel } from './model.js';
 import type { CallOutcome, CallRequest, ResolvedModel } from './types.js';
 
@@ -19,7 +19,7 @@ export type FromWorker =
 
 if (parentPort) {
   const port = parentPort;
-  const client = createLlmClient();
+  const client = createLlmClient(workerData as Pick<LlmClientOptions, 'policy' | 'limits'>);
   const aborts = new Map<number, AbortController>();
   port.on('message', (m: ToWorker) => {
     if (m.t === 'abort') aborts.get(m.id)?.abort(new Error(m.message));

@@ -144,8 +144,8 @@ describe('openai provider against the fake', () => {
   });
 
   it('a planted secret never appears in any outcome, even when the provider echoes it', async () => {
-    process.env.BATCHLIGHT_TEST_PLANTED_KEY = SECRET;
-    const envModel = makeModel({ provider: 'openai', providerModel: 'echo', baseUrl: `${fake.url}/v1`, credential: { kind: 'env', name: 'BATCHLIGHT_TEST_PLANTED_KEY' } });
+    process.env.LLM_KEY_TEST_PLANTED = SECRET;
+    const envModel = makeModel({ provider: 'openai', providerModel: 'echo', baseUrl: `${fake.url}/v1`, credential: { kind: 'env', name: 'LLM_KEY_TEST_PLANTED' } });
     const outcomes: unknown[] = [];
     for (const fault of ['401', '400', '500', { kind: '429', retryAfterMs: 5 }] as const) {
       fake.setBehavior({ fault: fault as any, echoAuthInError: true });
@@ -164,6 +164,6 @@ describe('openai provider against the fake', () => {
     // The fake did receive the key (so the echo really happened).
     expect(JSON.stringify(outcomes)).toContain('***');
     expect(fake.requests.every((r) => r.headers.authorization === '[present]')).toBe(true);
-    delete process.env.BATCHLIGHT_TEST_PLANTED_KEY;
+    delete process.env.LLM_KEY_TEST_PLANTED;
   });
 });

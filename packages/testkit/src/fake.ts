@@ -73,6 +73,8 @@ export interface Behavior {
   times?: number;
   /** Error bodies quote the request's Authorization header back (to test redaction). */
   echoAuthInError?: boolean;
+  /** The request's key (its Authorization header without "Bearer ") sent back, as a careless provider might. */
+  echoKey?: EchoKey;
   /** The response waits for this promise (to force out-of-order completions). */
   gate?: (req: FakeRequest) => Promise<unknown>;
   /** Number of output words (default derived from the prompt, 8–24). */
@@ -80,6 +82,27 @@ export interface Behavior {
 }
 
 export type BehaviorSpec = Behavior | ((req: FakeRequest) => Behavior | undefined);
+
+export interface EchoKey {
+  /**
+   * Where: the response's `model`, its `usage` (a field, a nested string and a key), an error
+   * body's message, the output (streamed split across two chunks), `provider` and its header.
+   */
+  into: Array<'model' | 'usage' | 'error' | 'output' | 'servedBy'>;
+  /** Characters dropped from the end of the key first (default 0). */
+  dropLast?: number;
+  /** As it is (default), base64 of the whole Authorization header, or URL-encoded. */
+  encoding?: 'plain' | 'base64' | 'url';
+}
+
+/** What `echo` sends back for a request's Authorization header ('' without one). */
+export function echoedKey(authorization: string | undefined, echo: EchoKey): string {
+  if (!authorization) return '';
+  const key = authorization.replace(/^Bearer\s+/i, '');
+  const cut = key.slice(0, key.length - (echo.dropLast ?? 0));
+  if (echo.encoding === 'base64') return Buffer.from(`Bearer ${cut}`).toString('base64');
+  return echo.encoding === 'url' ? encodeURIComponent(cut) : cut;
+}
 
 export interface RequestLogEntry {
   id: number;
@@ -366,13 +389,19 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         else faultsServed.set(model, served + 1);
       } else if (b.faultRate != null && Math.random() >= b.faultRate) fault = null;
     }
-    const servedBy = b.servedBy ?? (routeProvider && routeProvider !== 'v1' ? routeProvider : undefined);
+    const echo = b.echoKey ? echoedKey(authorization, b.echoKey) : '';
+    const echoes = (where: EchoKey['into'][number]) => !!echo && b.echoKey!.into.includes(where);
+    const routed = routeProvider && routeProvider !== 'v1' ? routeProvider : undefined;
+    const servedBy = echoes('servedBy') ? echo : (b.servedBy ?? routed);
     const extraHeaders: Record<string, string> = servedBy ? { 'x-inference-provider': servedBy } : {};
     let extraDelay = 0;
     if (fault) {
-      const echo = b.echoAuthInError ? ` (received Authorization: ${authorization ?? 'none'})` : '';
+      const quoted =
+        (b.echoAuthInError ? ` (received Authorization: ${authorization ?? 'none'})` : '') + (echoes('error') ? ` (your key: ${echo})` : '');
       const errBody = (status: number, message: string, type: string) =>
-        flavor === 'huggingface' ? { error: message + echo } : { error: { message: message + echo, type, code: String(status) } };
+        flavor === 'huggingface'
+          ? { error: message + quoted }
+          : { error: { message: message + quoted, type, code: String(status) } };
       switch (fault.kind) {
         case 'cut':
           if (!stream) {
@@ -419,11 +448,16 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       }
     }
 
-    const responseModel = b.answerAs ?? model;
+    const responseModel = echoes('model') ? `${b.answerAs ?? model}:${echo}` : (b.answerAs ?? model);
     if (entry) entry.responseModel = responseModel;
-    const output = fakeAnswer(messages, b.outputTokens);
+    const answer = fakeAnswer(messages, b.outputTokens);
+    // The output as it is streamed: the answer's words, and the echoed key split over two chunks.
+    const words = answer.split(' ');
+    const pieces = [words[0]!, ...words.slice(1).map((w) => ' ' + w)];
+    if (echoes('output')) pieces.splice(1, 0, ` ${echo.slice(0, echo.length >> 1)}`, echo.slice(echo.length >> 1));
+    const output = pieces.join('');
     const promptTokens = b.usage?.prompt_tokens ?? messages.reduce((n, m) => n + tokens(m.content), 0);
-    const completionTokens = b.usage?.completion_tokens ?? output.split(' ').length;
+    const completionTokens = b.usage?.completion_tokens ?? words.length;
     const usage: Record<string, unknown> = {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
@@ -432,6 +466,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       completion_tokens_details: { reasoning_tokens: b.usage?.reasoning_tokens ?? 0 },
       ...(b.providerCost != null ? { cost: b.providerCost } : {}),
       ...(b.usage?.extra ?? {}),
+      ...(echoes('usage') ? { echoed_key: echo, details: [{ note: `billed to ${echo}` }], [echo]: 1 } : {}),
     };
     const id = `chatcmpl-${hash32(model + '|' + (messages[0]?.content ?? '')).toString(16)}-${seq}`;
     const total_ = latency + extraDelay;
@@ -464,9 +499,8 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     // not once per chunk (the fake shares the benchmark's cores; a provider's CPU would not).
     const head = JSON.stringify(base).slice(0, -1);
     const chunk = (rest: object) => `data: ${head},${JSON.stringify(rest).slice(1)}\n\n`;
-    const words = output.split(' ');
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...extraHeaders });
-    res.write(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: words[0] }, finish_reason: null }] }));
+    res.write(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: pieces[0] }, finish_reason: null }] }));
     if (cut) {
       await new Promise<void>((r) => res.write('', () => r()));
       req.socket.destroy();
@@ -475,8 +509,8 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     await until(from + total_);
     if (res.destroyed) return;
     let rest = '';
-    for (let i = 1; i < words.length; i++) {
-      rest += chunk({ choices: [{ index: 0, delta: { content: ' ' + words[i] }, finish_reason: null }] });
+    for (let i = 1; i < pieces.length; i++) {
+      rest += chunk({ choices: [{ index: 0, delta: { content: pieces[i] }, finish_reason: null }] });
     }
     rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
     if (includeUsage) rest += chunk({ choices: [], usage });

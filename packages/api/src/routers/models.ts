@@ -1,7 +1,8 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import type { Prisma } from '@batchlight/db';
+import type { Model, Prisma } from '@batchlight/db';
 import { encryptSecret, maskSecret } from '@batchlight/engine';
+import type { Provider } from '@batchlight/llm';
 import { id, modelFields } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import { modelView } from '../views.js';
@@ -15,9 +16,48 @@ function credentialColumns(input: Partial<ModelFields>, ctx: Context) {
     if (!ctx.secretKey) badRequest('apiKey', 'storing a key needs BATCHLIGHT_SECRET_KEY set on the server; or name an environment variable in credentialEnv');
     return { credentialCipher: encryptSecret(input.apiKey, ctx.secretKey), credentialEnv: null, credentialHint: maskSecret(input.apiKey) };
   }
-  if (input.credentialEnv) return { credentialEnv: input.credentialEnv, credentialCipher: null, credentialHint: `$${input.credentialEnv}` };
+  if (input.credentialEnv) {
+    const problem = ctx.policy.credentialEnvProblem(input.credentialEnv);
+    if (problem) badRequest('credentialEnv', problem);
+    return { credentialEnv: input.credentialEnv, credentialCipher: null, credentialHint: `$${input.credentialEnv}` };
+  }
   if (input.apiKey === null || input.credentialEnv === null) return { credentialEnv: null, credentialCipher: null, credentialHint: null };
   return {};
+}
+
+/** The model calls a host the server lets models call, and its simulator asks no more than the server allows. */
+function checkTarget(ctx: Context, provider: string, baseUrl: string | null, params?: ModelFields['params']) {
+  const problem = ctx.policy.hostProblem(provider as Provider, baseUrl);
+  if (problem) badRequest('baseUrl', problem);
+  const sim = params?.simulation;
+  const { simOutputTokens, simLatencyMs } = ctx.limits;
+  if (sim?.outputTokens && sim.outputTokens.max > simOutputTokens) {
+    badRequest('params.simulation.outputTokens.max', `must be at most ${simOutputTokens} (BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS)`);
+  }
+  const latencies = typeof sim?.latencyMs === 'object' ? [sim.latencyMs.p50, sim.latencyMs.p95] : [sim?.latencyMs ?? 0];
+  if (latencies.some((ms) => ms > simLatencyMs)) {
+    badRequest('params.simulation.latencyMs', `must be at most ${simLatencyMs} ms (BATCHLIGHT_SIM_MAX_LATENCY_MS)`);
+  }
+}
+
+/**
+ * A model that holds a key (stored, or a variable's) may be pointed at another place only by
+ * whoever gives its key again in the same call: otherwise anyone allowed to edit models could
+ * send the key to a host of their choice.
+ */
+function checkRepoint(current: Model, input: Partial<ModelFields>) {
+  const movesUrl = input.baseUrl !== undefined && (input.baseUrl ?? null) !== current.baseUrl;
+  const moves = movesUrl || (input.provider !== undefined && input.provider !== current.provider);
+  const holdsKey = current.credentialCipher || current.credentialEnv;
+  const keyGiven = input.apiKey !== undefined || input.credentialEnv !== undefined;
+  if (moves && holdsKey && !keyGiven) {
+    const field = current.credentialCipher ? 'apiKey' : 'credentialEnv';
+    badRequest(
+      field,
+      'changing baseUrl or provider of a model that holds a key needs the key again in the same call ' +
+        '(apiKey or credentialEnv), or null to drop it',
+    );
+  }
 }
 
 async function uniqueName(ctx: Context, name: string, exceptId?: string) {
@@ -38,10 +78,12 @@ export const modelsRouter = {
 
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     const m = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
-    return m ? modelView(m) : notFound(`model ${input.id}`);
+    return m ? modelView(m) : notFound('id', `model ${input.id}`);
   }),
 
   create: publicProcedure.input(modelFields).mutation(async ({ ctx, input }) => {
+    checkTarget(ctx, input.provider, input.baseUrl ?? null, input.params);
+    const credential = credentialColumns(input, ctx);
     await uniqueName(ctx, input.name);
     const m = await ctx.db.prisma.model.create({
       data: {
@@ -53,7 +95,7 @@ export const modelsRouter = {
         inputPricePerMTok: input.pricing.inputPerMTok ?? null,
         outputPricePerMTok: input.pricing.outputPerMTok ?? null,
         cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
-        ...credentialColumns(input, ctx),
+        ...credential,
       },
     });
     return modelView(m);
@@ -64,8 +106,12 @@ export const modelsRouter = {
     .input(modelFields.partial().extend({ id }))
     .mutation(async ({ ctx, input }) => {
       const current = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
-      if (!current) notFound(`model ${input.id}`);
-        if (input.name) await uniqueName(ctx, input.name, input.id);
+      if (!current) notFound('id', `model ${input.id}`);
+      checkRepoint(current, input);
+      const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
+      checkTarget(ctx, input.provider ?? current.provider, baseUrl, input.params);
+      const credential = credentialColumns(input, ctx);
+      if (input.name) await uniqueName(ctx, input.name, input.id);
       const m = await ctx.db.prisma.model.update({
         where: { id: input.id },
         data: {
@@ -81,7 +127,7 @@ export const modelsRouter = {
                 cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
               }
             : {}),
-          ...credentialColumns(input, ctx),
+          ...credential,
           revision: { increment: 1 },
         },
       });
@@ -92,7 +138,7 @@ export const modelsRouter = {
     .input(z.object({ id, archived: z.boolean().default(true) }))
     .mutation(async ({ ctx, input }) => {
       const current = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
-      if (!current) notFound(`model ${input.id}`);
+      if (!current) notFound('id', `model ${input.id}`);
       const m = await ctx.db.prisma.model.update({
         where: { id: input.id },
         data: { archivedAt: input.archived ? new Date() : null, revision: { increment: 1 } },
@@ -101,7 +147,8 @@ export const modelsRouter = {
     }),
 
   /** Sends one short prompt; nothing is recorded. */
-  test: publicProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    return ctx.engine.testModel(input.id);
-  }),
+  test: publicProcedure
+    .meta({ fields: { modelId: 'id' } })
+    .input(z.object({ id }))
+    .mutation(async ({ ctx, input }) => ctx.engine.testModel(input.id)),
 } satisfies TRPCRouterRecord;

@@ -6,11 +6,10 @@ import { bulkInsert, type PromptRow } from '@batchlight/db';
 import { promptText } from '@batchlight/engine';
 import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
 import { id, promptInput } from '../schemas.js';
-import { notFound, publicProcedure } from '../trpc.js';
+import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import type { Context } from '../context.js';
 
 const name = z.string().trim().min(1, 'required').max(200);
-const MAX_PROMPTS = 200_000;
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
 
 /** The rows of a new set, made one by one as bulkInsert asks for them (not all 100,000 at once). */
@@ -34,6 +33,14 @@ async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[])
   );
 }
 
+/** At most BATCHLIGHT_MAX_PROMPTS_PER_SET prompts in one set. */
+function checkCount(ctx: Context, field: 'prompts' | 'content', count: number) {
+  const max = ctx.limits.promptsPerSet;
+  if (count <= max) return;
+  const how = field === 'content' ? '; split the file and import each part as its own set' : '';
+  badRequest(field, `${count} prompts; a set holds at most ${max} (BATCHLIGHT_MAX_PROMPTS_PER_SET)${how}`);
+}
+
 function fileErrors(errors: Array<{ line: number; message: string }>): never {
   const first = errors.slice(0, 5).map((e) => `line ${e.line}: ${e.message}`).join('; ');
   throw new TRPCError({
@@ -52,7 +59,7 @@ export const promptSetsRouter = {
     .input(z.object({ id, cursor: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100) }))
     .query(async ({ ctx, input }) => {
       const set = await ctx.db.prisma.promptSet.findUnique({ where: { id: input.id } });
-      if (!set) notFound(`prompt set ${input.id}`);
+      if (!set) notFound('id', `prompt set ${input.id}`);
       const prompts = await ctx.db.prisma.prompt.findMany({
         where: { promptSetId: set.id, index: { gte: input.cursor } },
         orderBy: { index: 'asc' },
@@ -71,11 +78,13 @@ export const promptSetsRouter = {
         name,
         prompts: z
           .array(z.object({ input: promptInput, expected: z.string().max(200_000).nullable().optional(), metadata: z.record(z.string(), z.unknown()).nullable().optional() }))
-          .min(1, 'add at least one prompt')
-          .max(MAX_PROMPTS),
+          .min(1, 'add at least one prompt'),
       }),
     )
-    .mutation(({ ctx, input }) => createSet(ctx, input.name, input.prompts)),
+    .mutation(({ ctx, input }) => {
+      checkCount(ctx, 'prompts', input.prompts.length);
+      return createSet(ctx, input.name, input.prompts);
+    }),
 
   /** Parses a file without saving it: the first prompts and every error, by line. */
   preview: publicProcedure.input(fileInput).mutation(({ input }) => {
@@ -86,7 +95,7 @@ export const promptSetsRouter = {
   import: publicProcedure.input(fileInput.extend({ name })).mutation(async ({ ctx, input }) => {
     const r = parsePromptFile(input.format, input.content);
     if (r.errors.length) fileErrors(r.errors);
-    if (r.prompts.length > MAX_PROMPTS) fileErrors([{ line: MAX_PROMPTS + 1, message: `at most ${MAX_PROMPTS} prompts per set` }]);
+    checkCount(ctx, 'content', r.prompts.length);
     return createSet(ctx, input.name, r.prompts);
   }),
 } satisfies TRPCRouterRecord;

@@ -29,13 +29,15 @@ export const runsRouter = {
       where: { id: input.id },
       include: { models: { orderBy: { position: 'asc' } }, promptSet: { select: { id: true, name: true, promptCount: true } } },
     });
-    if (!run) notFound(`run ${input.id}`);
+    if (!run) notFound('id', `run ${input.id}`);
     return { ...run, models: run.models.map(runModelView), executing: ctx.engine.isExecuting(run.id) };
   }),
 
   items: publicProcedure
     .input(z.object({ runId: id, status: itemStatus.optional(), modelId: id.optional(), cursor, limit: limit(1000, 200) }))
     .query(async ({ ctx, input }) => {
+      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      if (!exists) notFound('runId', `run ${input.runId}`);
       const items = await ctx.db.prisma.runItem.findMany({
         where: {
           runId: input.runId,
@@ -63,9 +65,14 @@ export const runsRouter = {
       };
     }),
 
-  cancel: publicProcedure.input(z.object({ id })).mutation(({ ctx, input }) => ctx.engine.cancelRun(input.id)),
+  /** A finished run cannot be cancelled: CONFLICT naming `id`. */
+  cancel: publicProcedure
+    .meta({ fields: { runId: 'id' } })
+    .input(z.object({ id }))
+    .mutation(({ ctx, input }) => ctx.engine.cancelRun(input.id)),
 
   resume: publicProcedure
+    .meta({ fields: { runId: 'id' } })
     .input(z.object({ id, retryFailed: z.boolean().default(false) }))
     .mutation(({ ctx, input }) => ctx.engine.resumeRun(input.id, { retryFailed: input.retryFailed })),
 
@@ -79,8 +86,8 @@ export const runsRouter = {
   export: publicProcedure
     .input(z.object({ runId: id, format: z.enum(['csv', 'jsonl']) }))
     .query(async function* ({ ctx, input }) {
-      const run = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
-      if (!run) notFound(`run ${input.runId}`);
+      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      if (!exists) notFound('runId', `run ${input.runId}`);
       yield* exportRun(ctx.db.prisma, input.runId, input.format);
     }),
 
@@ -92,7 +99,8 @@ export const runsRouter = {
     .input(z.object({ runId: id, lastEventId: z.string().regex(/^\d+$/, 'must be an event seq').nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
       const { prisma } = ctx.db;
-      if (!(await prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } }))) notFound(`run ${input.runId}`);
+      const exists = await prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      if (!exists) notFound('runId', `run ${input.runId}`);
       const live: RunEventMessage[] = [];
       const wake = { fn: null as null | (() => void) };
       const unsubscribe = ctx.engine.bus.subscribe(input.runId, (e) => {

@@ -35,7 +35,7 @@ export const tracesRouter = {
         item: { select: { id: true, promptIndex: true, repeatIndex: true, status: true, attempts: true } },
       },
     });
-    if (!t) notFound(`trace ${input.id}`);
+    if (!t) notFound('id', `trace ${input.id}`);
     const snapshot = t.runId
       ? await ctx.db.prisma.runModel.findUnique({ where: { runId_modelId: { runId: t.runId, modelId: t.modelId } }, select: { name: true, providerModel: true } })
       : null;

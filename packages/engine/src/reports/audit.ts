@@ -48,7 +48,7 @@ const MAX_FINDINGS = 1000;
 
 export async function auditRun(prisma: PrismaClient, runId: string): Promise<AuditReport> {
   const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: true } });
-  if (!run) throw new ReportNotFoundError(`run ${runId} not found`);
+  if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
   const snapshots = new Map<string, RunModel>(run.models.map((m) => [m.modelId, m]));
   const report: AuditReport = {
     runId, ok: true, tracesChecked: 0, messagesChecked: 0,

@@ -1,7 +1,7 @@
 // Lines up runs on the same prompt set prompt by prompt, with aggregates per (run, model).
 import type { PrismaClient } from '@batchlight/db';
 import { promptText } from '../run/prompts.js';
-import { ReportInputError } from './errors.js';
+import { ReportInputError, ReportNotFoundError } from './errors.js';
 import { ascending, percentile } from './stats.js';
 
 export interface CompareColumn {
@@ -69,7 +69,7 @@ export async function compareRuns(
   if (!runIds.length) throw new ReportInputError('runIds', 'choose at least one run');
   const runs = await prisma.run.findMany({ where: { id: { in: runIds } }, include: { models: { orderBy: { position: 'asc' } } } });
   const missing = runIds.find((id) => !runs.some((r) => r.id === id));
-  if (missing) throw new ReportInputError('runIds', `unknown run ${missing}`);
+  if (missing) throw new ReportNotFoundError('runIds', `run ${missing} not found`);
   const ordered = runIds.map((id) => runs.find((r) => r.id === id)!);
   const promptSetId = ordered[0]!.promptSetId;
   if (ordered.some((r) => r.promptSetId !== promptSetId)) throw new ReportInputError('runIds', 'runs can only be compared on the same prompt set');

@@ -26,7 +26,7 @@ export function csvField(v: string | number | null): string {
 
 export async function* exportRun(prisma: PrismaClient, runId: string, format: 'csv' | 'jsonl'): AsyncGenerator<string> {
   const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: { select: { modelId: true, name: true, provider: true } } } });
-  if (!run) throw new ReportNotFoundError(`run ${runId} not found`);
+  if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
   const models = new Map(run.models.map((m) => [m.modelId, m]));
   if (format === 'csv') yield EXPORT_COLUMNS.join(',') + '\n';
   let cursor: string | undefined;

@@ -49,6 +49,8 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
       costUsd: outcome.cost.usd,
       costSource: outcome.cost.source,
       output: outcome.output,
+      outputTruncated: outcome.outputTruncated,
+      outputChars: outcome.outputChars,
     };
   }
   return {

@@ -54,8 +54,10 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
         throw new InvalidResponseError('invalid response: no choices');
       }
       const choice = d.choices[0];
+      const output = typeof choice?.message?.content === 'string' ? choice.message.content : '';
       return {
-        output: typeof choice?.message?.content === 'string' ? choice.message.content : '',
+        output,
+        outputChars: output.length,
         responseModel: nonEmpty(d.model),
         servedBy: servedByHeader ?? nonEmpty(d.provider) ?? fallbackServedBy,
         usage: usageFromOpenAI(d.usage),
@@ -65,13 +67,14 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
     }
 
     args.stream_options = { include_usage: true };
-    const fold = new StreamFold(call.markFirstToken);
+    const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
     for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<unknown>) fold.add(chunk);
     if (!fold.sawChoices && fold.usageRaw === undefined) {
       throw new InvalidResponseError('invalid response: stream ended without any choice');
     }
     return {
       output: fold.output,
+      outputChars: fold.outputChars,
       responseModel: fold.responseModel,
       servedBy: servedByHeader ?? fold.servedBy ?? fallbackServedBy,
       usage: usageFromOpenAI(fold.usageRaw),

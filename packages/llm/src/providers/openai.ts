@@ -74,8 +74,10 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       }
       const choice = d.choices[0];
       const content = choice?.message?.content;
+      const output = typeof content === 'string' ? content : '';
       return {
-        output: typeof content === 'string' ? content : '',
+        output,
+        outputChars: output.length,
         responseModel: nonEmpty(d.model),
         servedBy: nonEmpty(d.provider) ?? nonEmpty(response.headers.get('x-inference-provider')),
         usage: usageFromOpenAI(d.usage),
@@ -90,7 +92,7 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       reqOpts,
     ) as any).asResponse();
     if (!response.body) throw new InvalidResponseError('invalid response: stream without a body');
-    const fold = new StreamFold(call.markFirstToken);
+    const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
     for await (const batch of openAIChunkBatches(response.body, response.headers) as AsyncIterable<unknown[]>) {
       for (const chunk of batch) fold.add(chunk);
     }
@@ -99,6 +101,7 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
     }
     return {
       output: fold.output,
+      outputChars: fold.outputChars,
       responseModel: fold.responseModel,
       servedBy: nonEmpty(response.headers.get('x-inference-provider')) ?? fold.servedBy,
       usage: usageFromOpenAI(fold.usageRaw),

@@ -12,6 +12,8 @@ export interface AdapterCall {
   /** 1-based attempt number (CallRequest.attempt, default 1). */
   attempt: number;
   apiKey: string | undefined;
+  /** Output characters to keep; a stream's pieces past it are counted, not kept. */
+  maxOutputChars: number;
   /**
    * Await right before the request goes out, once: it keeps CallRequest.pace, and the call's start
    * is taken when it resolves. Idempotent: later calls resolve at once.
@@ -27,6 +29,8 @@ export interface AdapterCall {
 
 export interface AdapterResult {
   output: string;
+  /** Characters of output the provider sent; more than `output.length` when a stream was cut. */
+  outputChars: number;
   responseModel: string | null;
   servedBy: string | null;
   usage: Usage;
@@ -69,6 +73,7 @@ export function nonEmpty(s: unknown): string | null {
 export class StreamFold {
   chunks = 0;
   output = '';
+  outputChars = 0;
   responseModel: string | null = null;
   /** The first chunk's `provider` field. */
   servedBy: string | null = null;
@@ -76,7 +81,10 @@ export class StreamFold {
   finishReason: string | null = null;
   sawChoices = false;
 
-  constructor(private readonly markFirstToken: () => void) {}
+  constructor(
+    private readonly markFirstToken: () => void,
+    private readonly maxChars: number = Infinity,
+  ) {}
 
   add(chunk: any): void {
     this.chunks++;
@@ -90,7 +98,8 @@ export class StreamFold {
       const piece = c?.delta?.content;
       if (typeof piece === 'string' && piece.length > 0) {
         this.markFirstToken();
-        this.output += piece;
+        if (this.output.length < this.maxChars) this.output += piece.slice(0, this.maxChars - this.output.length);
+        this.outputChars += piece.length;
       }
       if (c?.finish_reason) this.finishReason = c.finish_reason;
     }

@@ -1,5 +1,5 @@
 import type { Adapter, AdapterCall, AdapterResult } from './shared.js';
-import type { ChatMessage, SimulationParams } from '../types.js';
+import { DEFAULT_LLM_LIMITS, type ChatMessage, type LlmLimits, type SimulationParams } from '../types.js';
 
 /** An HTTP-like failure raised by the simulator; classifyError reads `status` and `headers`. */
 export class SimulatedHttpError extends Error {
@@ -107,11 +107,15 @@ export function simulatedText(messages: readonly ChatMessage[], outputTokens: nu
   return words.join(' ');
 }
 
+const finite = (n: unknown, fallback: number) => (typeof n === 'number' && Number.isFinite(n) ? n : fallback);
+
 /**
  * The in-process simulator. Each call seeds its own PRNG from `simulation.seed`, the messages and
- * the attempt number, so identical calls are reproducible (and a retry draws afresh).
+ * the attempt number, so identical calls are reproducible (and a retry draws afresh). Output and
+ * latency are held within `limits` whatever the params say: the API checks them when a model is
+ * saved, and this holds for a row written any other way.
  */
-export function createSimulatedAdapter(): Adapter {
+export function createSimulatedAdapter(limits: LlmLimits['simulation'] = DEFAULT_LLM_LIMITS.simulation): Adapter {
   return async (call: AdapterCall): Promise<AdapterResult> => {
     await call.beforeSend();
     const sim: SimulationParams = call.params.simulation ?? {};
@@ -119,12 +123,13 @@ export function createSimulatedAdapter(): Adapter {
     const msgKey = call.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
     const rng = mulberry32(hash32(`${seedBase}|${call.model.providerModel}|${call.attempt}|${msgKey}`));
 
-    const latency = drawLatency(sim.latencyMs ?? { p50: 300, p95: 900 }, rng);
+    const latency = Math.min(finite(drawLatency(sim.latencyMs ?? { p50: 300, p95: 900 }, rng), 0), limits.latencyMs);
     const ttftFraction = Math.min(Math.max(sim.ttftFraction ?? 0.3, 0), 1);
     const ttft = latency * ttftFraction;
     const range = sim.outputTokens ?? { min: 20, max: 80 };
-    const lo = Math.max(1, Math.floor(Math.min(range.min, range.max)));
-    const hi = Math.max(lo, Math.floor(Math.max(range.min, range.max)));
+    const most = Math.max(1, limits.outputTokens);
+    const lo = Math.min(most, Math.max(1, Math.floor(Math.min(finite(range.min, 20), finite(range.max, 80)))));
+    const hi = Math.min(most, Math.max(lo, Math.floor(Math.max(finite(range.min, 20), finite(range.max, 80)))));
     const outputTokens = lo + Math.floor(rng() * (hi - lo + 1));
     const roll = rng();
 
@@ -148,6 +153,7 @@ export function createSimulatedAdapter(): Adapter {
     const inputTokens = call.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
     return {
       output,
+      outputChars: output.length,
       responseModel: sim.answerAs ?? call.model.providerModel,
       servedBy: null,
       usage: {

@@ -1,0 +1,73 @@
+// One execution per run, whatever the interleaving: 20 runs.resume calls at once on a cancelled
+// run, and a resume racing start-up recovery, call every item exactly once at the fake.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+import { allItems, fakeModel, promptSet, startTestServer, waitFor, type Client, type TestServer } from './helpers.js';
+
+const N = 30;
+
+/** How many times the fake was asked each prompt of the set. */
+function callsPerPrompt(fake: FakeServer): number[] {
+  const counts = new Array<number>(N).fill(0);
+  for (const r of fake.requests) counts[Number(/^Prompt number (\d+):/.exec(r.body.preview)![1])]!++;
+  return counts;
+}
+
+const settled = (c: Client, id: string) =>
+  waitFor(async () => {
+    const r = await c.runs.get.query({ id });
+    return !r.executing && r;
+  });
+
+describe.each(PROVIDERS_UNDER_TEST)('one execution per run on %s', (provider) => {
+  let t: TestServer;
+  let fake: FakeServer;
+  beforeAll(async () => {
+    [t, fake] = await Promise.all([startTestServer(provider), startFakeOpenAI()]);
+  });
+  afterAll(async () => {
+    await Promise.all([t?.close(), fake?.close()]);
+  });
+
+  it('runs each item of a cancelled run once under 20 concurrent resumes', async () => {
+    const c = t.client;
+    // Every call is held at the fake until the run is cancelled: no item completes before.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    fake.setBehavior({ latencyMs: 1, gate: () => held });
+    const m = await fakeModel(c, fake.url, `once-${provider}`);
+    const set = await promptSet(c, N, `once-${provider}`);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 0 });
+    await waitFor(async () => fake.inFlight() === 4);
+    await c.runs.cancel.mutate({ id: run.id });
+    release();
+    await settled(c, run.id);
+    expect((await c.runs.get.query({ id: run.id })).cancelledItems).toBe(N);
+
+    fake.reset();
+    fake.setBehavior({ latencyMs: 5 });
+    const resumed = await Promise.all(Array.from({ length: 20 }, () => c.runs.resume.mutate({ id: run.id })));
+    expect(resumed.every((r) => r.id === run.id)).toBe(true);
+    const done = await settled(c, run.id);
+    expect([done.status, done.completedItems, done.failedItems, done.cancelledItems]).toEqual(['completed', N, 0, 0]);
+    expect(callsPerPrompt(fake)).toEqual(new Array(N).fill(1));
+    expect((await allItems(c, run.id)).every((i) => i.status === 'completed')).toBe(true);
+
+    // As a crash leaves it (running, items pending): start-up recovery and resumes race.
+    const prisma = t.server.engine.db.prisma;
+    await prisma.runItem.updateMany({ where: { runId: run.id }, data: { status: 'pending', finalTraceId: null } });
+    await prisma.run.update({
+      where: { id: run.id },
+      data: { status: 'running', completedItems: 0, finishedAt: null },
+    });
+    fake.reset();
+    await Promise.all([
+      t.server.engine.recover(),
+      ...Array.from({ length: 10 }, () => c.runs.resume.mutate({ id: run.id })),
+    ]);
+    const again = await settled(c, run.id);
+    expect([again.status, again.completedItems]).toEqual(['completed', N]);
+    expect(callsPerPrompt(fake)).toEqual(new Array(N).fill(1));
+  });
+});
