@@ -2,7 +2,7 @@
 // connection for interactive transactions only. So a query issued elsewhere while a transaction
 // is open runs inside it: it reads the transaction's uncommitted rows, and its own write is rolled
 // back with the transaction (a run's final status lost to a prompt import that failed). No
-// upstream issue describes this as of 2026-11; the nearest is prisma/prisma#29933 (same adapter,
+// upstream issue describes this as of 2026-11; the nearest is https://github.com/prisma/orm/issues/29933 (same adapter,
 // a failed COMMIT). This factory hands Prisma its adapter through the public driver-adapter
 // interface with every query and transaction taking one process-wide lock, the same lock that the
 // engine's own writer connection (sqlite-batch.ts) takes, so that no two writes of this process
