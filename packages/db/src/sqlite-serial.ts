@@ -2,12 +2,12 @@
 // connection for interactive transactions only. So a query issued elsewhere while a transaction
 // is open runs inside it: it reads the transaction's uncommitted rows, and its own write is rolled
 // back with the transaction (a run's final status lost to a prompt import that failed). No
-// upstream issue describes this as of 2026-11; the nearest is https://github.com/prisma/orm/issues/29933 (same adapter,
-// a failed COMMIT). This factory hands Prisma its adapter through the public driver-adapter
-// interface with every query and transaction taking one process-wide lock, the same lock that the
-// engine's own writer connection (sqlite-batch.ts) takes, so that no two writes of this process
-// ever meet inside SQLite (better-sqlite3 waits for SQLite's file lock synchronously, which would
-// block the event loop the other write needs to finish).
+// upstream issue describes this as of 2026-11; the nearest, on the same adapter (a failed COMMIT),
+// is https://github.com/prisma/orm/issues/29933. This factory hands Prisma its adapter through the
+// public driver-adapter interface with every query and transaction taking one process-wide lock,
+// the same lock that the engine's own writer connection (sqlite-batch.ts) takes, so that no two
+// writes of this process ever meet inside SQLite (better-sqlite3 waits for SQLite's file lock
+// synchronously, which would block the event loop the other write needs to finish).
 import type { Mutex } from 'async-mutex';
 import type {
   IsolationLevel,
