@@ -5,10 +5,10 @@
 // its rows as ONE bound parameter, a JSON array of row tuples that the database unpacks
 // (SQLite json_each, PostgreSQL json_array_elements). One parameter instead of one per value
 // matters twice over: Prisma builds objects for every bound value (a type tag, converted and
-// serialised copies), and its debug histories keep the last statements' values alive, DEBUG set
-// or not (debug-history.ts). With a parameter per value and 2,048 rows a statement, creating a
+// serialised copies), and Prisma's debug module keeps the arguments of the last 100 queries
+// alive, DEBUG set or not. With a parameter per value and 2,048 rows a statement, creating a
 // 100,000-prompt set left ~80 MB alive after it returned; now a statement's values are one string
-// of at most BULK_CHARS, and the few kept are a few MB at most.
+// of at most BULK_CHARS, so what the history keeps is bounded by 100 × BULK_CHARS (1.6 MB).
 import type { Db } from './client.js';
 import { PG_TYPE, type Column } from './columns.js';
 
@@ -39,7 +39,7 @@ const RUN_ITEM: Column<NewRunItem>[] = [
 
 /** A statement holds at most this many rows, or this many characters of JSON, whichever comes first. */
 export const BULK_ROWS = 1024;
-export const BULK_CHARS = 128 * 1024;
+export const BULK_CHARS = 16 * 1024;
 
 /**
  * `INSERT … SELECT` from the JSON parameter. Every value travels as a JSON string, number or null

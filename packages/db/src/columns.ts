@@ -1,7 +1,7 @@
 // The columns of the tables written in bulk: the engine's hot-path tables, for both ways of
-// writing them (PostgreSQL's multi-row SQL in batch.ts, SQLite's prepared statements in
+// writing them (PostgreSQL's multi-row SQL in postgres.ts, SQLite's prepared statements in
 // sqlite-batch.ts); bulk.ts uses the same column shape for prompts and run items.
-import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './batch.js';
+import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './rows.js';
 
 export type Kind = 'text' | 'int' | 'float' | 'bool' | 'time' | 'json';
 export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];

@@ -3,5 +3,5 @@ export { migrate, readMigrations, MigrationError, MIGRATIONS_DIR, type MigrateRe
 export { parseDbUrl, redactDbUrl, DEFAULT_DATABASE_URL, type DbProvider } from './url.js';
 export { Prisma } from './generated/sqlite/client.js';
 export type { Model, PromptSet, Prompt, Run, RunModel, RunItem, Conversation, Message, Trace, RunEvent } from './generated/sqlite/client.js';
-export { writeBatch, type WriteBatch, type TraceRow, type MessageRow, type EventRow, type ItemUpdate, type RunCounters } from './batch.js';
+export type { WriteBatch, TraceRow, MessageRow, EventRow, ItemUpdate, RunCounters } from './rows.js';
 export { bulkInsert, BULK_ROWS, BULK_CHARS, type PromptRow, type NewRunItem } from './bulk.js';

@@ -1,7 +1,7 @@
-// writeBatch is the engine's hot path: SQLite writes it with prepared statements on Prisma's
-// adapter connection, PostgreSQL as multi-row SQL. Both must store what the ORM reads back.
+// writeBatch is the engine's hot path: SQLite writes it with prepared statements on a connection of
+// its own, PostgreSQL as multi-row SQL. Both must store what the ORM reads back.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDb, migrate, writeBatch, type WriteBatch } from '../src/index.js';
+import { createDb, migrate, type WriteBatch } from '../src/index.js';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '../src/testing.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -50,8 +50,8 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
 
   it('stores every column so the ORM reads back what was written', async () => {
     const s = await seeded();
-    await writeBatch(s.db, batchFor(s, s.a.id, 3));
-    await writeBatch(s.db, { ...batchFor(s, s.a.id, 0), items: [], messages: [], events: [], counters: new Map([[s.run.id, { completedItems: 0, failedItems: 1, cancelledItems: 0, retries: 0, inputTokens: 1, outputTokens: 0, costUsd: 0.5 }]]) });
+    await s.db.writeBatch(batchFor(s, s.a.id, 3));
+    await s.db.writeBatch({ ...batchFor(s, s.a.id, 0), items: [], messages: [], events: [], counters: new Map([[s.run.id, { completedItems: 0, failedItems: 1, cancelledItems: 0, retries: 0, inputTokens: 1, outputTokens: 0, costUsd: 0.5 }]]) });
     const traces = await s.p.trace.findMany({ orderBy: { id: 'asc' } });
     expect(traces).toHaveLength(3);
     expect(traces[0]).toMatchObject({
@@ -69,14 +69,14 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     const s = await seeded();
     const bad = batchFor(s, s.a.id, 2);
     bad.traces.push({ ...batchFor(s, s.b.id, 3).traces[2]! });
-    await expect(writeBatch(s.db, bad)).rejects.toThrow(/foreign key/i);
+    await expect(s.db.writeBatch(bad)).rejects.toThrow(/foreign key/i);
     expect(await s.p.trace.count()).toBe(0);
     expect(await s.p.message.count()).toBe(0);
     expect(await s.p.runEvent.count()).toBe(0);
     expect(await s.p.runItem.findUniqueOrThrow({ where: { id: s.item.id } })).toMatchObject({ status: 'pending' });
     expect(await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).toMatchObject({ completedItems: 0, retries: 0 });
     // The connection is usable afterwards, for the ORM and for the next batch.
-    await writeBatch(s.db, batchFor(s, s.a.id, 1));
+    await s.db.writeBatch(batchFor(s, s.a.id, 1));
     expect(await s.p.trace.count()).toBe(1);
   });
 
@@ -91,7 +91,7 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
       throw new Error('roll the ORM transaction back');
     });
     await new Promise((r) => setTimeout(r, 50));
-    const write = writeBatch(s.db, batchFor(s, s.a.id, 1)).then(() => (wroteDuringTx = true));
+    const write = s.db.writeBatch(batchFor(s, s.a.id, 1)).then(() => (wroteDuringTx = true));
     await new Promise((r) => setTimeout(r, 50));
     const finishedBeforeRelease = wroteDuringTx;
     release();

@@ -1,7 +1,7 @@
 // Batches every write of the engine into few transactions, then publishes the batch's events.
 // Commit first, publish after: a subscriber never sees an `item.completed` whose trace is not
 // yet in the database. One writer per process keeps commit order equal to seq order.
-import { writeBatch, type Db, type ItemUpdate, type MessageRow, type RunCounters, type TraceRow, type WriteBatch } from '@batchlight/db';
+import type { Db, ItemUpdate, MessageRow, RunCounters, TraceRow, WriteBatch } from '@batchlight/db';
 import type { EventBus } from './bus.js';
 import type { RunEventMessage } from './types.js';
 
@@ -113,6 +113,6 @@ export class BatchWriter {
         for (const k of Object.keys(c.delta) as Array<keyof RunCounters>) acc[k] += c.delta[k] ?? 0;
       }
     }
-    await writeBatch(this.db, batch);
+    await this.db.writeBatch(batch);
   }
 }

@@ -1,0 +1,86 @@
+// The rows the engine writes in bulk on its hot path (traces, messages, events, item updates,
+// run counters), shared by both databases' writers and by columns.ts.
+
+export interface TraceRow {
+  id: string;
+  runId: string | null;
+  modelId: string;
+  itemId: string | null;
+  modelRevision: number;
+  provider: string;
+  requestedModel: string;
+  responseModel?: string | null;
+  servedBy?: string | null;
+  attribution: string;
+  status: string;
+  attempt: number;
+  errorType?: string | null;
+  errorMessage?: string | null;
+  httpStatus?: number | null;
+  startedAt: Date;
+  firstTokenAt?: Date | null;
+  endedAt?: Date | null;
+  latencyMs?: number | null;
+  ttftMs?: number | null;
+  inputTokens?: number | null;
+  outputTokens?: number | null;
+  cachedInputTokens?: number | null;
+  reasoningTokens?: number | null;
+  costUsd?: number | null;
+  costSource?: string;
+  rawUsage?: unknown;
+  input: unknown;
+  output?: string | null;
+  outputTruncated?: boolean;
+  outputChars?: number | null;
+}
+
+export interface MessageRow {
+  id: string;
+  conversationId: string;
+  role: string;
+  content: string;
+  runId?: string | null;
+  modelId?: string | null;
+  provider?: string | null;
+  providerModel?: string | null;
+  traceId?: string | null;
+  promptIndex?: number | null;
+  repeatIndex?: number | null;
+  createdAt: Date;
+}
+
+export interface EventRow {
+  runId: string;
+  seq: number;
+  type: string;
+  payload: unknown;
+  createdAt: Date;
+}
+
+export interface ItemUpdate {
+  id: string;
+  status: string;
+  attempts: number;
+  finalTraceId: string | null;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+export interface RunCounters {
+  completedItems: number;
+  failedItems: number;
+  cancelledItems: number;
+  retries: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface WriteBatch {
+  traces: TraceRow[];
+  messages: MessageRow[];
+  items: ItemUpdate[];
+  counters: Map<string, RunCounters>;
+  events: EventRow[];
+}
