@@ -1,5 +1,6 @@
 // SIGKILL the real server process mid-run, start it again: the run finishes, each item completed
-// exactly once, and the calls cut off by the kill are closed as interrupted.
+// exactly once, the calls cut off by the kill are closed as interrupted, and those do not count
+// against an item's retry budget.
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
@@ -65,6 +66,54 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
       expect(n, `prompt ${i}`).toBeLessThanOrEqual(1 + cut);
     }
     expect(callsBefore).toBeLessThan(40);
+    b.close();
+    await second.stop();
+  });
+
+  it('retries an item whose only earlier attempt was cut off by the crash (maxRetries 1, first call 429)', async () => {
+    const db = await tempDatabase(provider);
+    cleanups.push(() => db.drop());
+    // Each prompt's first call at the fake is a 429 asking for a 1 s wait; later calls answer.
+    const seen = new Set<string>();
+    const fake = await startFakeOpenAI({
+      behavior: (req) => {
+        const prompt = req.messages[0]!.content;
+        if (seen.has(prompt)) return { latencyMs: 5 };
+        seen.add(prompt);
+        return { latencyMs: 5, fault: { kind: '429', retryAfterSeconds: 1 } };
+      },
+    });
+    cleanups.push(() => fake.close());
+
+    const first = await startProcess(db.url);
+    cleanups.push(() => first.stop('SIGKILL'));
+    const a = makeClient(first.url);
+    const m = await fakeModel(a.client, fake.url, 'budget-model');
+    const set = await promptSet(a.client, 40);
+    // delayMs keeps most of the first calls on record (item.started committed) but not yet sent
+    // when the kill comes: the provider never answered them.
+    const run = await a.client.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 60, maxRetries: 1 });
+    await collectEvents(a.client, run.id, { stopAfter: 8 + 2 }); // run.status + 8 item.started (+1)
+    await first.stop('SIGKILL');
+    a.close();
+
+    const second = await startProcess(db.url);
+    cleanups.push(() => second.stop('SIGKILL'));
+    const b = makeClient(second.url);
+    await collectEvents(b.client, run.id, { timeoutMs: 30_000 });
+    const got = await b.client.runs.get.query({ id: run.id });
+    const items = await allItems(b.client, run.id);
+    const traces = await allTraces(b.client, run.id);
+    const interrupted = traces.filter((tr) => tr.status === 'interrupted');
+    // The scenario happened: calls were on record but cut off before the provider saw them.
+    expect(interrupted.length).toBeGreaterThan(0);
+    expect([got.status, got.completedItems, got.failedItems]).toEqual(['completed', 40, 0]);
+    for (const item of items) {
+      const mine = traces.filter((tr) => tr.itemId === item.id);
+      // Trace numbers go on after the interrupted ones; only answered attempts use the budget.
+      expect(mine.map((tr) => tr.attempt).sort((x, y) => x - y)).toEqual(mine.map((_, k) => k + 1));
+      expect(mine.filter((tr) => tr.status !== 'interrupted').length, `item ${item.promptIndex}`).toBeLessThanOrEqual(2);
+    }
     b.close();
     await second.stop();
   });

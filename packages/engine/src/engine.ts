@@ -65,7 +65,14 @@ export function createEngine(options: EngineOptions) {
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
     // Attempts already made, for the items still to run only: those that completed never run
     // again, and a large run resumed near its end would otherwise hold an entry for each of them.
-    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId, item: { is: { status: 'pending' } } }, _max: { attempt: true } });
+    // Trace numbers go on from the highest; the retry budget counts only the attempts a provider
+    // answered (ok or error), not calls cut off by a shutdown or a crash, nor cancelled ones.
+    const pendingTraces = { runId, item: { is: { status: 'pending' } } };
+    const [numbered, answered] = await Promise.all([
+      prisma.trace.groupBy({ by: ['itemId'], where: pendingTraces, _max: { attempt: true } }),
+      prisma.trace.groupBy({ by: ['itemId'], where: { ...pendingTraces, status: { in: ['ok', 'error'] } }, _count: true }),
+    ]);
+    const answeredBy = new Map(answered.map((a) => [a.itemId, a._count]));
     await sequencer.open(runId);
     const plan: RunPlan = {
       runId,
@@ -81,7 +88,9 @@ export function createEngine(options: EngineOptions) {
       // One frozen ResolvedModel per model of the run, from its snapshot, never from the registry.
       models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
       conversations: new Map(conversations.map((c) => [c.modelId, c.id])),
-      priorAttempts: new Map(attempts.filter((a) => a.itemId).map((a) => [a.itemId!, a._max.attempt ?? 0])),
+      priorAttempts: new Map(
+        numbered.filter((a) => a.itemId).map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
+      ),
     };
     const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
     executions.set(runId, execution);

@@ -33,8 +33,11 @@ export interface RunPlan {
   counters: { completed: number; failed: number; cancelled: number; retries: number; costUsd: number };
   models: Map<string, ResolvedModel>;
   conversations: Map<string, string>;
-  /** Attempts already made per item (resume): numbering goes on from there. */
-  priorAttempts: Map<string, number>;
+  /**
+   * Attempts already made per item (resume): `last` is the highest trace number (numbering goes on
+   * from there), `answered` how many of them a provider answered, the ones the retry budget counts.
+   */
+  priorAttempts: Map<string, { last: number; answered: number }>;
 }
 
 /** Why a run stops early: the user cancelled it, or the server is shutting down (it resumes later). */
@@ -236,7 +239,9 @@ export class RunExecution {
     const model = this.plan.models.get(item.modelId);
     if (!model) throw new Error(`run ${runId} has no snapshot for model ${item.modelId}`);
     const signal = this.abort.signal;
-    let attempt = this.plan.priorAttempts.get(item.id) ?? 0;
+    const prior = this.plan.priorAttempts.get(item.id);
+    let attempt = prior?.last ?? 0;
+    let answered = prior?.answered ?? 0;
     let firstStartedAt: Date | null = null;
 
     for (;;) {
@@ -292,8 +297,9 @@ export class RunExecution {
         });
         return;
       }
-      if (retryPolicy.shouldRetry(outcome.error, attempt, maxRetries)) {
-        const waitMs = Math.round(retryPolicy.backoffMs(outcome.error, attempt));
+      answered++;
+      if (retryPolicy.shouldRetry(outcome.error, answered, maxRetries)) {
+        const waitMs = Math.round(retryPolicy.backoffMs(outcome.error, answered));
         this.retries++;
         await writer.write({
           traces: [trace],
