@@ -171,11 +171,14 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
     case 'show': {
       const r = await client.runs.get.query({ id: need(pos, 0, '<runId>') });
       const perModel = await summary(client, r.id);
+      // Answers cut off by max tokens (finish_reason `length`) are successes, and a finding.
+      const cutOff = perModel.reduce((n, m) => n + m.lengthFinishes, 0);
       print(json, { ...r, summary: perModel }, () =>
         [
           `run ${r.id}${r.name ? ` "${r.name}"` : ''} — ${r.status}`,
           `prompt set ${r.promptSet.name} · concurrency ${r.concurrency} · delay ${r.delayMs}ms · repeats ${r.repeats}${r.promptLimit ? ` · limit ${r.promptLimit}` : ''}`,
           `items ${r.totalItems}: ${r.completedItems} completed, ${r.failedItems} failed, ${r.cancelledItems} cancelled, ${r.retries} retries · cost ${usd(r.costUsd)}`,
+          ...(cutOff ? [`${cutOff} answer(s) cut off by max tokens (finish_reason length): the "length" column`] : []),
           r.startedAt ? `started ${r.startedAt.toISOString()}${r.finishedAt ? ` · took ${duration(r.finishedAt.getTime() - r.startedAt.getTime())}` : ''}` : 'not started',
           table(['model', 'provider', 'sends', 'revision'], r.models.map((m) => [m.name, m.provider, m.providerModel, m.modelRevision])),
           '',

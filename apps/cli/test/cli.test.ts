@@ -92,6 +92,7 @@ beforeAll(async () => {
     add('broken', { latencyMs: 2, errorRate: 1 }),
     add('liar', { latencyMs: 2, answerAs: 'someone-else' }),
     add('slow', { latencyMs: 150 }),
+    cli(['models', 'add', '--name', 'terse', '--provider', 'simulated', '--provider-model', 'terse-model', '--params', JSON.stringify({ maxTokens: 8, simulation: { latencyMs: 2, outputTokens: { min: 20, max: 30 } } })]),
   ]);
   for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
   writeFileSync(
@@ -109,10 +110,20 @@ describe('batchlight CLI against a real server', () => {
   it('run --follow imports a prompt file, shows progress, prints the per-model table and exits 0', async () => {
     const r = await cli(['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '4', '--repeats', '2', '--follow']);
     expect(r.stderr).toMatch(/24\/24 +✓24 ✗0/);
-    expect(r.stdout).toMatch(/model\s+items\s+ok\s+failed\s+success\s+p50\s+p95\s+ttft p50\s+tokens in\/out\s+cost\s+mismatch/);
-    expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%\s+\d+ms\s+\d+ms\s+\d+ms\s+\d+\/\d+\s+\$[\d.]+\s+0\n/);
+    expect(r.stdout).toMatch(/model\s+items\s+ok\s+failed\s+success\s+p50\s+p95\s+ttft p50\s+tokens in\/out\s+cost\s+length\s+mismatch/);
+    expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%\s+\d+ms\s+\d+ms\s+\d+ms\s+\d+\/\d+\s+\$[\d.]+\s+0\s+0\n/);
     expect(r.stdout).toMatch(/completed: 24 completed, 0 failed/);
     expect(r.code).toBe(0);
+  });
+
+  it('counts answers cut off by max tokens (finish_reason length) as completed, and show names them', async () => {
+    const r = await cli(['run', '--model', 'terse', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '4', '--follow']);
+    expect(r.stdout).toMatch(/terse\s+4\s+4\s+0\s+100\.0%.*\s4\s+0\n/);
+    expect(r.stdout).toMatch(/quick\s+4\s+4\s+0\s+100\.0%.*\s0\s+0\n/);
+    expect(r.code).toBe(0);
+    const runId = /run (\S+) completed/.exec(r.stdout)![1]!;
+    const shown = await cli(['show', runId]);
+    expect(shown.stdout).toMatch(/4 answer\(s\) cut off by max tokens \(finish_reason length\)/);
   });
 
   it('exits 1 when items fail', async () => {

@@ -37,6 +37,7 @@ export interface TraceRow {
   rawUsage?: unknown;
   input: unknown;
   output?: string | null;
+  finishReason?: string | null;
 }
 
 export interface MessageRow {

@@ -19,6 +19,7 @@ export const TRACE: Column<TraceRow>[] = [
   ['ttftMs', 'float', (r) => r.ttftMs], ['inputTokens', 'int', (r) => r.inputTokens], ['outputTokens', 'int', (r) => r.outputTokens],
   ['cachedInputTokens', 'int', (r) => r.cachedInputTokens], ['reasoningTokens', 'int', (r) => r.reasoningTokens], ['costUsd', 'float', (r) => r.costUsd],
   ['costSource', 'text', (r) => r.costSource ?? 'unknown'], ['rawUsage', 'json', (r) => r.rawUsage], ['input', 'json', (r) => r.input], ['output', 'text', (r) => r.output],
+  ['finishReason', 'text', (r) => r.finishReason],
 ];
 export const MESSAGE: Column<MessageRow>[] = [
   ['id', 'text', (r) => r.id], ['conversationId', 'text', (r) => r.conversationId], ['role', 'text', (r) => r.role], ['content', 'text', (r) => r.content],

@@ -1,7 +1,7 @@
 import type { CallFailure, CallOutcome, CallRequest, LlmClient, ModelParams, Provider, ResolvedModel } from './types.js';
 import type { Adapter } from './providers/shared.js';
 import type { HeadersLike } from './errors.js';
-import { classifyError, redact } from './errors.js';
+import { classifyError, redact, TruncatedStreamError } from './errors.js';
 import { attributionOf } from './attribution.js';
 import { computeCost } from './cost.js';
 import { resolveApiKey } from './model.js';
@@ -40,13 +40,15 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     const timeoutMs = request.timeoutMs != null && request.timeoutMs > 0 ? request.timeoutMs : DEFAULT_TIMEOUT_MS;
     const callerSignal = request.signal;
 
-    const fail = (startedAt: Date, firstTokenAt: Date | null, error: CallFailure['error']): CallFailure => {
+    const scrub = (text: string) => (apiKey ? text.split(apiKey).join('***') : text);
+    const fail = (startedAt: Date, firstTokenAt: Date | null, error: CallFailure['error'], output?: string): CallFailure => {
       const endedAt = new Date();
       return {
         ok: false,
         model,
         requestedModel,
         error,
+        ...(output !== undefined ? { output: scrub(output) } : {}),
         startedAt,
         firstTokenAt,
         endedAt,
@@ -129,7 +131,7 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       return {
         ok: true,
         model,
-        output: apiKey ? r.output.split(apiKey).join('***') : r.output,
+        output: scrub(r.output),
         requestedModel,
         responseModel: r.responseModel,
         servedBy: r.servedBy ? redact(r.servedBy, apiKey) : null,
@@ -148,6 +150,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         startedAt,
         firstTokenAt,
         classifyError(err, { aborted: abortedByCaller, timedOut, timeoutMs, secret: apiKey, response: lastResponse }),
+        // A truncated stream keeps what arrived (unless the caller or the timeout stopped it).
+        err instanceof TruncatedStreamError && !abortedByCaller && !timedOut ? err.output : undefined,
       );
     } finally {
       clearTimeout(timer);

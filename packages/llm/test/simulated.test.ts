@@ -44,6 +44,16 @@ describe('simulated provider', () => {
     expect(new Set(lat).size).toBeGreaterThan(5);
   });
 
+  it('cuts an answer longer than maxTokens there, with finish_reason length', async () => {
+    const long = { seed: 3, latencyMs: 0, outputTokens: { min: 40, max: 60 } };
+    const free = (await client.call(sim(long), { messages: user('x') })) as CallResult;
+    const cut = (await client.call(sim(long), { messages: user('x'), params: { maxTokens: 12 } })) as CallResult;
+    expect([free.finishReason, cut.finishReason]).toEqual(['stop', 'length']);
+    expect(free.usage.outputTokens!).toBeGreaterThan(12);
+    expect(cut.usage.outputTokens).toBe(12);
+    expect(free.output.startsWith(cut.output)).toBe(true);
+  });
+
   it('answerAs changes the response model (alias vs mismatch)', async () => {
     const alias = (await client.call(sim({ latencyMs: 0, answerAs: 'sim-fast-2025-01-01' }), { messages: user('x') })) as CallResult;
     expect(alias.attribution).toBe('alias');

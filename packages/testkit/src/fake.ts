@@ -35,10 +35,18 @@ export type Fault =
   | 'malformed'
   | 'reset'
   | { kind: '429'; retryAfterMs?: number; retryAfterSeconds?: number; retryAfterDate?: string }
-  | { kind: '500' | '503' | '401' | '403' | '400' | '404' | '422' | 'hang' | 'malformed' | 'reset' }
+  | { kind: '500' | '502' | '503' | '504' | '401' | '403' | '400' | '404' | '408' | '422' | 'hang' | 'malformed' | 'reset' }
   | { kind: 'slow'; ms: number }
   /** Streaming only: send the headers and the first chunk, then destroy the socket. */
-  | 'cut';
+  | 'cut'
+  /**
+   * The response ends cleanly (no reset) short of its end. Streaming: after half the content
+   * chunks, after the last content chunk (no finish chunk), after the finish chunk (no usage, no
+   * [DONE]) or after the usage chunk (no [DONE]). Not streaming: half the JSON body.
+   */
+  | { kind: 'truncate'; after: 'half' | 'content' | 'finish' | 'usage' }
+  /** Streaming only: every chunk and [DONE], but no chunk carries a finish_reason. */
+  | { kind: 'no-finish' };
 
 export type LatencySpec = number | { p50: number; p95: number } | ((req: FakeRequest) => number);
 
@@ -77,6 +85,13 @@ export interface Behavior {
   gate?: (req: FakeRequest) => Promise<unknown>;
   /** Number of output words (default derived from the prompt, 8–24). */
   outputTokens?: number;
+  /**
+   * End the answer with ` [for <requested model>]`: a stored output then says which request it
+   * answered (attribution tests compare it with the trace's model).
+   */
+  signAnswer?: boolean;
+  /** The finish_reason the answer ends with (default `stop`; `length` for an answer cut by max tokens). */
+  finishReason?: string;
 }
 
 export type BehaviorSpec = Behavior | ((req: FakeRequest) => Behavior | undefined);
@@ -384,6 +399,9 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         case 'slow':
           extraDelay = Number(fault.ms ?? 0);
           break;
+        case 'truncate':
+        case 'no-finish':
+          break; // the answer below stops short
         case 'hang':
           return; // never answer; the client has to give up
         case 'reset':
@@ -421,7 +439,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
 
     const responseModel = b.answerAs ?? model;
     if (entry) entry.responseModel = responseModel;
-    const output = fakeAnswer(messages, b.outputTokens);
+    const output = fakeAnswer(messages, b.outputTokens) + (b.signAnswer ? ` [for ${model}]` : '');
     const promptTokens = b.usage?.prompt_tokens ?? messages.reduce((n, m) => n + tokens(m.content), 0);
     const completionTokens = b.usage?.completion_tokens ?? output.split(' ').length;
     const usage: Record<string, unknown> = {
@@ -436,24 +454,26 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const id = `chatcmpl-${hash32(model + '|' + (messages[0]?.content ?? '')).toString(16)}-${seq}`;
     const total_ = latency + extraDelay;
     const cut = fault?.kind === 'cut';
+    const truncateAfter = fault?.kind === 'truncate' ? String(fault.after) : null;
 
     if (!stream) {
       await until(from + total_);
       if (res.destroyed) return;
-      return json(
-        res,
-        200,
-        {
-          id,
-          object: 'chat.completion',
-          created,
-          model: responseModel,
-          ...(servedBy ? { provider: servedBy } : {}),
-          choices: [{ index: 0, message: { role: 'assistant', content: output }, finish_reason: 'stop', logprobs: null }],
-          usage,
-        },
-        extraHeaders,
-      );
+      const answer = {
+        id,
+        object: 'chat.completion',
+        created,
+        model: responseModel,
+        ...(servedBy ? { provider: servedBy } : {}),
+        choices: [{ index: 0, message: { role: 'assistant', content: output }, finish_reason: b.finishReason ?? 'stop', logprobs: null }],
+        usage,
+      };
+      if (!truncateAfter) return json(res, 200, answer, extraHeaders);
+      // Chunked, so the body ends cleanly where it stops, as a proxy that gave up would end it.
+      const s = JSON.stringify(answer);
+      res.writeHead(200, { 'content-type': 'application/json', ...extraHeaders });
+      res.end(s.slice(0, Math.floor(s.length / 2)));
+      return;
     }
 
     const ttft = total_ * Math.min(Math.max(b.ttftFraction ?? 0.5, 0), 1);
@@ -475,11 +495,15 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     await until(from + total_);
     if (res.destroyed) return;
     let rest = '';
-    for (let i = 1; i < words.length; i++) {
+    const contentChunks = truncateAfter === 'half' ? Math.ceil(words.length / 2) : words.length;
+    for (let i = 1; i < contentChunks; i++) {
       rest += chunk({ choices: [{ index: 0, delta: { content: ' ' + words[i] }, finish_reason: null }] });
     }
-    rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    if (truncateAfter === 'half' || truncateAfter === 'content') return void res.end(rest);
+    if (fault?.kind !== 'no-finish') rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: b.finishReason ?? 'stop' }] });
+    if (truncateAfter === 'finish') return void res.end(rest);
     if (includeUsage) rest += chunk({ choices: [], usage });
+    if (truncateAfter === 'usage') return void res.end(rest);
     rest += 'data: [DONE]\n\n';
     res.end(rest);
   }

@@ -49,6 +49,7 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
       costUsd: outcome.cost.usd,
       costSource: outcome.cost.source,
       output: outcome.output,
+      finishReason: outcome.finishReason,
     };
   }
   return {
@@ -58,6 +59,8 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
     errorType: outcome.error.type,
     errorMessage: outcome.error.message,
     httpStatus: outcome.error.httpStatus,
+    // What a truncated stream delivered before it stopped, kept to be seen next to the error.
+    output: outcome.output ?? null,
   };
 }
 
@@ -124,6 +127,7 @@ export function completedPayload(
     inputTokens: outcome.usage.inputTokens,
     outputTokens: outcome.usage.outputTokens,
     costUsd: outcome.cost.usd,
+    finishReason: outcome.finishReason,
     outputPreview: outcome.output.slice(0, PREVIEW_CHARS),
   };
 }

@@ -125,7 +125,10 @@ export function createSimulatedAdapter(): Adapter {
     const range = sim.outputTokens ?? { min: 20, max: 80 };
     const lo = Math.max(1, Math.floor(Math.min(range.min, range.max)));
     const hi = Math.max(lo, Math.floor(Math.max(range.min, range.max)));
-    const outputTokens = lo + Math.floor(rng() * (hi - lo + 1));
+    const drawnTokens = lo + Math.floor(rng() * (hi - lo + 1));
+    // An answer longer than maxTokens is cut there and says so, as a provider's would.
+    const cutByLength = call.params.maxTokens != null && drawnTokens > call.params.maxTokens;
+    const outputTokens = cutByLength ? call.params.maxTokens! : drawnTokens;
     const roll = rng();
 
     const errorRate = sim.errorRate ?? 0;
@@ -158,7 +161,7 @@ export function createSimulatedAdapter(): Adapter {
         raw: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
       },
       providerCostUsd: null,
-      finishReason: 'stop',
+      finishReason: cutByLength ? 'length' : 'stop',
     };
   };
 }
