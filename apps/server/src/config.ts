@@ -14,6 +14,8 @@ export interface ServerConfig {
   seed: boolean;
   /** Provider calls on a worker thread (default), or on the main thread with BATCHLIGHT_LLM_WORKER=0. */
   llmWorker: boolean;
+  /** On SIGTERM/SIGINT, how long calls in flight may take to finish before they are cut off. */
+  shutdownGraceMs: number;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
@@ -29,6 +31,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
   const port = env.PORT === undefined || env.PORT === '' ? 4700 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number (0-65535), got "${env.PORT}"`);
   const token = env.BATCHLIGHT_TOKEN || undefined;
+  const grace = env.BATCHLIGHT_SHUTDOWN_GRACE_MS;
+  const shutdownGraceMs = grace === undefined || grace === '' ? 30_000 : Number(grace);
+  if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0 || shutdownGraceMs > 3_600_000) {
+    throw new ConfigError(`BATCHLIGHT_SHUTDOWN_GRACE_MS must be a whole number of milliseconds (0-3600000), got "${grace}"`);
+  }
   if (!isLoopback(host) && !token) {
     throw new ConfigError(
       `refusing to listen on ${host} without BATCHLIGHT_TOKEN: anyone who can reach it could run models on your keys. ` +
@@ -46,5 +53,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     monitorDir,
     seed: env.BATCHLIGHT_SEED !== '0',
     llmWorker: env.BATCHLIGHT_LLM_WORKER !== '0',
+    shutdownGraceMs,
   };
 }

@@ -2,11 +2,9 @@
 // exactly once, the calls cut off by the kill are closed as interrupted, and those do not count
 // against an item's retry budget.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
+import { startFakeOpenAI } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
-import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
-
-const startProcess = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key' });
+import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt, serverProcess as startProcess, waitFor } from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -56,12 +54,11 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
       expect(item.attempts).toBe(mine.length);
     }
     // At the fake: each prompt was sent once, plus at most once per call the kill cut off.
-    const sent = new Map<string, number>();
-    for (const r of fake.requests) sent.set(r.body.preview, (sent.get(r.body.preview) ?? 0) + 1);
+    const sent = requestsByPrompt(fake);
     const itemPrompt = new Map(items.map((i) => [i.id, i.promptIndex]));
     for (let i = 0; i < 40; i++) {
       const cut = interrupted.filter((tr) => itemPrompt.get(tr.itemId!) === i).length;
-      const n = [...sent].find(([preview]) => preview.startsWith(`Prompt number ${i}:`))?.[1] ?? 0;
+      const n = [...sent].find(([preview]) => preview.startsWith(`Prompt number ${i}:`))?.[1].length ?? 0;
       expect(n, `prompt ${i}`).toBeGreaterThanOrEqual(1);
       expect(n, `prompt ${i}`).toBeLessThanOrEqual(1 + cut);
     }

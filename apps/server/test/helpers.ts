@@ -3,6 +3,7 @@ import superjson from 'superjson';
 import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
+import { startServerProcess, type FakeServer } from '@batchlight/testkit';
 import { startServer, type RunningServer } from '../src/index.js';
 
 export type Client = TRPCClient<AppRouter>;
@@ -39,7 +40,7 @@ export async function startTestServer(provider: 'sqlite' | 'postgresql', opts: {
   const server = await startServer(
     {
       host: '127.0.0.1', port: 0, databaseUrl: db.url, token: opts.token, secretKey: 'test-secret-key',
-      openaiApiKey: false, hfToken: false, monitorDir: undefined, seed: true, llmWorker: true,
+      openaiApiKey: false, hfToken: false, monitorDir: undefined, seed: true, llmWorker: true, shutdownGraceMs: 0,
     },
     { log: (m) => logs.push(m) },
   );
@@ -131,4 +132,15 @@ export async function fakeModel(client: Client, fakeUrl: string, providerModel: 
     params: { stream: true },
     pricing: { inputPerMTok: 1, outputPerMTok: 2 },
   });
+}
+
+/** The built server as its own process on `databaseUrl`, with the key of fakeModel()'s models. */
+export const serverProcess = (databaseUrl: string, env: NodeJS.ProcessEnv = {}) =>
+  startServerProcess({ DATABASE_URL: databaseUrl, BATCHLIGHT_TEST_FAKE_KEY: 'sk-fake-test-key', ...env });
+
+/** The fake's requests per prompt (promptSet()'s prompts are told apart by their text). */
+export function requestsByPrompt(fake: FakeServer): Map<string, FakeServer['requests']> {
+  const out = new Map<string, FakeServer['requests']>();
+  for (const r of fake.requests) out.set(r.body.preview, [...(out.get(r.body.preview) ?? []), r]);
+  return out;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHuggingFace, startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
-import { allItems, allTraces, collectEvents, fakeModel, promptSet, startTestServer, waitFor, type TestServer } from './helpers.js';
+import { allItems, allTraces, collectEvents, fakeModel, promptSet, requestsByPrompt, startTestServer, waitFor, type TestServer } from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) => {
   let t: TestServer;
@@ -155,8 +155,7 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     expect(traces).toHaveLength(9);
     expect(traces.filter((tr) => tr.errorType === 'rate_limited')).toHaveLength(3);
     // Each retry reached the fake after the provider's Retry-After had passed.
-    const byPrompt = new Map<string, typeof openai.requests>();
-    for (const r of openai.requests) byPrompt.set(r.body.preview, [...(byPrompt.get(r.body.preview) ?? []), r]);
+    const byPrompt = requestsByPrompt(openai);
     let retried = 0;
     for (const reqs of byPrompt.values())
       for (let i = 1; i < reqs.length; i++) {

@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { EngineInputError, NotFoundError } from '@batchlight/engine';
+import { EngineInputError, NotFoundError, ShuttingDownError } from '@batchlight/engine';
 import type { Context } from './context.js';
 import { transformer } from './transformer.js';
 
@@ -40,6 +40,9 @@ const errorMapping = t.middleware(async ({ next }) => {
     }
     if (cause instanceof NotFoundError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+    if (cause instanceof ShuttingDownError) {
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
     }
   }
   return result;

@@ -11,9 +11,9 @@ import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/reso
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
-import { EngineInputError, NotFoundError } from './errors.js';
+import { EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 
-export { EngineInputError, NotFoundError };
+export { EngineInputError, NotFoundError, ShuttingDownError };
 
 export interface EngineOptions {
   db: Db;
@@ -57,10 +57,17 @@ export function createEngine(options: EngineOptions) {
   const writer = new BatchWriter(db, bus);
   const executions = new Map<string, RunExecution>();
   let closing = false;
+  let closed: Promise<void> | null = null;
+  const deadlines: NodeJS.Timeout[] = [];
 
+  /** Refuses what would start calls once the engine is closing. */
+  function refuseWhileClosing(what: string) {
+    if (closing) throw new ShuttingDownError(what);
+  }
+
+  /** Executes a run here. While closing it does not: the run stays queued or running, and the next start-up resumes it. */
   async function start(runId: string): Promise<void> {
-    if (closing) throw new Error('the engine is shutting down');
-    if (executions.has(runId)) return;
+    if (closing || executions.has(runId)) return;
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
     // Attempts already made, for the items still to run only: those that completed never run
@@ -92,12 +99,14 @@ export function createEngine(options: EngineOptions) {
         numbered.filter((a) => a.itemId).map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
       ),
     };
+    if (closing) return; // close() began while this read the run: it resumes at the next start-up
     const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
     executions.set(runId, execution);
     void execution.done.finally(() => executions.delete(runId));
   }
 
   async function createRun(input: CreateRunInput): Promise<Run> {
+    refuseWhileClosing('run');
     const ids = input.modelIds;
     if (!ids.length) throw new EngineInputError('modelIds', 'choose at least one model');
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -196,6 +205,7 @@ export function createEngine(options: EngineOptions) {
   async function resumeRun(runId: string, opts: { retryFailed?: boolean } = {}): Promise<Run> {
     const run = await prisma.run.findUnique({ where: { id: runId } });
     if (!run) throw new NotFoundError(`run ${runId} not found`);
+    refuseWhileClosing('run');
     if (executions.has(runId)) return run;
     if (run.status === 'completed' && !opts.retryFailed) throw new EngineInputError('runId', 'the run is already completed');
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
@@ -226,6 +236,7 @@ export function createEngine(options: EngineOptions) {
 
   /** One call through the same recording path a run uses (no run, its own conversation). */
   async function chat(input: ChatInput) {
+    refuseWhileClosing('call');
     if (!input.messages.length) throw new EngineInputError('messages', 'send at least one message');
     const row = await prisma.model.findUnique({ where: { id: input.modelId } });
     if (!row) throw new EngineInputError('modelId', `unknown model ${input.modelId}`);
@@ -253,6 +264,7 @@ export function createEngine(options: EngineOptions) {
 
   /** One short prompt to check a model's connection; nothing is recorded. */
   async function testModel(modelId: string) {
+    refuseWhileClosing('call');
     const row = await prisma.model.findUnique({ where: { id: modelId } });
     if (!row) throw new NotFoundError(`model ${modelId} not found`);
     let model;
@@ -271,12 +283,28 @@ export function createEngine(options: EngineOptions) {
       : { ok: false as const, latencyMs: o.latencyMs, requestedModel: o.requestedModel, error: o.error };
   }
 
-  async function close(): Promise<void> {
+  /**
+   * Shuts down. No call starts any more; the calls in flight get `graceMs` to finish and be
+   * committed (so a restart sends none of them again), then those still open are aborted and
+   * closed as interrupted. Runs stay `running` and resume at the next start-up. A later call with
+   * a shorter grace (a second SIGTERM: 0) cuts the wait short; every call returns the same end.
+   */
+  function close(opts: { graceMs?: number } = {}): Promise<void> {
     closing = true;
-    for (const e of executions.values()) e.stop('shutdown');
-    await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
-    await writer.close();
-    await ownLlm?.close();
+    const cutOff = () => {
+      for (const e of executions.values()) e.stop('shutdown');
+    };
+    const graceMs = opts.graceMs ?? 0;
+    if (graceMs > 0) {
+      for (const e of executions.values()) e.drain();
+      deadlines.push(setTimeout(cutOff, graceMs));
+    } else cutOff();
+    return (closed ??= (async () => {
+      await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
+      for (const t of deadlines) clearTimeout(t);
+      await writer.close();
+      await ownLlm?.close();
+    })());
   }
 
   return {
@@ -291,6 +319,8 @@ export function createEngine(options: EngineOptions) {
     testModel,
     close,
     isExecuting: (runId: string) => executions.has(runId),
+    /** Shutting down: no run or call starts any more. */
+    isClosing: () => closing,
     /** Resolves when the run's execution here ends (immediately when it is not executing). */
     settled: async (runId: string) => {
       await executions.get(runId)?.done;

@@ -1,4 +1,4 @@
-export { createEngine, EngineInputError, NotFoundError, type Engine, type EngineOptions, type CreateRunInput, type ChatInput } from './engine.js';
+export { createEngine, EngineInputError, NotFoundError, ShuttingDownError, type Engine, type EngineOptions, type CreateRunInput, type ChatInput } from './engine.js';
 export { createInProcessBus, type EventBus } from './events/bus.js';
 export { readEventLog } from './events/log.js';
 export * from './events/types.js';

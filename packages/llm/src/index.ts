@@ -10,4 +10,4 @@ export { classifyError, parseRetryAfter, redact, typeForStatus, InvalidResponseE
 export type { ClassifyContext } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';
 export { Pacer } from './pacer.js';
-export { simulatedText, estimateTokens } from './providers/simulated.js';
+export { simulatedText, estimateTokens, mulberry32 } from './providers/simulated.js';
