@@ -41,6 +41,15 @@ describe('graceful shutdown', () => {
     const set = await promptSet(api.client, 40);
     return { db, fake, server, api, model, set };
   }
+  /** Starts the server again on `db`, waits for the run to finish there, and gives a client to it. */
+  async function restartAndFinish(db: TempDatabase, runId: string) {
+    const again = await serverProcess(db.url);
+    cleanups.push(() => again.stop('SIGKILL'));
+    const b = makeClient(again.url);
+    cleanups.push(() => b.close());
+    await collectEvents(b.client, runId);
+    return { client: b.client, run: await b.client.runs.get.query({ id: runId }) };
+  }
 
   it('SIGTERM: refuses new runs, lets the calls in flight finish and commits them; the restart sends none again', async () => {
     const { db, fake, server, api, model, set } = await setUp();
@@ -69,19 +78,14 @@ describe('graceful shutdown', () => {
     const sentBefore = fake.total();
     expect(sentBefore).toBeLessThan(40);
 
-    const again = await serverProcess(db.url);
-    cleanups.push(() => again.stop('SIGKILL'));
-    const b = makeClient(again.url);
-    cleanups.push(() => b.close());
-    await collectEvents(b.client, run.id);
-    const got = await b.client.runs.get.query({ id: run.id });
+    const { client, run: got } = await restartAndFinish(db, run.id);
     expect([got.status, got.completedItems, got.failedItems]).toEqual(['completed', 40, 0]);
-    expect((await b.client.runs.list.query({})).runs).toHaveLength(1); // the refused create made nothing
+    expect((await client.runs.list.query({})).runs).toHaveLength(1); // the refused create made nothing
     // One call per prompt at the provider: nothing completed before the SIGTERM went out again.
     const sent = requestsByPrompt(fake);
     expect(sent.size).toBe(40);
     expect([...sent.values()].map((r) => r.length)).toEqual(Array(40).fill(1));
-    const traces = await allTraces(b.client, run.id);
+    const traces = await allTraces(client, run.id);
     expect(traces.filter((tr) => tr.status === 'ok')).toHaveLength(40);
     // Calls drained before the signal's end are ok traces; none is interrupted but calls never let go.
     expect(traces.length - 40).toBe(traces.filter((tr) => tr.status === 'interrupted').length);
@@ -106,14 +110,9 @@ describe('graceful shutdown', () => {
       expect(fake.requests.map((r) => r.status), how).toEqual([0, 0, 0, 0]);
       gate.release();
 
-      const again = await serverProcess(db.url);
-      cleanups.push(() => again.stop('SIGKILL'));
-      const b = makeClient(again.url);
-      cleanups.push(() => b.close());
-      await collectEvents(b.client, run.id);
-      const got = await b.client.runs.get.query({ id: run.id });
+      const { client, run: got } = await restartAndFinish(db, run.id);
       expect([got.status, got.completedItems, got.failedItems], how).toEqual(['completed', 40, 0]);
-      const traces = await allTraces(b.client, run.id);
+      const traces = await allTraces(client, run.id);
       expect(traces.filter((tr) => tr.status === 'interrupted'), how).toHaveLength(4);
       expect(fake.total(), how).toBe(44);
       for (const c of cleanups.splice(0).reverse()) await c();
