@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect, type Client } from './client.js';
+import { connect, createOnce, type Client } from './client.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { follow, summary, summaryTable } from './follow.js';
 import { duration, ms, table, usd } from './format.js';
@@ -142,7 +142,7 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       if (!v.prompts) throw new CliError('--prompts: give a prompt set (name or id) or a .jsonl/.csv file');
       const modelIds = await resolveModels(client, v.model ?? []);
       const promptSetId = await resolvePromptSet(client, v.prompts);
-      const run = await client.runs.create.mutate({ promptSetId, modelIds, ...settings });
+      const run = await createOnce((requestId) => client.runs.create.mutate({ promptSetId, modelIds, ...settings, requestId }));
       if (!v.follow) {
         print(json, run, () => `started run ${run.id} (${run.totalItems} items); follow it with: batchlight follow ${run.id}`);
         return EXIT.ok;
@@ -241,14 +241,17 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       if (sub === 'add') {
         const provider = v.provider;
         if (provider !== 'openai' && provider !== 'huggingface' && provider !== 'simulated') throw new CliError('--provider: openai, huggingface or simulated');
-        if (!v.name) throw new CliError('--name: required');
-        if (!v['provider-model']) throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
+        const { name, 'provider-model': providerModel } = v;
+        if (!name) throw new CliError('--name: required');
+        if (!providerModel) throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
         const params = jsonObject(v, 'params') ?? {};
         const pricing = { inputPerMTok: num(v, 'price-in') ?? null, outputPerMTok: num(v, 'price-out') ?? null, cachedInputPerMTok: num(v, 'price-cached') ?? null };
-        const m = await client.models.create.mutate({
-          name: v.name, provider, providerModel: v['provider-model'], baseUrl: v['base-url'] ?? null,
-          credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null, params, pricing,
-        });
+        const m = await createOnce((requestId) =>
+          client.models.create.mutate({
+            name, provider, providerModel, baseUrl: v['base-url'] ?? null,
+            credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null, params, pricing, requestId,
+          }),
+        );
         print(json, m, () => `added model ${m.name} (${m.id})`);
         return EXIT.ok;
       }

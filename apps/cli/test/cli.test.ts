@@ -2,7 +2,7 @@
 // process on a free port with a fresh SQLite database and a token.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +254,44 @@ describe('batchlight CLI against a real server', () => {
 
     const jsonErr = await cli(['runs', '--json'], { BATCHLIGHT_TOKEN: 'nope' });
     expect(JSON.parse(jsonErr.stderr)).toMatchObject({ exitCode: 3, error: expect.stringMatching(/unauthorized/) });
+  });
+
+  it('sends a create once more, under the same requestId, when the connection breaks before the answer: created once', async () => {
+    // In front of the server: the first call of each create mutation goes through, and the
+    // connection is dropped when its answer comes. The server did it; the CLI saw a broken socket.
+    const cut = new Set<string>();
+    const proxy = createHttpServer((req, res) => {
+      const path = req.url ?? '/';
+      const procedure = ['runs.create', 'models.create', 'promptSets.import'].find((p) => path.startsWith(`/trpc/${p}?`));
+      const upstream = request(`${url}${path}`, { method: req.method, headers: { ...req.headers, host: new URL(url).host } }, (answer) => {
+        if (procedure && !cut.has(procedure)) {
+          cut.add(procedure);
+          answer.resume();
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const viaProxy = { BATCHLIGHT_SERVER: `http://127.0.0.1:${(proxy.address() as { port: number }).port}` };
+    try {
+      const runsBefore = (await api.runs.list.query({ limit: 200 })).runs.length;
+      const added = await cli(['models', 'add', '--name', 'via-proxy', '--provider', 'simulated', '--provider-model', 'p', '--json'], viaProxy);
+      const imported = await cli(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'via-proxy', '--json'], viaProxy);
+      const ran = await cli(['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '2', '--json'], viaProxy);
+      expect([...cut].sort()).toEqual(['models.create', 'promptSets.import', 'runs.create']);
+      for (const r of [added, imported, ran]) expect([r.code, r.stderr]).toEqual([0, '']);
+      expect((await api.models.list.query({ includeArchived: true })).filter((m) => m.name === 'via-proxy').map((m) => m.id)).toEqual([JSON.parse(added.stdout).id]);
+      expect((await api.promptSets.list.query()).filter((s) => s.name === 'via-proxy').map((s) => s.id)).toEqual([JSON.parse(imported.stdout).id]);
+      const runs = (await api.runs.list.query({ limit: 200 })).runs;
+      expect(runs.length).toBe(runsBefore + 1);
+      expect(runs[0]!.id).toBe(JSON.parse(ran.stdout).id);
+    } finally {
+      proxy.close();
+    }
   });
 
   it('prints machine-readable JSON with --json', async () => {

@@ -105,7 +105,11 @@ export function createEngine(options: EngineOptions) {
     void execution.done.finally(() => executions.delete(runId));
   }
 
-  async function createRun(input: CreateRunInput): Promise<Run> {
+  /** `inTransaction` runs first in the transaction that creates the run (an idempotency key's write). */
+  async function createRun(
+    input: CreateRunInput,
+    opts: { inTransaction?: (tx: Prisma.TransactionClient, runId: string) => Promise<void> } = {},
+  ): Promise<Run> {
     refuseWhileClosing('run');
     const ids = input.modelIds;
     if (!ids.length) throw new EngineInputError('modelIds', 'choose at least one model');
@@ -146,6 +150,7 @@ export function createEngine(options: EngineOptions) {
     // One transaction: the run, its snapshots, conversations and every item, or nothing.
     const run = await prisma.$transaction(
       async (tx) => {
+        await opts.inTransaction?.(tx, runId);
         const created = await tx.run.create({
           data: {
             id: runId,

@@ -8,10 +8,12 @@ import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
 import { id, promptInput } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import type { Context } from '../context.js';
+import { idempotent, requestId, type Claim } from '../idempotency.js';
 
 const name = z.string().trim().min(1, 'required').max(200);
 const MAX_PROMPTS = 200_000;
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
+const findSet = (ctx: Context) => (id: string) => ctx.db.prisma.promptSet.findUnique({ where: { id } });
 
 /** The rows of a new set, made one by one as bulkInsert asks for them (not all 100,000 at once). */
 function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<PromptRow> {
@@ -21,11 +23,12 @@ function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<Pr
   }
 }
 
-async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[]) {
+async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[], claim: Claim) {
   const id = randomUUID();
-  // One transaction: the set and every prompt, or nothing.
+  // One transaction: the set, every prompt and the request's key, or nothing.
   return ctx.db.prisma.$transaction(
     async (tx) => {
+      await claim(tx, id);
       const created = await tx.promptSet.create({ data: { id, name: setName, promptCount: prompts.length } });
       await bulkInsert(tx, ctx.db.provider, 'Prompt', promptRows(id, prompts));
       return created;
@@ -73,9 +76,10 @@ export const promptSetsRouter = {
           .array(z.object({ input: promptInput, expected: z.string().max(200_000).nullable().optional(), metadata: z.record(z.string(), z.unknown()).nullable().optional() }))
           .min(1, 'add at least one prompt')
           .max(MAX_PROMPTS),
+        requestId,
       }),
     )
-    .mutation(({ ctx, input }) => createSet(ctx, input.name, input.prompts)),
+    .mutation(({ ctx, input }) => idempotent(ctx, 'promptSets.create', input, (claim) => createSet(ctx, input.name, input.prompts, claim), findSet(ctx))),
 
   /** Parses a file without saving it: the first prompts and every error, by line. */
   preview: publicProcedure.input(fileInput).mutation(({ input }) => {
@@ -83,10 +87,16 @@ export const promptSetsRouter = {
     return { count: r.prompts.length, prompts: r.prompts.slice(0, 20), errors: r.errors };
   }),
 
-  import: publicProcedure.input(fileInput.extend({ name })).mutation(async ({ ctx, input }) => {
-    const r = parsePromptFile(input.format, input.content);
-    if (r.errors.length) fileErrors(r.errors);
-    if (r.prompts.length > MAX_PROMPTS) fileErrors([{ line: MAX_PROMPTS + 1, message: `at most ${MAX_PROMPTS} prompts per set` }]);
-    return createSet(ctx, input.name, r.prompts);
-  }),
+  import: publicProcedure.input(fileInput.extend({ name, requestId })).mutation(({ ctx, input }) =>
+    idempotent(
+      ctx, 'promptSets.import', input,
+      (claim) => {
+        const r = parsePromptFile(input.format, input.content);
+        if (r.errors.length) fileErrors(r.errors);
+        if (r.prompts.length > MAX_PROMPTS) fileErrors([{ line: MAX_PROMPTS + 1, message: `at most ${MAX_PROMPTS} prompts per set` }]);
+        return createSet(ctx, input.name, r.prompts, claim);
+      },
+      findSet(ctx),
+    ),
+  ),
 } satisfies TRPCRouterRecord;
