@@ -121,7 +121,12 @@ export async function promptSet(client: Client, n: number, name = `set-${n}`) {
 }
 
 /** A model on a testkit fake, with its key in an env var the server reads. */
-export async function fakeModel(client: Client, fakeUrl: string, providerModel: string, extra: { name?: string; provider?: 'openai' | 'huggingface' } = {}) {
+export async function fakeModel(
+  client: Client,
+  fakeUrl: string,
+  providerModel: string,
+  extra: { name?: string; provider?: 'openai' | 'huggingface'; stream?: boolean } = {},
+) {
   process.env.BATCHLIGHT_TEST_FAKE_KEY = 'sk-fake-test-key';
   return client.models.create.mutate({
     name: extra.name ?? `${providerModel}-${Math.random().toString(36).slice(2, 7)}`,
@@ -129,7 +134,7 @@ export async function fakeModel(client: Client, fakeUrl: string, providerModel: 
     providerModel,
     baseUrl: extra.provider === 'huggingface' ? fakeUrl : `${fakeUrl}/v1`,
     credentialEnv: 'BATCHLIGHT_TEST_FAKE_KEY',
-    params: { stream: true },
+    params: { stream: extra.stream ?? true },
     pricing: { inputPerMTok: 1, outputPerMTok: 2 },
   });
 }
