@@ -1,16 +1,16 @@
 // SIGKILL the real server process mid-run, start it again: the run finishes, each item completed
 // exactly once, the calls cut off by the kill are closed as interrupted, and those do not count
 // against an item's retry budget.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
-import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt, serverProcess as startProcess, waitFor } from './helpers.js';
+import {
+  allItems, allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt,
+  serverProcess as startProcess, waitFor,
+} from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanups = cleanupsAfterAll();
 
   it('finishes a run after SIGKILL with every item completed exactly once', async () => {
     const db = await tempDatabase(provider);

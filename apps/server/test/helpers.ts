@@ -1,5 +1,6 @@
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
+import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
@@ -148,4 +149,13 @@ export function requestsByPrompt(fake: FakeServer): Map<string, FakeServer['requ
   const out = new Map<string, FakeServer['requests']>();
   for (const r of fake.requests) out.set(r.body.preview, [...(out.get(r.body.preview) ?? []), r]);
   return out;
+}
+
+/** What to undo after the enclosing describe block, undone in reverse order. */
+export function cleanupsAfterAll(): Array<() => Promise<void> | void> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  return cleanups;
 }

@@ -3,12 +3,15 @@
 // failure replays; bounded: each takes 20-30 s here (a restart is about a second), more on a
 // loaded machine. BATCHLIGHT_TEST_SIGTERMS=20 measures the deploy figure over 20 SIGTERMs.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@batchlight/llm';
 import { startFakeOpenAI, type BehaviorSpec, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/api';
-import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt, serverProcess, waitFor } from './helpers.js';
+import {
+  allItems, allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt,
+  serverProcess, waitFor,
+} from './helpers.js';
 
 /** A number in [0, 1) drawn from a string: the fake's answer to a given request is seeded too. */
 const draw = (key: string) => mulberry32([...key].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5))();
@@ -62,10 +65,7 @@ function completionsPerItem(events: RunEventMessage[]) {
 }
 
 describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s', (provider) => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanups = cleanupsAfterAll();
 
   it('loses no item, completes none twice, and honours every retry budget (a provider that 429s)', async () => {
     const db = await tempDatabase(provider);
@@ -125,10 +125,7 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
 const SIGTERMS = Number(process.env.BATCHLIGHT_TEST_SIGTERMS ?? 8);
 
 describe(`SIGTERM at ${SIGTERMS} seeded random moments`, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanups = cleanupsAfterAll();
 
   it('sends each prompt to the provider once: calls sent per prompt = 1.00', async () => {
     const db = await tempDatabase('sqlite');
