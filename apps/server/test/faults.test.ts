@@ -98,7 +98,8 @@ describe('fault classes on the OpenAI and Hugging Face wires', () => {
       const retry = events.find((e) => e.type === 'item.retrying' && e.payload.modelId === model.id);
       expect(retry?.type === 'item.retrying' && retry.payload.waitMs, wire).toBeGreaterThanOrEqual(1_000);
       const [first, second] = traces.filter((tr) => tr.modelId === model.id).sort((a, b) => a.attempt - b.attempt);
-      expect(new Date(second!.startedAt).getTime() - new Date(first!.endedAt!).getTime(), wire).toBeGreaterThanOrEqual(950);
+      // On the engine's clock, with room for a timer that fires as early as the loop's turn was old.
+      expect(new Date(second!.startedAt).getTime() - new Date(first!.endedAt!).getTime(), wire).toBeGreaterThanOrEqual(900);
     }
     // The hang was cut at the timeout: an error naming it, not a hang of the run.
     for (const { model, wire } of models.filter((m) => m.row.name.startsWith('hang'))) {

@@ -85,11 +85,12 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     expect(Math.min(...traceStarts.slice(1).map((s, i) => s - traceStarts[i]!))).toBeGreaterThanOrEqual(24);
     // ...and the fake sees them so. The LLM client keeps the gap on the wire (counted from the
     // end of each write); the fake reads its clock when this process's event loop, which the
-    // server shares, gets to a request: now and then 10 ms late on a busy machine, which reads as
-    // one long gap and one short one. Hence the mean and the median; unspaced, both would be a
-    // few ms (4 calls in flight, 5 ms each).
-    expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(25);
-    expect([...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(24);
+    // server shares, gets to a request: on a busy machine tens of ms late, by more for one request
+    // than the next, which reads as one long gap and one short one. Hence the mean (one late
+    // reading moves it by its lateness / 11) and the median, with room for that; unspaced, both
+    // would be a few ms (4 calls in flight, 5 ms each).
+    expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(22);
+    expect([...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(18);
   });
 
   it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
@@ -154,13 +155,16 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const traces = await allTraces(c, run.id);
     expect(traces).toHaveLength(9);
     expect(traces.filter((tr) => tr.errorType === 'rate_limited')).toHaveLength(3);
-    // Each retry reached the fake after the provider's Retry-After had passed.
+    // Each retry reached the fake after the provider's Retry-After had passed: the engine waited
+    // waitMs (≥ 150, above) from the 429's arrival, and the fake saw the retry after it had
+    // answered the 429. Its own clock (read late when the shared event loop is busy) shows the
+    // wait with room for that.
     const byPrompt = requestsByPrompt(openai);
     let retried = 0;
     for (const reqs of byPrompt.values())
       for (let i = 1; i < reqs.length; i++) {
         expect(reqs[i - 1]!.status).toBe(429);
-        expect(reqs[i]!.startedAt - reqs[i - 1]!.endedAt!).toBeGreaterThanOrEqual(149);
+        expect(reqs[i]!.startedAt - reqs[i - 1]!.endedAt!).toBeGreaterThanOrEqual(120);
         retried++;
       }
     expect(retried).toBe(3);

@@ -80,17 +80,16 @@ describe('simulated provider', () => {
   });
 
   it('timeout and abort clear their timers', async () => {
+    // Outcomes, not durations: a 5 s answer that ends as a timeout or an abort was cut by them.
     const slow = sim({ latencyMs: 5000 });
-    const t0 = Date.now();
     const t = (await client.call(slow, { messages: user('x'), timeoutMs: 60 })) as CallFailure;
-    expect(t.error.type).toBe('timeout');
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(t.error).toMatchObject({ type: 'timeout', message: 'timed out after 60 ms' });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 30);
     const a = (await client.call(slow, { messages: user('x'), signal: ac.signal })) as CallFailure;
     expect(a.error.type).toBe('aborted');
     const pre = (await client.call(slow, { messages: user('x'), signal: AbortSignal.abort() })) as CallFailure;
     expect(pre.error.type).toBe('aborted');
-    expect(pre.latencyMs).toBeLessThan(50);
+    expect(pre.firstTokenAt).toBeNull();
   });
 });

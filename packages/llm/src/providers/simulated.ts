@@ -69,10 +69,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.addEventListener('abort', onAbort, { once: true });
       return;
     }
-    const t = setTimeout(() => {
+    // To a deadline, never short of it: a timer alone can fire early, by as long as the event
+    // loop's turn had run when it was set (a simulated latency is then the one drawn).
+    const due = performance.now() + ms;
+    let t: NodeJS.Timeout;
+    const check = () => {
+      const left = due - performance.now();
+      if (left > 0) return void (t = setTimeout(check, Math.ceil(left)));
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    };
+    t = setTimeout(check, ms);
     const onAbort = () => {
       clearTimeout(t);
       reject(abortError(signal));
