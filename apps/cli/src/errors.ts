@@ -23,7 +23,8 @@ export function isConnectionError(err: unknown): boolean {
   const chain = causes(err);
   const codes = chain.map((e) => (e as { code?: string }).code).filter(Boolean);
   const text = chain.map((e) => (e instanceof Error ? e.message : String(e))).join(' ');
-  return codes.some((c) => c === 'ECONNREFUSED' || c === 'ENOTFOUND' || c === 'EHOSTUNREACH' || c === 'ECONNRESET') || /fetch failed|ECONNREFUSED/.test(text);
+  const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET'];
+  return codes.some((c) => unreachable.includes(c!)) || /fetch failed|ECONNREFUSED/.test(text);
 }
 
 /** Turns anything thrown into one line and an exit code. */

@@ -142,7 +142,9 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       if (!v.prompts) throw new CliError('--prompts: give a prompt set (name or id) or a .jsonl/.csv file');
       const modelIds = await resolveModels(client, v.model ?? []);
       const promptSetId = await resolvePromptSet(client, v.prompts);
-      const run = await createOnce((requestId) => client.runs.create.mutate({ promptSetId, modelIds, ...settings, requestId }));
+      const run = await createOnce((requestId) =>
+        client.runs.create.mutate({ promptSetId, modelIds, ...settings, requestId }),
+      );
       if (!v.follow) {
         print(json, run, () => `started run ${run.id} (${run.totalItems} items); follow it with: batchlight follow ${run.id}`);
         return EXIT.ok;
@@ -243,7 +245,9 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
         if (provider !== 'openai' && provider !== 'huggingface' && provider !== 'simulated') throw new CliError('--provider: openai, huggingface or simulated');
         const { name, 'provider-model': providerModel } = v;
         if (!name) throw new CliError('--name: required');
-        if (!providerModel) throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
+        if (!providerModel) {
+          throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
+        }
         const params = jsonObject(v, 'params') ?? {};
         const pricing = { inputPerMTok: num(v, 'price-in') ?? null, outputPerMTok: num(v, 'price-out') ?? null, cachedInputPerMTok: num(v, 'price-cached') ?? null };
         const m = await createOnce((requestId) =>

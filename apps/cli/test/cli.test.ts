@@ -92,7 +92,9 @@ beforeAll(async () => {
     add('broken', { latencyMs: 2, errorRate: 1 }),
     add('liar', { latencyMs: 2, answerAs: 'someone-else' }),
     add('slow', { latencyMs: 150 }),
-    cli(['models', 'add', '--name', 'terse', '--provider', 'simulated', '--provider-model', 'terse-model', '--params', JSON.stringify({ maxTokens: 8, simulation: { latencyMs: 2, outputTokens: { min: 20, max: 30 } } })]),
+    // Answers of 20-30 tokens, cut at 8 (finish_reason length).
+    cli(['models', 'add', '--name', 'terse', '--provider', 'simulated', '--provider-model', 'terse-model', '--params',
+      JSON.stringify({ maxTokens: 8, simulation: { latencyMs: 2, outputTokens: { min: 20, max: 30 } } })]),
   ]);
   for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
   writeFileSync(
@@ -110,14 +112,17 @@ describe('batchlight CLI against a real server', () => {
   it('run --follow imports a prompt file, shows progress, prints the per-model table and exits 0', async () => {
     const r = await cli(['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '4', '--repeats', '2', '--follow']);
     expect(r.stderr).toMatch(/24\/24 +✓24 ✗0/);
-    expect(r.stdout).toMatch(/model\s+items\s+ok\s+failed\s+success\s+p50\s+p95\s+ttft p50\s+tokens in\/out\s+cost\s+length\s+mismatch/);
+    const columns = ['model', 'items', 'ok', 'failed', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost'];
+    const head = new RegExp([...columns, 'length', 'mismatch'].join('\\s+'));
+    expect(r.stdout).toMatch(head);
     expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%\s+\d+ms\s+\d+ms\s+\d+ms\s+\d+\/\d+\s+\$[\d.]+\s+0\s+0\n/);
     expect(r.stdout).toMatch(/completed: 24 completed, 0 failed/);
     expect(r.code).toBe(0);
   });
 
   it('counts answers cut off by max tokens (finish_reason length) as completed, and show names them', async () => {
-    const r = await cli(['run', '--model', 'terse', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '4', '--follow']);
+    const r = await cli(['run', '--model', 'terse', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '4',
+      '--follow']);
     expect(r.stdout).toMatch(/terse\s+4\s+4\s+0\s+100\.0%.*\s4\s+0\n/);
     expect(r.stdout).toMatch(/quick\s+4\s+4\s+0\s+100\.0%.*\s0\s+0\n/);
     expect(r.code).toBe(0);
@@ -256,14 +261,16 @@ describe('batchlight CLI against a real server', () => {
     expect(JSON.parse(jsonErr.stderr)).toMatchObject({ exitCode: 3, error: expect.stringMatching(/unauthorized/) });
   });
 
-  it('sends a create once more, under the same requestId, when the connection breaks before the answer: created once', async () => {
+  it('sends a create again, same requestId, when the connection breaks before the answer: created once', async () => {
     // In front of the server: the first call of each create mutation goes through, and the
     // connection is dropped when its answer comes. The server did it; the CLI saw a broken socket.
     const cut = new Set<string>();
     const proxy = createHttpServer((req, res) => {
       const path = req.url ?? '/';
-      const procedure = ['runs.create', 'models.create', 'promptSets.import'].find((p) => path.startsWith(`/trpc/${p}?`));
-      const upstream = request(`${url}${path}`, { method: req.method, headers: { ...req.headers, host: new URL(url).host } }, (answer) => {
+      const creates = ['runs.create', 'models.create', 'promptSets.import'];
+      const procedure = creates.find((p) => path.startsWith(`/trpc/${p}?`));
+      const headers = { ...req.headers, host: new URL(url).host };
+      const upstream = request(`${url}${path}`, { method: req.method, headers }, (answer) => {
         if (procedure && !cut.has(procedure)) {
           cut.add(procedure);
           answer.resume();
@@ -279,13 +286,17 @@ describe('batchlight CLI against a real server', () => {
     const viaProxy = { BATCHLIGHT_SERVER: `http://127.0.0.1:${(proxy.address() as { port: number }).port}` };
     try {
       const runsBefore = (await api.runs.list.query({ limit: 200 })).runs.length;
-      const added = await cli(['models', 'add', '--name', 'via-proxy', '--provider', 'simulated', '--provider-model', 'p', '--json'], viaProxy);
-      const imported = await cli(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'via-proxy', '--json'], viaProxy);
-      const ran = await cli(['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '2', '--json'], viaProxy);
+      const via = (args: string[]) => cli([...args, '--json'], viaProxy);
+      const added = await via(['models', 'add', '--name', 'via-proxy', '--provider', 'simulated',
+        '--provider-model', 'v']);
+      const imported = await via(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'via-proxy']);
+      const ran = await via(['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '2']);
       expect([...cut].sort()).toEqual(['models.create', 'promptSets.import', 'runs.create']);
       for (const r of [added, imported, ran]) expect([r.code, r.stderr]).toEqual([0, '']);
-      expect((await api.models.list.query({ includeArchived: true })).filter((m) => m.name === 'via-proxy').map((m) => m.id)).toEqual([JSON.parse(added.stdout).id]);
-      expect((await api.promptSets.list.query()).filter((s) => s.name === 'via-proxy').map((s) => s.id)).toEqual([JSON.parse(imported.stdout).id]);
+      const models = await api.models.list.query({ includeArchived: true });
+      expect(models.filter((m) => m.name === 'via-proxy').map((m) => m.id)).toEqual([JSON.parse(added.stdout).id]);
+      const sets = await api.promptSets.list.query();
+      expect(sets.filter((s) => s.name === 'via-proxy').map((s) => s.id)).toEqual([JSON.parse(imported.stdout).id]);
       const runs = (await api.runs.list.query({ limit: 200 })).runs;
       expect(runs.length).toBe(runsBefore + 1);
       expect(runs[0]!.id).toBe(JSON.parse(ran.stdout).id);

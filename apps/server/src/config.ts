@@ -34,7 +34,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
   const grace = env.BATCHLIGHT_SHUTDOWN_GRACE_MS;
   const shutdownGraceMs = grace === undefined || grace === '' ? 30_000 : Number(grace);
   if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0 || shutdownGraceMs > 3_600_000) {
-    throw new ConfigError(`BATCHLIGHT_SHUTDOWN_GRACE_MS must be a whole number of milliseconds (0-3600000), got "${grace}"`);
+    throw new ConfigError(`BATCHLIGHT_SHUTDOWN_GRACE_MS must be whole milliseconds (0-3600000), got "${grace}"`);
   }
   if (!isLoopback(host) && !token) {
     throw new ConfigError(

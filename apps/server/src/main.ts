@@ -20,13 +20,13 @@ try {
   let signals = 0;
   const stop = (signal: string) => {
     if (signals++) {
-      console.log(`[batchlight] ${signal} again: cutting off the calls in flight (closed as interrupted, sent again at the next start)`);
+      console.log(`[batchlight] ${signal} again: cutting off the calls in flight (sent again at the next start)`);
       void server.close({ graceMs: 0 });
       return;
     }
     console.log(
-      `[batchlight] ${signal}: stopping; no new call starts, calls in flight get up to ${config.shutdownGraceMs} ms to finish ` +
-        '(send it again to cut them off); runs resume at the next start',
+      `[batchlight] ${signal}: stopping; no new call starts, calls in flight get up to ${config.shutdownGraceMs} ms ` +
+        'to finish (send it again to cut them off); runs resume at the next start',
     );
     server.close({ graceMs: config.shutdownGraceMs }).then(
       () => process.exit(0),

@@ -7,14 +7,22 @@ import { describe, expect, it } from 'vitest';
 import { createDb } from '@batchlight/db';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
 import { startFakeHuggingFace, startFakeOpenAI, type BehaviorSpec } from '@batchlight/testkit';
-import { allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, serverProcess, waitFor } from './helpers.js';
+import {
+  allTraces,
+  cleanupsAfterAll,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  serverProcess,
+  waitFor,
+} from './helpers.js';
 
 const PROMPTS = 30;
 
 describe.each(PROVIDERS_UNDER_TEST)('attribution torture on %s', (provider) => {
   const cleanups = cleanupsAfterAll();
 
-  it('records every call under the model the provider was asked for, through an edit, a drop and a SIGKILL', async () => {
+  it('records each call under the model the provider was asked for, through an edit, a drop, a SIGKILL', async () => {
     const db = await tempDatabase(provider);
     cleanups.push(() => db.drop());
     // 40-120 ms a call (the runs overlap for seconds); every answer ends with `[for <model asked>]`.
@@ -24,7 +32,10 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution torture on %s', (provider) => {
       ...(req.model === 'tort-alias' ? { answerAs: 'tort-alias-2025-01-01' } : {}),
     });
     const [openai, hf] = await Promise.all([startFakeOpenAI({ behavior }), startFakeHuggingFace({ behavior })]);
-    cleanups.push(() => openai.close(), () => hf.close());
+    cleanups.push(
+      () => openai.close(),
+      () => hf.close(),
+    );
 
     let server = await serverProcess(db.url);
     cleanups.push(() => server.stop('SIGKILL'));
@@ -40,7 +51,10 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution torture on %s', (provider) => {
     ];
     // Each run its own prompts, so a (model, prompt) pair names one item of one run.
     const set = (tag: string) =>
-      c().promptSets.create.mutate({ name: tag, prompts: Array.from({ length: PROMPTS }, (_, i) => ({ input: `${tag} prompt ${i}` })) });
+      c().promptSets.create.mutate({
+        name: tag,
+        prompts: Array.from({ length: PROMPTS }, (_, i) => ({ input: `${tag} prompt ${i}` })),
+      });
     const [setA, setB, setC] = [await set('A'), await set('B'), await set('C')];
     const start = (setId: string, models: typeof m) =>
       c().runs.create.mutate({ promptSetId: setId, modelIds: models.map((x) => x.id), concurrency: 6, delayMs: 0 });
@@ -66,7 +80,11 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution torture on %s', (provider) => {
     const late = await collectEvents(c(), runA.id, { lastEventId: String(early.at(-1)!.seq), timeoutMs: 60_000 });
     const logA = [...early, ...late];
     expect(logA.map((e) => e.seq)).toEqual(logA.map((_, i) => i + 1));
-    const logs = [logA, await collectEvents(c(), runB.id, { timeoutMs: 60_000 }), await collectEvents(c(), runC.id, { timeoutMs: 60_000 })];
+    const logs = [
+      logA,
+      await collectEvents(c(), runB.id, { timeoutMs: 60_000 }),
+      await collectEvents(c(), runC.id, { timeoutMs: 60_000 }),
+    ];
 
     const store = await createDb(db.url);
     cleanups.push(() => store.close());
@@ -84,7 +102,10 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution torture on %s', (provider) => {
       const ok = traces.filter((tr) => tr.status === 'ok');
       expect(ok, label).toHaveLength(got.totalItems);
       for (const tr of traces) expect(tr.requestedModel, label).toBe(sends.get(tr.modelId));
-      const full = await store.prisma.trace.findMany({ where: { runId: run.id, status: 'ok' }, select: { id: true, modelId: true, requestedModel: true, output: true, input: true } });
+      const full = await store.prisma.trace.findMany({
+        where: { runId: run.id, status: 'ok' },
+        select: { id: true, modelId: true, requestedModel: true, output: true, input: true },
+      });
       const messages = await store.prisma.message.findMany({ where: { runId: run.id, role: 'assistant' } });
       expect(messages, label).toHaveLength(full.length);
       const byTrace = new Map(full.map((tr) => [tr.id, tr]));
@@ -93,23 +114,43 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution torture on %s', (provider) => {
         expect(tr.output!.endsWith(`[for ${tr.requestedModel}]`), `${label} ${tr.output!.slice(-40)}`).toBe(true);
         // And the fake saw a request for that model with that prompt, answered in full.
         const prompt = (tr.input as Array<{ content: string }>)[0]!.content;
-        expect(fakeLog.some((r) => r.model === tr.requestedModel && r.body.preview === prompt && r.status === 200), `${label} ${prompt}`).toBe(true);
+        expect(
+          fakeLog.some((r) => r.model === tr.requestedModel && r.body.preview === prompt && r.status === 200),
+          `${label} ${prompt}`,
+        ).toBe(true);
       }
       for (const msg of messages) {
         const tr = byTrace.get(msg.traceId!)!;
-        expect([msg.modelId, msg.providerModel, msg.content], label).toEqual([tr.modelId, tr.requestedModel, tr.output]);
+        expect([msg.modelId, msg.providerModel, msg.content], label).toEqual([
+          tr.modelId,
+          tr.requestedModel,
+          tr.output,
+        ]);
       }
       for (const e of logs[k]!) {
         if (e.type !== 'item.completed') continue;
-        expect([e.payload.modelId, e.payload.requestedModel], label).toEqual([byTrace.get(e.payload.traceId)!.modelId, byTrace.get(e.payload.traceId)!.requestedModel]);
+        expect([e.payload.modelId, e.payload.requestedModel], label).toEqual([
+          byTrace.get(e.payload.traceId)!.modelId,
+          byTrace.get(e.payload.traceId)!.requestedModel,
+        ]);
       }
     }
     // The edit reached run C only; run A sent model 0's old name before and after the crash.
-    const sent = (tag: string, model: string) => fakeLog.filter((r) => r.body.preview.startsWith(`${tag} `) && r.model === model).length;
-    expect([sent('A', 'tort-a') >= PROMPTS, sent('A', 'tort-a-v2'), sent('C', 'tort-a'), sent('C', 'tort-a-v2') >= PROMPTS]).toEqual([true, 0, 0, true]);
+    const sent = (tag: string, model: string) =>
+      fakeLog.filter((r) => r.body.preview.startsWith(`${tag} `) && r.model === model).length;
+    expect([
+      sent('A', 'tort-a') >= PROMPTS,
+      sent('A', 'tort-a-v2'),
+      sent('C', 'tort-a'),
+      sent('C', 'tort-a-v2') >= PROMPTS,
+    ]).toEqual([true, 0, 0, true]);
     // Every answer the fake signed for a model it was asked for, on every wire.
-    for (const r of fakeLog.filter((x) => x.status === 200)) expect(r.responseModel).toBe(r.model === 'tort-alias' ? 'tort-alias-2025-01-01' : r.model);
-    console.log(`[attribution] ${provider}: ${checked} traces, ${logs.flat().length} events, ${fakeLog.length} requests, 0 misattributed`);
+    for (const r of fakeLog.filter((x) => x.status === 200))
+      expect(r.responseModel).toBe(r.model === 'tort-alias' ? 'tort-alias-2025-01-01' : r.model);
+    console.log(
+      `[attribution] ${provider}: ${checked} traces, ${logs.flat().length} events, ${fakeLog.length} requests, ` +
+        '0 misattributed',
+    );
     api.close();
     await server.stop();
   });

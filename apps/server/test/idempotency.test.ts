@@ -8,20 +8,33 @@ import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
 import { collectEvents, fakeModel, promptSet, startTestServer, type Client, type TestServer } from './helpers.js';
 
 type Failure = { data?: { code?: string; fieldErrors?: Record<string, string[]> }; message: string };
-const failureOf = (p: Promise<unknown>) => p.then(() => null, (e: Failure) => e);
+const failureOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: Failure) => e,
+  );
 
 /** The four create mutations, each as (requestId, variant) => the id of what it returns. */
 function creators(c: Client, ids: { promptSetId: string; modelId: string }) {
-  const jsonl = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ input: `imported ${i}` })).join('\n');
+  const jsonl = (n: number) =>
+    Array.from({ length: n }, (_, i) => JSON.stringify({ input: `imported ${i}` })).join('\n');
   return {
     'runs.create': (requestId: string, variant = 1) =>
-      c.runs.create.mutate({ promptSetId: ids.promptSetId, modelIds: [ids.modelId], concurrency: variant, delayMs: 0, requestId }).then((r) => r.id),
+      c.runs.create
+        .mutate({ promptSetId: ids.promptSetId, modelIds: [ids.modelId], concurrency: variant, delayMs: 0, requestId })
+        .then((r) => r.id),
     'promptSets.create': (requestId: string, variant = 1) =>
-      c.promptSets.create.mutate({ name: `set ${variant}`, prompts: [{ input: 'hello' }], requestId }).then((r) => r.id),
+      c.promptSets.create
+        .mutate({ name: `set ${variant}`, prompts: [{ input: 'hello' }], requestId })
+        .then((r) => r.id),
     'promptSets.import': (requestId: string, variant = 1) =>
-      c.promptSets.import.mutate({ name: 'imported', format: 'jsonl', content: jsonl(variant), requestId }).then((r) => r.id),
+      c.promptSets.import
+        .mutate({ name: 'imported', format: 'jsonl', content: jsonl(variant), requestId })
+        .then((r) => r.id),
     'models.create': (requestId: string, variant = 1) =>
-      c.models.create.mutate({ name: `model ${requestId} ${variant}`, provider: 'simulated', providerModel: 'sim', requestId }).then((r) => r.id),
+      c.models.create
+        .mutate({ name: `model ${requestId} ${variant}`, provider: 'simulated', providerModel: 'sim', requestId })
+        .then((r) => r.id),
   };
 }
 
@@ -99,7 +112,9 @@ describe.each(PROVIDERS_UNDER_TEST)('idempotent creation on %s', (provider) => {
   it('keeps no key for a create that failed: the id is still free', async () => {
     const id = randomUUID();
     const before = await counts();
-    const bad = await failureOf(t.client.promptSets.import.mutate({ name: 'imported', format: 'jsonl', content: '{"input": ', requestId: id }));
+    const bad = await failureOf(
+      t.client.promptSets.import.mutate({ name: 'imported', format: 'jsonl', content: '{"input": ', requestId: id }),
+    );
     expect(bad?.data?.code).toBe('BAD_REQUEST');
     expect(await t.server.engine.db.prisma.idempotencyKey.findUnique({ where: { key: id } })).toBeNull();
     const made = await create['promptSets.import'](id, 1);
@@ -111,11 +126,16 @@ describe.each(PROVIDERS_UNDER_TEST)('idempotent creation on %s', (provider) => {
     const prisma = t.server.engine.db.prisma;
     const id = randomUUID();
     const first = await create['promptSets.create'](id, 1);
-    await prisma.idempotencyKey.update({ where: { key: id }, data: { createdAt: new Date(Date.now() - 24 * 3600_000 - 60_000) } });
+    await prisma.idempotencyKey.update({
+      where: { key: id },
+      data: { createdAt: new Date(Date.now() - 24 * 3600_000 - 60_000) },
+    });
     const second = await create['promptSets.create'](id, 1);
     expect(second).not.toBe(first);
     expect((await prisma.idempotencyKey.findUnique({ where: { key: id } }))?.resultId).toBe(second);
-    expect(await prisma.idempotencyKey.count({ where: { createdAt: { lt: new Date(Date.now() - 24 * 3600_000) } } })).toBe(0);
+    expect(
+      await prisma.idempotencyKey.count({ where: { createdAt: { lt: new Date(Date.now() - 24 * 3600_000) } } }),
+    ).toBe(0);
   });
 
   it('checks requestId: 1 to 100 printable characters, no spaces', async () => {

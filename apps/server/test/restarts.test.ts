@@ -9,12 +9,21 @@ import { startFakeOpenAI, type BehaviorSpec, type FakeServer } from '@batchlight
 import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/api';
 import {
-  allItems, allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt,
-  serverProcess, waitFor,
+  allItems,
+  allTraces,
+  cleanupsAfterAll,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  promptSet,
+  requestsByPrompt,
+  serverProcess,
+  waitFor,
 } from './helpers.js';
 
 /** A number in [0, 1) drawn from a string: the fake's answer to a given request is seeded too. */
-const draw = (key: string) => mulberry32([...key].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5))();
+const draw = (key: string) =>
+  mulberry32([...key].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5))();
 
 /**
  * Starts a run on a fresh server, then `signal`s the server `times` times, each at a seeded
@@ -26,7 +35,14 @@ const draw = (key: string) => mulberry32([...key].reduce((h, c) => Math.imul(h ^
 async function runThroughRestarts(
   db: TempDatabase,
   fake: FakeServer,
-  opts: { signal: 'SIGKILL' | 'SIGTERM'; times: number; seed: number; prompts: number; concurrency: number; maxRetries: number },
+  opts: {
+    signal: 'SIGKILL' | 'SIGTERM';
+    times: number;
+    seed: number;
+    prompts: number;
+    concurrency: number;
+    maxRetries: number;
+  },
 ) {
   const random = mulberry32(opts.seed);
   let server = await serverProcess(db.url);
@@ -34,7 +50,11 @@ async function runThroughRestarts(
   const model = await fakeModel(api.client, fake.url, 'restart-model');
   const set = await promptSet(api.client, opts.prompts);
   const run = await api.client.runs.create.mutate({
-    promptSetId: set.id, modelIds: [model.id], concurrency: opts.concurrency, delayMs: 0, maxRetries: opts.maxRetries,
+    promptSetId: set.id,
+    modelIds: [model.id],
+    concurrency: opts.concurrency,
+    delayMs: 0,
+    maxRetries: opts.maxRetries,
   });
   let midRun = 0;
   for (let k = 0; k < opts.times; k++) {
@@ -78,13 +98,21 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
       const n = (sentTimes.get(prompt) ?? 0) + 1;
       sentTimes.set(prompt, n);
       const r = draw(`${prompt}|${n}`);
-      return { latencyMs: 20 + 60 * draw(`${prompt}|${n}|latency`), ...(r < 0.25 ? { fault: { kind: '429', retryAfterMs: 100 } } : {}) };
+      return {
+        latencyMs: 20 + 60 * draw(`${prompt}|${n}|latency`),
+        ...(r < 0.25 ? { fault: { kind: '429', retryAfterMs: 100 } } : {}),
+      };
     };
     const fake = await startFakeOpenAI({ behavior });
     cleanups.push(() => fake.close());
     const maxRetries = 2;
     const { run, events, items, traces, midRun } = await runThroughRestarts(db, fake, {
-      signal: 'SIGKILL', times: 10, seed: provider === 'sqlite' ? 14 : 41, prompts: 150, concurrency: 8, maxRetries,
+      signal: 'SIGKILL',
+      times: 10,
+      seed: provider === 'sqlite' ? 14 : 41,
+      prompts: 150,
+      concurrency: 8,
+      maxRetries,
     });
     expect(midRun).toBeGreaterThanOrEqual(8); // the kills landed while the run was executing
 
@@ -105,7 +133,10 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
       const answered = mine.filter((tr) => tr.status === 'ok' || tr.status === 'error');
       expect(answered.length, `item ${item.promptIndex}`).toBeLessThanOrEqual(maxRetries + 1);
       if (item.status === 'failed') {
-        expect(answered.map((tr) => tr.errorType), `item ${item.promptIndex}`).toEqual(Array(maxRetries + 1).fill('rate_limited'));
+        expect(
+          answered.map((tr) => tr.errorType),
+          `item ${item.promptIndex}`,
+        ).toEqual(Array(maxRetries + 1).fill('rate_limited'));
       }
       expect(mine.map((tr) => tr.attempt).sort((x, y) => x - y)).toEqual(mine.map((_, k) => k + 1));
     }
@@ -116,8 +147,10 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
     }
     const interrupted = traces.filter((tr) => tr.status === 'interrupted').length;
     console.log(
-      `[restarts] ${provider} SIGKILL ×10 (${midRun} mid-run): 150 prompts, ${run.completedItems} completed, ${run.failedItems} failed ` +
-        `(budget used up on 429s), ${interrupted} calls cut off, ${fake.total()} calls sent (${(fake.total() / 150).toFixed(2)} per prompt)`,
+      `[restarts] ${provider} SIGKILL ×10 (${midRun} mid-run): 150 prompts, ${run.completedItems} completed, ` +
+        `${run.failedItems} failed (budget used up on 429s), ${interrupted} calls cut off, ` +
+        `${fake.total()} calls sent ` +
+        `(${(fake.total() / 150).toFixed(2)} per prompt)`,
     );
   }, 180_000);
 });
@@ -130,10 +163,19 @@ describe(`SIGTERM at ${SIGTERMS} seeded random moments`, () => {
   it('sends each prompt to the provider once: calls sent per prompt = 1.00', async () => {
     const db = await tempDatabase('sqlite');
     cleanups.push(() => db.drop());
-    const fake = await startFakeOpenAI({ behavior: (req) => ({ latencyMs: 20 + 60 * draw(req.messages[0]!.content) }) });
+    const fake = await startFakeOpenAI({
+      behavior: (req) => ({ latencyMs: 20 + 60 * draw(req.messages[0]!.content) }),
+    });
     cleanups.push(() => fake.close());
     const prompts = 30 * SIGTERMS;
-    const { run, traces, midRun } = await runThroughRestarts(db, fake, { signal: 'SIGTERM', times: SIGTERMS, seed: 20, prompts, concurrency: 4, maxRetries: 3 });
+    const { run, traces, midRun } = await runThroughRestarts(db, fake, {
+      signal: 'SIGTERM',
+      times: SIGTERMS,
+      seed: 20,
+      prompts,
+      concurrency: 4,
+      maxRetries: 3,
+    });
     expect(midRun).toBe(SIGTERMS);
     expect([run.status, run.completedItems, run.failedItems]).toEqual(['completed', prompts, 0]);
     const sent = requestsByPrompt(fake);
@@ -142,9 +184,10 @@ describe(`SIGTERM at ${SIGTERMS} seeded random moments`, () => {
     expect(perPrompt.filter((n) => n !== 1)).toEqual([]);
     expect(fake.requests.filter((r) => r.status !== 200)).toEqual([]);
     expect(traces.filter((tr) => tr.status === 'ok')).toHaveLength(prompts);
+    const neverLetGo = traces.filter((tr) => tr.status === 'interrupted').length;
     console.log(
       `[restarts] SIGTERM ×${SIGTERMS} (${midRun} mid-run): ${prompts} prompts, ${fake.total()} calls sent ` +
-        `(${(fake.total() / prompts).toFixed(2)} per prompt), ${traces.filter((tr) => tr.status === 'interrupted').length} started calls never let go`,
+        `(${(fake.total() / prompts).toFixed(2)} per prompt), ${neverLetGo} started calls never let go`,
     );
   }, 180_000);
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHuggingFace, startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
-import { allItems, allTraces, collectEvents, fakeModel, promptSet, requestsByPrompt, startTestServer, waitFor, type TestServer } from './helpers.js';
+import {
+  allItems, allTraces, collectEvents, fakeModel, promptSet, requestsByPrompt, startTestServer, waitFor, type TestServer,
+} from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) => {
   let t: TestServer;
@@ -172,7 +174,7 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     expect(attempts.reduce((a, b) => a + b, 0)).toBe(9);
   });
 
-  it('retries a truncated stream (partial output kept on its failed trace) and records every finish reason', async () => {
+  it('retries a truncated stream (partial output kept on the failed trace), records every finish reason', async () => {
     const c = t.client;
     openai.reset();
     hf.reset();
@@ -197,16 +199,20 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     ];
     const [cutOpenAI, cutHf, long] = models;
     const set = await promptSet(c, 3);
-    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: models.map((m) => m.id), concurrency: 4, delayMs: 0, maxRetries: 1 });
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id, modelIds: models.map((m) => m.id), concurrency: 4, delayMs: 0, maxRetries: 1,
+    });
     const events = await collectEvents(c, run.id);
     const got = await c.runs.get.query({ id: run.id });
     expect([got.status, got.completedItems, got.failedItems, got.retries]).toEqual(['completed', 9, 0, 6]);
+    const lengths = (xs: Array<string | null | undefined>) => expect(xs).toEqual(['length', 'length', 'length']);
 
     const traces = await allTraces(c, run.id);
     for (const m of [cutOpenAI!, cutHf!]) {
       const mine = traces.filter((tr) => tr.modelId === m.id);
       const failed = mine.filter((tr) => tr.status === 'error');
-      expect(failed.map((tr) => [tr.errorType, tr.attempt, tr.finishReason])).toEqual(Array(3).fill(['truncated', 1, null]));
+      const firstTries = failed.map((tr) => [tr.errorType, tr.attempt, tr.finishReason]);
+      expect(firstTries).toEqual(Array(3).fill(['truncated', 1, null]));
       for (const tr of failed) {
         // What arrived is kept, next to the error: the first half of what the retry answered.
         const full = mine.find((o) => o.itemId === tr.itemId && o.status === 'ok')!;
@@ -214,18 +220,20 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
         expect(full.outputPreview!.startsWith(tr.outputPreview!)).toBe(true);
         expect(tr.outputPreview!.length).toBeLessThan(full.outputPreview!.length);
       }
-      expect(mine.filter((tr) => tr.status === 'ok').map((tr) => [tr.attempt, tr.finishReason])).toEqual(Array(3).fill([2, 'stop']));
+      const ok = mine.filter((tr) => tr.status === 'ok');
+      expect(ok.map((tr) => [tr.attempt, tr.finishReason])).toEqual(Array(3).fill([2, 'stop']));
     }
-    expect(traces.filter((tr) => tr.modelId === long!.id).map((tr) => [tr.status, tr.finishReason])).toEqual(Array(3).fill(['ok', 'length']));
+    const longTraces = traces.filter((tr) => tr.modelId === long!.id);
+    expect(longTraces.map((tr) => [tr.status, tr.finishReason])).toEqual(Array(3).fill(['ok', 'length']));
     const retrying = events.filter((e) => e.type === 'item.retrying');
     expect(retrying.map((e) => e.type === 'item.retrying' && e.payload.errorType)).toEqual(Array(6).fill('truncated'));
     const completed = events.flatMap((e) => (e.type === 'item.completed' ? [e.payload] : []));
-    expect(completed.filter((p) => p.modelId === long!.id).map((p) => p.finishReason)).toEqual(['length', 'length', 'length']);
+    lengths(completed.filter((p) => p.modelId === long!.id).map((p) => p.finishReason));
     expect(completed.filter((p) => p.modelId !== long!.id).every((p) => p.finishReason === 'stop')).toBe(true);
 
     // The finish reason is in runs.items, traces.get, the per-model numbers and both exports.
     const items = await allItems(c, run.id);
-    expect(items.filter((i) => i.modelId === long!.id).map((i) => i.trace!.finishReason)).toEqual(['length', 'length', 'length']);
+    lengths(items.filter((i) => i.modelId === long!.id).map((i) => i.trace!.finishReason));
     const one = await c.traces.get.query({ id: completed.find((p) => p.modelId === long!.id)!.traceId });
     expect(one.finishReason).toBe('length');
     const perModel = await c.runs.compare.query({ runIds: [run.id] });
@@ -236,8 +244,9 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const col = head!.split(',').indexOf('finish_reason');
     expect(col).toBeGreaterThan(0);
     expect(lines.map((l) => l.split(',')[col]).sort()).toEqual([...Array(3).fill('length'), ...Array(6).fill('stop')]);
-    const rows = (await download('jsonl')).trim().split('\n').map((l) => JSON.parse(l) as { model_id: string; finish_reason: string | null });
-    expect(rows.filter((r) => r.model_id === long!.id).map((r) => r.finish_reason)).toEqual(['length', 'length', 'length']);
+    type Row = { model_id: string; finish_reason: string | null };
+    const rows = (await download('jsonl')).trim().split('\n').map((l) => JSON.parse(l) as Row);
+    lengths(rows.filter((r) => r.model_id === long!.id).map((r) => r.finish_reason));
   });
 
   it('lets a subscriber that drops mid-run resume from its lastEventId with every event exactly once, in order', async () => {

@@ -5,7 +5,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeServer, type RunningProcess } from '@batchlight/testkit';
 import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import { loadConfig } from '../src/index.js';
-import { allTraces, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt, serverProcess, waitFor } from './helpers.js';
+import {
+  allTraces,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  promptSet,
+  requestsByPrompt,
+  serverProcess,
+  waitFor,
+} from './helpers.js';
 
 /** A fake whose requests wait at a gate while it is closed (a call held in flight). */
 function heldFake(fake: FakeServer) {
@@ -21,7 +30,10 @@ function heldFake(fake: FakeServer) {
   };
 }
 
-const exited = (p: RunningProcess) => new Promise<void>((r) => (p.child.exitCode !== null || p.child.signalCode !== null ? r() : p.child.once('exit', () => r())));
+const exited = (p: RunningProcess) =>
+  new Promise<void>((r) =>
+    p.child.exitCode !== null || p.child.signalCode !== null ? r() : p.child.once('exit', () => r()),
+  );
 
 describe('graceful shutdown', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -51,10 +63,15 @@ describe('graceful shutdown', () => {
     return { client: b.client, run: await b.client.runs.get.query({ id: runId }) };
   }
 
-  it('SIGTERM: refuses new runs, lets the calls in flight finish and commits them; the restart sends none again', async () => {
+  it('SIGTERM: refuses new runs, lets calls in flight finish, commits them; a restart sends none again', async () => {
     const { db, fake, server, api, model, set } = await setUp();
     const gate = heldFake(fake);
-    const run = await api.client.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 0 });
+    const run = await api.client.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [model.id],
+      concurrency: 8,
+      delayMs: 0,
+    });
     await waitFor(async () => (await api.client.runs.get.query({ id: run.id })).completedItems >= 8);
     gate.hold();
     await waitFor(async () => fake.inFlight() === 8); // every slot holds a call the provider is answering
@@ -93,10 +110,17 @@ describe('graceful shutdown', () => {
 
   it('cuts off the calls still open when the grace runs out, and at once on a second SIGTERM', async () => {
     for (const how of ['grace', 'second signal'] as const) {
-      const { db, fake, server, api, model, set } = await setUp(how === 'grace' ? { BATCHLIGHT_SHUTDOWN_GRACE_MS: '300' } : {});
+      const { db, fake, server, api, model, set } = await setUp(
+        how === 'grace' ? { BATCHLIGHT_SHUTDOWN_GRACE_MS: '300' } : {},
+      );
       const gate = heldFake(fake);
       gate.hold(); // the provider answers nothing until the test lets it
-      const run = await api.client.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 4, delayMs: 0 });
+      const run = await api.client.runs.create.mutate({
+        promptSetId: set.id,
+        modelIds: [model.id],
+        concurrency: 4,
+        delayMs: 0,
+      });
       await waitFor(async () => fake.inFlight() === 4);
       const bye = exited(server);
       server.child.kill('SIGTERM');
@@ -107,13 +131,19 @@ describe('graceful shutdown', () => {
       // Default grace is 30 s; the calls are held for good: only the cut-off can end the process.
       await bye;
       await waitFor(async () => fake.inFlight() === 0);
-      expect(fake.requests.map((r) => r.status), how).toEqual([0, 0, 0, 0]);
+      expect(
+        fake.requests.map((r) => r.status),
+        how,
+      ).toEqual([0, 0, 0, 0]);
       gate.release();
 
       const { client, run: got } = await restartAndFinish(db, run.id);
       expect([got.status, got.completedItems, got.failedItems], how).toEqual(['completed', 40, 0]);
       const traces = await allTraces(client, run.id);
-      expect(traces.filter((tr) => tr.status === 'interrupted'), how).toHaveLength(4);
+      expect(
+        traces.filter((tr) => tr.status === 'interrupted'),
+        how,
+      ).toHaveLength(4);
       expect(fake.total(), how).toBe(44);
       for (const c of cleanups.splice(0).reverse()) await c();
     }

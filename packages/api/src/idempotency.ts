@@ -27,13 +27,21 @@ function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object' && !(v instanceof Date)) {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
 
 function conflict(message: string): never {
-  throw new TRPCError({ code: 'CONFLICT', message: `requestId: ${message}`, cause: Object.assign(new Error(message), { field: 'requestId' }) });
+  throw new TRPCError({
+    code: 'CONFLICT',
+    message: `requestId: ${message}`,
+    cause: Object.assign(new Error(message), { field: 'requestId' }),
+  });
 }
 
 /**
@@ -53,14 +61,17 @@ export async function idempotent<I extends { requestId?: string }, T>(
   const { requestId: _, ...rest } = input;
   // Keyed with the server's secret when it has one: models.create's input may hold an API key,
   // and a plain hash of a short key could be searched for.
-  const inputHash = (ctx.secretKey ? createHmac('sha256', ctx.secretKey) : createHash('sha256')).update(canonical(rest)).digest('hex');
+  const inputHash = (ctx.secretKey ? createHmac('sha256', ctx.secretKey) : createHash('sha256'))
+    .update(canonical(rest))
+    .digest('hex');
   const prisma = ctx.db.prisma;
 
   const earlier = async (): Promise<T | null> => {
     const row = await prisma.idempotencyKey.findUnique({ where: { key } });
     if (!row) return null;
     if (row.procedure !== procedure) conflict(`already used for ${row.procedure}; choose a new id for each request`);
-    if (row.inputHash !== inputHash) conflict('already used for a request with other input; choose a new id for each request');
+    if (row.inputHash !== inputHash)
+      conflict('already used for a request with other input; choose a new id for each request');
     const result = await load(row.resultId);
     if (!result) conflict(`what it created (${row.resultId}) no longer exists`);
     return result;
@@ -71,7 +82,9 @@ export async function idempotent<I extends { requestId?: string }, T>(
   const first = await earlier();
   if (first) return first;
   try {
-    return await create((tx, resultId) => tx.idempotencyKey.create({ data: { key, procedure, inputHash, resultId } }).then(() => undefined));
+    return await create((tx, resultId) =>
+      tx.idempotencyKey.create({ data: { key, procedure, inputHash, resultId } }).then(() => undefined),
+    );
   } catch (err) {
     // A concurrent call with the same id committed first (its key made ours fail, or its row made
     // a unique rule of ours fail): answer as it did.

@@ -65,7 +65,7 @@ export function createEngine(options: EngineOptions) {
     if (closing) throw new ShuttingDownError(what);
   }
 
-  /** Executes a run here. While closing it does not: the run stays queued or running, and the next start-up resumes it. */
+  /** Executes a run here; while closing it does not (the run stays queued or running: the next start-up resumes it). */
   async function start(runId: string): Promise<void> {
     if (closing || executions.has(runId)) return;
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
@@ -74,10 +74,10 @@ export function createEngine(options: EngineOptions) {
     // again, and a large run resumed near its end would otherwise hold an entry for each of them.
     // Trace numbers go on from the highest; the retry budget counts only the attempts a provider
     // answered (ok or error), not calls cut off by a shutdown or a crash, nor cancelled ones.
-    const pendingTraces = { runId, item: { is: { status: 'pending' } } };
+    const pending = { runId, item: { is: { status: 'pending' } } };
     const [numbered, answered] = await Promise.all([
-      prisma.trace.groupBy({ by: ['itemId'], where: pendingTraces, _max: { attempt: true } }),
-      prisma.trace.groupBy({ by: ['itemId'], where: { ...pendingTraces, status: { in: ['ok', 'error'] } }, _count: true }),
+      prisma.trace.groupBy({ by: ['itemId'], where: pending, _max: { attempt: true } }),
+      prisma.trace.groupBy({ by: ['itemId'], where: { ...pending, status: { in: ['ok', 'error'] } }, _count: true }),
     ]);
     const answeredBy = new Map(answered.map((a) => [a.itemId, a._count]));
     await sequencer.open(runId);
@@ -96,7 +96,9 @@ export function createEngine(options: EngineOptions) {
       models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
       conversations: new Map(conversations.map((c) => [c.modelId, c.id])),
       priorAttempts: new Map(
-        numbered.filter((a) => a.itemId).map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
+        numbered
+          .filter((a) => a.itemId)
+          .map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
       ),
     };
     if (closing) return; // close() began while this read the run: it resumes at the next start-up

@@ -41,7 +41,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     const callerSignal = request.signal;
 
     const scrub = (text: string) => (apiKey ? text.split(apiKey).join('***') : text);
-    const fail = (startedAt: Date, firstTokenAt: Date | null, error: CallFailure['error'], output?: string): CallFailure => {
+    type Failed = CallFailure['error'];
+    const fail = (startedAt: Date, firstTokenAt: Date | null, error: Failed, output?: string): CallFailure => {
       const endedAt = new Date();
       return {
         ok: false,

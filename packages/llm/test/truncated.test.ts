@@ -15,26 +15,71 @@ interface Case {
   behavior: Behavior;
   stream: boolean;
   /** `ok` with this finish reason, or the error type. */
-  expect: { ok: true; finishReason: string | null; usage: boolean } | { ok: false; type: ErrorType; partial: 'half' | 'all' | null };
+  expect:
+    | { ok: true; finishReason: string | null; usage: boolean }
+    | { ok: false; type: ErrorType; partial: 'half' | 'all' | null };
 }
 
 export const TRUNCATION_CASES: Case[] = [
   { name: 'complete stream', behavior: {}, stream: true, expect: { ok: true, finishReason: 'stop', usage: true } },
-  { name: 'complete stream, finish_reason length', behavior: { finishReason: 'length' }, stream: true, expect: { ok: true, finishReason: 'length', usage: true } },
-  { name: 'ends after half the content', behavior: { fault: { kind: 'truncate', after: 'half' } }, stream: true, expect: { ok: false, type: 'truncated', partial: 'half' } },
-  { name: 'ends after the last content chunk, before finish', behavior: { fault: { kind: 'truncate', after: 'content' } }, stream: true, expect: { ok: false, type: 'truncated', partial: 'all' } },
-  { name: 'finish_reason, then ends (no usage, no [DONE])', behavior: { fault: { kind: 'truncate', after: 'finish' } }, stream: true, expect: { ok: true, finishReason: 'stop', usage: false } },
-  { name: 'finish_reason and usage, then ends (no [DONE])', behavior: { fault: { kind: 'truncate', after: 'usage' } }, stream: true, expect: { ok: true, finishReason: 'stop', usage: true } },
-  { name: '[DONE] but no finish_reason', behavior: { fault: { kind: 'no-finish' } }, stream: true, expect: { ok: true, finishReason: null, usage: true } },
-  { name: 'socket reset after the first chunk', behavior: { fault: 'cut' }, stream: true, expect: { ok: false, type: 'connection', partial: null } },
-  { name: 'not streaming: half the JSON body', behavior: { fault: { kind: 'truncate', after: 'half' } }, stream: false, expect: { ok: false, type: 'invalid_response', partial: null } },
+  {
+    name: 'complete stream, finish_reason length',
+    behavior: { finishReason: 'length' },
+    stream: true,
+    expect: { ok: true, finishReason: 'length', usage: true },
+  },
+  {
+    name: 'ends after half the content',
+    behavior: { fault: { kind: 'truncate', after: 'half' } },
+    stream: true,
+    expect: { ok: false, type: 'truncated', partial: 'half' },
+  },
+  {
+    name: 'ends after the last content chunk, before finish',
+    behavior: { fault: { kind: 'truncate', after: 'content' } },
+    stream: true,
+    expect: { ok: false, type: 'truncated', partial: 'all' },
+  },
+  {
+    name: 'finish_reason, then ends (no usage, no [DONE])',
+    behavior: { fault: { kind: 'truncate', after: 'finish' } },
+    stream: true,
+    expect: { ok: true, finishReason: 'stop', usage: false },
+  },
+  {
+    name: 'finish_reason and usage, then ends (no [DONE])',
+    behavior: { fault: { kind: 'truncate', after: 'usage' } },
+    stream: true,
+    expect: { ok: true, finishReason: 'stop', usage: true },
+  },
+  {
+    name: '[DONE] but no finish_reason',
+    behavior: { fault: { kind: 'no-finish' } },
+    stream: true,
+    expect: { ok: true, finishReason: null, usage: true },
+  },
+  {
+    name: 'socket reset after the first chunk',
+    behavior: { fault: 'cut' },
+    stream: true,
+    expect: { ok: false, type: 'connection', partial: null },
+  },
+  {
+    name: 'not streaming: half the JSON body',
+    behavior: { fault: { kind: 'truncate', after: 'half' } },
+    stream: false,
+    expect: { ok: false, type: 'invalid_response', partial: null },
+  },
 ];
 
 const KEY = 'sk-truncation-test-key-0123456789';
 const PROMPT = 'Explain TCP congestion control';
 const fakes: Record<'openai' | 'huggingface', FakeServer> = {} as never;
 const threaded = createThreadedLlmClient();
-const clients: Array<[string, LlmClient]> = [['in process', createLlmClient()], ['on the worker thread', threaded]];
+const clients: Array<[string, LlmClient]> = [
+  ['in process', createLlmClient()],
+  ['on the worker thread', threaded],
+];
 
 beforeAll(async () => {
   [fakes.openai, fakes.huggingface] = await Promise.all([startFakeOpenAI(), startFakeHuggingFace()]);
@@ -71,7 +116,10 @@ describe.each(['openai', 'huggingface'] as const)('the end of a stream on the %s
       expect(out.error.type).toBe(c.expect.type);
       expect(out.error.message).not.toContain(KEY);
       if (c.expect.partial === null) expect(out.output ?? null).toBeNull();
-      else expect(out.output).toBe(words.slice(0, c.expect.partial === 'half' ? Math.ceil(words.length / 2) : words.length).join(' '));
+      else
+        expect(out.output).toBe(
+          words.slice(0, c.expect.partial === 'half' ? Math.ceil(words.length / 2) : words.length).join(' '),
+        );
     });
   });
 });

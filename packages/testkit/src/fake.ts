@@ -35,7 +35,12 @@ export type Fault =
   | 'malformed'
   | 'reset'
   | { kind: '429'; retryAfterMs?: number; retryAfterSeconds?: number; retryAfterDate?: string }
-  | { kind: '500' | '502' | '503' | '504' | '401' | '403' | '400' | '404' | '408' | '422' | 'hang' | 'malformed' | 'reset' }
+  | {
+      kind: '500' | '502' | '503' | '504' | '401' | '403' | '400' | '404' | '408' | '422';
+    }
+  | {
+      kind: 'hang' | 'malformed' | 'reset';
+    }
   | { kind: 'slow'; ms: number }
   /** Streaming only: send the headers and the first chunk, then destroy the socket. */
   | 'cut'
@@ -465,7 +470,14 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         created,
         model: responseModel,
         ...(servedBy ? { provider: servedBy } : {}),
-        choices: [{ index: 0, message: { role: 'assistant', content: output }, finish_reason: b.finishReason ?? 'stop', logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: output },
+            finish_reason: b.finishReason ?? 'stop',
+            logprobs: null,
+          },
+        ],
         usage,
       };
       if (!truncateAfter) return json(res, 200, answer, extraHeaders);
@@ -500,7 +512,8 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       rest += chunk({ choices: [{ index: 0, delta: { content: ' ' + words[i] }, finish_reason: null }] });
     }
     if (truncateAfter === 'half' || truncateAfter === 'content') return void res.end(rest);
-    if (fault?.kind !== 'no-finish') rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: b.finishReason ?? 'stop' }] });
+    const finish = b.finishReason ?? 'stop';
+    if (fault?.kind !== 'no-finish') rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: finish }] });
     if (truncateAfter === 'finish') return void res.end(rest);
     if (includeUsage) rest += chunk({ choices: [], usage });
     if (truncateAfter === 'usage') return void res.end(rest);

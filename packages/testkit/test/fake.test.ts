@@ -108,7 +108,8 @@ describe('fake OpenAI over HTTP', () => {
     fake.setBehavior({ fault: 'hang' });
     const p = post(`${fake.url}/v1/chat/completions`, body('hang')).catch((e) => e);
     const giveUp = new AbortController();
-    const p2 = fetch(`${fake.url}/v1/chat/completions`, { method: 'POST', body: body('hang'), signal: giveUp.signal }).catch((e) => e);
+    const url = `${fake.url}/v1/chat/completions`;
+    const p2 = fetch(url, { method: 'POST', body: body('hang'), signal: giveUp.signal }).catch((e) => e);
     await until(() => fake.inFlight() >= 2); // both held, neither answered
     giveUp.abort();
     expect(await p2).toBeInstanceOf(Error);

@@ -79,7 +79,13 @@ export const promptSetsRouter = {
         requestId,
       }),
     )
-    .mutation(({ ctx, input }) => idempotent(ctx, 'promptSets.create', input, (claim) => createSet(ctx, input.name, input.prompts, claim), findSet(ctx))),
+    .mutation(({ ctx, input }) =>
+      idempotent(
+        ctx, 'promptSets.create', input,
+        (claim) => createSet(ctx, input.name, input.prompts, claim),
+        findSet(ctx),
+      ),
+    ),
 
   /** Parses a file without saving it: the first prompts and every error, by line. */
   preview: publicProcedure.input(fileInput).mutation(({ input }) => {
@@ -93,7 +99,9 @@ export const promptSetsRouter = {
       (claim) => {
         const r = parsePromptFile(input.format, input.content);
         if (r.errors.length) fileErrors(r.errors);
-        if (r.prompts.length > MAX_PROMPTS) fileErrors([{ line: MAX_PROMPTS + 1, message: `at most ${MAX_PROMPTS} prompts per set` }]);
+        if (r.prompts.length > MAX_PROMPTS) {
+          fileErrors([{ line: MAX_PROMPTS + 1, message: `at most ${MAX_PROMPTS} prompts per set` }]);
+        }
         return createSet(ctx, input.name, r.prompts, claim);
       },
       findSet(ctx),

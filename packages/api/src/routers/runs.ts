@@ -57,8 +57,8 @@ export const runsRouter = {
           finalTrace: {
             select: {
               id: true, status: true, requestedModel: true, responseModel: true, attribution: true, latencyMs: true, ttftMs: true,
-              inputTokens: true, outputTokens: true, costUsd: true, output: true, finishReason: true, errorType: true, errorMessage: true,
-              httpStatus: true,
+              inputTokens: true, outputTokens: true, costUsd: true, output: true, finishReason: true, errorType: true,
+              errorMessage: true, httpStatus: true,
             },
           },
         },

@@ -89,7 +89,10 @@ export async function compareRuns(
       prisma.runItem.groupBy({ by: ['status'], where, _count: true }),
       prisma.trace.findMany({
         where: { ...where, status: 'ok', finalOf: { isNot: null } },
-        select: { latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true, finishReason: true },
+        select: {
+          latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true,
+          finishReason: true,
+        },
       }),
     ]);
     const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;

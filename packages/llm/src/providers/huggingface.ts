@@ -39,7 +39,8 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
       const sb = res.headers.get('x-inference-provider');
       if (sb) servedByHeader = sb;
       if (!res.ok || !res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) return res;
-      return new Response(watchForDone(res.body, end), { status: res.status, statusText: res.statusText, headers: res.headers });
+      const { status, statusText, headers } = res;
+      return new Response(watchForDone(res.body, end), { status, statusText, headers });
     };
     const args: Record<string, unknown> = {
       model: model.providerModel,

@@ -103,9 +103,12 @@ export class StreamFold {
    */
   end(sawDone: boolean): void {
     if (!this.finishReason && !sawDone) {
-      throw new TruncatedStreamError(`stream ended after ${this.chunks} chunk(s) without a finish_reason or [DONE]`, this.output);
+      const message = `stream ended after ${this.chunks} chunk(s) without a finish_reason or [DONE]`;
+      throw new TruncatedStreamError(message, this.output);
     }
-    if (!this.sawChoices && this.usageRaw === undefined) throw new InvalidResponseError('invalid response: stream ended without any choice');
+    if (!this.sawChoices && this.usageRaw === undefined) {
+      throw new InvalidResponseError('invalid response: stream ended without any choice');
+    }
   }
 }
 

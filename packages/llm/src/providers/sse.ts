@@ -82,7 +82,11 @@ export class SSEDecoder {
  * instead of passing through as a chunk. A throw comes after the batch of the payloads before it,
  * as it would one payload at a time. `end.done` is set when `[DONE]` comes.
  */
-export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, headers: Headers, end: StreamEnd = { done: false }): AsyncGenerator<unknown[]> {
+export async function* openAIChunkBatches(
+  body: AsyncIterable<Uint8Array>,
+  headers: Headers,
+  end: StreamEnd = { done: false },
+): AsyncGenerator<unknown[]> {
   const decoder = new SSEDecoder();
   let done = false;
   const payloads = (events: SSEvent[]): { batch: unknown[]; failed: boolean; error?: unknown } => {
