@@ -76,6 +76,9 @@ function completionsPerItem(events: RunEventMessage[]) {
   return n;
 }
 
+/** More work than 10 restarts' moments leave time for, even on a fast machine: the kills land mid-run. */
+const PROMPTS = 240;
+
 describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s', (provider) => {
   const cleanups = cleanupsAfterAll();
 
@@ -102,7 +105,7 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
       signal: 'SIGKILL',
       times: 10,
       seed: provider === 'sqlite' ? 14 : 41,
-      prompts: 150,
+      prompts: PROMPTS,
       concurrency: 8,
       maxRetries,
     });
@@ -110,7 +113,7 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
 
     // No item lost: every one completed or failed, none left pending or cancelled.
     expect(run.status).toBe('completed');
-    expect(run.completedItems + run.failedItems).toBe(150);
+    expect(run.completedItems + run.failedItems).toBe(PROMPTS);
     expect(items.filter((i) => i.status !== 'completed' && i.status !== 'failed')).toEqual([]);
     // No completion twice: one ok trace and one item.completed per completed item, none otherwise.
     const completions = completionsPerItem(events);
@@ -139,10 +142,10 @@ describe.each(PROVIDERS_UNDER_TEST)('SIGKILL at 10 seeded random moments on %s',
     }
     const interrupted = traces.filter((tr) => tr.status === 'interrupted').length;
     console.log(
-      `[restarts] ${provider} SIGKILL ×10 (${midRun} mid-run): 150 prompts, ${run.completedItems} completed, ` +
+      `[restarts] ${provider} SIGKILL ×10 (${midRun} mid-run): ${PROMPTS} prompts, ${run.completedItems} completed, ` +
         `${run.failedItems} failed (budget used up on 429s), ${interrupted} calls cut off, ` +
         `${fake.total()} calls sent ` +
-        `(${(fake.total() / 150).toFixed(2)} per prompt)`,
+        `(${(fake.total() / PROMPTS).toFixed(2)} per prompt)`,
     );
   }, 180_000);
 });
@@ -159,7 +162,7 @@ describe(`SIGTERM at ${SIGTERMS} seeded random moments`, () => {
       behavior: (req) => ({ latencyMs: 20 + 60 * draw(req.messages[0]!.content) }),
     });
     cleanups.push(() => fake.close());
-    const prompts = 30 * SIGTERMS;
+    const prompts = 40 * SIGTERMS; // more than the signals' moments leave time for, on a fast machine
     const { run, traces, midRun } = await runThroughRestarts(db, fake, {
       signal: 'SIGTERM',
       times: SIGTERMS,
