@@ -1,9 +1,11 @@
 // The typed client every command uses: queries and mutations over HTTP, the export stream over
 // httpBatchStreamLink, subscriptions over a WebSocket that opens only when a command subscribes.
+import { randomUUID } from 'node:crypto';
 import { createTRPCClient, createWSClient, httpBatchLink, httpBatchStreamLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import type { AppRouter } from '@batchlight/api';
+import { isConnectionError } from './errors.js';
 
 export type Client = TRPCClient<AppRouter>;
 
@@ -44,4 +46,19 @@ export function connect(server: string, token: string | undefined): Connection {
     ],
   });
   return { client, close: () => ws.close() };
+}
+
+/**
+ * Sends a create mutation under a fresh requestId, and once more under the same id if the
+ * connection failed before an answer came: the server then returns what the first one created,
+ * or creates it if it never arrived. Never twice.
+ */
+export async function createOnce<T>(send: (requestId: string) => Promise<T>): Promise<T> {
+  const requestId = randomUUID();
+  try {
+    return await send(requestId);
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    return send(requestId);
+  }
 }

@@ -21,13 +21,20 @@ function causes(err: unknown): unknown[] {
 /** Server answers that mean the input was at fault (the message names the field). */
 const USAGE_CODES = new Set(['BAD_REQUEST', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE']);
 
+/** The request never got an answer: the server could not be reached, or the connection broke. */
+export function isConnectionError(err: unknown): boolean {
+  const chain = causes(err);
+  const codes = chain.map((e) => (e as { code?: string }).code).filter(Boolean);
+  const text = chain.map((e) => (e instanceof Error ? e.message : String(e))).join(' ');
+  const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET'];
+  return codes.some((c) => unreachable.includes(c!)) || /fetch failed|ECONNREFUSED/.test(text);
+}
+
 /** Turns anything thrown into one line and an exit code. */
 export function describeError(err: unknown, server: string): { message: string; code: number } {
   if (err instanceof CliError) return { message: err.message, code: err.code };
   const chain = causes(err);
-  const codes = chain.map((e) => (e as { code?: string }).code).filter(Boolean);
-  const text = chain.map((e) => (e instanceof Error ? e.message : String(e))).join(' ');
-  if (codes.some((c) => c === 'ECONNREFUSED' || c === 'ENOTFOUND' || c === 'EHOSTUNREACH' || c === 'ECONNRESET') || /fetch failed|ECONNREFUSED/.test(text)) {
+  if (isConnectionError(err)) {
     return { message: `cannot reach the server at ${server} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`, code: EXIT.unreachable };
   }
   if (err instanceof TRPCClientError) {

@@ -158,11 +158,12 @@ export async function summary(client: Client, runId: string) {
 
 export function summaryTable(rows: Awaited<ReturnType<typeof summary>>): string {
   return table(
-    ['model', 'items', 'ok', 'failed', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost', 'mismatch'],
+    ['model', 'items', 'ok', 'failed', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost', 'length',
+      'mismatch'],
     rows.map((r) => [
       r.model, r.items, r.completed, r.failed, pct(r.successRate), ms(r.latencyP50), ms(r.latencyP95), ms(r.ttftP50),
-      `${r.inputTokens}/${r.outputTokens}`, usd(r.costUsd), r.mismatches,
+      `${r.inputTokens}/${r.outputTokens}`, usd(r.costUsd), r.lengthFinishes, r.mismatches,
     ]),
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
 }

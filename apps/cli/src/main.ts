@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect, type Client } from './client.js';
+import { connect, createOnce, type Client } from './client.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { follow, summary, summaryTable } from './follow.js';
 import { duration, ms, table, usd } from './format.js';
@@ -142,7 +142,9 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       if (!v.prompts) throw new CliError('--prompts: give a prompt set (name or id) or a .jsonl/.csv file');
       const modelIds = await resolveModels(client, v.model ?? []);
       const promptSetId = await resolvePromptSet(client, v.prompts);
-      const run = await client.runs.create.mutate({ promptSetId, modelIds, ...settings });
+      const run = await createOnce((requestId) =>
+        client.runs.create.mutate({ promptSetId, modelIds, ...settings, requestId }),
+      );
       if (!v.follow) {
         print(json, run, () => `started run ${run.id} (${run.totalItems} items); follow it with: batchlight follow ${run.id}`);
         return EXIT.ok;
@@ -171,11 +173,14 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
     case 'show': {
       const r = await client.runs.get.query({ id: need(pos, 0, '<runId>') });
       const perModel = await summary(client, r.id);
+      // Answers cut off by max tokens (finish_reason `length`) are successes, and a finding.
+      const cutOff = perModel.reduce((n, m) => n + m.lengthFinishes, 0);
       print(json, { ...r, summary: perModel }, () =>
         [
           `run ${r.id}${r.name ? ` "${r.name}"` : ''} — ${r.status}`,
           `prompt set ${r.promptSet.name} · concurrency ${r.concurrency} · delay ${r.delayMs}ms · repeats ${r.repeats}${r.promptLimit ? ` · limit ${r.promptLimit}` : ''}`,
           `items ${r.totalItems}: ${r.completedItems} completed, ${r.failedItems} failed, ${r.cancelledItems} cancelled, ${r.retries} retries · cost ${usd(r.costUsd)}`,
+          ...(cutOff ? [`${cutOff} answer(s) cut off by max tokens (finish_reason length): the "length" column`] : []),
           r.startedAt ? `started ${r.startedAt.toISOString()}${r.finishedAt ? ` · took ${duration(r.finishedAt.getTime() - r.startedAt.getTime())}` : ''}` : 'not started',
           table(['model', 'provider', 'sends', 'revision'], r.models.map((m) => [m.name, m.provider, m.providerModel, m.modelRevision])),
           '',
@@ -238,14 +243,19 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       if (sub === 'add') {
         const provider = v.provider;
         if (provider !== 'openai' && provider !== 'huggingface' && provider !== 'simulated') throw new CliError('--provider: openai, huggingface or simulated');
-        if (!v.name) throw new CliError('--name: required');
-        if (!v['provider-model']) throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
+        const { name, 'provider-model': providerModel } = v;
+        if (!name) throw new CliError('--name: required');
+        if (!providerModel) {
+          throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
+        }
         const params = jsonObject(v, 'params') ?? {};
         const pricing = { inputPerMTok: num(v, 'price-in') ?? null, outputPerMTok: num(v, 'price-out') ?? null, cachedInputPerMTok: num(v, 'price-cached') ?? null };
-        const m = await client.models.create.mutate({
-          name: v.name, provider, providerModel: v['provider-model'], baseUrl: v['base-url'] ?? null,
-          credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null, params, pricing,
-        });
+        const m = await createOnce((requestId) =>
+          client.models.create.mutate({
+            name, provider, providerModel, baseUrl: v['base-url'] ?? null,
+            credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null, params, pricing, requestId,
+          }),
+        );
         print(json, m, () => `added model ${m.name} (${m.id})`);
         return EXIT.ok;
       }

@@ -1,7 +1,7 @@
 // Turns what the user typed (model names or ids, a prompt set id or a file) into ids.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import type { Client } from './client.js';
+import { createOnce, type Client } from './client.js';
 import { CliError } from './errors.js';
 
 export async function resolveModels(client: Client, wanted: string[]): Promise<string[]> {
@@ -33,5 +33,6 @@ export async function resolvePromptSet(client: Client, value: string | undefined
 
 export async function importPrompts(client: Client, file: string, name?: string) {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`);
-  return client.promptSets.import.mutate({ name: name ?? basename(file), format: promptFormat(file), content: readFileSync(file, 'utf8') });
+  const input = { name: name ?? basename(file), format: promptFormat(file), content: readFileSync(file, 'utf8') };
+  return createOnce((requestId) => client.promptSets.import.mutate({ ...input, requestId }));
 }

@@ -2,7 +2,7 @@
 // process on a free port with a fresh SQLite database and a token.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,9 @@ beforeAll(async () => {
     add('broken', { latencyMs: 2, errorRate: 1 }),
     add('liar', { latencyMs: 2, answerAs: 'someone-else' }),
     add('slow', { latencyMs: 150 }),
+    // Answers of 20-30 tokens, cut at 8 (finish_reason length).
+    cli(['models', 'add', '--name', 'terse', '--provider', 'simulated', '--provider-model', 'terse-model', '--params',
+      JSON.stringify({ maxTokens: 8, simulation: { latencyMs: 2, outputTokens: { min: 20, max: 30 } } })]),
   ]);
   for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
   writeFileSync(
@@ -109,10 +112,23 @@ describe('batchlight CLI against a real server', () => {
   it('run --follow imports a prompt file, shows progress, prints the per-model table and exits 0', async () => {
     const r = await cli(['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '4', '--repeats', '2', '--follow']);
     expect(r.stderr).toMatch(/24\/24 +✓24 ✗0/);
-    expect(r.stdout).toMatch(/model\s+items\s+ok\s+failed\s+success\s+p50\s+p95\s+ttft p50\s+tokens in\/out\s+cost\s+mismatch/);
-    expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%\s+\d+ms\s+\d+ms\s+\d+ms\s+\d+\/\d+\s+\$[\d.]+\s+0\n/);
+    const columns = ['model', 'items', 'ok', 'failed', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost'];
+    const head = new RegExp([...columns, 'length', 'mismatch'].join('\\s+'));
+    expect(r.stdout).toMatch(head);
+    expect(r.stdout).toMatch(/quick\s+24\s+24\s+0\s+100\.0%\s+\d+ms\s+\d+ms\s+\d+ms\s+\d+\/\d+\s+\$[\d.]+\s+0\s+0\n/);
     expect(r.stdout).toMatch(/completed: 24 completed, 0 failed/);
     expect(r.code).toBe(0);
+  });
+
+  it('counts answers cut off by max tokens (finish_reason length) as completed, and show names them', async () => {
+    const r = await cli(['run', '--model', 'terse', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '4',
+      '--follow']);
+    expect(r.stdout).toMatch(/terse\s+4\s+4\s+0\s+100\.0%.*\s4\s+0\n/);
+    expect(r.stdout).toMatch(/quick\s+4\s+4\s+0\s+100\.0%.*\s0\s+0\n/);
+    expect(r.code).toBe(0);
+    const runId = /run (\S+) completed/.exec(r.stdout)![1]!;
+    const shown = await cli(['show', runId]);
+    expect(shown.stdout).toMatch(/4 answer\(s\) cut off by max tokens \(finish_reason length\)/);
   });
 
   it('exits 1 when items fail', async () => {
@@ -243,6 +259,50 @@ describe('batchlight CLI against a real server', () => {
 
     const jsonErr = await cli(['runs', '--json'], { BATCHLIGHT_TOKEN: 'nope' });
     expect(JSON.parse(jsonErr.stderr)).toMatchObject({ exitCode: 3, error: expect.stringMatching(/unauthorized/) });
+  });
+
+  it('sends a create again, same requestId, when the connection breaks before the answer: created once', async () => {
+    // In front of the server: the first call of each create mutation goes through, and the
+    // connection is dropped when its answer comes. The server did it; the CLI saw a broken socket.
+    const cut = new Set<string>();
+    const proxy = createHttpServer((req, res) => {
+      const path = req.url ?? '/';
+      const creates = ['runs.create', 'models.create', 'promptSets.import'];
+      const procedure = creates.find((p) => path.startsWith(`/trpc/${p}?`));
+      const headers = { ...req.headers, host: new URL(url).host };
+      const upstream = request(`${url}${path}`, { method: req.method, headers }, (answer) => {
+        if (procedure && !cut.has(procedure)) {
+          cut.add(procedure);
+          answer.resume();
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const viaProxy = { BATCHLIGHT_SERVER: `http://127.0.0.1:${(proxy.address() as { port: number }).port}` };
+    try {
+      const runsBefore = (await api.runs.list.query({ limit: 200 })).runs.length;
+      const via = (args: string[]) => cli([...args, '--json'], viaProxy);
+      const added = await via(['models', 'add', '--name', 'via-proxy', '--provider', 'simulated',
+        '--provider-model', 'v']);
+      const imported = await via(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'via-proxy']);
+      const ran = await via(['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '2']);
+      expect([...cut].sort()).toEqual(['models.create', 'promptSets.import', 'runs.create']);
+      for (const r of [added, imported, ran]) expect([r.code, r.stderr]).toEqual([0, '']);
+      const models = await api.models.list.query({ includeArchived: true });
+      expect(models.filter((m) => m.name === 'via-proxy').map((m) => m.id)).toEqual([JSON.parse(added.stdout).id]);
+      const sets = await api.promptSets.list.query();
+      expect(sets.filter((s) => s.name === 'via-proxy').map((s) => s.id)).toEqual([JSON.parse(imported.stdout).id]);
+      const runs = (await api.runs.list.query({ limit: 200 })).runs;
+      expect(runs.length).toBe(runsBefore + 1);
+      expect(runs[0]!.id).toBe(JSON.parse(ran.stdout).id);
+    } finally {
+      proxy.close();
+    }
   });
 
   it('prints machine-readable JSON with --json', async () => {

@@ -21,6 +21,8 @@ export interface Row {
   requestedModel: string | null;
   responseModel: string | null;
   outputPreview: string | null;
+  /** Why the provider stopped a completed call (`stop`, `length`, …). */
+  finishReason: string | null;
   traceId: string | null;
   note: string | null;
 }
@@ -54,6 +56,7 @@ export function rowFromItem(i: ItemRow): Row {
     latencyMs: t?.latencyMs ?? null, ttftMs: t?.ttftMs ?? null, inputTokens: t?.inputTokens ?? null, outputTokens: t?.outputTokens ?? null,
     costUsd: t?.costUsd ?? null, attribution: t?.status === 'ok' ? t.attribution : null, requestedModel: t?.requestedModel ?? null,
     responseModel: t?.responseModel ?? null, outputPreview: t?.outputPreview ?? t?.errorMessage ?? null, traceId: t?.id ?? null,
+    finishReason: t?.status === 'ok' ? t.finishReason : null,
     note: t && t.status !== 'ok' ? `${t.errorType ?? t.status}${t.httpStatus ? ` ${t.httpStatus}` : ''}` : null,
   };
 }
@@ -122,7 +125,7 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
           Object.assign(row, {
             status: 'completed', latencyMs: c.latencyMs, ttftMs: c.ttftMs, inputTokens: c.inputTokens, outputTokens: c.outputTokens,
             costUsd: c.costUsd, attribution: c.attribution, requestedModel: c.requestedModel, responseModel: c.responseModel,
-            outputPreview: c.outputPreview, traceId: c.traceId, note: null,
+            outputPreview: c.outputPreview, finishReason: c.finishReason, traceId: c.traceId, note: null,
           });
         } else {
           const f = e.payload;
@@ -157,6 +160,8 @@ export interface ModelStats {
   outputTokens: number;
   costUsd: number;
   mismatches: number;
+  /** Completed answers the provider ended with finish_reason `length` (cut off by max tokens). */
+  lengthFinishes: number;
 }
 
 export function modelStats(state: RunState): Map<string, ModelStats> {
@@ -164,7 +169,7 @@ export function modelStats(state: RunState): Map<string, ModelStats> {
   for (const r of state.rows.values()) {
     let a = acc.get(r.modelId);
     if (!a) {
-      a = { s: { modelId: r.modelId, items: 0, completed: 0, failed: 0, running: 0, successRate: null, p50: null, p95: null, ttftP50: null, ttftP95: null, inputTokens: 0, outputTokens: 0, costUsd: 0, mismatches: 0 }, lat: [], ttft: [] };
+      a = { s: { modelId: r.modelId, items: 0, completed: 0, failed: 0, running: 0, successRate: null, p50: null, p95: null, ttftP50: null, ttftP95: null, inputTokens: 0, outputTokens: 0, costUsd: 0, mismatches: 0, lengthFinishes: 0 }, lat: [], ttft: [] };
       acc.set(r.modelId, a);
     }
     const s = a.s;
@@ -177,6 +182,7 @@ export function modelStats(state: RunState): Map<string, ModelStats> {
       s.outputTokens += r.outputTokens ?? 0;
       s.costUsd += r.costUsd ?? 0;
       if (r.attribution === 'mismatch') s.mismatches++;
+      if (r.finishReason === 'length') s.lengthFinishes++;
     } else if (r.status === 'failed') s.failed++;
     else if (r.status === 'running' || r.status === 'retrying') s.running++;
   }

@@ -116,6 +116,7 @@ describe('live monitor in Chromium', () => {
     await page.locator('[data-status=completed]').first().click();
     await expect.poll(() => page.getByTestId('trace-models').textContent()).toMatch(/requestedfake-model.*reportedfake-model/);
     expect((await page.getByTestId('trace-output').textContent())!.length).toBeGreaterThan(5);
+    expect(await page.getByTestId('trace-finish').textContent()).toBe('stop');
     await shot('trace', page, false);
     await page.keyboard.press('Escape');
   });

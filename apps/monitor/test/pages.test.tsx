@@ -116,7 +116,7 @@ describe('trace drawer', () => {
       id: 't1', status: 'ok', attempt: 2, modelName: 'GPT-5 Mini', modelRevision: 3, provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b',
       servedBy: null, attribution: 'mismatch', latencyMs: 812, ttftMs: 120, startedAt: new Date(), endedAt: new Date(), inputTokens: 12, outputTokens: 30,
       cachedInputTokens: 0, reasoningTokens: 0, costUsd: 0.0001, costSource: 'pricing', errorType: null, errorMessage: null, httpStatus: null,
-      input: [{ role: 'user', content: 'Say hi' }], output: 'Hi there', rawUsage: null,
+      input: [{ role: 'user', content: 'Say hi' }], output: 'Hi there', rawUsage: null, finishReason: 'length',
     };
     const onClose = vi.fn();
     render(<TraceDrawer traceId="t1" onClose={onClose} />);
@@ -125,6 +125,7 @@ describe('trace drawer', () => {
     expect(kv.textContent).toMatch(/reportedqwen-2\.5-7b/);
     expect(kv.textContent).toMatch(/mismatch: qwen-2\.5-7b/);
     expect(kv.textContent).toMatch(/attempt 2/);
+    expect(screen.getByTestId('trace-finish').textContent).toBe('length');
     expect(screen.getByTestId('trace-output').textContent).toBe('Hi there');
     expect(screen.getByText('Say hi')).toBeTruthy();
     fireEvent.keyDown(window, { key: 'Escape' });
@@ -141,7 +142,7 @@ describe('items table', () => {
       const state = emptyState();
       addItems(state, Array.from({ length: 10_000 }, (_, i) => ({ id: `i${String(i).padStart(5, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, status: 'pending', attempts: 0, trace: null }) as never));
       applyEvents(state, [
-        { runId: 'r', seq: 1, at: new Date().toISOString(), type: 'item.completed', payload: { itemId: 'i00001', modelId: 'm1', promptIndex: 1, repeatIndex: 0, attempt: 1, traceId: 't-1', provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b', attribution: 'mismatch', latencyMs: 300, ttftMs: 40, inputTokens: 5, outputTokens: 9, costUsd: 0.001, outputPreview: 'hello' } },
+        { runId: 'r', seq: 1, at: new Date().toISOString(), type: 'item.completed', payload: { itemId: 'i00001', modelId: 'm1', promptIndex: 1, repeatIndex: 0, attempt: 1, traceId: 't-1', provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b', attribution: 'mismatch', latencyMs: 300, ttftMs: 40, inputTokens: 5, outputTokens: 9, costUsd: 0.001, finishReason: 'stop', outputPreview: 'hello' } },
       ]);
       const onOpen = vi.fn();
       render(<ItemsTable state={state} version={1} names={new Map([['m1', 'GPT-5 Mini']])} onOpen={onOpen} />);
@@ -186,7 +187,7 @@ describe('run page', () => {
       for (let i = 0; i < 200; i++) {
         const ref = { itemId: `i${String(i).padStart(4, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, attempt: 1 };
         ev('item.started', { ...ref, startedAt: at });
-        ev('item.completed', { ...ref, traceId: `t${i}`, provider: 'simulated', requestedModel: 'sim-fast-1', responseModel: 'sim-fast-1', attribution: 'match', latencyMs: 10 + i, ttftMs: 5, inputTokens: 3, outputTokens: 7, costUsd: 0, outputPreview: 'ok' });
+        ev('item.completed', { ...ref, traceId: `t${i}`, provider: 'simulated', requestedModel: 'sim-fast-1', responseModel: 'sim-fast-1', attribution: 'match', latencyMs: 10 + i, ttftMs: 5, inputTokens: 3, outputTokens: 7, costUsd: 0, outputPreview: 'ok', finishReason: i % 50 ? 'stop' : 'length' });
       }
       ev('run.progress', { completed: 200, failed: 0, cancelled: 0, inFlight: 0, total: 200, retries: 0, throughput: 50, elapsedMs: 4000 });
       // 401 events, one frame requested, nothing applied until it runs.
@@ -194,6 +195,8 @@ describe('run page', () => {
       expect(screen.getByTestId('count-completed').textContent).toBe('0');
       await act(async () => frames.splice(0).forEach((f) => f(performance.now())));
       expect(screen.getByTestId('count-completed').textContent).toBe('200');
+      // Answers cut off by max tokens are counted in the model's panel once its stats refresh.
+      await waitFor(() => expect(screen.getByTestId('length-finishes').textContent).toBe('4'), { timeout: 5_000 });
       expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
       // A replayed seq (as after a reconnect) changes nothing.
       fake.onData!({ data: { runId: 'r1', seq: 5, at, type: 'item.started', payload: { itemId: 'i0002', modelId: 'm1', promptIndex: 2, repeatIndex: 0, attempt: 1, startedAt: at } } });

@@ -11,10 +11,14 @@ let seq = 0;
 const ev = <T extends RunEventMessage['type']>(type: T, payload: Extract<RunEventMessage, { type: T }>['payload'], s = ++seq) =>
   ({ runId: 'r', seq: s, type, payload, at: new Date(1_700_000_000_000 + s).toISOString() }) as RunEventMessage;
 const ref = (itemId: string, attempt = 1, modelId = 'm1') => ({ itemId, modelId, promptIndex: Number(itemId.slice(1)), repeatIndex: 0, attempt });
-const done = (itemId: string, latencyMs: number, attempt = 1, attribution: 'match' | 'mismatch' = 'match', modelId = 'm1') =>
+type Attr = 'match' | 'mismatch';
+const done = (
+  itemId: string, latencyMs: number, attempt = 1, attribution: Attr = 'match', modelId = 'm1', finish = 'stop',
+) =>
   ev('item.completed', {
     ...ref(itemId, attempt, modelId), traceId: `t-${itemId}-${attempt}`, provider: 'openai', requestedModel: 'a', responseModel: attribution === 'match' ? 'a' : 'b',
-    attribution, latencyMs, ttftMs: latencyMs / 2, inputTokens: 10, outputTokens: 20, costUsd: 0.001, outputPreview: 'out',
+    attribution, latencyMs, ttftMs: latencyMs / 2, inputTokens: 10, outputTokens: 20, costUsd: 0.001,
+    finishReason: finish, outputPreview: 'out',
   });
 
 describe('run state', () => {
@@ -52,15 +56,18 @@ describe('run state', () => {
     expect(s.order).toEqual(['i7']);
   });
 
-  it('computes per-model success, percentiles, tokens, cost and mismatches', () => {
+  it('computes per-model success, percentiles, tokens, cost, mismatches and answers cut off by length', () => {
     seq = 0;
-    const s = addItems(emptyState(), ['i0', 'i1', 'i2', 'i3', 'i4'].map((id) => item(id)));
+    const trace = { status: 'ok', finishReason: 'length', attribution: 'match' } as ItemRow['trace'];
+    const loaded = item('i5', { status: 'completed', trace });
+    const s = addItems(emptyState(), [...['i0', 'i1', 'i2', 'i3', 'i4'].map((id) => item(id)), loaded]);
     applyEvents(s, [
-      done('i0', 100), done('i1', 300), done('i2', 200, 1, 'mismatch'),
+      done('i0', 100), done('i1', 300, 1, 'match', 'm1', 'length'), done('i2', 200, 1, 'mismatch'),
       ev('item.failed', { ...ref('i3'), traceId: 't', errorType: 'server_error', httpStatus: 500, message: 'boom', latencyMs: 10 }),
     ]);
     const st = modelStats(s).get('m1')!;
-    expect(st).toMatchObject({ items: 5, completed: 3, failed: 1, successRate: 0.75, p50: 200, p95: 300, inputTokens: 30, outputTokens: 60, mismatches: 1 });
+    expect(st).toMatchObject({ items: 6, completed: 4, failed: 1, successRate: 0.8, p50: 200, p95: 300 });
+    expect([st.inputTokens, st.outputTokens, st.mismatches, st.lengthFinishes]).toEqual([30, 60, 1, 2]);
     expect(st.costUsd).toBeCloseTo(0.003);
   });
 });

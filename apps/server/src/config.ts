@@ -34,6 +34,8 @@ export interface ServerConfig {
   /** Key variables and provider hosts models may use. */
   policy: CallPolicySpec;
   limits: Limits;
+  /** On SIGTERM/SIGINT, how long calls in flight may take to finish before they are cut off. */
+  shutdownGraceMs: number;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
@@ -116,6 +118,7 @@ const schema = z.object({
   BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS: whole(1, 10_000_000, DEFAULT_LLM_LIMITS.simulation.outputTokens),
   BATCHLIGHT_SIM_MAX_LATENCY_MS: whole(0, 86_400_000, DEFAULT_LLM_LIMITS.simulation.latencyMs),
   BATCHLIGHT_MAX_TRACE_OUTPUT_CHARS: whole(1000, 100_000_000, DEFAULT_LLM_LIMITS.outputChars),
+  BATCHLIGHT_SHUTDOWN_GRACE_MS: whole(0, 3_600_000, 30_000),
 });
 
 /** The `Host` header values the server answers to: the loopback names, and `host` itself, on `port`. */
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     monitorDir,
     seed: e.BATCHLIGHT_SEED,
     llmWorker: e.BATCHLIGHT_LLM_WORKER,
+    shutdownGraceMs: e.BATCHLIGHT_SHUTDOWN_GRACE_MS,
     allowedOrigins: e.BATCHLIGHT_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     policy,
     limits: {

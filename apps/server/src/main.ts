@@ -15,12 +15,20 @@ try {
   const config = loadConfig(process.env, monitorDir);
   const server = await startServer(config);
   console.log(`[batchlight] listening on ${server.url}  (monitor: ${server.url}/, API: ${server.url}/trpc, WebSocket: ${server.url.replace('http', 'ws')}/ws)`);
-  let stopping = false;
+  // The first signal drains: no call starts, calls in flight finish (up to the grace) and are
+  // committed, so a restart sends none of them again. A second signal cuts them off at once.
+  let signals = 0;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[batchlight] ${signal}: stopping; runs in flight resume at the next start`);
-    server.close().then(
+    if (signals++) {
+      console.log(`[batchlight] ${signal} again: cutting off the calls in flight (sent again at the next start)`);
+      void server.close({ graceMs: 0 });
+      return;
+    }
+    console.log(
+      `[batchlight] ${signal}: stopping; no new call starts, calls in flight get up to ${config.shutdownGraceMs} ms ` +
+        'to finish (send it again to cut them off); runs resume at the next start',
+    );
+    server.close({ graceMs: config.shutdownGraceMs }).then(
       () => process.exit(0),
       (err) => {
         console.error(err);

@@ -30,7 +30,13 @@ export interface RunningServer {
   url: string;
   port: number;
   engine: ReturnType<typeof createEngine>;
-  close(): Promise<void>;
+  /**
+   * Stops the server. With `graceMs`, it first drains: no new run or call starts (runs.create and
+   * runs.resume answer SERVICE_UNAVAILABLE), calls in flight get up to `graceMs` to finish and be
+   * committed while clients still see their events; then whatever is open is cut off. Calling it
+   * again with a shorter grace (0: at once) cuts the drain short.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 /** The request target as a URL, or null when it is not one (`GET http://[`). */
@@ -194,16 +200,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     url,
     port,
     engine,
-    close: () =>
-      (closed ??= (async () => {
+    close: (opts = {}) => {
+      const drained = engine.close(opts);
+      return (closed ??= (async () => {
+        await drained;
         wsHandler.broadcastReconnectNotification();
-        await engine.close();
         for (const c of wss.clients) c.terminate();
         wss.close();
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         await db.close();
-      })()),
+      })());
+    },
   };
 }
 

@@ -1,17 +1,16 @@
 // SIGKILL the real server process mid-run, start it again: the run finishes, each item completed
-// exactly once, and the calls cut off by the kill are closed as interrupted.
-import { afterAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
+// exactly once, the calls cut off by the kill are closed as interrupted, and those do not count
+// against an item's retry budget.
+import { describe, expect, it } from 'vitest';
+import { startFakeOpenAI } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
-import { allItems, allTraces, collectEvents, fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
-
-const startProcess = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, LLM_KEY_TEST_FAKE: 'sk-fake-test-key' });
+import {
+  allItems, allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt,
+  serverProcess as startProcess, waitFor,
+} from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanups = cleanupsAfterAll();
 
   it('finishes a run after SIGKILL with every item completed exactly once', async () => {
     const db = await tempDatabase(provider);
@@ -55,16 +54,66 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
       expect(item.attempts).toBe(mine.length);
     }
     // At the fake: each prompt was sent once, plus at most once per call the kill cut off.
-    const sent = new Map<string, number>();
-    for (const r of fake.requests) sent.set(r.body.preview, (sent.get(r.body.preview) ?? 0) + 1);
+    const sent = requestsByPrompt(fake);
     const itemPrompt = new Map(items.map((i) => [i.id, i.promptIndex]));
     for (let i = 0; i < 40; i++) {
       const cut = interrupted.filter((tr) => itemPrompt.get(tr.itemId!) === i).length;
-      const n = [...sent].find(([preview]) => preview.startsWith(`Prompt number ${i}:`))?.[1] ?? 0;
+      const n = [...sent].find(([preview]) => preview.startsWith(`Prompt number ${i}:`))?.[1].length ?? 0;
       expect(n, `prompt ${i}`).toBeGreaterThanOrEqual(1);
       expect(n, `prompt ${i}`).toBeLessThanOrEqual(1 + cut);
     }
     expect(callsBefore).toBeLessThan(40);
+    b.close();
+    await second.stop();
+  });
+
+  it('retries an item whose only earlier attempt was cut off by the crash (maxRetries 1, first call 429)', async () => {
+    const db = await tempDatabase(provider);
+    cleanups.push(() => db.drop());
+    // Each prompt's first call at the fake is a 429 asking for a 1 s wait; later calls answer.
+    const seen = new Set<string>();
+    const fake = await startFakeOpenAI({
+      behavior: (req) => {
+        const prompt = req.messages[0]!.content;
+        if (seen.has(prompt)) return { latencyMs: 5 };
+        seen.add(prompt);
+        return { latencyMs: 5, fault: { kind: '429', retryAfterSeconds: 1 } };
+      },
+    });
+    cleanups.push(() => fake.close());
+
+    const first = await startProcess(db.url);
+    cleanups.push(() => first.stop('SIGKILL'));
+    const a = makeClient(first.url);
+    const m = await fakeModel(a.client, fake.url, 'budget-model');
+    const set = await promptSet(a.client, 40);
+    // delayMs keeps most of the first calls on record (item.started committed) but not yet sent
+    // when the kill comes: the provider never answered them.
+    const run = await a.client.runs.create.mutate({
+      promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 60, maxRetries: 1,
+    });
+    await collectEvents(a.client, run.id, { stopAfter: 8 + 2 }); // run.status + 8 item.started (+1)
+    await first.stop('SIGKILL');
+    a.close();
+
+    const second = await startProcess(db.url);
+    cleanups.push(() => second.stop('SIGKILL'));
+    const b = makeClient(second.url);
+    await collectEvents(b.client, run.id, { timeoutMs: 30_000 });
+    const got = await b.client.runs.get.query({ id: run.id });
+    const items = await allItems(b.client, run.id);
+    const traces = await allTraces(b.client, run.id);
+    const interrupted = traces.filter((tr) => tr.status === 'interrupted');
+    // The scenario happened: calls were on record but cut off before the provider saw them.
+    expect(interrupted.length).toBeGreaterThan(0);
+    expect([got.status, got.completedItems, got.failedItems]).toEqual(['completed', 40, 0]);
+    for (const item of items) {
+      const mine = traces.filter((tr) => tr.itemId === item.id);
+      // Trace numbers go on after the interrupted ones; only answered attempts use the budget.
+      expect(mine.map((tr) => tr.attempt).sort((x, y) => x - y)).toEqual(mine.map((_, k) => k + 1));
+      const answered = mine.filter((tr) => tr.status !== 'interrupted');
+      expect(answered.length, `item ${item.promptIndex}`).toBeLessThanOrEqual(2);
+    }
     b.close();
     await second.stop();
   });

@@ -1,9 +1,11 @@
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
+import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
+import { startServerProcess, type FakeServer } from '@batchlight/testkit';
 import { loadConfig, startServer, type RunningServer } from '../src/index.js';
 
 export type Client = TRPCClient<AppRouter>;
@@ -52,7 +54,9 @@ export async function startTestServer(
   const db = await tempDatabase(provider);
   const logs: string[] = [];
   const token = opts.token ? { BATCHLIGHT_TOKEN: opts.token } : {};
-  const config = loadConfig({ PORT: '0', DATABASE_URL: db.url, BATCHLIGHT_SECRET_KEY: 'test-secret-key', ...token, ...opts.env });
+  const config = loadConfig({
+    PORT: '0', DATABASE_URL: db.url, BATCHLIGHT_SECRET_KEY: 'test-secret-key', BATCHLIGHT_SHUTDOWN_GRACE_MS: '0', ...token, ...opts.env,
+  });
   const server = await startServer(config, { log: (m) => logs.push(m) });
   const { client, close } = makeClient(server.url, opts.token);
   return {
@@ -131,7 +135,12 @@ export async function promptSet(client: Client, n: number, name = `set-${n}`) {
 }
 
 /** A model on a testkit fake, with its key in an env var the server reads. */
-export async function fakeModel(client: Client, fakeUrl: string, providerModel: string, extra: { name?: string; provider?: 'openai' | 'huggingface' } = {}) {
+export async function fakeModel(
+  client: Client,
+  fakeUrl: string,
+  providerModel: string,
+  extra: { name?: string; provider?: 'openai' | 'huggingface'; stream?: boolean } = {},
+) {
   process.env.LLM_KEY_TEST_FAKE = 'sk-fake-test-key';
   return client.models.create.mutate({
     name: extra.name ?? `${providerModel}-${Math.random().toString(36).slice(2, 7)}`,
@@ -139,7 +148,7 @@ export async function fakeModel(client: Client, fakeUrl: string, providerModel: 
     providerModel,
     baseUrl: extra.provider === 'huggingface' ? fakeUrl : `${fakeUrl}/v1`,
     credentialEnv: 'LLM_KEY_TEST_FAKE',
-    params: { stream: true },
+    params: { stream: extra.stream ?? true },
     pricing: { inputPerMTok: 1, outputPerMTok: 2 },
   });
 }
@@ -161,4 +170,24 @@ export async function failure(call: Promise<unknown>): Promise<CallError> {
     return { code: data?.code ?? '', httpStatus: data?.httpStatus ?? 0, message: err.message, fieldErrors: data?.fieldErrors ?? {} };
   }
   throw new Error('expected the call to fail');
+}
+
+/** The built server as its own process on `databaseUrl`, with the key of fakeModel()'s models. */
+export const serverProcess = (databaseUrl: string, env: NodeJS.ProcessEnv = {}) =>
+  startServerProcess({ DATABASE_URL: databaseUrl, LLM_KEY_TEST_FAKE: 'sk-fake-test-key', ...env });
+
+/** The fake's requests per prompt (promptSet()'s prompts are told apart by their text). */
+export function requestsByPrompt(fake: FakeServer): Map<string, FakeServer['requests']> {
+  const out = new Map<string, FakeServer['requests']>();
+  for (const r of fake.requests) out.set(r.body.preview, [...(out.get(r.body.preview) ?? []), r]);
+  return out;
+}
+
+/** What to undo after the enclosing describe block, undone in reverse order. */
+export function cleanupsAfterAll(): Array<() => Promise<void> | void> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  return cleanups;
 }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHuggingFace, startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
-import { allItems, allTraces, collectEvents, fakeModel, promptSet, startTestServer, waitFor, type TestServer } from './helpers.js';
+import {
+  allItems, allTraces, collectEvents, fakeModel, promptSet, requestsByPrompt, startTestServer, waitFor, type TestServer,
+} from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) => {
   let t: TestServer;
@@ -85,11 +87,12 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     expect(Math.min(...traceStarts.slice(1).map((s, i) => s - traceStarts[i]!))).toBeGreaterThanOrEqual(24);
     // ...and the fake sees them so. The LLM client keeps the gap on the wire (counted from the
     // end of each write); the fake reads its clock when this process's event loop, which the
-    // server shares, gets to a request: now and then 10 ms late on a busy machine, which reads as
-    // one long gap and one short one. Hence the mean and the median; unspaced, both would be a
-    // few ms (4 calls in flight, 5 ms each).
-    expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(25);
-    expect([...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(24);
+    // server shares, gets to a request: on a busy machine tens of ms late, by more for one request
+    // than the next, which reads as one long gap and one short one. Hence the mean (one late
+    // reading moves it by its lateness / 11) and the median, with room for that; unspaced, both
+    // would be a few ms (4 calls in flight, 5 ms each).
+    expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(22);
+    expect([...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(18);
   });
 
   it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
@@ -154,19 +157,96 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const traces = await allTraces(c, run.id);
     expect(traces).toHaveLength(9);
     expect(traces.filter((tr) => tr.errorType === 'rate_limited')).toHaveLength(3);
-    // Each retry reached the fake after the provider's Retry-After had passed.
-    const byPrompt = new Map<string, typeof openai.requests>();
-    for (const r of openai.requests) byPrompt.set(r.body.preview, [...(byPrompt.get(r.body.preview) ?? []), r]);
+    // Each retry reached the fake after the provider's Retry-After had passed: the engine waited
+    // waitMs (≥ 150, above) from the 429's arrival, and the fake saw the retry after it had
+    // answered the 429. Its own clock (read late when the shared event loop is busy) shows the
+    // wait with room for that.
+    const byPrompt = requestsByPrompt(openai);
     let retried = 0;
     for (const reqs of byPrompt.values())
       for (let i = 1; i < reqs.length; i++) {
         expect(reqs[i - 1]!.status).toBe(429);
-        expect(reqs[i]!.startedAt - reqs[i - 1]!.endedAt!).toBeGreaterThanOrEqual(149);
+        expect(reqs[i]!.startedAt - reqs[i - 1]!.endedAt!).toBeGreaterThanOrEqual(120);
         retried++;
       }
     expect(retried).toBe(3);
     const attempts = (await allItems(c, run.id)).map((i) => i.attempts);
     expect(attempts.reduce((a, b) => a + b, 0)).toBe(9);
+  });
+
+  it('retries a truncated stream (partial output kept on the failed trace), records every finish reason', async () => {
+    const c = t.client;
+    openai.reset();
+    hf.reset();
+    // On both wires: each prompt's first call to the "cut" model stops after half its answer,
+    // cleanly; the "long" model's answers end with finish_reason length.
+    const firstCut = (fake: FakeServer) => {
+      const seen = new Set<string>();
+      fake.setBehavior((req) => {
+        if (req.model.startsWith('long')) return { latencyMs: 2, finishReason: 'length' };
+        const key = `${req.model}|${req.messages[0]!.content}`;
+        if (seen.has(key)) return { latencyMs: 2 };
+        seen.add(key);
+        return { latencyMs: 2, fault: { kind: 'truncate', after: 'half' } };
+      });
+    };
+    firstCut(openai);
+    firstCut(hf);
+    const models = [
+      await fakeModel(c, openai.url, 'cut-openai'),
+      await fakeModel(c, hf.url, 'org/cut-hf', { provider: 'huggingface' }),
+      await fakeModel(c, openai.url, 'long-openai'),
+    ];
+    const [cutOpenAI, cutHf, long] = models;
+    const set = await promptSet(c, 3);
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id, modelIds: models.map((m) => m.id), concurrency: 4, delayMs: 0, maxRetries: 1,
+    });
+    const events = await collectEvents(c, run.id);
+    const got = await c.runs.get.query({ id: run.id });
+    expect([got.status, got.completedItems, got.failedItems, got.retries]).toEqual(['completed', 9, 0, 6]);
+    const lengths = (xs: Array<string | null | undefined>) => expect(xs).toEqual(['length', 'length', 'length']);
+
+    const traces = await allTraces(c, run.id);
+    for (const m of [cutOpenAI!, cutHf!]) {
+      const mine = traces.filter((tr) => tr.modelId === m.id);
+      const failed = mine.filter((tr) => tr.status === 'error');
+      const firstTries = failed.map((tr) => [tr.errorType, tr.attempt, tr.finishReason]);
+      expect(firstTries).toEqual(Array(3).fill(['truncated', 1, null]));
+      for (const tr of failed) {
+        // What arrived is kept, next to the error: the first half of what the retry answered.
+        const full = mine.find((o) => o.itemId === tr.itemId && o.status === 'ok')!;
+        expect(tr.outputPreview!.length).toBeGreaterThan(5);
+        expect(full.outputPreview!.startsWith(tr.outputPreview!)).toBe(true);
+        expect(tr.outputPreview!.length).toBeLessThan(full.outputPreview!.length);
+      }
+      const ok = mine.filter((tr) => tr.status === 'ok');
+      expect(ok.map((tr) => [tr.attempt, tr.finishReason])).toEqual(Array(3).fill([2, 'stop']));
+    }
+    const longTraces = traces.filter((tr) => tr.modelId === long!.id);
+    expect(longTraces.map((tr) => [tr.status, tr.finishReason])).toEqual(Array(3).fill(['ok', 'length']));
+    const retrying = events.filter((e) => e.type === 'item.retrying');
+    expect(retrying.map((e) => e.type === 'item.retrying' && e.payload.errorType)).toEqual(Array(6).fill('truncated'));
+    const completed = events.flatMap((e) => (e.type === 'item.completed' ? [e.payload] : []));
+    lengths(completed.filter((p) => p.modelId === long!.id).map((p) => p.finishReason));
+    expect(completed.filter((p) => p.modelId !== long!.id).every((p) => p.finishReason === 'stop')).toBe(true);
+
+    // The finish reason is in runs.items, traces.get, the per-model numbers and both exports.
+    const items = await allItems(c, run.id);
+    lengths(items.filter((i) => i.modelId === long!.id).map((i) => i.trace!.finishReason));
+    const one = await c.traces.get.query({ id: completed.find((p) => p.modelId === long!.id)!.traceId });
+    expect(one.finishReason).toBe('length');
+    const perModel = await c.runs.compare.query({ runIds: [run.id] });
+    expect(models.map((m) => perModel.aggregates[`${run.id}:${m.id}`]!.lengthFinishes)).toEqual([0, 0, 3]);
+    const download = (format: string) => fetch(`${t.server.url}/export/${run.id}.${format}`).then((r) => r.text());
+    const csv = await download('csv');
+    const [head, ...lines] = csv.trim().split('\n');
+    const col = head!.split(',').indexOf('finish_reason');
+    expect(col).toBeGreaterThan(0);
+    expect(lines.map((l) => l.split(',')[col]).sort()).toEqual([...Array(3).fill('length'), ...Array(6).fill('stop')]);
+    type Row = { model_id: string; finish_reason: string | null };
+    const rows = (await download('jsonl')).trim().split('\n').map((l) => JSON.parse(l) as Row);
+    lengths(rows.filter((r) => r.model_id === long!.id).map((r) => r.finish_reason));
   });
 
   it('lets a subscriber that drops mid-run resume from its lastEventId with every event exactly once, in order', async () => {

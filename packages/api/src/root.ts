@@ -6,7 +6,13 @@ import { runsRouter } from './routers/runs.js';
 import { tracesRouter } from './routers/traces.js';
 
 export const appRouter = createTRPCRouter({
-  health: publicProcedure.query(({ ctx }) => ({ ok: true as const, database: ctx.db.provider, time: new Date() })),
+  // `shuttingDown`: the server is draining (SIGTERM) and starts no run: a balancer can route elsewhere.
+  health: publicProcedure.query(({ ctx }) => ({
+    ok: true as const,
+    database: ctx.db.provider,
+    time: new Date(),
+    shuttingDown: ctx.engine.isClosing(),
+  })),
   models: modelsRouter,
   promptSets: promptSetsRouter,
   runs: runsRouter,

@@ -1,5 +1,6 @@
 // Input schemas of the API. Limits here are the product's limits (DESIGN.md, issue #4).
 import { z } from 'zod';
+import { requestId } from './idempotency.js';
 
 export const id = z.string().min(1, 'required').max(100);
 export const cursor = z.string().max(100).optional();
@@ -69,6 +70,7 @@ export const createRunInput = z.object({
   name: z.string().trim().max(200).nullable().optional(),
   maxRetries: z.number().int().min(0).max(10).default(3),
   timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+  requestId,
 });
 
 export const itemStatus = z.enum(['pending', 'completed', 'failed', 'cancelled']);

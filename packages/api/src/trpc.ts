@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { ConflictError, EngineInputError, NotFoundError } from '@batchlight/engine';
+import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from '@batchlight/engine';
 import type { Context } from './context.js';
 import { checkInput } from './input-check.js';
 import { transformer } from './transformer.js';
@@ -75,6 +75,9 @@ const errorMapping = t.middleware(async ({ next, meta }) => {
       const field = meta?.fields?.[cause.field] ?? cause.field;
       const code = cause instanceof EngineInputError ? 'BAD_REQUEST' : cause instanceof NotFoundError ? 'NOT_FOUND' : 'CONFLICT';
       throw fieldError(code, field, cause.message);
+    }
+    if (cause instanceof ShuttingDownError) {
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
     }
   }
   return result;

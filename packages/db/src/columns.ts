@@ -22,6 +22,7 @@ export const TRACE: Column<TraceRow>[] = [
   ['cachedInputTokens', 'int', (r) => r.cachedInputTokens], ['reasoningTokens', 'int', (r) => r.reasoningTokens], ['costUsd', 'float', (r) => r.costUsd],
   ['costSource', 'text', (r) => r.costSource ?? 'unknown'], ['rawUsage', 'json', (r) => r.rawUsage], ['input', 'json', (r) => r.input], ['output', 'text', (r) => r.output],
   ['outputTruncated', 'bool', (r) => r.outputTruncated ?? false], ['outputChars', 'int', (r) => r.outputChars],
+  ['finishReason', 'text', (r) => r.finishReason],
 ];
 export const MESSAGE: Column<MessageRow>[] = [
   ['id', 'text', (r) => r.id], ['conversationId', 'text', (r) => r.conversationId], ['role', 'text', (r) => r.role], ['content', 'text', (r) => r.content],

@@ -33,6 +33,7 @@ export interface TraceRow {
   output?: string | null;
   outputTruncated?: boolean;
   outputChars?: number | null;
+  finishReason?: string | null;
 }
 
 export interface MessageRow {

@@ -85,12 +85,15 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let wroteDuringTx = false;
+    let opened!: () => void;
+    const inside = new Promise<void>((r) => (opened = r));
     const tx = s.p.$transaction(async (t) => {
       await t.run.update({ where: { id: s.run.id }, data: { error: 'inside' } });
+      opened();
       await held;
       throw new Error('roll the ORM transaction back');
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await inside;
     const write = s.db.writeBatch(batchFor(s, s.a.id, 1)).then(() => (wroteDuringTx = true));
     await new Promise((r) => setTimeout(r, 50));
     const finishedBeforeRelease = wroteDuringTx;
@@ -107,12 +110,15 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     const s = await seeded();
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let opened!: () => void;
+    const inside = new Promise<void>((r) => (opened = r));
     const tx = s.p.$transaction(async (t) => {
       await t.promptSet.create({ data: { id: 'in-tx', name: 'in-tx' } });
+      opened();
       await held;
       throw new Error('roll the ORM transaction back');
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await inside;
     // Single statements, which Prisma sends without a transaction of their own; sent now (a
     // Prisma query waits for its first then()).
     const send = <T>(q: PromiseLike<T>): Promise<T> => Promise.resolve(q);

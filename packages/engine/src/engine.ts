@@ -12,9 +12,9 @@ import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/reso
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
-import { ConflictError, EngineInputError, NotFoundError } from './errors.js';
+import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 
-export { ConflictError, EngineInputError, NotFoundError };
+export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
 
 export interface EngineOptions {
   db: Db;
@@ -76,6 +76,8 @@ export function createEngine(options: EngineOptions) {
   /** One resume, cancel or recovery of a run at a time: each reads the run's state, then changes it. */
   const runLocks = new Map<string, Promise<unknown>>();
   let closing = false;
+  let closed: Promise<void> | null = null;
+  const deadlines: NodeJS.Timeout[] = [];
 
   function withRunLock<T>(runId: string, fn: () => Promise<T>): Promise<T> {
     const before = runLocks.get(runId) ?? Promise.resolve();
@@ -88,10 +90,17 @@ export function createEngine(options: EngineOptions) {
     return mine;
   }
 
-  /** Starts executing a run; a run executing, or being started, already is left alone. */
+  /** Refuses what would start calls once the engine is closing. */
+  function refuseWhileClosing(what: string) {
+    if (closing) throw new ShuttingDownError(what);
+  }
+
+  /**
+   * Starts executing a run; a run executing, or being started, already is left alone. While
+   * closing it does not start (the run stays queued or running: the next start-up resumes it).
+   */
   function start(runId: string): Promise<void> {
-    if (closing) return Promise.reject(new Error('the engine is shutting down'));
-    if (executions.has(runId)) return Promise.resolve();
+    if (closing || executions.has(runId)) return Promise.resolve();
     let pending = starting.get(runId);
     if (!pending) {
       pending = launch(runId).finally(() => starting.delete(runId));
@@ -105,7 +114,14 @@ export function createEngine(options: EngineOptions) {
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
     // Attempts already made, for the items still to run only: those that completed never run
     // again, and a large run resumed near its end would otherwise hold an entry for each of them.
-    const attempts = await prisma.trace.groupBy({ by: ['itemId'], where: { runId, item: { is: { status: 'pending' } } }, _max: { attempt: true } });
+    // Trace numbers go on from the highest; the retry budget counts only the attempts a provider
+    // answered (ok or error), not calls cut off by a shutdown or a crash, nor cancelled ones.
+    const pending = { runId, item: { is: { status: 'pending' } } };
+    const [numbered, answered] = await Promise.all([
+      prisma.trace.groupBy({ by: ['itemId'], where: pending, _max: { attempt: true } }),
+      prisma.trace.groupBy({ by: ['itemId'], where: { ...pending, status: { in: ['ok', 'error'] } }, _count: true }),
+    ]);
+    const answeredBy = new Map(answered.map((a) => [a.itemId, a._count]));
     await sequencer.open(runId);
     const plan: RunPlan = {
       runId,
@@ -121,14 +137,24 @@ export function createEngine(options: EngineOptions) {
       // One frozen ResolvedModel per model of the run, from its snapshot, never from the registry.
       models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
       conversations: new Map(conversations.map((c) => [c.modelId, c.id])),
-      priorAttempts: new Map(attempts.filter((a) => a.itemId).map((a) => [a.itemId!, a._max.attempt ?? 0])),
+      priorAttempts: new Map(
+        numbered
+          .filter((a) => a.itemId)
+          .map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
+      ),
     };
+    if (closing) return; // close() began while this read the run: it resumes at the next start-up
     const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
     executions.set(runId, execution);
     void execution.done.finally(() => executions.delete(runId));
   }
 
-  async function createRun(input: CreateRunInput): Promise<Run> {
+  /** `inTransaction` runs first in the transaction that creates the run (an idempotency key's write). */
+  async function createRun(
+    input: CreateRunInput,
+    opts: { inTransaction?: (tx: Prisma.TransactionClient, runId: string) => Promise<void> } = {},
+  ): Promise<Run> {
+    refuseWhileClosing('run');
     const ids = input.modelIds;
     if (!ids.length) throw new EngineInputError('modelIds', 'choose at least one model');
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -177,6 +203,7 @@ export function createEngine(options: EngineOptions) {
     // One transaction: the run, its snapshots, conversations and every item, or nothing.
     const run = await prisma.$transaction(
       async (tx) => {
+        await opts.inTransaction?.(tx, runId);
         const created = await tx.run.create({
           data: {
             id: runId,
@@ -248,6 +275,7 @@ export function createEngine(options: EngineOptions) {
   async function resumeLocked(runId: string, opts: { retryFailed?: boolean }): Promise<Run> {
     const run = await prisma.run.findUnique({ where: { id: runId } });
     if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
+    refuseWhileClosing('run');
     if (executions.has(runId) || starting.has(runId)) return run;
     if (run.status === 'completed' && !opts.retryFailed) {
       throw new ConflictError('runId', 'the run is already completed; resume with retryFailed to run its failed items again');
@@ -283,6 +311,7 @@ export function createEngine(options: EngineOptions) {
 
   /** One call through the same recording path a run uses (no run, its own conversation). */
   async function chat(input: ChatInput) {
+    refuseWhileClosing('call');
     if (!input.messages.length) throw new EngineInputError('messages', 'send at least one message');
     const row = await prisma.model.findUnique({ where: { id: input.modelId } });
     if (!row) throw new EngineInputError('modelId', `unknown model ${input.modelId}`);
@@ -315,6 +344,7 @@ export function createEngine(options: EngineOptions) {
 
   /** One short prompt to check a model's connection; nothing is recorded. */
   async function testModel(modelId: string) {
+    refuseWhileClosing('call');
     const row = await prisma.model.findUnique({ where: { id: modelId } });
     if (!row) throw new NotFoundError('modelId', `model ${modelId} not found`);
     let model;
@@ -340,13 +370,30 @@ export function createEngine(options: EngineOptions) {
     return model;
   }
 
-  async function close(): Promise<void> {
+  /**
+   * Shuts down. No call starts any more; the calls in flight get `graceMs` to finish and be
+   * committed (so a restart sends none of them again), then those still open are aborted and
+   * closed as interrupted. Runs stay `running` and resume at the next start-up. A later call with
+   * a shorter grace (a second SIGTERM: 0) cuts the wait short; every call returns the same end.
+   */
+  function close(opts: { graceMs?: number } = {}): Promise<void> {
     closing = true;
-    await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
-    for (const e of executions.values()) e.stop('shutdown');
-    await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
-    await writer.close();
-    await ownLlm?.close();
+    const cutOff = () => {
+      for (const e of executions.values()) e.stop('shutdown');
+    };
+    const graceMs = opts.graceMs ?? 0;
+    if (graceMs > 0) {
+      for (const e of executions.values()) e.drain();
+      deadlines.push(setTimeout(cutOff, graceMs));
+    } else cutOff();
+    return (closed ??= (async () => {
+      // A run being started reads the database still; it sees `closing` and executes nothing.
+      await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
+      await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
+      for (const t of deadlines) clearTimeout(t);
+      await writer.close();
+      await ownLlm?.close();
+    })());
   }
 
   return {
@@ -361,6 +408,8 @@ export function createEngine(options: EngineOptions) {
     testModel,
     close,
     isExecuting: (runId: string) => executions.has(runId) || starting.has(runId),
+    /** Shutting down: no run or call starts any more. */
+    isClosing: () => closing,
     /** Resolves when the run's execution here ends (immediately when it is not executing). */
     settled: async (runId: string) => {
       await starting.get(runId)?.catch(() => undefined);

@@ -1,6 +1,6 @@
-// The errors callers can act on. The API maps them: EngineInputError → BAD_REQUEST,
-// NotFoundError → NOT_FOUND, ConflictError → CONFLICT, each naming its field. Every engine
-// module (reports included) throws these kinds.
+// The errors callers can act on. The API maps them, each naming its field where it has one:
+// EngineInputError → BAD_REQUEST, NotFoundError → NOT_FOUND, ConflictError → CONFLICT,
+// ShuttingDownError → SERVICE_UNAVAILABLE. Every engine module (reports included) throws these kinds.
 
 /** Bad input the caller can fix; `field` names the input field at fault. */
 export class EngineInputError extends Error {
@@ -32,5 +32,13 @@ export class ConflictError extends Error {
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/** The engine is shutting down: it starts no run and no call (try again once the server is back). */
+export class ShuttingDownError extends Error {
+  constructor(what: string) {
+    super(`the server is shutting down and starts no new ${what}; try again once it is back`);
+    this.name = 'ShuttingDownError';
   }
 }

@@ -1,4 +1,4 @@
-export { createEngine, ConflictError, EngineInputError, NotFoundError } from './engine.js';
+export { createEngine, ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './engine.js';
 export type { Engine, EngineOptions, CreateRunInput, ChatInput } from './engine.js';
 export { createInProcessBus, type EventBus } from './events/bus.js';
 export { readEventLog } from './events/log.js';

@@ -2,7 +2,7 @@ import { DEFAULT_LLM_LIMITS } from './types.js';
 import type { CallFailure, CallOutcome, CallRequest, LlmClient, LlmLimits, ModelParams, Provider, ResolvedModel } from './types.js';
 import type { Adapter } from './providers/shared.js';
 import type { HeadersLike } from './errors.js';
-import { classifyError } from './errors.js';
+import { classifyError, TruncatedStreamError } from './errors.js';
 import { attributionOf } from './attribution.js';
 import { computeCost } from './cost.js';
 import { resolveApiKey } from './model.js';
@@ -50,13 +50,16 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     const timeoutMs = request.timeoutMs != null && request.timeoutMs > 0 ? request.timeoutMs : DEFAULT_TIMEOUT_MS;
     const callerSignal = request.signal;
 
-    const fail = (startedAt: Date, firstTokenAt: Date | null, error: CallFailure['error']): CallFailure => {
+    const scrubber = scrubberFor(apiKey);
+    type Failed = CallFailure['error'];
+    const fail = (startedAt: Date, firstTokenAt: Date | null, error: Failed, output?: string): CallFailure => {
       const endedAt = new Date();
       return {
         ok: false,
         model,
         requestedModel,
         error,
+        ...(output !== undefined ? { output: scrubber.scrub(output) } : {}),
         startedAt,
         firstTokenAt,
         endedAt,
@@ -142,7 +145,6 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       });
       const endedAt = new Date();
       const ft = firstTokenAt as Date | null;
-      const scrubber = scrubberFor(apiKey);
       // A model name, a provider name, a finish reason: a few words, whatever the provider sends.
       const text = (s: string | null) => (s === null ? null : scrubber.scrub(s.slice(0, MAX_NAME_CHARS)));
       const kept = r.output.length > limits.outputChars ? r.output.slice(0, limits.outputChars) : r.output;
@@ -171,6 +173,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         startedAt,
         firstTokenAt,
         classifyError(err, { aborted: abortedByCaller, timedOut, timeoutMs, secret: apiKey, response: lastResponse }),
+        // A truncated stream keeps what arrived (unless the caller or the timeout stopped it).
+        err instanceof TruncatedStreamError && !abortedByCaller && !timedOut ? err.output : undefined,
       );
     } finally {
       clearTimeout(timer);

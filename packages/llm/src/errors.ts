@@ -25,6 +25,20 @@ export class InvalidResponseError extends Error {
   }
 }
 
+/**
+ * Thrown by adapters when a stream ends cleanly but without its last chunk (no finish_reason and
+ * no [DONE]): the answer was cut off on the way. Carries what arrived, for the trace.
+ */
+export class TruncatedStreamError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+    this.name = 'TruncatedStreamError';
+  }
+}
+
 export const MAX_MESSAGE_CHARS = 500;
 
 /**
@@ -120,6 +134,7 @@ export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallErro
 
   if (ctx.aborted) return make('aborted', 'aborted by caller');
   if (ctx.timedOut) return make('timeout', `timed out after ${ctx.timeoutMs ?? '?'} ms`);
+  if (err instanceof TruncatedStreamError) return make('truncated', raw);
 
   let status = statusOf(e);
   let headers: HeadersLike = e?.headers ?? null;

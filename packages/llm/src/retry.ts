@@ -2,15 +2,16 @@ import type { CallFailure, ErrorType } from './types.js';
 
 type CallError = CallFailure['error'];
 
-export const RETRYABLE: readonly ErrorType[] = ['rate_limited', 'timeout', 'connection', 'server_error'];
+export const RETRYABLE: readonly ErrorType[] = ['rate_limited', 'timeout', 'connection', 'server_error', 'truncated'];
 
 /** Longest wait a provider's Retry-After can impose (and the hard ceiling of any backoff). */
 export const MAX_RETRY_AFTER_MS = 60_000;
 
 /**
- * `attempt` is the number of attempts already made (1 after the first failure). Retries while
+ * `attempt` is the number of attempts a provider answered so far (1 after the first failure; a call
+ * cut off by a shutdown or a crash is not one). Retries while
  * `attempt <= maxRetries`, so `maxRetries: 2` means at most 3 attempts. Only transient errors
- * retry: rate_limited, timeout, connection, server_error.
+ * retry: rate_limited, timeout, connection, server_error, truncated.
  */
 export function shouldRetry(error: Pick<CallError, 'type'>, attempt: number, maxRetries: number): boolean {
   if (!RETRYABLE.includes(error.type)) return false;

@@ -122,6 +122,7 @@ export interface CallResult extends CallTiming {
   attribution: Attribution;
   usage: Usage;
   cost: Cost;
+  /** Why the provider stopped (`stop`, `length`, `content_filter`, `tool_calls`, …), as it said. */
   finishReason: string | null;
   /** The output was longer than the client's `limits.outputChars` and was cut there. */
   outputTruncated: boolean;
@@ -137,12 +138,16 @@ export type ErrorType =
   | 'bad_request'
   | 'auth'
   | 'aborted'
-  | 'invalid_response';
+  | 'invalid_response'
+  /** A stream that ended without its last chunk (no finish_reason and no [DONE]): cut off on the way. */
+  | 'truncated';
 
 export interface CallFailure extends CallTiming {
   ok: false;
   model: ResolvedModel;
   requestedModel: string;
+  /** What arrived before the failure: a truncated stream's partial answer (absent otherwise). */
+  output?: string | null;
   error: {
     type: ErrorType;
     message: string;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { createLlmClient, type CallFailure, type CallResult } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
+import { until } from './server.js';
 
 const SECRET = 'sk-planted-secret-abcdef0123456789';
 let fake: FakeServer;
@@ -116,11 +117,13 @@ describe('openai provider against the fake', () => {
   it('slow beyond timeoutMs → timeout', async () => {
     fake.setBehavior({ fault: { kind: 'slow', ms: 2000 } });
     for (const stream of [true, false]) {
-      const t0 = Date.now();
       const out = (await client.call(model('slow', { stream }), { messages: user('x'), timeoutMs: 150 })) as CallFailure;
-      expect(out.error.type).toBe('timeout');
-      expect(Date.now() - t0).toBeLessThan(1500);
-      expect(out.latencyMs).toBeGreaterThanOrEqual(140);
+      // Our timer, not the answer, ended it: a timeout naming its limit, and the provider's
+      // request was cut before it answered (a duration would count from another start: latency
+      // from the write, the timer from the call).
+      expect(out.error).toMatchObject({ type: 'timeout', message: 'timed out after 150 ms' });
+      await until(() => fake.inFlight() === 0);
+      expect(fake.requests.at(-1)!.status).toBe(0);
     }
     expect(fake.countsByModel()).toEqual({ slow: 2 });
   });
@@ -130,8 +133,7 @@ describe('openai provider against the fake', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 80);
     const out = (await client.call(model('hang'), { messages: user('x'), signal: ac.signal, timeoutMs: 10_000 })) as CallFailure;
-    expect(out.error.type).toBe('aborted');
-    expect(out.latencyMs).toBeLessThan(2000);
+    expect(out.error.type).toBe('aborted'); // the caller's abort ended it (the provider never answers)
     const pre = (await client.call(model('hang'), { messages: user('x'), signal: AbortSignal.abort() })) as CallFailure;
     expect(pre.error.type).toBe('aborted');
     expect(fake.countsByModel()).toEqual({ hang: 1 });

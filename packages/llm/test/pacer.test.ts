@@ -18,7 +18,7 @@ describe('Pacer', () => {
     ]);
     expect(at.a![1]! - at.a![0]!).toBeGreaterThanOrEqual(30);
     expect(at.a![2]! - at.a![1]!).toBeGreaterThanOrEqual(30);
-    expect(at.b![0]!).toBeLessThan(25); // key b did not queue behind key a
+    expect(at.b![0]!).toBeLessThan(at.a![1]!); // key b did not queue behind key a
   });
 
   it('counts the next gap from sent(), when the write came after the turn', async () => {

@@ -35,10 +35,23 @@ export type Fault =
   | 'malformed'
   | 'reset'
   | { kind: '429'; retryAfterMs?: number; retryAfterSeconds?: number; retryAfterDate?: string }
-  | { kind: '500' | '503' | '401' | '403' | '400' | '404' | '422' | 'hang' | 'malformed' | 'reset' }
+  | {
+      kind: '500' | '502' | '503' | '504' | '401' | '403' | '400' | '404' | '408' | '422';
+    }
+  | {
+      kind: 'hang' | 'malformed' | 'reset';
+    }
   | { kind: 'slow'; ms: number }
   /** Streaming only: send the headers and the first chunk, then destroy the socket. */
-  | 'cut';
+  | 'cut'
+  /**
+   * The response ends cleanly (no reset) short of its end. Streaming: after half the content
+   * chunks, after the last content chunk (no finish chunk), after the finish chunk (no usage, no
+   * [DONE]) or after the usage chunk (no [DONE]). Not streaming: half the JSON body.
+   */
+  | { kind: 'truncate'; after: 'half' | 'content' | 'finish' | 'usage' }
+  /** Streaming only: every chunk and [DONE], but no chunk carries a finish_reason. */
+  | { kind: 'no-finish' };
 
 export type LatencySpec = number | { p50: number; p95: number } | ((req: FakeRequest) => number);
 
@@ -79,6 +92,13 @@ export interface Behavior {
   gate?: (req: FakeRequest) => Promise<unknown>;
   /** Number of output words (default derived from the prompt, 8–24). */
   outputTokens?: number;
+  /**
+   * End the answer with ` [for <requested model>]`: a stored output then says which request it
+   * answered (attribution tests compare it with the trace's model).
+   */
+  signAnswer?: boolean;
+  /** The finish_reason the answer ends with (default `stop`; `length` for an answer cut by max tokens). */
+  finishReason?: string;
 }
 
 export type BehaviorSpec = Behavior | ((req: FakeRequest) => Behavior | undefined);
@@ -413,6 +433,9 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         case 'slow':
           extraDelay = Number(fault.ms ?? 0);
           break;
+        case 'truncate':
+        case 'no-finish':
+          break; // the answer below stops short
         case 'hang':
           return; // never answer; the client has to give up
         case 'reset':
@@ -450,7 +473,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
 
     const responseModel = echoes('model') ? `${b.answerAs ?? model}:${echo}` : (b.answerAs ?? model);
     if (entry) entry.responseModel = responseModel;
-    const answer = fakeAnswer(messages, b.outputTokens);
+    const answer = fakeAnswer(messages, b.outputTokens) + (b.signAnswer ? ` [for ${model}]` : '');
     // The output as it is streamed: the answer's words, and the echoed key split over two chunks.
     const words = answer.split(' ');
     const pieces = [words[0]!, ...words.slice(1).map((w) => ' ' + w)];
@@ -471,24 +494,33 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const id = `chatcmpl-${hash32(model + '|' + (messages[0]?.content ?? '')).toString(16)}-${seq}`;
     const total_ = latency + extraDelay;
     const cut = fault?.kind === 'cut';
+    const truncateAfter = fault?.kind === 'truncate' ? String(fault.after) : null;
 
     if (!stream) {
       await until(from + total_);
       if (res.destroyed) return;
-      return json(
-        res,
-        200,
-        {
-          id,
-          object: 'chat.completion',
-          created,
-          model: responseModel,
-          ...(servedBy ? { provider: servedBy } : {}),
-          choices: [{ index: 0, message: { role: 'assistant', content: output }, finish_reason: 'stop', logprobs: null }],
-          usage,
-        },
-        extraHeaders,
-      );
+      const answer = {
+        id,
+        object: 'chat.completion',
+        created,
+        model: responseModel,
+        ...(servedBy ? { provider: servedBy } : {}),
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: output },
+            finish_reason: b.finishReason ?? 'stop',
+            logprobs: null,
+          },
+        ],
+        usage,
+      };
+      if (!truncateAfter) return json(res, 200, answer, extraHeaders);
+      // Chunked, so the body ends cleanly where it stops, as a proxy that gave up would end it.
+      const s = JSON.stringify(answer);
+      res.writeHead(200, { 'content-type': 'application/json', ...extraHeaders });
+      res.end(s.slice(0, Math.floor(s.length / 2)));
+      return;
     }
 
     const ttft = total_ * Math.min(Math.max(b.ttftFraction ?? 0.5, 0), 1);
@@ -509,11 +541,16 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     await until(from + total_);
     if (res.destroyed) return;
     let rest = '';
-    for (let i = 1; i < pieces.length; i++) {
+    const contentChunks = truncateAfter === 'half' ? Math.ceil(pieces.length / 2) : pieces.length;
+    for (let i = 1; i < contentChunks; i++) {
       rest += chunk({ choices: [{ index: 0, delta: { content: pieces[i] }, finish_reason: null }] });
     }
-    rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    if (truncateAfter === 'half' || truncateAfter === 'content') return void res.end(rest);
+    const finish = b.finishReason ?? 'stop';
+    if (fault?.kind !== 'no-finish') rest += chunk({ choices: [{ index: 0, delta: {}, finish_reason: finish }] });
+    if (truncateAfter === 'finish') return void res.end(rest);
     if (includeUsage) rest += chunk({ choices: [], usage });
+    if (truncateAfter === 'usage') return void res.end(rest);
     rest += 'data: [DONE]\n\n';
     res.end(rest);
   }

@@ -11,6 +11,15 @@ async function post(url: string, b: string, headers: Record<string, string> = {}
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
 }
 
+/** Polls until `cond()` holds (a request reaches the fake when the machine gets to it). */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 function parseSse(text: string): string[] {
   return text.split('\n\n').filter((s) => s.startsWith('data: ')).map((s) => s.slice(6));
 }
@@ -98,10 +107,13 @@ describe('fake OpenAI over HTTP', () => {
   it('hang holds the request until the client gives up; inFlight tracks it', async () => {
     fake.setBehavior({ fault: 'hang' });
     const p = post(`${fake.url}/v1/chat/completions`, body('hang')).catch((e) => e);
-    const p2 = fetch(`${fake.url}/v1/chat/completions`, { method: 'POST', body: body('hang'), signal: AbortSignal.timeout(100) }).catch((e) => e);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fake.inFlight()).toBeGreaterThanOrEqual(2);
+    const giveUp = new AbortController();
+    const url = `${fake.url}/v1/chat/completions`;
+    const p2 = fetch(url, { method: 'POST', body: body('hang'), signal: giveUp.signal }).catch((e) => e);
+    await until(() => fake.inFlight() >= 2); // both held, neither answered
+    giveUp.abort();
     expect(await p2).toBeInstanceOf(Error);
+    await until(() => fake.inFlight() === 1);
     fake.setBehavior(undefined);
     void p; // released when the server closes
   });
@@ -111,9 +123,11 @@ describe('fake OpenAI over HTTP', () => {
     fake.setBehavior({ gate: (req) => new Promise<void>((r) => (release[req.model] = r)) });
     const order: string[] = [];
     const ps = ['g1', 'g2', 'g3'].map((m) => post(`${fake.url}/v1/chat/completions`, body(m)).then(async (r) => order.push(((await r.json()) as any).model)));
-    await new Promise((r) => setTimeout(r, 50));
-    release.g3!(); await new Promise((r) => setTimeout(r, 20));
-    release.g2!(); await new Promise((r) => setTimeout(r, 20));
+    await until(() => Object.keys(release).length === 3); // all three held at their gate
+    release.g3!();
+    await until(() => order.length === 1);
+    release.g2!();
+    await until(() => order.length === 2);
     release.g1!();
     await Promise.all(ps);
     expect(order).toEqual(['g3', 'g2', 'g1']);
@@ -140,8 +154,8 @@ describe('fake OpenAI over HTTP', () => {
   });
 
   it('counts latency from the request’s arrival: a body that comes late does not add to it', async () => {
-    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 150 } });
-    // Headers first, the body 100 ms later; answered 150 ms after arrival, not after the body.
+    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 400 } });
+    // Headers first, the body 300 ms later; answered 400 ms after arrival, not after the body.
     const slowUpload = (stream: boolean) =>
       new Promise<number>((resolve, reject) => {
         const b = body('late', { stream });
@@ -152,12 +166,14 @@ describe('fake OpenAI over HTTP', () => {
         });
         req.on('error', reject);
         req.flushHeaders();
-        setTimeout(() => req.end(b), 100);
+        setTimeout(() => req.end(b), 300);
       });
     for (const stream of [false, true]) {
       const took = await slowUpload(stream);
-      expect(took).toBeGreaterThanOrEqual(149); // never early
-      expect(took).toBeLessThan(230); // a sleep after the body would take 250 ms or more
+      expect(took).toBeGreaterThanOrEqual(399); // never early (counted from before the request)
+      // From arrival: about 400 ms; from the body's end it would be 700 ms or more. The bound
+      // between leaves a loaded machine 250 ms of lateness.
+      expect(took).toBeLessThan(650);
     }
     await f3.close();
   });

@@ -34,6 +34,10 @@ export function TraceDrawer({ traceId, onClose }: { traceId: string; onClose: ()
               <span>requested</span><b className="mono">{t.requestedModel}</b>
               <span>reported</span><b className="mono">{t.responseModel ?? '—'}{t.servedBy ? <span className="muted"> via {t.servedBy}</span> : null}</b>
               <span>attribution</span><b><AttributionBadge attribution={t.attribution} requested={t.requestedModel} reported={t.responseModel} /></b>
+              <span>finish reason</span>
+              <b className={t.finishReason === 'length' ? 'warn-text' : undefined} data-testid="trace-finish">
+                {t.finishReason ?? '—'}
+              </b>
               <span>latency / TTFT</span><b>{fmtMs(t.latencyMs)} / {fmtMs(t.ttftMs)}</b>
               <span>started / ended</span><b>{new Date(t.startedAt).toLocaleTimeString()} → {t.endedAt ? new Date(t.endedAt).toLocaleTimeString() : '—'}</b>
               <span>tokens in / out</span><b>{t.inputTokens ?? '—'} / {t.outputTokens ?? '—'}{t.cachedInputTokens ? ` (cached ${t.cachedInputTokens})` : ''}{t.reasoningTokens ? ` (reasoning ${t.reasoningTokens})` : ''}</b>

@@ -185,6 +185,12 @@ export function RunPage({ runId }: { runId: string }) {
                 <span>TTFT p50 / p95</span><b>{fmtMs(st?.ttftP50)} / {fmtMs(st?.ttftP95)}</b>
                 <span>tokens in / out</span><b>{fmtInt(st?.inputTokens)} / {fmtInt(st?.outputTokens)}</b>
                 <span>cost</span><b>{fmtUsd(st?.costUsd)}</b>
+                <span title="answers the provider ended with finish_reason length: cut off by max tokens">
+                  cut off by length
+                </span>
+                <b data-testid="length-finishes" className={st?.lengthFinishes ? 'warn-text' : undefined}>
+                  {fmtInt(st?.lengthFinishes ?? 0)}
+                </b>
                 <span>attribution</span>
                 <b>{st?.mismatches ? <span className="badge attr-mismatch">{st.mismatches} mismatched</span> : <span className="badge attr-match">all match</span>}</b>
               </div>

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import type { Model, Prisma } from '@batchlight/db';
 import { encryptSecret, maskSecret } from '@batchlight/engine';
 import type { Provider } from '@batchlight/llm';
 import { id, modelFields } from '../schemas.js';
+import { idempotent, requestId } from '../idempotency.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import { modelView } from '../views.js';
 import type { Context } from '../context.js';
@@ -81,25 +83,39 @@ export const modelsRouter = {
     return m ? modelView(m) : notFound('id', `model ${input.id}`);
   }),
 
-  create: publicProcedure.input(modelFields).mutation(async ({ ctx, input }) => {
-    checkTarget(ctx, input.provider, input.baseUrl ?? null, input.params);
-    const credential = credentialColumns(input, ctx);
-    await uniqueName(ctx, input.name);
-    const m = await ctx.db.prisma.model.create({
-      data: {
-        name: input.name,
-        provider: input.provider,
-        providerModel: input.providerModel,
-        baseUrl: input.baseUrl ?? null,
-        params: input.params as Prisma.InputJsonValue,
-        inputPricePerMTok: input.pricing.inputPerMTok ?? null,
-        outputPricePerMTok: input.pricing.outputPerMTok ?? null,
-        cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
-        ...credential,
+  create: publicProcedure.input(modelFields.extend({ requestId })).mutation(({ ctx, input }) =>
+    idempotent(
+      ctx, 'models.create', input,
+      async (claim) => {
+        checkTarget(ctx, input.provider, input.baseUrl ?? null, input.params);
+        const credential = credentialColumns(input, ctx);
+        await uniqueName(ctx, input.name);
+        const id = randomUUID();
+        const m = await ctx.db.prisma.$transaction(async (tx) => {
+          await claim(tx, id);
+          return tx.model.create({
+            data: {
+              id,
+              name: input.name,
+              provider: input.provider,
+              providerModel: input.providerModel,
+              baseUrl: input.baseUrl ?? null,
+              params: input.params as Prisma.InputJsonValue,
+              inputPricePerMTok: input.pricing.inputPerMTok ?? null,
+              outputPricePerMTok: input.pricing.outputPerMTok ?? null,
+              cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
+              ...credential,
+            },
+          });
+        });
+        return modelView(m);
       },
-    });
-    return modelView(m);
-  }),
+      async (id) => {
+        const m = await ctx.db.prisma.model.findUnique({ where: { id } });
+        return m ? modelView(m) : null;
+      },
+    ),
+  ),
 
   /** Every change bumps `revision`; runs already created keep their snapshot. */
   update: publicProcedure

@@ -8,9 +8,11 @@ import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
 import { id, promptInput } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import type { Context } from '../context.js';
+import { idempotent, requestId, type Claim } from '../idempotency.js';
 
 const name = z.string().trim().min(1, 'required').max(200);
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
+const findSet = (ctx: Context) => (id: string) => ctx.db.prisma.promptSet.findUnique({ where: { id } });
 
 /** The rows of a new set, made one by one as bulkInsert asks for them (not all 100,000 at once). */
 function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<PromptRow> {
@@ -20,11 +22,12 @@ function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<Pr
   }
 }
 
-async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[]) {
+async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[], claim: Claim) {
   const id = randomUUID();
-  // One transaction: the set and every prompt, or nothing.
+  // One transaction: the set, every prompt and the request's key, or nothing.
   return ctx.db.prisma.$transaction(
     async (tx) => {
+      await claim(tx, id);
       const created = await tx.promptSet.create({ data: { id, name: setName, promptCount: prompts.length } });
       await bulkInsert(tx, ctx.db.provider, 'Prompt', promptRows(id, prompts));
       return created;
@@ -79,11 +82,16 @@ export const promptSetsRouter = {
         prompts: z
           .array(z.object({ input: promptInput, expected: z.string().max(200_000).nullable().optional(), metadata: z.record(z.string(), z.unknown()).nullable().optional() }))
           .min(1, 'add at least one prompt'),
+        requestId,
       }),
     )
     .mutation(({ ctx, input }) => {
       checkCount(ctx, 'prompts', input.prompts.length);
-      return createSet(ctx, input.name, input.prompts);
+      return idempotent(
+        ctx, 'promptSets.create', input,
+        (claim) => createSet(ctx, input.name, input.prompts, claim),
+        findSet(ctx),
+      );
     }),
 
   /** Parses a file without saving it: the first prompts and every error, by line. */
@@ -92,10 +100,16 @@ export const promptSetsRouter = {
     return { count: r.prompts.length, prompts: r.prompts.slice(0, 20), errors: r.errors };
   }),
 
-  import: publicProcedure.input(fileInput.extend({ name })).mutation(async ({ ctx, input }) => {
-    const r = parsePromptFile(input.format, input.content);
-    if (r.errors.length) fileErrors(r.errors);
-    checkCount(ctx, 'content', r.prompts.length);
-    return createSet(ctx, input.name, r.prompts);
-  }),
+  import: publicProcedure.input(fileInput.extend({ name, requestId })).mutation(({ ctx, input }) =>
+    idempotent(
+      ctx, 'promptSets.import', input,
+      (claim) => {
+        const r = parsePromptFile(input.format, input.content);
+        if (r.errors.length) fileErrors(r.errors);
+        checkCount(ctx, 'content', r.prompts.length);
+        return createSet(ctx, input.name, r.prompts, claim);
+      },
+      findSet(ctx),
+    ),
+  ),
 } satisfies TRPCRouterRecord;

@@ -5,12 +5,20 @@ import { createRunInput, cursor, id, itemStatus, limit, runStatus } from '../sch
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
+import { idempotent } from '../idempotency.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
-  create: publicProcedure.input(createRunInput).mutation(({ ctx, input }) => ctx.engine.createRun(input)),
+  create: publicProcedure.input(createRunInput).mutation(({ ctx, input }) => {
+    const { requestId: _, ...run } = input;
+    return idempotent(
+      ctx, 'runs.create', input,
+      (claim) => ctx.engine.createRun(run, { inTransaction: claim }),
+      (id) => ctx.db.prisma.run.findUnique({ where: { id } }),
+    );
+  }),
 
   list: publicProcedure
     .input(z.object({ status: runStatus.optional(), cursor, limit: limit(200, 50) }).default({ limit: 50 }))
@@ -51,7 +59,8 @@ export const runsRouter = {
           finalTrace: {
             select: {
               id: true, status: true, requestedModel: true, responseModel: true, attribution: true, latencyMs: true, ttftMs: true,
-              inputTokens: true, outputTokens: true, costUsd: true, output: true, errorType: true, errorMessage: true, httpStatus: true,
+              inputTokens: true, outputTokens: true, costUsd: true, output: true, finishReason: true, errorType: true,
+              errorMessage: true, httpStatus: true,
             },
           },
         },

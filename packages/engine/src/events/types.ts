@@ -37,6 +37,8 @@ export interface EventPayloads {
     inputTokens: number | null;
     outputTokens: number | null;
     costUsd: number | null;
+    /** Why the provider stopped (`stop`, `length` when cut off by max tokens, …), as it said. */
+    finishReason: string | null;
     outputPreview: string;
   };
   'item.failed': ItemRef & {

@@ -27,6 +27,8 @@ export interface CompareAggregate {
   outputTokens: number;
   costUsd: number;
   mismatches: number;
+  /** Answers the provider ended with finish_reason `length`: cut off by max tokens. */
+  lengthFinishes: number;
 }
 
 export interface CompareCell {
@@ -87,7 +89,10 @@ export async function compareRuns(
       prisma.runItem.groupBy({ by: ['status'], where, _count: true }),
       prisma.trace.findMany({
         where: { ...where, status: 'ok', finalOf: { isNot: null } },
-        select: { latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true },
+        select: {
+          latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true,
+          finishReason: true,
+        },
       }),
     ]);
     const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
@@ -108,6 +113,7 @@ export async function compareRuns(
       outputTokens: ok.reduce((a, t) => a + (t.outputTokens ?? 0), 0),
       costUsd: ok.reduce((a, t) => a + (t.costUsd ?? 0), 0),
       mismatches: ok.filter((t) => t.attribution === 'mismatch').length,
+      lengthFinishes: ok.filter((t) => t.finishReason === 'length').length,
     };
   }
 

@@ -7,7 +7,8 @@ import { ReportNotFoundError } from './errors.js';
 export const EXPORT_COLUMNS = [
   'run_id', 'item_id', 'prompt_index', 'repeat_index', 'model_id', 'model_name', 'provider', 'requested_model', 'response_model',
   'attribution', 'status', 'attempts', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cached_input_tokens',
-  'reasoning_tokens', 'cost_usd', 'cost_source', 'trace_id', 'prompt', 'expected', 'output', 'error_type', 'error_message',
+  'reasoning_tokens', 'cost_usd', 'cost_source', 'trace_id', 'prompt', 'expected', 'output', 'finish_reason',
+  'error_type', 'error_message',
 ] as const;
 type Record_ = Record<(typeof EXPORT_COLUMNS)[number], string | number | null>;
 
@@ -60,7 +61,8 @@ export async function* exportRun(prisma: PrismaClient, runId: string, format: 'c
         output_tokens: t?.outputTokens ?? null, cached_input_tokens: t?.cachedInputTokens ?? null,
         reasoning_tokens: t?.reasoningTokens ?? null, cost_usd: t?.costUsd ?? null, cost_source: t?.costSource ?? null,
         trace_id: t?.id ?? null, prompt: p ? promptText(p.input) : null, expected: p?.expected ?? null, output: t?.output ?? null,
-        error_type: t?.errorType ?? null, error_message: t?.errorMessage ?? null,
+        finish_reason: t?.finishReason ?? null, error_type: t?.errorType ?? null,
+        error_message: t?.errorMessage ?? null,
       };
       chunk += format === 'csv' ? EXPORT_COLUMNS.map((c) => csvField(rec[c])).join(',') + '\n' : JSON.stringify(rec) + '\n';
     }

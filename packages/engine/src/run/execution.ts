@@ -33,8 +33,11 @@ export interface RunPlan {
   counters: { completed: number; failed: number; cancelled: number; retries: number; costUsd: number };
   models: Map<string, ResolvedModel>;
   conversations: Map<string, string>;
-  /** Attempts already made per item (resume): numbering goes on from there. */
-  priorAttempts: Map<string, number>;
+  /**
+   * Attempts already made per item (resume): `last` is the highest trace number (numbering goes on
+   * from there), `answered` how many of them a provider answered, the ones the retry budget counts.
+   */
+  priorAttempts: Map<string, { last: number; answered: number }>;
 }
 
 /** Why a run stops early: the user cancelled it, or the server is shutting down (it resumes later). */
@@ -49,7 +52,10 @@ const PAGE = 500;
 const PROGRESS_MS = 250;
 
 export class RunExecution {
+  /** Aborts the calls in flight (cancel, or a shutdown's deadline). */
   private readonly abort = new AbortController();
+  /** Starts no more calls: retries and items not yet let go wait no longer (stop, or a drain). */
+  private readonly starting = new AbortController();
   private readonly gate: CallGate;
   private readonly startedAt = performance.now();
   private readonly startCounts: number;
@@ -66,21 +72,33 @@ export class RunExecution {
     private readonly plan: RunPlan,
   ) {
     this.gate = new CallGate(plan.concurrency, plan.delayMs);
-    // Every call in flight and every waiter listens to the run's one signal.
-    setMaxListeners(0, this.abort.signal);
+    // Every call in flight and every waiter listens to one of the run's two signals.
+    setMaxListeners(0, this.abort.signal, this.starting.signal);
     ({ completed: this.completed, failed: this.failed, cancelled: this.cancelled, retries: this.retries, costUsd: this.costUsd } =
       plan.counters);
     this.startCounts = this.completed + this.failed;
     this.done = this.execute();
   }
 
+  /** Stops at once: calls in flight are aborted. */
   stop(reason: StopReason): void {
+    if (!this.starting.signal.aborted) this.starting.abort(new Stop(reason));
     if (!this.abort.signal.aborted) this.abort.abort(new Stop(reason));
   }
 
+  /**
+   * Shutting down gently: no call starts any more, and the calls in flight go on to their end and
+   * are committed (`stop('shutdown')` cuts off those still open). Items not finished stay pending
+   * for the next start.
+   */
+  drain(): void {
+    if (!this.starting.signal.aborted) this.starting.abort(new Stop('shutdown'));
+  }
+
+  /** Why the run stops: an abort's reason (cancel wins over a drain under way), else a drain's. */
   private get stopReason(): StopReason | null {
-    const r = this.abort.signal.reason;
-    return this.abort.signal.aborted ? (r instanceof Stop ? r.reason : 'cancel') : null;
+    const signal = this.abort.signal.aborted ? this.abort.signal : this.starting.signal;
+    return signal.aborted ? (signal.reason instanceof Stop ? signal.reason.reason : 'cancel') : null;
   }
 
   private emit<T extends EventType>(type: T, payload: EventPayloads[T]) {
@@ -184,7 +202,7 @@ export class RunExecution {
 
   private async runItems() {
     const { prisma } = this.deps;
-    const signal = this.abort.signal;
+    const signal = this.starting.signal;
     const inProcess = new Set<Promise<void>>();
     let failure: unknown = null;
     // Bounded: items waiting for their commit or their retry are few beyond the gate's slots.
@@ -235,8 +253,10 @@ export class RunExecution {
     const { runId, maxRetries, timeoutMs } = this.plan;
     const model = this.plan.models.get(item.modelId);
     if (!model) throw new Error(`run ${runId} has no snapshot for model ${item.modelId}`);
-    const signal = this.abort.signal;
-    let attempt = this.plan.priorAttempts.get(item.id) ?? 0;
+    const starting = this.starting.signal;
+    const prior = this.plan.priorAttempts.get(item.id);
+    let attempt = prior?.last ?? 0;
+    let answered = prior?.answered ?? 0;
     let firstStartedAt: Date | null = null;
 
     for (;;) {
@@ -246,15 +266,15 @@ export class RunExecution {
       // is on record, and recovery closes the ones that left no trace as interrupted.
       try {
         await writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] });
-        await this.gate.spaceStart(signal);
+        await this.gate.spaceStart(starting);
       } catch (err) {
         release();
-        if (!signal.aborted) throw err;
+        if (!starting.aborted) throw err;
         await this.closeStopped(item, attempt - 1, firstStartedAt);
         return;
       }
       const pace = this.plan.delayMs > 0 ? { key: runId, gapMs: this.plan.delayMs } : undefined;
-      const outcome = await llm.call(model, { messages, signal, timeoutMs, attempt, pace });
+      const outcome = await llm.call(model, { messages, signal: this.abort.signal, timeoutMs, attempt, pace });
       release();
       firstStartedAt ??= outcome.startedAt;
       const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;
@@ -292,8 +312,9 @@ export class RunExecution {
         });
         return;
       }
-      if (retryPolicy.shouldRetry(outcome.error, attempt, maxRetries)) {
-        const waitMs = Math.round(retryPolicy.backoffMs(outcome.error, attempt));
+      answered++;
+      if (retryPolicy.shouldRetry(outcome.error, answered, maxRetries)) {
+        const waitMs = Math.round(retryPolicy.backoffMs(outcome.error, answered));
         this.retries++;
         await writer.write({
           traces: [trace],
@@ -301,8 +322,8 @@ export class RunExecution {
           events: [this.emit('item.retrying', { ...base, errorType: outcome.error.type, waitMs })],
         });
         try {
-          await sleep(waitMs, undefined, { signal });
-          release = await this.gate.acquire(signal);
+          await sleep(waitMs, undefined, { signal: starting });
+          release = await this.gate.acquire(starting);
         } catch {
           await this.closeStopped(item, attempt, firstStartedAt);
           return;

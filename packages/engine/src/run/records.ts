@@ -51,6 +51,7 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
       output: outcome.output,
       outputTruncated: outcome.outputTruncated,
       outputChars: outcome.outputChars,
+      finishReason: outcome.finishReason,
     };
   }
   return {
@@ -60,6 +61,8 @@ export function traceRecord(outcome: CallOutcome, input: ChatMessage[], place: C
     errorType: outcome.error.type,
     errorMessage: outcome.error.message,
     httpStatus: outcome.error.httpStatus,
+    // What a truncated stream delivered before it stopped, kept to be seen next to the error.
+    output: outcome.output ?? null,
   };
 }
 
@@ -126,6 +129,7 @@ export function completedPayload(
     inputTokens: outcome.usage.inputTokens,
     outputTokens: outcome.usage.outputTokens,
     costUsd: outcome.cost.usd,
+    finishReason: outcome.finishReason,
     outputPreview: outcome.output.slice(0, PREVIEW_CHARS),
   };
 }

@@ -1,5 +1,6 @@
-// After a crash: every call whose `item.started` is in the log but which left no trace was cut
-// off mid-call. Each gets a trace closed as `interrupted`, built from the run's snapshot.
+// After a crash or a shutdown: every call whose `item.started` is in the log but which left no
+// trace was cut off mid-call (or, under a drain, never let go). Each gets a trace closed as
+// `interrupted`, built from the run's snapshot.
 import type { Prisma, PrismaClient } from '@batchlight/db';
 import type { EventPayloads } from '../events/types.js';
 import { uuidv7 } from '../ids.js';
@@ -46,7 +47,7 @@ export async function closeInterruptedCalls(prisma: PrismaClient, runId: string)
       requestedModel: snap.providerModel,
       attribution: 'unknown',
       status: 'interrupted',
-      errorMessage: 'the server stopped while this call was in flight',
+      errorMessage: 'the server stopped before this call was answered or recorded',
       startedAt,
       endedAt: now,
       input: toMessages(prompts.get(p.promptIndex)) as unknown as Prisma.InputJsonValue,

@@ -1,8 +1,9 @@
 import { InferenceClient } from '@huggingface/inference';
-import type { Adapter, AdapterResult } from './shared.js';
+import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
 import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
+import { watchForDone } from './sse.js';
 
 /**
  * Hugging Face through @huggingface/inference. With `model.baseUrl` → a dedicated Inference
@@ -28,6 +29,8 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
     const { model, params } = call;
     const client = clientFor(model.baseUrl, call.apiKey);
     let servedByHeader: string | null = null;
+    // The SDK ends a stream at [DONE] and at the body's end alike: the stream is watched for it.
+    const end: StreamEnd = { done: false };
     const capturingFetch: typeof fetch = async (input, init) => {
       // The chat request, not a lookup of the model's provider mapping on the Hub.
       if (String(input instanceof Request ? input.url : input).includes('/chat/completions')) await call.beforeSend();
@@ -35,7 +38,9 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
       call.setResponse({ status: res.status, headers: res.headers });
       const sb = res.headers.get('x-inference-provider');
       if (sb) servedByHeader = sb;
-      return res;
+      if (!res.ok || !res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) return res;
+      const { status, statusText, headers } = res;
+      return new Response(watchForDone(res.body, end), { status, statusText, headers });
     };
     const args: Record<string, unknown> = {
       model: model.providerModel,
@@ -69,9 +74,7 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
     args.stream_options = { include_usage: true };
     const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
     for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<unknown>) fold.add(chunk);
-    if (!fold.sawChoices && fold.usageRaw === undefined) {
-      throw new InvalidResponseError('invalid response: stream ended without any choice');
-    }
+    fold.end(end.done);
     return {
       output: fold.output,
       outputChars: fold.outputChars,

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { Adapter, AdapterResult } from './shared.js';
+import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
 import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
@@ -93,12 +93,11 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
     ) as any).asResponse();
     if (!response.body) throw new InvalidResponseError('invalid response: stream without a body');
     const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
-    for await (const batch of openAIChunkBatches(response.body, response.headers) as AsyncIterable<unknown[]>) {
+    const end: StreamEnd = { done: false };
+    for await (const batch of openAIChunkBatches(response.body, response.headers, end) as AsyncIterable<unknown[]>) {
       for (const chunk of batch) fold.add(chunk);
     }
-    if (fold.chunks === 0 || (!fold.sawChoices && fold.usageRaw === undefined)) {
-      throw new InvalidResponseError('invalid response: stream ended without any choice');
-    }
+    fold.end(end.done);
     return {
       output: fold.output,
       outputChars: fold.outputChars,

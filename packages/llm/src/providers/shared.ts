@@ -1,5 +1,5 @@
 import type { ChatMessage, ModelParams, ResolvedModel, Usage } from '../types.js';
-import { InvalidResponseError, type HeadersLike } from '../errors.js';
+import { InvalidResponseError, TruncatedStreamError, type HeadersLike } from '../errors.js';
 
 /** Everything one adapter invocation needs. Built fresh per call; nothing outlives it. */
 export interface AdapterCall {
@@ -104,4 +104,24 @@ export class StreamFold {
       if (c?.finish_reason) this.finishReason = c.finish_reason;
     }
   }
+
+  /**
+   * At the stream's end (`sawDone`: its `[DONE]` line came): throws unless it holds an answer. A
+   * stream with neither a finish_reason nor [DONE] was cut off on the way, even if it ended
+   * cleanly; one that says it is done (either way) is complete, usage or not.
+   */
+  end(sawDone: boolean): void {
+    if (!this.finishReason && !sawDone) {
+      const message = `stream ended after ${this.chunks} chunk(s) without a finish_reason or [DONE]`;
+      throw new TruncatedStreamError(message, this.output);
+    }
+    if (!this.sawChoices && this.usageRaw === undefined) {
+      throw new InvalidResponseError('invalid response: stream ended without any choice');
+    }
+  }
+}
+
+/** Whether a stream's `[DONE]` line has gone by. */
+export interface StreamEnd {
+  done: boolean;
 }

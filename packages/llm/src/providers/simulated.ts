@@ -69,10 +69,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.addEventListener('abort', onAbort, { once: true });
       return;
     }
-    const t = setTimeout(() => {
+    // To a deadline, never short of it: a timer alone can fire early, by as long as the event
+    // loop's turn had run when it was set (a simulated latency is then the one drawn).
+    const due = performance.now() + ms;
+    let t: NodeJS.Timeout;
+    const check = () => {
+      const left = due - performance.now();
+      if (left > 0) return void (t = setTimeout(check, Math.ceil(left)));
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    };
+    t = setTimeout(check, ms);
     const onAbort = () => {
       clearTimeout(t);
       reject(abortError(signal));
@@ -130,7 +137,10 @@ export function createSimulatedAdapter(limits: LlmLimits['simulation'] = DEFAULT
     const most = Math.max(1, limits.outputTokens);
     const lo = Math.min(most, Math.max(1, Math.floor(Math.min(finite(range.min, 20), finite(range.max, 80)))));
     const hi = Math.min(most, Math.max(lo, Math.floor(Math.max(finite(range.min, 20), finite(range.max, 80)))));
-    const outputTokens = lo + Math.floor(rng() * (hi - lo + 1));
+    const drawnTokens = lo + Math.floor(rng() * (hi - lo + 1));
+    // An answer longer than maxTokens is cut there and says so, as a provider's would.
+    const cutByLength = call.params.maxTokens != null && drawnTokens > call.params.maxTokens;
+    const outputTokens = cutByLength ? call.params.maxTokens! : drawnTokens;
     const roll = rng();
 
     const errorRate = sim.errorRate ?? 0;
@@ -164,7 +174,7 @@ export function createSimulatedAdapter(limits: LlmLimits['simulation'] = DEFAULT
         raw: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
       },
       providerCostUsd: null,
-      finishReason: 'stop',
+      finishReason: cutByLength ? 'length' : 'stop',
     };
   };
 }

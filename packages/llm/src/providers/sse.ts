@@ -1,4 +1,5 @@
 import { APIError } from 'openai';
+import type { StreamEnd } from './shared.js';
 
 /**
  * Server-sent events, decoded the way the openai SDK's Stream decodes them (core/streaming),
@@ -79,9 +80,13 @@ export class SSEDecoder {
  * SDK's own APIError (no status, the response's headers), so classifyError treats it exactly as
  * before. Unlike the SDK, an `event: error` whose payload has no `error` member throws too,
  * instead of passing through as a chunk. A throw comes after the batch of the payloads before it,
- * as it would one payload at a time.
+ * as it would one payload at a time. `end.done` is set when `[DONE]` comes.
  */
-export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncGenerator<unknown[]> {
+export async function* openAIChunkBatches(
+  body: AsyncIterable<Uint8Array>,
+  headers: Headers,
+  end: StreamEnd = { done: false },
+): AsyncGenerator<unknown[]> {
   const decoder = new SSEDecoder();
   let done = false;
   const payloads = (events: SSEvent[]): { batch: unknown[]; failed: boolean; error?: unknown } => {
@@ -89,7 +94,7 @@ export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, heade
     for (const sse of events) {
       if (done) break;
       if (sse.data.startsWith('[DONE]')) {
-        done = true;
+        done = end.done = true;
         break;
       }
       try {
@@ -113,4 +118,20 @@ export async function* openAIChunkBatches(body: AsyncIterable<Uint8Array>, heade
     yield* step(decoder.push(chunk));
   }
   if (!done) yield* step(decoder.end());
+}
+
+/**
+ * Passes a stream's bytes through as they are and sets `end.done` once its `[DONE]` line has gone
+ * by: for an SDK that reads the stream itself and does not say whether it saw one (Hugging Face).
+ */
+export function watchForDone(body: ReadableStream<Uint8Array>, end: StreamEnd): ReadableStream<Uint8Array> {
+  const decoder = new SSEDecoder();
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        if (!end.done && decoder.push(chunk).some((e) => e.data.startsWith('[DONE]'))) end.done = true;
+        out.enqueue(chunk);
+      },
+    }),
+  );
 }
