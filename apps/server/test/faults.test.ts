@@ -3,7 +3,7 @@
 // provider misbehaves in one way; the table says what each attempt's trace records, whether the
 // item was retried, and how it ended.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorType } from '@batchlight/llm';
+import { DEFAULT_LLM_LIMITS, type ErrorType } from '@batchlight/llm';
 import { fakeAnswer, startFakeHuggingFace, startFakeOpenAI, type Behavior, type FakeServer } from '@batchlight/testkit';
 import {
   allItems, allTraces, collectEvents, fakeModel, promptSet, startTestServer, type TestServer,
@@ -198,14 +198,16 @@ describe('fault classes on the OpenAI and Hugging Face wires', () => {
       const cut = traces.find((tr) => tr.modelId === model.id && tr.attempt === 1)!;
       expect(cut.errorMessage, wire).toMatch(new RegExp(`timed out after ${TIMEOUT_MS} ms`));
     }
-    // The 5 MB answer is stored whole.
+    // The 5 MB answer arrives whole and is stored up to the output limit, flagged, with its full size.
     for (const { model, wire } of models.filter((m) => m.row.name.startsWith('huge'))) {
       const tr = traces.find((x) => x.modelId === model.id)!;
       const full = await c.traces.get.query({ id: tr.id });
-      expect(full.output, wire).toBe(
-        fakeAnswer([{ role: 'user', content: 'Prompt number 0: say something short.' }], HUGE_WORDS),
-      );
-      expect(full.output!.length, wire).toBeGreaterThan(5_000_000);
+      const answer = fakeAnswer([{ role: 'user', content: 'Prompt number 0: say something short.' }], HUGE_WORDS);
+      expect(answer.length).toBeGreaterThan(5_000_000);
+      expect(full.status, wire).toBe('ok');
+      expect(full.outputChars, wire).toBe(answer.length);
+      expect(full.outputTruncated, wire).toBe(true);
+      expect(full.output, wire).toBe(answer.slice(0, DEFAULT_LLM_LIMITS.outputChars));
     }
     const got = await c.runs.get.query({ id: run.id });
     const failed = FAULT_CLASSES.filter((r) => r.final === 'failed').length * WIRES.length;
