@@ -28,7 +28,10 @@ const only = process.argv.slice(2);
 const want = (id: string) => !only.length || only.includes(id);
 
 function client(url: string): { api: Api; close(): void } {
-  const ws = createWSClient({ url: `${url.replace('http', 'ws')}/ws`, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+  const ws = createWSClient({
+    url: `${url.replace('http', 'ws')}/ws`,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
   const api = createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -42,11 +45,25 @@ function client(url: string): { api: Api; close(): void } {
 }
 
 async function setup(api: Api, fakeUrl: string, prompts: number) {
-  const common = { name: `bench-${Math.random().toString(36).slice(2, 8)}`, providerModel: 'bench-model', pricing: { inputPerMTok: 1, outputPerMTok: 2 } };
+  const common = {
+    name: `bench-${Math.random().toString(36).slice(2, 8)}`,
+    providerModel: 'bench-model',
+    pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+  };
   const model = await api.models.create.mutate(
     process.env.BENCH_SIM === '1'
-      ? { ...common, provider: 'simulated', params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } } }
-      : { ...common, provider: 'openai', baseUrl: `${fakeUrl}/v1`, credentialEnv: 'LLM_KEY_BENCH', params: { stream: process.env.BENCH_STREAM !== '0' } },
+      ? {
+          ...common,
+          provider: 'simulated',
+          params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } },
+        }
+      : {
+          ...common,
+          provider: 'openai',
+          baseUrl: `${fakeUrl}/v1`,
+          credentialEnv: 'LLM_KEY_BENCH',
+          params: { stream: process.env.BENCH_STREAM !== '0' },
+        },
   );
   const set = await api.promptSets.create.mutate({
     name: `bench ${prompts}`,
@@ -56,7 +73,11 @@ async function setup(api: Api, fakeUrl: string, prompts: number) {
 }
 
 /** Runs to the end, timing it at the client, and measuring event delivery latency on the way. */
-async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[0], opts: { subscribe?: boolean } = {}) {
+async function run(
+  api: Api,
+  input: Parameters<Api['runs']['create']['mutate']>[0],
+  opts: { subscribe?: boolean } = {},
+) {
   const lags: number[] = [];
   // Each item's commit times (`at`, stamped as its batch is written): item.started, item.completed.
   const startedAt = new Map<string, number>();
@@ -64,36 +85,47 @@ async function run(api: Api, input: Parameters<Api['runs']['create']['mutate']>[
   const t0 = performance.now();
   const created = await api.runs.create.mutate(input);
   if (opts.subscribe === false)
-    while (!['completed', 'failed', 'cancelled'].includes((await api.runs.get.query({ id: created.id })).status)) await new Promise((r) => setTimeout(r, 200));
-  else await new Promise<void>((resolve, reject) => {
-    const sub = api.runs.events.subscribe(
-      { runId: created.id },
-      {
-        onData: ({ data }: { data: RunEventMessage }) => {
-          // `at` is stamped as the event's batch is written, just before its commit.
-          if (data.type === 'item.started') startedAt.set(data.payload.itemId, Date.parse(data.at));
-          if (data.type === 'item.completed') {
-            lags.push(Date.now() - Date.parse(data.at));
-            completedAt.set(data.payload.itemId, Date.parse(data.at));
-          }
-          if (data.type === 'run.finished') {
-            sub.unsubscribe();
-            resolve();
-          }
+    while (!['completed', 'failed', 'cancelled'].includes((await api.runs.get.query({ id: created.id })).status))
+      await new Promise((r) => setTimeout(r, 200));
+  else
+    await new Promise<void>((resolve, reject) => {
+      const sub = api.runs.events.subscribe(
+        { runId: created.id },
+        {
+          onData: ({ data }: { data: RunEventMessage }) => {
+            // `at` is stamped as the event's batch is written, just before its commit.
+            if (data.type === 'item.started') startedAt.set(data.payload.itemId, Date.parse(data.at));
+            if (data.type === 'item.completed') {
+              lags.push(Date.now() - Date.parse(data.at));
+              completedAt.set(data.payload.itemId, Date.parse(data.at));
+            }
+            if (data.type === 'run.finished') {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
         },
-        onError: reject,
-      },
-    );
-  });
+      );
+    });
   const wallMs = performance.now() - t0;
   const r = await api.runs.get.query({ id: created.id });
   const serverMs = r.finishedAt!.getTime() - r.startedAt!.getTime();
-  return { run: r, wallMs, serverMs, lags: lags.sort((a, b) => a - b), createdAtMs: epochOf(t0), startedAt, completedAt };
+  return {
+    run: r,
+    wallMs,
+    serverMs,
+    lags: lags.sort((a, b) => a - b),
+    createdAtMs: epochOf(t0),
+    startedAt,
+    completedAt,
+  };
 }
 
 const epochOf = (perfNow: number) => performance.timeOrigin + perfNow;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+const pct = (s: number[], p: number) =>
+  s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 const f = (n: number, d = 2) => n.toFixed(d);
 
 /**
@@ -102,7 +134,12 @@ const f = (n: number, d = 2) => n.toFixed(d);
  * the answer's parse (the trace's end) beyond the fake's latency, and on to the item.completed
  * commit. A fake start cannot be matched to its trace, but a difference of means needs no match.
  */
-function cycleOf(r: Awaited<ReturnType<typeof run>>, traces: Array<{ itemId: string | null; startedAt: Date; endedAt: Date | null }>, fakeStarts: number[], latencyMs: number) {
+function cycleOf(
+  r: Awaited<ReturnType<typeof run>>,
+  traces: Array<{ itemId: string | null; startedAt: Date; endedAt: Date | null }>,
+  fakeStarts: number[],
+  latencyMs: number,
+) {
   const requests = traces.map((t) => new Date(t.startedAt).getTime());
   const parsed = traces.map((t) => new Date(t.endedAt!).getTime());
   const started = traces.map((t) => r.startedAt.get(t.itemId!)!);
@@ -134,13 +171,22 @@ function cpuMeter(server: Proc, fake: Proc) {
   };
 }
 /** One run timed at the client, with each process's CPU per prompt during it. */
-async function measuredRun(api: Api, server: Proc, fake: Proc, input: Parameters<Api['runs']['create']['mutate']>[0], prompts: number) {
+async function measuredRun(
+  api: Api,
+  server: Proc,
+  fake: Proc,
+  input: Parameters<Api['runs']['create']['mutate']>[0],
+  prompts: number,
+) {
   const cpu = cpuMeter(server, fake);
   const r = await run(api, input);
   return { r, cpu: cpu(prompts) };
 }
 const cpuRow = (id: string, what: string, c: ReturnType<ReturnType<typeof cpuMeter>>): Row => ({
-  id, what: `${what}: server (main thread) / fake / client`, target: 'report', pass: null,
+  id,
+  what: `${what}: server (main thread) / fake / client`,
+  target: 'report',
+  pass: null,
   value: `${f(c.server, 3)} (${f(c.serverMainThread, 3)}) / ${f(c.fake, 3)} / ${f(c.benchClient, 3)} ms`,
 });
 
@@ -173,9 +219,17 @@ async function correctness(api: Api, runId: string, fakeUrl: string, expected: n
   const audit = await api.runs.audit.query({ runId });
   const stats = await fakeStats(fakeUrl);
   const r = await api.runs.get.query({ id: runId });
-  const ok = audit.ok && audit.tracesChecked === expected && r.completedItems === expected && stats.total === expected && stats.countsByModel['bench-model'] === expected;
+  const ok =
+    audit.ok &&
+    audit.tracesChecked === expected &&
+    r.completedItems === expected &&
+    stats.total === expected &&
+    stats.countsByModel['bench-model'] === expected;
   rows.push({
-    id: 'B5', what: `correctness after ${label}`, target: 'no mismatch; counters = fake log', pass: ok,
+    id: 'B5',
+    what: `correctness after ${label}`,
+    target: 'no mismatch; counters = fake log',
+    pass: ok,
     value: `audit ${audit.ok ? 'ok' : 'FAIL'} (${audit.tracesChecked} traces), completed ${r.completedItems}, fake saw ${stats.total}`,
   });
 }
@@ -216,13 +270,28 @@ async function main() {
         result.B1 = { idealMs: ideal, wallMs: r.wallMs, serverMs: r.serverMs, ratio, cpuMsPerPrompt: cpu };
         result.B1_cold = { wallMs: cold.r.wallMs, ratio: cold.ratio, cpuMsPerPrompt: cold.cpu };
         const what = 'overhead: 1,000 prompts, C=50, 50 ms fake (wall / ideal)';
-        rows.push({ id: 'B1', what, value: `${f(ratio)}× (${f(r.wallMs / 1000)} s vs ${f(ideal / 1000)} s)`, target: '≤ 1.25×', pass: ratio <= 1.25 });
+        rows.push({
+          id: 'B1',
+          what,
+          value: `${f(ratio)}× (${f(r.wallMs / 1000)} s vs ${f(ideal / 1000)} s)`,
+          target: '≤ 1.25×',
+          pass: ratio <= 1.25,
+        });
         rows.push(cpuRow('B1', 'CPU per prompt', cpu));
         rows.push({
-          id: 'B1', what: 'where a call’s cycle goes beyond the fake’s 50 ms (means)', target: 'report', pass: null,
+          id: 'B1',
+          what: 'where a call’s cycle goes beyond the fake’s 50 ms (means)',
+          target: 'report',
+          pass: null,
           value: `commit→request ${f(cycle.commitToRequest, 1)}, →fake ${f(cycle.requestToFake, 1)}, fake→parsed +${f(cycle.fakeToParsedBeyondLatency, 1)}, →commit ${f(cycle.parsedToCommit, 1)} ms; first commit at ${f(cycle.firstCommitMs, 0)} ms`,
         });
-        rows.push({ id: 'B1', what: `${what.replace('overhead', 'cold process')}`, value: `${f(cold.ratio)}×, server CPU ${f(cold.cpu.server, 3)} ms per prompt`, target: 'report', pass: null });
+        rows.push({
+          id: 'B1',
+          what: `${what.replace('overhead', 'cold process')}`,
+          value: `${f(cold.ratio)}×, server CPU ${f(cold.cpu.server, 3)} ms per prompt`,
+          target: 'report',
+          pass: null,
+        });
       });
     }
     const b2 = async (label: string, url: string) => {
@@ -239,14 +308,37 @@ async function main() {
         // 5,000 are the steady state B2 is judged on.
         const cold = await measure();
         const { r, rate, cpu: cpuPerPrompt } = await measure();
-        result[`B2_${label}`] = { wallMs: r.wallMs, perSecond: rate, peakRssMb: server.peakRssMb(), cpuMsPerPrompt: cpuPerPrompt };
+        result[`B2_${label}`] = {
+          wallMs: r.wallMs,
+          perSecond: rate,
+          peakRssMb: server.peakRssMb(),
+          cpuMsPerPrompt: cpuPerPrompt,
+        };
         result[`B2_${label}_cold`] = { wallMs: cold.r.wallMs, perSecond: cold.rate, cpuMsPerPrompt: cold.cpu };
         rows.push(cpuRow('B2', `CPU per prompt on ${label}`, cpuPerPrompt));
-        rows.push({ id: 'B2', what: `throughput on ${label}: 5,000 prompts, C=64, 0 ms fake`, value: `${f(rate, 0)} prompts/s (${f(r.wallMs / 1000)} s)`, target: label === 'SQLite' ? '≥ 1,000/s' : 'report', pass: label === 'SQLite' ? rate >= 1000 : null });
-        rows.push({ id: 'B2', what: `the same, first 5,000 on a fresh process (${label})`, value: `${f(cold.rate, 0)} prompts/s, server CPU ${f(cold.cpu.server, 3)} ms per prompt`, target: 'report', pass: null });
+        rows.push({
+          id: 'B2',
+          what: `throughput on ${label}: 5,000 prompts, C=64, 0 ms fake`,
+          value: `${f(rate, 0)} prompts/s (${f(r.wallMs / 1000)} s)`,
+          target: label === 'SQLite' ? '≥ 1,000/s' : 'report',
+          pass: label === 'SQLite' ? rate >= 1000 : null,
+        });
+        rows.push({
+          id: 'B2',
+          what: `the same, first 5,000 on a fresh process (${label})`,
+          value: `${f(cold.rate, 0)} prompts/s, server CPU ${f(cold.cpu.server, 3)} ms per prompt`,
+          target: 'report',
+          pass: null,
+        });
         if (label === 'SQLite') {
           result.B3 = { p50: pct(r.lags, 50), p99: pct(r.lags, 99), samples: r.lags.length };
-          rows.push({ id: 'B3', what: 'live latency: event written → WebSocket client, during B2', value: `p50 ${f(pct(r.lags, 50), 0)} ms, p99 ${f(pct(r.lags, 99), 0)} ms`, target: 'p99 ≤ 50 ms', pass: pct(r.lags, 99) <= 50 });
+          rows.push({
+            id: 'B3',
+            what: 'live latency: event written → WebSocket client, during B2',
+            value: `p50 ${f(pct(r.lags, 50), 0)} ms, p99 ${f(pct(r.lags, 99), 0)} ms`,
+            target: 'p99 ≤ 50 ms',
+            pass: pct(r.lags, 99) <= 50,
+          });
         }
         await correctness(api, r.run.id, fake0.url, 5000, `B2 (${label})`);
       });
@@ -266,21 +358,34 @@ async function main() {
         await withServer(sqlite(`b4-${n}`), async (server, api) => {
           await fakeReset(fake0.url);
           const { model, set } = await setup(api, fake0.url, n);
-          const r = await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 }, { subscribe: process.env.BENCH_B4_SUBSCRIBE === '1' });
+          const r = await run(
+            api,
+            { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 },
+            { subscribe: process.env.BENCH_B4_SUBSCRIBE === '1' },
+          );
           peaks[n] = server.peakRssMb();
           result[`B4_${n}`] = { peakRssMb: peaks[n], wallMs: r.wallMs, perSecond: n / (r.wallMs / 1000) };
           if (n === 100_000) await correctness(api, r.run.id, fake0.url, n, 'B4 (100,000)');
         });
       }
       const flat = peaks[100_000]! / peaks[10_000]!;
-      rows.push({ id: 'B4', what: 'server peak RSS, 10,000 → 100,000 prompts', value: `${f(peaks[10_000]!, 0)} MB → ${f(peaks[100_000]!, 0)} MB (×${f(flat)})`, target: '≤ 300 MB, flat', pass: peaks[100_000]! <= 300 && flat < 1.5 });
+      rows.push({
+        id: 'B4',
+        what: 'server peak RSS, 10,000 → 100,000 prompts',
+        value: `${f(peaks[10_000]!, 0)} MB → ${f(peaks[100_000]!, 0)} MB (×${f(flat)})`,
+        target: '≤ 300 MB, flat',
+        pass: peaks[100_000]! <= 300 && flat < 1.5,
+      });
     }
     if (want('B6')) {
       await withServer(sqlite('b6'), async (_s, api) => {
         const { model, set } = await setup(api, fakeGap.url, 200);
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 0, promptLimit: 20 }); // warm-up
         await fakeReset(fakeGap.url);
-        const wire = await captureRequestStarts(Number(new URL(fakeGap.url).port), process.env.BENCH_PCAP ?? join(dir, 'b6.pcap'));
+        const wire = await captureRequestStarts(
+          Number(new URL(fakeGap.url).port),
+          process.env.BENCH_PCAP ?? join(dir, 'b6.pcap'),
+        );
         await run(api, { promptSetId: set.id, modelIds: [model.id], concurrency: 8, delayMs: 20 });
         const gapsOf = (starts: number[]) => {
           const sorted = [...starts].sort((a, b) => a - b);
@@ -288,14 +393,27 @@ async function main() {
           return { mean: mean(gaps), min: Math.min(...gaps), gaps: gaps.length };
         };
         const judge = (g: { mean: number; min: number }) => Math.abs(g.mean - 20) <= 1 && g.min >= 20;
-        const show = (g: { mean: number; min: number }) => `mean ${f(g.mean)} ms (${f(((g.mean - 20) / 20) * 100, 1)}%), min ${f(g.min)} ms`;
+        const show = (g: { mean: number; min: number }) =>
+          `mean ${f(g.mean)} ms (${f(((g.mean - 20) / 20) * 100, 1)}%), min ${f(g.min)} ms`;
         const atFake = gapsOf((await fakeStats(fakeGap.url)).starts ?? []);
         result.B6 = { meanGapMs: atFake.mean, minGapMs: atFake.min, gaps: atFake.gaps };
-        rows.push({ id: 'B6', what: 'delay fidelity: 200 prompts, delayMs 20 (gaps at the fake)', value: show(atFake), target: 'mean within 5%, none < 20', pass: judge(atFake) });
+        rows.push({
+          id: 'B6',
+          what: 'delay fidelity: 200 prompts, delayMs 20 (gaps at the fake)',
+          value: show(atFake),
+          target: 'mean within 5%, none < 20',
+          pass: judge(atFake),
+        });
         const onWire = wire ? gapsOf(await wire.stop()) : null;
         if (onWire) {
           result.B6_wire = { meanGapMs: onWire.mean, minGapMs: onWire.min, gaps: onWire.gaps };
-          rows.push({ id: 'B6', what: 'the same requests on the wire (kernel time, tcpdump on lo)', value: `${show(onWire)}${onWire.gaps === 199 ? '' : `, ${onWire.gaps} gaps`}`, target: 'report', pass: null });
+          rows.push({
+            id: 'B6',
+            what: 'the same requests on the wire (kernel time, tcpdump on lo)',
+            value: `${show(onWire)}${onWire.gaps === 199 ? '' : `, ${onWire.gaps} gaps`}`,
+            target: 'report',
+            pass: null,
+          });
         }
       });
     }
@@ -306,22 +424,40 @@ async function main() {
 
   const speed = [speedBefore, cpuReference()];
   result.cpuReferenceMs = speed;
-  const stalls = { p50: pct(ticks, 50), p99: pct(ticks, 99), max: ticks[ticks.length - 1]!, over2_5: ticks.filter((t) => t >= 2.5).length };
+  const stalls = {
+    p50: pct(ticks, 50),
+    p99: pct(ticks, 99),
+    max: ticks[ticks.length - 1]!,
+    over2_5: ticks.filter((t) => t >= 2.5).length,
+  };
   result.timerStalls = stalls;
   rows.push({
-    id: '–', what: 'machine stalls: a 1 ms timer in an idle process, 3 s', target: 'report', pass: null,
+    id: '–',
+    what: 'machine stalls: a 1 ms timer in an idle process, 3 s',
+    target: 'report',
+    pass: null,
     value: `p50 ${f(stalls.p50)}, p99 ${f(stalls.p99)}, max ${f(stalls.max)} ms; ${stalls.over2_5} intervals ≥ 2.5 ms`,
   });
-  rows.push({ id: '–', what: 'CPU reference: 200,000 JSON round trips (before / after)', value: `${f(speed[0]!, 0)} / ${f(speed[1]!, 0)} ms`, target: 'report', pass: null });
+  rows.push({
+    id: '–',
+    what: 'CPU reference: 200,000 JSON round trips (before / after)',
+    value: `${f(speed[0]!, 0)} / ${f(speed[1]!, 0)} ms`,
+    target: 'report',
+    pass: null,
+  });
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const w = [3, 58, 44, 28];
   const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i] ?? 6)).join(' ');
   console.log(`\nbatchlight bench — ${machine}\n`);
   console.log(line(['', 'measure', 'value', 'target', 'ok']));
-  for (const r of rows) console.log(line([r.id, r.what, r.value, r.target, r.pass === null ? '–' : r.pass ? 'yes' : 'NO']));
+  for (const r of rows)
+    console.log(line([r.id, r.what, r.value, r.target, r.pass === null ? '–' : r.pass ? 'yes' : 'NO']));
   const out = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ machine, at: new Date().toISOString(), rows, result }, null, 2));
+  writeFileSync(
+    join(out, 'latest.json'),
+    JSON.stringify({ machine, at: new Date().toISOString(), rows, result }, null, 2),
+  );
   console.log(`\nwritten to bench/results/latest.json`);
 }
 

@@ -10,15 +10,27 @@ import { startFake, startServer } from './processes.js';
 const n = Number(process.argv[2] ?? 50_000);
 const fake = await startFake(0);
 const server = await startServer(`file:/tmp/memprobe-${Date.now()}.db`);
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rss = () =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const show = (label: string) => {
   console.log(label, 'rss', rss().toFixed(0), 'peak', server.peakRssMb().toFixed(0));
   writeFileSync(`/proc/${server.child.pid}/clear_refs`, '5'); // "5" resets VmHWM to the current RSS
 };
-const api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson })] });
+const api = createTRPCClient<AppRouter>({
+  links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson })],
+});
 show('start');
-const model = await api.models.create.mutate({ name: 'm', provider: 'openai', providerModel: 'bench-model', baseUrl: `${fake.url}/v1`, credentialEnv: 'LLM_KEY_BENCH' });
-const set = await api.promptSets.create.mutate({ name: 's', prompts: Array.from({ length: n }, (_, i) => ({ input: `Benchmark prompt ${i}` })) });
+const model = await api.models.create.mutate({
+  name: 'm',
+  provider: 'openai',
+  providerModel: 'bench-model',
+  baseUrl: `${fake.url}/v1`,
+  credentialEnv: 'LLM_KEY_BENCH',
+});
+const set = await api.promptSets.create.mutate({
+  name: 's',
+  prompts: Array.from({ length: n }, (_, i) => ({ input: `Benchmark prompt ${i}` })),
+});
 show('prompt set');
 const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
 show('run create');

@@ -7,10 +7,17 @@ const FAKE = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.
 
 // BENCH_SERVER_ARGS passes node flags to the server (e.g. --cpu-prof) for profiling.
 export const startServer = (databaseUrl: string) =>
-  startServerProcess({ DATABASE_URL: databaseUrl, LLM_KEY_BENCH: 'sk-bench', BATCHLIGHT_SEED: '0' }, process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []);
+  startServerProcess(
+    { DATABASE_URL: databaseUrl, LLM_KEY_BENCH: 'sk-bench', BATCHLIGHT_SEED: '0' },
+    process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [],
+  );
 
 export const startFake = (latencyMs: number, recordStarts = false) =>
-  spawnUntilReady([FAKE, '--port', '0', '--latency', String(latencyMs), ...(recordStarts ? ['--record-starts'] : [])], {}, /"url":"(http:\/\/[\d.:]+)"/);
+  spawnUntilReady(
+    [FAKE, '--port', '0', '--latency', String(latencyMs), ...(recordStarts ? ['--record-starts'] : [])],
+    {},
+    /"url":"(http:\/\/[\d.:]+)"/,
+  );
 
 export interface FakeStats {
   total: number;
@@ -18,5 +25,6 @@ export interface FakeStats {
   maxInFlight: number;
   starts?: number[];
 }
-export const fakeStats = async (url: string): Promise<FakeStats> => (await fetch(`${url}/__fake/stats`)).json() as Promise<FakeStats>;
+export const fakeStats = async (url: string): Promise<FakeStats> =>
+  (await fetch(`${url}/__fake/stats`)).json() as Promise<FakeStats>;
 export const fakeReset = (url: string) => fetch(`${url}/__fake/reset`, { method: 'POST' });

@@ -13,7 +13,12 @@ export function timerIntervals(seconds = 3): Promise<number[]> {
       ticks.push(now);
       if (now - t0 < seconds * 1000) return;
       clearInterval(timer);
-      resolve(ticks.slice(1).map((t, i) => t - ticks[i]!).sort((a, b) => a - b));
+      resolve(
+        ticks
+          .slice(1)
+          .map((t, i) => t - ticks[i]!)
+          .sort((a, b) => a - b),
+      );
     }, 1);
   });
 }

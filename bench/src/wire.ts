@@ -14,7 +14,9 @@ export interface Capture {
 export function captureRequestStarts(port: number, file: string): Promise<Capture | null> {
   // Packets to the port whose TCP payload starts with "POST": one per request.
   const filter = `tcp dst port ${port} and tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x504f5354`;
-  const p = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-U', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-U', '-w', file, filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const exited = new Promise<void>((r) => p.once('close', () => r()));
   return new Promise((resolve) => {
     let err = '';
@@ -47,6 +49,7 @@ export function pcapTimes(b: Buffer): number[] {
   const nano = u32(0) === 0xa1b23c4d;
   if (!nano && u32(0) !== 0xa1b2c3d4) throw new Error('not a pcap file');
   const out: number[] = [];
-  for (let at = 24; at + 16 <= b.length; at += 16 + u32(at + 8)) out.push(u32(at) * 1000 + u32(at + 4) / (nano ? 1e6 : 1e3));
+  for (let at = 24; at + 16 <= b.length; at += 16 + u32(at + 8))
+    out.push(u32(at) * 1000 + u32(at + 4) / (nano ? 1e6 : 1e3));
   return out;
 }

@@ -55,8 +55,12 @@ export async function main(): Promise<Outputs['runs']['audit']> {
       { runId: run.id },
       {
         onData: ({ data: e }) => {
-          if (e.type === 'item.completed') console.log(`#${e.payload.promptIndex} ${e.payload.requestedModel} → ${e.payload.responseModel} (${e.payload.attribution}) ${e.payload.latencyMs} ms`);
-          if (e.type === 'item.failed') console.log(`#${e.payload.promptIndex} failed: ${e.payload.errorType} ${e.payload.message}`);
+          if (e.type === 'item.completed')
+            console.log(
+              `#${e.payload.promptIndex} ${e.payload.requestedModel} → ${e.payload.responseModel} (${e.payload.attribution}) ${e.payload.latencyMs} ms`,
+            );
+          if (e.type === 'item.failed')
+            console.log(`#${e.payload.promptIndex} failed: ${e.payload.errorType} ${e.payload.message}`);
           if (e.type === 'run.finished') {
             sub.unsubscribe();
             resolve();

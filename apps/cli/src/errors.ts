@@ -35,15 +35,26 @@ export function describeError(err: unknown, server: string): { message: string; 
   if (err instanceof CliError) return { message: err.message, code: err.code };
   const chain = causes(err);
   if (isConnectionError(err)) {
-    return { message: `cannot reach the server at ${server} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`, code: EXIT.unreachable };
+    return {
+      message: `cannot reach the server at ${server} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`,
+      code: EXIT.unreachable,
+    };
   }
   if (err instanceof TRPCClientError) {
-    const status = (err.meta as { response?: { status?: number } } | undefined)?.response?.status ?? err.data?.httpStatus;
+    const status =
+      (err.meta as { response?: { status?: number } } | undefined)?.response?.status ?? err.data?.httpStatus;
     if (status === 401 || /unauthorized/i.test(err.message)) {
-      return { message: 'unauthorized: the server wants its BATCHLIGHT_TOKEN (--token or BATCHLIGHT_TOKEN), and the one given was missing or wrong', code: EXIT.unreachable };
+      return {
+        message:
+          'unauthorized: the server wants its BATCHLIGHT_TOKEN (--token or BATCHLIGHT_TOKEN), and the one given was missing or wrong',
+        code: EXIT.unreachable,
+      };
     }
     if (chain.some((e) => e instanceof SyntaxError) || /is not valid JSON|Unexpected token/.test(err.message)) {
-      return { message: `the server at ${server} did not answer as a batchlight API${status ? ` (HTTP ${status})` : ''}: is --server the right URL?`, code: EXIT.unreachable };
+      return {
+        message: `the server at ${server} did not answer as a batchlight API${status ? ` (HTTP ${status})` : ''}: is --server the right URL?`,
+        code: EXIT.unreachable,
+      };
     }
     const code = err.data?.code;
     if (code && USAGE_CODES.has(code)) return { message: err.message, code: EXIT.usage };

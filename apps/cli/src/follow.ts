@@ -44,13 +44,27 @@ const RECONNECT_GIVE_UP_MS = Number(process.env.BATCHLIGHT_RECONNECT_TIMEOUT_MS 
  * seq it saw after a dropped connection). Progress goes to stderr so stdout stays clean: one
  * redrawn line on a terminal, a plain line every 2 s otherwise, nothing when `quiet`.
  */
-export async function follow(client: Client, runId: string, opts: { quiet: boolean; server: string; signal?: AbortSignal }): Promise<FollowResult> {
+export async function follow(
+  client: Client,
+  runId: string,
+  opts: { quiet: boolean; server: string; signal?: AbortSignal },
+): Promise<FollowResult> {
   const run = await client.runs.get.query({ id: runId });
   const now = Date.now();
   const p: Progress = {
-    completed: run.completedItems, failed: run.failedItems, cancelled: run.cancelledItems, inFlight: 0, total: run.totalItems,
-    throughput: 0, retries: run.retries, elapsedMs: run.startedAt ? now - run.startedAt.getTime() : 0, elapsedAt: now,
-    finished: false, waiting: 0, lastWait: null, connection: null,
+    completed: run.completedItems,
+    failed: run.failedItems,
+    cancelled: run.cancelledItems,
+    inFlight: 0,
+    total: run.totalItems,
+    throughput: 0,
+    retries: run.retries,
+    elapsedMs: run.startedAt ? now - run.startedAt.getTime() : 0,
+    elapsedAt: now,
+    finished: false,
+    waiting: 0,
+    lastWait: null,
+    connection: null,
   };
   const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
   const columns = () => Math.max(40, (process.stderr.columns ?? 120) - 1);
@@ -75,7 +89,17 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
             lastSeq = e.seq;
             if (e.type === 'run.progress') {
               const { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs } = e.payload;
-              Object.assign(p, { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs, elapsedAt: Date.now() });
+              Object.assign(p, {
+                completed,
+                failed,
+                cancelled,
+                inFlight,
+                total,
+                retries,
+                throughput,
+                elapsedMs,
+                elapsedAt: Date.now(),
+              });
             } else if (e.type === 'item.retrying') {
               waitingItems.add(e.payload.itemId);
               p.lastWait = `${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''}, waiting ${ms(e.payload.waitMs)}`;
@@ -85,7 +109,15 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
               // A resumed run's log holds an earlier run.finished; the server ends the
               // subscription after the last one, so the verdict waits for that end.
               const { completed, failed, cancelled, total, durationMs } = e.payload;
-              Object.assign(p, { completed, failed, cancelled, total, inFlight: 0, elapsedMs: durationMs, finished: true });
+              Object.assign(p, {
+                completed,
+                failed,
+                cancelled,
+                total,
+                inFlight: 0,
+                elapsedMs: durationMs,
+                finished: true,
+              });
               waitingItems.clear();
               lastFinished = e;
             }
@@ -105,7 +137,12 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
               p.connection = `connection lost, reconnecting from event ${lastSeq}`;
               if (Date.now() - lostSince > RECONNECT_GIVE_UP_MS) {
                 sub.unsubscribe();
-                reject(new CliError(`lost the connection to the server at ${opts.server} for ${Math.round(RECONNECT_GIVE_UP_MS / 1000)} s; follow the run again with: batchlight follow ${runId}`, EXIT.unreachable));
+                reject(
+                  new CliError(
+                    `lost the connection to the server at ${opts.server} for ${Math.round(RECONNECT_GIVE_UP_MS / 1000)} s; follow the run again with: batchlight follow ${runId}`,
+                    EXIT.unreachable,
+                  ),
+                );
               }
             }
           },
@@ -114,22 +151,43 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
             // The server ends the subscription after the run's last run.finished; ending without
             // it means the run is no longer executing here (e.g. interrupted): report its row.
             if (lastFinished) resolve(lastFinished);
-            else client.runs.get.query({ id: runId }).then(
-              (r) => {
-                Object.assign(p, { completed: r.completedItems, failed: r.failedItems, cancelled: r.cancelledItems, total: r.totalItems, inFlight: 0, finished: true });
-                resolve({
-                  runId, seq: lastSeq, type: 'run.finished', at: new Date().toISOString(),
-                  payload: { status: r.status as RunStatus, completed: r.completedItems, failed: r.failedItems, cancelled: r.cancelledItems, total: r.totalItems, durationMs: p.elapsedMs, costUsd: r.costUsd },
+            else
+              client.runs.get.query({ id: runId }).then((r) => {
+                Object.assign(p, {
+                  completed: r.completedItems,
+                  failed: r.failedItems,
+                  cancelled: r.cancelledItems,
+                  total: r.totalItems,
+                  inFlight: 0,
+                  finished: true,
                 });
-              },
-              reject,
-            );
+                resolve({
+                  runId,
+                  seq: lastSeq,
+                  type: 'run.finished',
+                  at: new Date().toISOString(),
+                  payload: {
+                    status: r.status as RunStatus,
+                    completed: r.completedItems,
+                    failed: r.failedItems,
+                    cancelled: r.cancelledItems,
+                    total: r.totalItems,
+                    durationMs: p.elapsedMs,
+                    costUsd: r.costUsd,
+                  },
+                });
+              }, reject);
           },
         },
       );
       opts.signal?.addEventListener('abort', () => {
         sub.unsubscribe();
-        reject(new CliError(`stopped following run ${runId}; it goes on (batchlight follow ${runId}, or batchlight cancel ${runId})`, 130));
+        reject(
+          new CliError(
+            `stopped following run ${runId}; it goes on (batchlight follow ${runId}, or batchlight cancel ${runId})`,
+            130,
+          ),
+        );
       });
     });
     const audit = await client.runs.audit.query({ runId });
@@ -153,16 +211,43 @@ export async function follow(client: Client, runId: string, opts: { quiet: boole
 /** Per-model numbers of one run, from runs.compare's aggregates (it accepts a single run). */
 export async function summary(client: Client, runId: string) {
   const c = await client.runs.compare.query({ runIds: [runId], limit: 1 });
-  return c.columns.map((col) => ({ modelId: col.modelId, model: col.modelName, providerModel: col.providerModel, ...c.aggregates[col.key]! }));
+  return c.columns.map((col) => ({
+    modelId: col.modelId,
+    model: col.modelName,
+    providerModel: col.providerModel,
+    ...c.aggregates[col.key]!,
+  }));
 }
 
 export function summaryTable(rows: Awaited<ReturnType<typeof summary>>): string {
   return table(
-    ['model', 'items', 'ok', 'failed', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost', 'length',
-      'mismatch'],
+    [
+      'model',
+      'items',
+      'ok',
+      'failed',
+      'success',
+      'p50',
+      'p95',
+      'ttft p50',
+      'tokens in/out',
+      'cost',
+      'length',
+      'mismatch',
+    ],
     rows.map((r) => [
-      r.model, r.items, r.completed, r.failed, pct(r.successRate), ms(r.latencyP50), ms(r.latencyP95), ms(r.ttftP50),
-      `${r.inputTokens}/${r.outputTokens}`, usd(r.costUsd), r.lengthFinishes, r.mismatches,
+      r.model,
+      r.items,
+      r.completed,
+      r.failed,
+      pct(r.successRate),
+      ms(r.latencyP50),
+      ms(r.latencyP95),
+      ms(r.ttftP50),
+      `${r.inputTokens}/${r.outputTokens}`,
+      usd(r.costUsd),
+      r.lengthFinishes,
+      r.mismatches,
     ]),
     ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );

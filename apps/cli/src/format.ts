@@ -1,14 +1,24 @@
 // Plain-text output helpers: tables, durations, money.
 
-export function table(headers: string[], rows: Array<Array<string | number | null>>, align: Array<'l' | 'r'> = []): string {
+export function table(
+  headers: string[],
+  rows: Array<Array<string | number | null>>,
+  align: Array<'l' | 'r'> = [],
+): string {
   const cells = rows.map((r) => r.map((c) => (c === null ? '—' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 
-export const ms = (v: number | null | undefined) => (v == null ? null : v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`);
-export const usd = (v: number | null | undefined) => (v == null ? null : v === 0 ? '$0' : v < 0.01 ? `$${v.toFixed(5)}` : `$${v.toFixed(4)}`);
+export const ms = (v: number | null | undefined) =>
+  v == null ? null : v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
+export const usd = (v: number | null | undefined) =>
+  v == null ? null : v === 0 ? '$0' : v < 0.01 ? `$${v.toFixed(5)}` : `$${v.toFixed(4)}`;
 export const pct = (v: number | null | undefined) => (v == null ? null : `${(v * 100).toFixed(1)}%`);
 
 export function duration(msTotal: number): string {
@@ -16,7 +26,9 @@ export function duration(msTotal: number): string {
   const s = Math.round(msTotal / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return m < 60
+    ? `${m}m${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 export function bar(fraction: number, width = 28): string {

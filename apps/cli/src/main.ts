@@ -87,13 +87,22 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositi
  * value never leaves a half-done command behind (e.g. a prompt file imported for a run that fails).
  * The server checks again; its message names the field too.
  */
-function int(values: Values, key: keyof Values & string, range: [number, number], fallback?: number): number | undefined {
+function int(
+  values: Values,
+  key: keyof Values & string,
+  range: [number, number],
+  fallback?: number,
+): number | undefined {
   const raw = values[key];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new CliError(`--${key}: expected a whole number, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n))
+    throw new CliError(`--${key}: expected a whole number, got "${String(raw)}"`);
   const [min, max] = range;
-  if (n < min || n > max) throw new CliError(`--${key}: must be ${max === Infinity ? `at least ${min}` : `between ${min} and ${max}`}, got ${n}`);
+  if (n < min || n > max)
+    throw new CliError(
+      `--${key}: must be ${max === Infinity ? `at least ${min}` : `between ${min} and ${max}`}, got ${n}`,
+    );
   return n;
 }
 
@@ -101,7 +110,8 @@ function num(values: Values, key: keyof Values & string): number | undefined {
   const raw = values[key];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`--${key}: expected a number ≥ 0, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new CliError(`--${key}: expected a number ≥ 0, got "${String(raw)}"`);
   return n;
 }
 
@@ -114,7 +124,8 @@ function jsonObject(values: Values, key: keyof Values & string): Record<string, 
   } catch {
     throw new CliError(`--${key}: expected a JSON object, e.g. '{"temperature":0.2}'`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError(`--${key}: expected a JSON object, e.g. '{"temperature":0.2}'`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new CliError(`--${key}: expected a JSON object, e.g. '{"temperature":0.2}'`);
   return parsed as Record<string, unknown>;
 }
 
@@ -124,7 +135,8 @@ function need(pos: string[], i: number, what: string): string {
   return v;
 }
 
-const print = (json: boolean, data: unknown, text: () => string) => console.log(json ? JSON.stringify(data, null, 2) : text());
+const print = (json: boolean, data: unknown, text: () => string) =>
+  console.log(json ? JSON.stringify(data, null, 2) : text());
 
 async function runCommand(client: Client, cmd: string, pos: string[], v: Values): Promise<number> {
   const json = v.json ?? false;
@@ -146,7 +158,11 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
         client.runs.create.mutate({ promptSetId, modelIds, ...settings, requestId }),
       );
       if (!v.follow) {
-        print(json, run, () => `started run ${run.id} (${run.totalItems} items); follow it with: batchlight follow ${run.id}`);
+        print(
+          json,
+          run,
+          () => `started run ${run.id} (${run.totalItems} items); follow it with: batchlight follow ${run.id}`,
+        );
         return EXIT.ok;
       }
       if (!json) console.error(`run ${run.id}: ${run.totalItems} items`);
@@ -157,13 +173,25 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
     case 'runs': {
       const status = v.status;
       const statuses = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
-      if (status !== undefined && !statuses.includes(status as (typeof statuses)[number])) throw new CliError(`--status: one of ${statuses.join(', ')}`);
-      const { runs } = await client.runs.list.query({ limit: int(v, 'limit', [1, 200], 50)!, ...(status ? { status: status as (typeof statuses)[number] } : {}) });
+      if (status !== undefined && !statuses.includes(status as (typeof statuses)[number]))
+        throw new CliError(`--status: one of ${statuses.join(', ')}`);
+      const { runs } = await client.runs.list.query({
+        limit: int(v, 'limit', [1, 200], 50)!,
+        ...(status ? { status: status as (typeof statuses)[number] } : {}),
+      });
       print(json, runs, () =>
         runs.length
           ? table(
               ['id', 'status', 'models', 'done/total', 'failed', 'cost', 'created'],
-              runs.map((r) => [r.id, r.status, r.models.map((m) => m.name).join(', '), `${r.completedItems + r.failedItems}/${r.totalItems}`, r.failedItems, usd(r.costUsd), r.createdAt.toISOString().slice(0, 19).replace('T', ' ')]),
+              runs.map((r) => [
+                r.id,
+                r.status,
+                r.models.map((m) => m.name).join(', '),
+                `${r.completedItems + r.failedItems}/${r.totalItems}`,
+                r.failedItems,
+                usd(r.costUsd),
+                r.createdAt.toISOString().slice(0, 19).replace('T', ' '),
+              ]),
               ['l', 'l', 'l', 'r', 'r', 'r', 'l'],
             )
           : 'no runs yet',
@@ -181,8 +209,13 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
           `prompt set ${r.promptSet.name} · concurrency ${r.concurrency} · delay ${r.delayMs}ms · repeats ${r.repeats}${r.promptLimit ? ` · limit ${r.promptLimit}` : ''}`,
           `items ${r.totalItems}: ${r.completedItems} completed, ${r.failedItems} failed, ${r.cancelledItems} cancelled, ${r.retries} retries · cost ${usd(r.costUsd)}`,
           ...(cutOff ? [`${cutOff} answer(s) cut off by max tokens (finish_reason length): the "length" column`] : []),
-          r.startedAt ? `started ${r.startedAt.toISOString()}${r.finishedAt ? ` · took ${duration(r.finishedAt.getTime() - r.startedAt.getTime())}` : ''}` : 'not started',
-          table(['model', 'provider', 'sends', 'revision'], r.models.map((m) => [m.name, m.provider, m.providerModel, m.modelRevision])),
+          r.startedAt
+            ? `started ${r.startedAt.toISOString()}${r.finishedAt ? ` · took ${duration(r.finishedAt.getTime() - r.startedAt.getTime())}` : ''}`
+            : 'not started',
+          table(
+            ['model', 'provider', 'sends', 'revision'],
+            r.models.map((m) => [m.name, m.provider, m.providerModel, m.modelRevision]),
+          ),
           '',
           summaryTable(perModel),
         ].join('\n'),
@@ -195,7 +228,10 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       return EXIT.ok;
     }
     case 'resume': {
-      const r = await client.runs.resume.mutate({ id: need(pos, 0, '<runId>'), retryFailed: v['retry-failed'] ?? false });
+      const r = await client.runs.resume.mutate({
+        id: need(pos, 0, '<runId>'),
+        retryFailed: v['retry-failed'] ?? false,
+      });
       print(json, r, () => `run ${r.id}: ${r.status}; follow it with: batchlight follow ${r.id}`);
       return EXIT.ok;
     }
@@ -211,7 +247,12 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
         [
           `${a.ok ? 'OK' : 'PROBLEMS'}: ${a.tracesChecked} traces and ${a.messagesChecked} messages checked · match ${a.counts.match}, alias ${a.counts.alias}, mismatch ${a.counts.mismatch}, unknown ${a.counts.unknown}`,
           ...(a.findings.length
-            ? [table(['kind', 'model', 'expected', 'actual', 'trace'], a.findings.map((f) => [f.kind, f.modelName, f.expected, f.actual, f.traceId]))]
+            ? [
+                table(
+                  ['kind', 'model', 'expected', 'actual', 'trace'],
+                  a.findings.map((f) => [f.kind, f.modelName, f.expected, f.actual, f.traceId]),
+                ),
+              ]
             : []),
           ...(a.findingsTotal > a.findings.length ? [`… and ${a.findingsTotal - a.findings.length} more`] : []),
         ].join('\n'),
@@ -226,7 +267,18 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
           ['run', 'model', 'items', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost', 'mismatch'],
           c.columns.map((col) => {
             const a = c.aggregates[col.key]!;
-            return [col.runId.slice(0, 8), col.modelName, a.items, a.successRate == null ? null : `${(a.successRate * 100).toFixed(1)}%`, ms(a.latencyP50), ms(a.latencyP95), ms(a.ttftP50), `${a.inputTokens}/${a.outputTokens}`, usd(a.costUsd), a.mismatches];
+            return [
+              col.runId.slice(0, 8),
+              col.modelName,
+              a.items,
+              a.successRate == null ? null : `${(a.successRate * 100).toFixed(1)}%`,
+              ms(a.latencyP50),
+              ms(a.latencyP95),
+              ms(a.ttftP50),
+              `${a.inputTokens}/${a.outputTokens}`,
+              usd(a.costUsd),
+              a.mismatches,
+            ];
           }),
           ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
         ),
@@ -237,23 +289,40 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       const sub = need(pos, 0, 'models list|add|test');
       if (sub === 'list') {
         const models = await client.models.list.query({ includeArchived: false });
-        print(json, models, () => table(['id', 'name', 'provider', 'sends', 'key', 'rev'], models.map((m) => [m.id, m.name, m.provider, m.providerModel, m.credentialHint, m.revision])));
+        print(json, models, () =>
+          table(
+            ['id', 'name', 'provider', 'sends', 'key', 'rev'],
+            models.map((m) => [m.id, m.name, m.provider, m.providerModel, m.credentialHint, m.revision]),
+          ),
+        );
         return EXIT.ok;
       }
       if (sub === 'add') {
         const provider = v.provider;
-        if (provider !== 'openai' && provider !== 'huggingface' && provider !== 'simulated') throw new CliError('--provider: openai, huggingface or simulated');
+        if (provider !== 'openai' && provider !== 'huggingface' && provider !== 'simulated')
+          throw new CliError('--provider: openai, huggingface or simulated');
         const { name, 'provider-model': providerModel } = v;
         if (!name) throw new CliError('--name: required');
         if (!providerModel) {
           throw new CliError('--provider-model: required (the model id sent to the provider, e.g. gpt-5-mini)');
         }
         const params = jsonObject(v, 'params') ?? {};
-        const pricing = { inputPerMTok: num(v, 'price-in') ?? null, outputPerMTok: num(v, 'price-out') ?? null, cachedInputPerMTok: num(v, 'price-cached') ?? null };
+        const pricing = {
+          inputPerMTok: num(v, 'price-in') ?? null,
+          outputPerMTok: num(v, 'price-out') ?? null,
+          cachedInputPerMTok: num(v, 'price-cached') ?? null,
+        };
         const m = await createOnce((requestId) =>
           client.models.create.mutate({
-            name, provider, providerModel, baseUrl: v['base-url'] ?? null,
-            credentialEnv: v['credential-env'] ?? null, apiKey: v['api-key'] ?? null, params, pricing, requestId,
+            name,
+            provider,
+            providerModel,
+            baseUrl: v['base-url'] ?? null,
+            credentialEnv: v['credential-env'] ?? null,
+            apiKey: v['api-key'] ?? null,
+            params,
+            pricing,
+            requestId,
           }),
         );
         print(json, m, () => `added model ${m.name} (${m.id})`);
@@ -275,7 +344,13 @@ async function runCommand(client: Client, cmd: string, pos: string[], v: Values)
       const sub = need(pos, 0, 'prompts list|import');
       if (sub === 'list') {
         const sets = await client.promptSets.list.query();
-        print(json, sets, () => table(['id', 'name', 'prompts'], sets.map((s) => [s.id, s.name, s.promptCount]), ['l', 'l', 'r']));
+        print(json, sets, () =>
+          table(
+            ['id', 'name', 'prompts'],
+            sets.map((s) => [s.id, s.name, s.promptCount]),
+            ['l', 'l', 'r'],
+          ),
+        );
         return EXIT.ok;
       }
       if (sub === 'import') {
@@ -319,7 +394,13 @@ async function followAndReport(client: Client, runId: string, json: boolean): Pr
  * back-pressure, so a run of any size goes through in constant memory. The file is opened at the
  * first chunk and removed if the export fails, so a failed export leaves nothing behind.
  */
-async function exportRun(client: Client, runId: string, format: 'csv' | 'jsonl', output: string | undefined, json: boolean): Promise<number> {
+async function exportRun(
+  client: Client,
+  runId: string,
+  format: 'csv' | 'jsonl',
+  output: string | undefined,
+  json: boolean,
+): Promise<number> {
   const stream = await client.runs.export.query({ runId, format });
   let out: NodeJS.WritableStream | null = null;
   let file: WriteStream | null = null;
@@ -334,13 +415,15 @@ async function exportRun(client: Client, runId: string, format: 'csv' | 'jsonl',
       }
       if (broken) break;
       bytes += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((resolve) => {
-        const done = () => (out!.off('drain', done), out!.off('error', done), resolve());
-        out!.on('drain', done).on('error', done);
-      });
+      if (!out.write(chunk))
+        await new Promise<void>((resolve) => {
+          const done = () => (out!.off('drain', done), out!.off('error', done), resolve());
+          out!.on('drain', done).on('error', done);
+        });
     }
     if (!out && output) out = file = createWriteStream(output); // an empty export still makes its file
-    if (file) await new Promise<void>((resolve, reject) => file!.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (file)
+      await new Promise<void>((resolve, reject) => file!.end((err?: Error | null) => (err ? reject(err) : resolve())));
   } catch (err) {
     if (file) {
       file.destroy();
@@ -357,15 +440,31 @@ async function exportRun(client: Client, runId: string, format: 'csv' | 'jsonl',
 
 /** Prisma Studio on the configured database, through the db package's script (it migrates first). */
 function studio(v: Values): Promise<number> {
-  if (!existsSync(join(REPO_ROOT, 'packages/db/package.json'))) throw new CliError('studio needs the batchlight repository (packages/db) next to the CLI');
+  if (!existsSync(join(REPO_ROOT, 'packages/db/package.json')))
+    throw new CliError('studio needs the batchlight repository (packages/db) next to the CLI');
   const url = studioDatabaseUrl(v.database);
   const port = String(int(v, 'port', [1, 65_535], 5555));
-  if (url.startsWith('file:') && !existsSync(url.slice(5)) && !v.json) console.error(`batchlight: note: ${url.slice(5)} does not exist yet; it will be created empty`);
-  if (v.json) console.log(JSON.stringify({ studio: `http://localhost:${port}`, database: url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@') }));
-  else console.error(`batchlight: Prisma Studio on ${url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} at http://localhost:${port} (Ctrl-C to stop)`);
+  if (url.startsWith('file:') && !existsSync(url.slice(5)) && !v.json)
+    console.error(`batchlight: note: ${url.slice(5)} does not exist yet; it will be created empty`);
+  if (v.json)
+    console.log(
+      JSON.stringify({
+        studio: `http://localhost:${port}`,
+        database: url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@'),
+      }),
+    );
+  else
+    console.error(
+      `batchlight: Prisma Studio on ${url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} at http://localhost:${port} (Ctrl-C to stop)`,
+    );
   const env = { ...process.env, DATABASE_URL: url, STUDIO_PORT: port };
   // Its own process group (pnpm → db script → prisma), stopped as a whole on Ctrl-C or SIGTERM.
-  const child = spawn('pnpm', ['--silent', '--filter', '@batchlight/db', 'studio'], { cwd: REPO_ROOT, stdio: 'inherit', env, detached: true });
+  const child = spawn('pnpm', ['--silent', '--filter', '@batchlight/db', 'studio'], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+    env,
+    detached: true,
+  });
   const stop = (signal: NodeJS.Signals) => () => {
     try {
       if (child.pid) process.kill(-child.pid, signal);
@@ -376,7 +475,9 @@ function studio(v: Values): Promise<number> {
   process.on('SIGINT', stop('SIGINT')).on('SIGTERM', stop('SIGTERM'));
   return new Promise((done) => {
     child.on('error', (err) => {
-      console.error(`batchlight: cannot start Prisma Studio: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'pnpm is not on PATH' : err.message}`);
+      console.error(
+        `batchlight: cannot start Prisma Studio: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'pnpm is not on PATH' : err.message}`,
+      );
       done(EXIT.server);
     });
     child.on('exit', (code, signal) => done(signal === 'SIGINT' || signal === 'SIGTERM' ? EXIT.ok : (code ?? 0)));
@@ -401,7 +502,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'studio') return studio(values);
   const server = (values.server ?? process.env.BATCHLIGHT_SERVER ?? 'http://127.0.0.1:4700').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+/.test(server) || !URL.canParse(server)) throw new CliError(`--server: expected an http(s) URL such as http://127.0.0.1:4700, got "${server}"`);
+  if (!/^https?:\/\/[^/]+/.test(server) || !URL.canParse(server))
+    throw new CliError(`--server: expected an http(s) URL such as http://127.0.0.1:4700, got "${server}"`);
   context.server = server;
   const token = values.token ?? process.env.BATCHLIGHT_TOKEN;
   const { client, close } = connect(server, token || undefined);

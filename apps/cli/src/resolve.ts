@@ -5,7 +5,10 @@ import { createOnce, type Client } from './client.js';
 import { CliError } from './errors.js';
 
 export async function resolveModels(client: Client, wanted: string[]): Promise<string[]> {
-  if (!wanted.length) throw new CliError('--model: name at least one model (repeat --model for several; `batchlight models list` shows them)');
+  if (!wanted.length)
+    throw new CliError(
+      '--model: name at least one model (repeat --model for several; `batchlight models list` shows them)',
+    );
   const models = await client.models.list.query({ includeArchived: false });
   return wanted.map((w) => {
     const m = models.find((x) => x.id === w) ?? models.find((x) => x.name.toLowerCase() === w.toLowerCase());
@@ -27,7 +30,8 @@ export async function resolvePromptSet(client: Client, value: string | undefined
   if (existsSync(value)) return (await importPrompts(client, value, name)).id;
   const sets = await client.promptSets.list.query();
   const set = sets.find((s) => s.id === value) ?? sets.find((s) => s.name === value);
-  if (!set) throw new CliError(`--prompts: "${value}" is neither a file nor a prompt set (see \`batchlight prompts list\`)`);
+  if (!set)
+    throw new CliError(`--prompts: "${value}" is neither a file nor a prompt set (see \`batchlight prompts list\`)`);
   return set.id;
 }
 

@@ -15,10 +15,10 @@ export function studioDatabaseUrl(given: string | undefined, env: NodeJS.Process
   const raw = given ?? env.DATABASE_URL;
   if (!raw) return `file:${resolve(REPO_ROOT, 'data/batchlight.db')}`;
   if (/^postgres(ql)?:\/\//.test(raw)) return raw;
-  if (!raw.startsWith('file:')) throw new CliError(`--database: expected file:PATH (SQLite) or postgresql://… (PostgreSQL), got "${raw}"`);
+  if (!raw.startsWith('file:'))
+    throw new CliError(`--database: expected file:PATH (SQLite) or postgresql://… (PostgreSQL), got "${raw}"`);
   let path = raw.slice('file:'.length);
   if (path.startsWith('//')) path = path.slice(2);
   if (!path) throw new CliError('--database: a file: URL needs a path, e.g. file:./data/batchlight.db');
   return `file:${isAbsolute(path) ? path : resolve(env.INIT_CWD || process.cwd(), path)}`;
 }
-

@@ -83,23 +83,54 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'batchlight-cli-'));
   server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'cli.db')}`, BATCHLIGHT_TOKEN: TOKEN });
   url = server.url;
-  api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${TOKEN}` } })] });
+  api = createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${TOKEN}` } }),
+    ],
+  });
   // Fast simulated models, added through the CLI itself.
   const add = (name: string, simulation: object) =>
-    cli(['models', 'add', '--name', name, '--provider', 'simulated', '--provider-model', `${name}-model`, '--params', JSON.stringify({ simulation }), '--price-in', '1', '--price-out', '2']);
+    cli([
+      'models',
+      'add',
+      '--name',
+      name,
+      '--provider',
+      'simulated',
+      '--provider-model',
+      `${name}-model`,
+      '--params',
+      JSON.stringify({ simulation }),
+      '--price-in',
+      '1',
+      '--price-out',
+      '2',
+    ]);
   const added = await Promise.all([
     add('quick', { latencyMs: 3, outputTokens: { min: 5, max: 10 } }),
     add('broken', { latencyMs: 2, errorRate: 1 }),
     add('liar', { latencyMs: 2, answerAs: 'someone-else' }),
     add('slow', { latencyMs: 150 }),
     // Answers of 20-30 tokens, cut at 8 (finish_reason length).
-    cli(['models', 'add', '--name', 'terse', '--provider', 'simulated', '--provider-model', 'terse-model', '--params',
-      JSON.stringify({ maxTokens: 8, simulation: { latencyMs: 2, outputTokens: { min: 20, max: 30 } } })]),
+    cli([
+      'models',
+      'add',
+      '--name',
+      'terse',
+      '--provider',
+      'simulated',
+      '--provider-model',
+      'terse-model',
+      '--params',
+      JSON.stringify({ maxTokens: 8, simulation: { latencyMs: 2, outputTokens: { min: 20, max: 30 } } }),
+    ]),
   ]);
   for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
   writeFileSync(
     join(dir, 'prompts.jsonl'),
-    Array.from({ length: 12 }, (_, i) => JSON.stringify({ input: `Question ${i}, with "quotes", commas\nand a newline`, expected: `answer ${i}` })).join('\n'),
+    Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({ input: `Question ${i}, with "quotes", commas\nand a newline`, expected: `answer ${i}` }),
+    ).join('\n'),
   );
 });
 
@@ -110,7 +141,18 @@ afterAll(async () => {
 
 describe('batchlight CLI against a real server', () => {
   it('run --follow imports a prompt file, shows progress, prints the per-model table and exits 0', async () => {
-    const r = await cli(['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '4', '--repeats', '2', '--follow']);
+    const r = await cli([
+      'run',
+      '--model',
+      'quick',
+      '--prompts',
+      join(dir, 'prompts.jsonl'),
+      '--concurrency',
+      '4',
+      '--repeats',
+      '2',
+      '--follow',
+    ]);
     expect(r.stderr).toMatch(/24\/24 +✓24 ✗0/);
     const columns = ['model', 'items', 'ok', 'failed', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost'];
     const head = new RegExp([...columns, 'length', 'mismatch'].join('\\s+'));
@@ -121,8 +163,18 @@ describe('batchlight CLI against a real server', () => {
   });
 
   it('counts answers cut off by max tokens (finish_reason length) as completed, and show names them', async () => {
-    const r = await cli(['run', '--model', 'terse', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '4',
-      '--follow']);
+    const r = await cli([
+      'run',
+      '--model',
+      'terse',
+      '--model',
+      'quick',
+      '--prompts',
+      'Demo: explain it',
+      '--limit',
+      '4',
+      '--follow',
+    ]);
     expect(r.stdout).toMatch(/terse\s+4\s+4\s+0\s+100\.0%.*\s4\s+0\n/);
     expect(r.stdout).toMatch(/quick\s+4\s+4\s+0\s+100\.0%.*\s0\s+0\n/);
     expect(r.code).toBe(0);
@@ -132,7 +184,20 @@ describe('batchlight CLI against a real server', () => {
   });
 
   it('exits 1 when items fail', async () => {
-    const r = await cli(['run', '--model', 'broken', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '3', '--max-retries', '0', '--follow']);
+    const r = await cli([
+      'run',
+      '--model',
+      'broken',
+      '--model',
+      'quick',
+      '--prompts',
+      'Demo: explain it',
+      '--limit',
+      '3',
+      '--max-retries',
+      '0',
+      '--follow',
+    ]);
     expect(r.stdout).toMatch(/broken\s+3\s+0\s+3\s+0\.0%/);
     expect(r.stdout).toMatch(/quick\s+3\s+3\s+0\s+100\.0%/);
     expect(r.stdout).toMatch(/3 completed, 3 failed/);
@@ -153,11 +218,32 @@ describe('batchlight CLI against a real server', () => {
 
     const again = await cli(['follow', runId, '--json']);
     expect(again.code).toBe(1);
-    expect(JSON.parse(again.stdout)).toMatchObject({ runId, status: 'completed', completed: 3, failed: 0, mismatches: 3, models: [{ model: 'liar', mismatches: 3 }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      runId,
+      status: 'completed',
+      completed: 3,
+      failed: 0,
+      mismatches: 3,
+      models: [{ model: 'liar', mismatches: 3 }],
+    });
   });
 
   it('exports every item as CSV and JSONL, to a file and to stdout, matching runs.items', async () => {
-    const run = JSON.parse((await cli(['run', '--model', 'quick', '--model', 'liar', '--prompts', join(dir, 'prompts.jsonl'), '--follow', '--json'])).stdout);
+    const run = JSON.parse(
+      (
+        await cli([
+          'run',
+          '--model',
+          'quick',
+          '--model',
+          'liar',
+          '--prompts',
+          join(dir, 'prompts.jsonl'),
+          '--follow',
+          '--json',
+        ])
+      ).stdout,
+    );
     const ids = (await itemIds(run.runId)).sort();
     expect(ids).toHaveLength(24);
 
@@ -167,11 +253,15 @@ describe('batchlight CLI against a real server', () => {
       cli(['export', run.runId, '--format', 'jsonl', '-o', join(dir, 'out.jsonl')]),
       cli(['export', run.runId, '--format', 'csv', '--output', join(dir, 'out.csv'), '--json']),
     ]);
-    for (const r of [jsonlOut, csvOut, jsonlFile, csvFile]) expect([r.code, r.stderr.replace(/^wrote .*\n/, '')]).toEqual([0, '']);
+    for (const r of [jsonlOut, csvOut, jsonlFile, csvFile])
+      expect([r.code, r.stderr.replace(/^wrote .*\n/, '')]).toEqual([0, '']);
     expect(JSON.parse(csvFile.stdout)).toMatchObject({ runId: run.runId, format: 'csv', file: join(dir, 'out.csv') });
 
     for (const text of [jsonlOut.stdout, readFileSync(join(dir, 'out.jsonl'), 'utf8')]) {
-      const rows = text.trim().split('\n').map((l) => JSON.parse(l));
+      const rows = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(rows.map((x) => x.item_id).sort()).toEqual(ids);
       for (const x of rows) expect(x.requested_model).toBe(`${x.model_name}-model`);
       expect(rows.filter((x) => x.attribution === 'mismatch').map((x) => x.model_name)).toEqual(Array(12).fill('liar'));
@@ -181,7 +271,9 @@ describe('batchlight CLI against a real server', () => {
       const [header, ...rows] = parseCsv(text);
       expect(header!.slice(0, 3)).toEqual(['run_id', 'item_id', 'prompt_index']);
       expect(rows.map((x) => x[header!.indexOf('item_id')]).sort()).toEqual(ids);
-      expect(rows.some((x) => x[header!.indexOf('prompt')] === 'Question 0, with "quotes", commas\nand a newline')).toBe(true);
+      expect(
+        rows.some((x) => x[header!.indexOf('prompt')] === 'Question 0, with "quotes", commas\nand a newline'),
+      ).toBe(true);
     }
   });
 
@@ -195,7 +287,22 @@ describe('batchlight CLI against a real server', () => {
   });
 
   it('cancel stops a run (follow exits 1, cancelled); resume finishes it (follow exits 0, completed)', async () => {
-    const started = JSON.parse((await cli(['run', '--model', 'slow', '--prompts', 'Demo: explain it', '--limit', '12', '--concurrency', '1', '--json'])).stdout);
+    const started = JSON.parse(
+      (
+        await cli([
+          'run',
+          '--model',
+          'slow',
+          '--prompts',
+          'Demo: explain it',
+          '--limit',
+          '12',
+          '--concurrency',
+          '1',
+          '--json',
+        ])
+      ).stdout,
+    );
     const cancelled = await cli(['cancel', started.id, '--json']);
     expect(cancelled.code).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: started.id, status: 'cancelled' });
@@ -228,22 +335,54 @@ describe('batchlight CLI against a real server', () => {
     });
     const down = await cli(['runs', '--server', `http://127.0.0.1:${closed}`]);
     expect(down.code).toBe(3);
-    expect(down.stderr.trim()).toBe(`batchlight: cannot reach the server at http://127.0.0.1:${closed} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`);
+    expect(down.stderr.trim()).toBe(
+      `batchlight: cannot reach the server at http://127.0.0.1:${closed} (is \`pnpm start\` running? set --server or BATCHLIGHT_SERVER)`,
+    );
 
-    const other = createHttpServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html><p>not here</p>'));
+    const other = createHttpServer((_req, res) =>
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html><p>not here</p>'),
+    );
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     const otherUrl = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
     const notApi = await cli(['runs', '--server', otherUrl]);
     other.close();
     expect(notApi.code).toBe(3);
-    expect(notApi.stderr.trim()).toBe(`batchlight: the server at ${otherUrl} did not answer as a batchlight API: is --server the right URL?`);
+    expect(notApi.stderr.trim()).toBe(
+      `batchlight: the server at ${otherUrl} did not answer as a batchlight API: is --server the right URL?`,
+    );
 
     const checks: Array<[string[], RegExp]> = [
-      [['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '0'], /^batchlight: --concurrency: must be between 1 and 256, got 0$/],
-      [['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--delay', 'soon'], /^batchlight: --delay: expected a whole number, got "soon"$/],
-      [['run', '--model', 'no-such-model', '--prompts', 'Demo: explain it'], /^batchlight: --model: no model named or with id "no-such-model"/],
-      [['run', '--model', 'quick', '--prompts', 'no-such-set'], /^batchlight: --prompts: "no-such-set" is neither a file nor a prompt set/],
-      [['models', 'add', '--name', 'bad', '--provider', 'simulated', '--provider-model', 'x', '--base-url', 'not a url'], /^batchlight: baseUrl: must be an http\(s\) URL$/],
+      [
+        ['run', '--model', 'quick', '--prompts', join(dir, 'prompts.jsonl'), '--concurrency', '0'],
+        /^batchlight: --concurrency: must be between 1 and 256, got 0$/,
+      ],
+      [
+        ['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--delay', 'soon'],
+        /^batchlight: --delay: expected a whole number, got "soon"$/,
+      ],
+      [
+        ['run', '--model', 'no-such-model', '--prompts', 'Demo: explain it'],
+        /^batchlight: --model: no model named or with id "no-such-model"/,
+      ],
+      [
+        ['run', '--model', 'quick', '--prompts', 'no-such-set'],
+        /^batchlight: --prompts: "no-such-set" is neither a file nor a prompt set/,
+      ],
+      [
+        [
+          'models',
+          'add',
+          '--name',
+          'bad',
+          '--provider',
+          'simulated',
+          '--provider-model',
+          'x',
+          '--base-url',
+          'not a url',
+        ],
+        /^batchlight: baseUrl: must be an http\(s\) URL$/,
+      ],
       [['export', 'x', '--format', 'xml'], /^batchlight: --format: csv or jsonl$/],
       [['runs', '--bogus'], /^batchlight: Unknown option '--bogus'/],
       [['frobnicate'], /^batchlight: unknown command "frobnicate"/],
@@ -287,8 +426,16 @@ describe('batchlight CLI against a real server', () => {
     try {
       const runsBefore = (await api.runs.list.query({ limit: 200 })).runs.length;
       const via = (args: string[]) => cli([...args, '--json'], viaProxy);
-      const added = await via(['models', 'add', '--name', 'via-proxy', '--provider', 'simulated',
-        '--provider-model', 'v']);
+      const added = await via([
+        'models',
+        'add',
+        '--name',
+        'via-proxy',
+        '--provider',
+        'simulated',
+        '--provider-model',
+        'v',
+      ]);
       const imported = await via(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'via-proxy']);
       const ran = await via(['run', '--model', 'quick', '--prompts', 'Demo: explain it', '--limit', '2']);
       expect([...cut].sort()).toEqual(['models.create', 'promptSets.import', 'runs.create']);
@@ -312,7 +459,9 @@ describe('batchlight CLI against a real server', () => {
       cli(['prompts', 'list', '--json']),
       cli(['prompts', 'import', join(dir, 'prompts.jsonl'), '--name', 'imported', '--json']),
     ]);
-    expect(JSON.parse(models.stdout).map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['quick', 'broken', 'liar', 'Simulated Fast']));
+    expect(JSON.parse(models.stdout).map((m: { name: string }) => m.name)).toEqual(
+      expect.arrayContaining(['quick', 'broken', 'liar', 'Simulated Fast']),
+    );
     const runList = JSON.parse(runs.stdout);
     expect(runList).toHaveLength(3);
     expect(JSON.parse(sets.stdout).map((s: { name: string }) => s.name)).toContain('Demo: explain it');

@@ -6,8 +6,19 @@ import { duration, table } from '../src/format.js';
 import { REPO_ROOT, studioDatabaseUrl } from '../src/studio.js';
 
 const base = {
-  completed: 40, failed: 2, cancelled: 0, inFlight: 8, total: 100, throughput: 4, retries: 3,
-  elapsedMs: 10_500, elapsedAt: 1_000, finished: false, waiting: 1, lastWait: 'rate_limited 429, waiting 1.2s', connection: null,
+  completed: 40,
+  failed: 2,
+  cancelled: 0,
+  inFlight: 8,
+  total: 100,
+  throughput: 4,
+  retries: 3,
+  elapsedMs: 10_500,
+  elapsedAt: 1_000,
+  finished: false,
+  waiting: 1,
+  lastWait: 'rate_limited 429, waiting 1.2s',
+  connection: null,
 };
 
 describe('progress line', () => {
@@ -35,10 +46,25 @@ describe('progress line', () => {
 
 describe('format', () => {
   it('aligns tables and prints — for missing values', () => {
-    expect(table(['a', 'bb'], [['x', 1], ['yyy', null]], ['l', 'r'])).toBe('a    bb\n───  ──\nx     1\nyyy   —');
+    expect(
+      table(
+        ['a', 'bb'],
+        [
+          ['x', 1],
+          ['yyy', null],
+        ],
+        ['l', 'r'],
+      ),
+    ).toBe('a    bb\n───  ──\nx     1\nyyy   —');
   });
   it('prints durations', () => {
-    expect([duration(250), duration(9_960), duration(59_000), duration(61_000), duration(3_720_000)]).toEqual(['0.3s', '10.0s', '59s', '1m01s', '1h02m']);
+    expect([duration(250), duration(9_960), duration(59_000), duration(61_000), duration(3_720_000)]).toEqual([
+      '0.3s',
+      '10.0s',
+      '59s',
+      '1m01s',
+      '1h02m',
+    ]);
   });
 });
 

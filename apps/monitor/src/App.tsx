@@ -24,7 +24,11 @@ export function App() {
         </a>
         <nav>
           {NAV.map(([key, label]) => (
-            <a key={key} href={`#/${key}`} className={page === key || (key === 'runs' && page === 'run') ? 'active' : ''}>
+            <a
+              key={key}
+              href={`#/${key}`}
+              className={page === key || (key === 'runs' && page === 'run') ? 'active' : ''}
+            >
               {label}
             </a>
           ))}

@@ -45,17 +45,37 @@ export interface RunState {
 }
 
 export function emptyState(): RunState {
-  return { lastSeq: 0, rows: new Map(), order: [], progress: null, status: null, points: [], waits: [], finished: false };
+  return {
+    lastSeq: 0,
+    rows: new Map(),
+    order: [],
+    progress: null,
+    status: null,
+    points: [],
+    waits: [],
+    finished: false,
+  };
 }
 
 export function rowFromItem(i: ItemRow): Row {
   const t = i.trace;
   return {
-    id: i.id, modelId: i.modelId, promptIndex: i.promptIndex, repeatIndex: i.repeatIndex,
-    status: i.status as RowStatus, attempts: i.attempts,
-    latencyMs: t?.latencyMs ?? null, ttftMs: t?.ttftMs ?? null, inputTokens: t?.inputTokens ?? null, outputTokens: t?.outputTokens ?? null,
-    costUsd: t?.costUsd ?? null, attribution: t?.status === 'ok' ? t.attribution : null, requestedModel: t?.requestedModel ?? null,
-    responseModel: t?.responseModel ?? null, outputPreview: t?.outputPreview ?? t?.errorMessage ?? null, traceId: t?.id ?? null,
+    id: i.id,
+    modelId: i.modelId,
+    promptIndex: i.promptIndex,
+    repeatIndex: i.repeatIndex,
+    status: i.status as RowStatus,
+    attempts: i.attempts,
+    latencyMs: t?.latencyMs ?? null,
+    ttftMs: t?.ttftMs ?? null,
+    inputTokens: t?.inputTokens ?? null,
+    outputTokens: t?.outputTokens ?? null,
+    costUsd: t?.costUsd ?? null,
+    attribution: t?.status === 'ok' ? t.attribution : null,
+    requestedModel: t?.requestedModel ?? null,
+    responseModel: t?.responseModel ?? null,
+    outputPreview: t?.outputPreview ?? t?.errorMessage ?? null,
+    traceId: t?.id ?? null,
     finishReason: t?.status === 'ok' ? t.finishReason : null,
     note: t && t.status !== 'ok' ? `${t.errorType ?? t.status}${t.httpStatus ? ` ${t.httpStatus}` : ''}` : null,
   };
@@ -91,7 +111,11 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
       case 'run.finished':
         state.status = e.payload.status;
         state.finished = true;
-        state.progress = { ...(state.progress ?? { inFlight: 0, throughput: 0, retries: 0, elapsedMs: e.payload.durationMs }), ...e.payload, inFlight: 0 };
+        state.progress = {
+          ...(state.progress ?? { inFlight: 0, throughput: 0, retries: 0, elapsedMs: e.payload.durationMs }),
+          ...e.payload,
+          inFlight: 0,
+        };
         break;
       case 'item.started':
       case 'item.retrying':
@@ -100,17 +124,33 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
         const p = e.payload;
         let row = state.rows.get(p.itemId);
         if (!row) {
-          row = rowFromItem({ id: p.itemId, modelId: p.modelId, promptIndex: p.promptIndex, repeatIndex: p.repeatIndex, status: 'pending', attempts: 0, trace: null } as unknown as ItemRow);
+          row = rowFromItem({
+            id: p.itemId,
+            modelId: p.modelId,
+            promptIndex: p.promptIndex,
+            repeatIndex: p.repeatIndex,
+            status: 'pending',
+            attempts: 0,
+            trace: null,
+          } as unknown as ItemRow);
           state.rows.set(p.itemId, row);
           state.order.push(p.itemId);
         }
-        const stale = p.attempt < row.attempts || (p.attempt === row.attempts && TERMINAL.has(row.status) && (e.type === 'item.started' || e.type === 'item.retrying'));
+        const stale =
+          p.attempt < row.attempts ||
+          (p.attempt === row.attempts &&
+            TERMINAL.has(row.status) &&
+            (e.type === 'item.started' || e.type === 'item.retrying'));
         if (e.type === 'item.completed') {
           state.points.push({ at: Date.parse(e.at), latencyMs: e.payload.latencyMs, modelId: p.modelId });
           if (state.points.length > MAX_POINTS) state.points.splice(0, state.points.length - MAX_POINTS);
         }
         if (e.type === 'item.retrying')
-          state.waits.unshift({ at: Date.parse(e.at), itemId: p.itemId, text: `#${p.promptIndex} ${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''} → retry in ${e.payload.waitMs} ms` });
+          state.waits.unshift({
+            at: Date.parse(e.at),
+            itemId: p.itemId,
+            text: `#${p.promptIndex} ${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''} → retry in ${e.payload.waitMs} ms`,
+          });
         if (state.waits.length > 50) state.waits.length = 50;
         if (stale) break;
         row.attempts = p.attempt;
@@ -123,15 +163,28 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
         } else if (e.type === 'item.completed') {
           const c = e.payload;
           Object.assign(row, {
-            status: 'completed', latencyMs: c.latencyMs, ttftMs: c.ttftMs, inputTokens: c.inputTokens, outputTokens: c.outputTokens,
-            costUsd: c.costUsd, attribution: c.attribution, requestedModel: c.requestedModel, responseModel: c.responseModel,
-            outputPreview: c.outputPreview, finishReason: c.finishReason, traceId: c.traceId, note: null,
+            status: 'completed',
+            latencyMs: c.latencyMs,
+            ttftMs: c.ttftMs,
+            inputTokens: c.inputTokens,
+            outputTokens: c.outputTokens,
+            costUsd: c.costUsd,
+            attribution: c.attribution,
+            requestedModel: c.requestedModel,
+            responseModel: c.responseModel,
+            outputPreview: c.outputPreview,
+            finishReason: c.finishReason,
+            traceId: c.traceId,
+            note: null,
           });
         } else {
           const f = e.payload;
           Object.assign(row, {
-            status: f.errorType === 'cancelled' ? 'cancelled' : 'failed', latencyMs: f.latencyMs, traceId: f.traceId,
-            outputPreview: f.message, note: `${f.errorType}${f.httpStatus ? ` ${f.httpStatus}` : ''}`,
+            status: f.errorType === 'cancelled' ? 'cancelled' : 'failed',
+            latencyMs: f.latencyMs,
+            traceId: f.traceId,
+            outputPreview: f.message,
+            note: `${f.errorType}${f.httpStatus ? ` ${f.httpStatus}` : ''}`,
           });
         }
       }
@@ -169,7 +222,27 @@ export function modelStats(state: RunState): Map<string, ModelStats> {
   for (const r of state.rows.values()) {
     let a = acc.get(r.modelId);
     if (!a) {
-      a = { s: { modelId: r.modelId, items: 0, completed: 0, failed: 0, running: 0, successRate: null, p50: null, p95: null, ttftP50: null, ttftP95: null, inputTokens: 0, outputTokens: 0, costUsd: 0, mismatches: 0, lengthFinishes: 0 }, lat: [], ttft: [] };
+      a = {
+        s: {
+          modelId: r.modelId,
+          items: 0,
+          completed: 0,
+          failed: 0,
+          running: 0,
+          successRate: null,
+          p50: null,
+          p95: null,
+          ttftP50: null,
+          ttftP95: null,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: 0,
+          mismatches: 0,
+          lengthFinishes: 0,
+        },
+        lat: [],
+        ttft: [],
+      };
       acc.set(r.modelId, a);
     }
     const s = a.s;
@@ -191,7 +264,14 @@ export function modelStats(state: RunState): Map<string, ModelStats> {
     lat.sort((x, y) => x - y);
     ttft.sort((x, y) => x - y);
     const done = s.completed + s.failed;
-    out.set(id, { ...s, successRate: done ? s.completed / done : null, p50: percentile(lat, 50), p95: percentile(lat, 95), ttftP50: percentile(ttft, 50), ttftP95: percentile(ttft, 95) });
+    out.set(id, {
+      ...s,
+      successRate: done ? s.completed / done : null,
+      p50: percentile(lat, 50),
+      p95: percentile(lat, 95),
+      ttftP50: percentile(ttft, 50),
+      ttftP95: percentile(ttft, 95),
+    });
   }
   return out;
 }

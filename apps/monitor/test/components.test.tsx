@@ -7,7 +7,11 @@ afterEach(cleanup);
 
 describe('ui components', () => {
   it('shows a field error at its field, in place of the hint', () => {
-    render(<Field label="Concurrency" hint="1–256" error="must be between 1 and 256"><input name="concurrency" /></Field>);
+    render(
+      <Field label="Concurrency" hint="1–256" error="must be between 1 and 256">
+        <input name="concurrency" />
+      </Field>,
+    );
     const label = screen.getByText('Concurrency').closest('label')!;
     expect(label.className).toContain('has-error');
     expect(label.textContent).toContain('must be between 1 and 256');

@@ -48,13 +48,34 @@ beforeAll(async () => {
   });
   url = server.url;
   api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson })] });
-  for (const [name, providerModel] of [['E2E Fake', 'fake-model'], ['E2E Slow', 'slow-model'], ['E2E Liar', 'liar-model'], ['E2E Limited', 'limited-model']] as const) {
-    const m = await api.models.create.mutate({ name, provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, credentialEnv: 'LLM_KEY_E2E_FAKE', pricing: { inputPerMTok: 1, outputPerMTok: 2 } });
+  for (const [name, providerModel] of [
+    ['E2E Fake', 'fake-model'],
+    ['E2E Slow', 'slow-model'],
+    ['E2E Liar', 'liar-model'],
+    ['E2E Limited', 'limited-model'],
+  ] as const) {
+    const m = await api.models.create.mutate({
+      name,
+      provider: 'openai',
+      providerModel,
+      baseUrl: `${fake.url}/v1`,
+      credentialEnv: 'LLM_KEY_E2E_FAKE',
+      pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+    });
     models[name] = m.id;
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await newPage();
 });
@@ -84,7 +105,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const shot = (name: string, on: Page = page, fullPage = true) => on.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+const shot = (name: string, on: Page = page, fullPage = true) =>
+  on.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 const count = async (id: string) => Number((await page.getByTestId(id).textContent())!.replace(/,/g, ''));
 const demoSet = async () => (await api.promptSets.list.query()).find((s) => s.name === 'Demo: explain it')!;
 
@@ -114,7 +136,9 @@ describe('live monitor in Chromium', () => {
 
     // A click on a row opens its trace: full output and requested vs reported model.
     await page.locator('[data-status=completed]').first().click();
-    await expect.poll(() => page.getByTestId('trace-models').textContent()).toMatch(/requestedfake-model.*reportedfake-model/);
+    await expect
+      .poll(() => page.getByTestId('trace-models').textContent())
+      .toMatch(/requestedfake-model.*reportedfake-model/);
     expect((await page.getByTestId('trace-output').textContent())!.length).toBeGreaterThan(5);
     expect(await page.getByTestId('trace-finish').textContent()).toBe('stop');
     await shot('trace', page, false);
@@ -123,12 +147,20 @@ describe('live monitor in Chromium', () => {
 
   it('loses no row and doubles none across a reload in the middle of a run', async () => {
     const set = await demoSet();
-    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 3, delayMs: 0, promptLimit: 45 });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Slow']!],
+      concurrency: 3,
+      delayMs: 0,
+      promptLimit: 45,
+    });
     await page.goto(`${url}/#/run/${run.id}`);
     await expect.poll(() => count('count-completed'), { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
     await page.reload();
     await expect.poll(() => count('count-completed'), { timeout: 20_000 }).toBe(45);
-    const ids = await page.locator('[data-item-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
+    const ids = await page
+      .locator('[data-item-id]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
     expect(new Set(ids).size).toBe(ids.length);
     expect(await page.locator('.table-head h3').textContent()).toMatch(/\(45\)/);
     await page.getByLabel('status filter').selectOption('completed');
@@ -139,19 +171,35 @@ describe('live monitor in Chromium', () => {
 
   it('flags a provider answering as another model, in the rows and in the audit panel', async () => {
     const set = await demoSet();
-    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Fake']!, models['E2E Liar']!], concurrency: 6, delayMs: 0, promptLimit: 8 });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Fake']!, models['E2E Liar']!],
+      concurrency: 6,
+      delayMs: 0,
+      promptLimit: 8,
+    });
     await page.goto(`${url}/#/run/${run.id}`);
     await expect.poll(() => count('count-completed'), { timeout: 15_000 }).toBe(16);
     await expect.poll(() => page.locator('.row-mismatch').count()).toBeGreaterThan(0);
-    expect(await page.locator('.row-mismatch .badge.attr-mismatch').first().textContent()).toBe('mismatch: qwen-2.5-7b');
+    expect(await page.locator('.row-mismatch .badge.attr-mismatch').first().textContent()).toBe(
+      'mismatch: qwen-2.5-7b',
+    );
     await expect.poll(() => page.getByTestId('audit').textContent()).toMatch(/8 finding/);
-    expect(await page.getByTestId('audit').textContent()).toMatch(/provider reported other model.*E2E Liar.*liar-model.*qwen-2\.5-7b/);
+    expect(await page.getByTestId('audit').textContent()).toMatch(
+      /provider reported other model.*E2E Liar.*liar-model.*qwen-2\.5-7b/,
+    );
     await shot('run-mismatch');
   });
 
   it('shows retries and rate-limit waits as they happen', async () => {
     const set = await demoSet();
-    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Limited']!], concurrency: 2, delayMs: 0, promptLimit: 6 });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Limited']!],
+      concurrency: 2,
+      delayMs: 0,
+      promptLimit: 6,
+    });
     await page.goto(`${url}/#/run/${run.id}`);
     // While the provider says 429, the rows say so and the waits panel lists each wait.
     await page.locator('[data-status=retrying]').first().waitFor({ timeout: 10_000 });
@@ -167,7 +215,13 @@ describe('live monitor in Chromium', () => {
 
   it('cancels a run, then resumes it to completion', async () => {
     const set = await demoSet();
-    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 1, delayMs: 50, promptLimit: 30 });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Slow']!],
+      concurrency: 1,
+      delayMs: 50,
+      promptLimit: 30,
+    });
     await page.goto(`${url}/#/run/${run.id}`);
     await expect.poll(() => count('count-completed'), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
     await page.getByRole('button', { name: 'Cancel' }).click();
@@ -179,7 +233,9 @@ describe('live monitor in Chromium', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => count('count-completed'), { timeout: 30_000 }).toBe(30);
     await page.locator('h1 .badge.status-completed').waitFor({ timeout: 10_000 });
-    const ids = await page.locator('[data-item-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
+    const ids = await page
+      .locator('[data-item-id]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
     expect(new Set(ids).size).toBe(ids.length);
     expect(await page.locator('.table-head h3').textContent()).toMatch(/\(30\)/);
     expect((await api.runs.get.query({ id: run.id })).completedItems).toBe(30);
@@ -193,8 +249,12 @@ describe('live monitor in Chromium', () => {
     await expect.poll(() => page.getByTestId('import-errors').textContent()).toMatch(/line 2/);
     expect(await page.getByRole('button', { name: 'Import' }).isDisabled()).toBe(true);
     await shot('prompt-sets-errors');
-    await content.fill('{"input": "First prompt"}\n{"input": "Second prompt"}\n{"input": "Third prompt", "expected": "x"}');
-    await expect.poll(() => page.locator('.preview').textContent()).toMatch(/3 prompts ready.*First prompt.*Third prompt/);
+    await content.fill(
+      '{"input": "First prompt"}\n{"input": "Second prompt"}\n{"input": "Third prompt", "expected": "x"}',
+    );
+    await expect
+      .poll(() => page.locator('.preview').textContent())
+      .toMatch(/3 prompts ready.*First prompt.*Third prompt/);
     await page.getByRole('button', { name: 'Import' }).click();
     await expect.poll(() => page.locator('main').textContent()).toMatch(/Imported 3 prompts as "E2E import"/);
     expect((await api.promptSets.list.query()).find((s) => s.name === 'E2E import')?.promptCount).toBe(3);
@@ -222,9 +282,23 @@ describe('live monitor in Chromium', () => {
   });
 
   it('stays responsive through a 10,000-item run: virtualised rows, events coalesced per frame', async () => {
-    const quick = await api.models.create.mutate({ name: 'E2E Quick', provider: 'simulated', providerModel: 'quick-1', params: { simulation: { latencyMs: 2, outputTokens: { min: 5, max: 10 } } } });
-    const set = await api.promptSets.create.mutate({ name: '10k', prompts: Array.from({ length: 5000 }, (_, i) => ({ input: `Prompt ${i}` })) });
-    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [quick.id], concurrency: 64, delayMs: 0, repeats: 2 });
+    const quick = await api.models.create.mutate({
+      name: 'E2E Quick',
+      provider: 'simulated',
+      providerModel: 'quick-1',
+      params: { simulation: { latencyMs: 2, outputTokens: { min: 5, max: 10 } } },
+    });
+    const set = await api.promptSets.create.mutate({
+      name: '10k',
+      prompts: Array.from({ length: 5000 }, (_, i) => ({ input: `Prompt ${i}` })),
+    });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [quick.id],
+      concurrency: 64,
+      delayMs: 0,
+      repeats: 2,
+    });
     await page.goto(`${url}/#/run/${run.id}`);
     await page.getByTestId('count-total').waitFor();
     // Frame gaps while the run streams events in: a busy main thread shows up as long gaps.
@@ -258,16 +332,26 @@ describe('live monitor in Chromium', () => {
     const lastSeq = await section.getAttribute('data-last-seq');
     const t0 = Date.now();
     await page.reload();
-    await expect.poll(async () => Number(await section.getAttribute('data-events-received')), { timeout: 30_000, interval: 50 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await section.getAttribute('data-events-received')), { timeout: 30_000, interval: 50 })
+      .toBeGreaterThan(0);
     const subscribedAfter = Date.now() - t0;
     await expect.poll(() => section.getAttribute('data-last-seq'), { timeout: 30_000 }).toBe(lastSeq);
-    console.log(`10k run reopened: ${lastSeq} events replayed and applied in ${Date.now() - t0} ms (rows loaded and subscribed after ${subscribedAfter} ms)`);
+    console.log(
+      `10k run reopened: ${lastSeq} events replayed and applied in ${Date.now() - t0} ms (rows loaded and subscribed after ${subscribedAfter} ms)`,
+    );
     expect(await page.locator('.table-head h3').textContent()).toMatch(/10,000/);
   });
 
   it('on a dropped connection shows a banner, then resumes from lastEventId with no row lost or doubled', async () => {
     const set = await demoSet();
-    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [models['E2E Slow']!], concurrency: 2, delayMs: 0, promptLimit: 40 });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Slow']!],
+      concurrency: 2,
+      delayMs: 0,
+      promptLimit: 40,
+    });
     // The page talks to the server through a TCP proxy the test can cut: a real dropped connection.
     const p = await newPage();
     p.setDefaultTimeout(15_000);
@@ -275,7 +359,9 @@ describe('live monitor in Chromium', () => {
     const section = p.locator('section[data-last-seq]');
     try {
       await p.goto(`${proxy.url}/#/run/${run.id}`);
-      await expect.poll(async () => Number(await section.getAttribute('data-events-received')), { timeout: 15_000 }).toBeGreaterThan(10);
+      await expect
+        .poll(async () => Number(await section.getAttribute('data-events-received')), { timeout: 15_000 })
+        .toBeGreaterThan(10);
       proxy.cut();
       await p.getByRole('status').filter({ hasText: 'Connection lost' }).waitFor({ timeout: 5_000 });
       await shot('run-reconnecting', p, false);
@@ -285,9 +371,13 @@ describe('live monitor in Chromium', () => {
       await expect.poll(() => p.getByRole('status').filter({ hasText: 'Connection lost' }).count()).toBe(0);
       expect(proxy.cuts).toBeGreaterThan(0);
       // Resumed after the last event applied: every seq of the log arrived exactly once.
-      await expect.poll(async () => Number(await section.getAttribute('data-last-seq')), { timeout: 10_000 }).toBeGreaterThan(80);
+      await expect
+        .poll(async () => Number(await section.getAttribute('data-last-seq')), { timeout: 10_000 })
+        .toBeGreaterThan(80);
       expect(await section.getAttribute('data-events-received')).toBe(await section.getAttribute('data-last-seq'));
-      const ids = await p.locator('[data-item-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
+      const ids = await p
+        .locator('[data-item-id]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));
       expect(new Set(ids).size).toBe(ids.length);
       expect(await p.locator('.table-head h3').textContent()).toMatch(/\(40\)/);
       await p.getByLabel('status filter').selectOption('completed');
@@ -301,12 +391,21 @@ describe('live monitor in Chromium', () => {
   });
 
   it('renders the other main pages', async () => {
-    const runs = (await api.runs.list.query({ limit: 10 })).runs.filter((r) => r.status === 'completed' && r.promptSet.name === 'Demo: explain it');
+    const runs = (await api.runs.list.query({ limit: 10 })).runs.filter(
+      (r) => r.status === 'completed' && r.promptSet.name === 'Demo: explain it',
+    );
     for (const [name, hash, text] of [
       ['runs', '#/runs', 'Runs'],
       ['models', '#/models', 'E2E Liar'],
       ['prompt-sets', '#/prompts', 'Demo: explain it'],
-      ['compare', `#/compare?ids=${runs.slice(0, 2).map((r) => r.id).join(',')}`, 'Prompt by prompt'],
+      [
+        'compare',
+        `#/compare?ids=${runs
+          .slice(0, 2)
+          .map((r) => r.id)
+          .join(',')}`,
+        'Prompt by prompt',
+      ],
     ] as const) {
       await page.goto(`${url}/${hash}`);
       await expect.poll(() => page.locator('main').textContent()).toContain(text);

@@ -34,7 +34,16 @@ vi.mock('../src/api', async (importOriginal) => {
         feed: { subscribe: () => ({ unsubscribe() {} }) },
         get: { query: async () => fake.run },
         items: { query: async () => ({ items: fake.items, nextCursor: null }) },
-        audit: { query: async () => ({ ok: true, tracesChecked: 0, messagesChecked: 0, counts: { alias: 0 }, findings: [], findingsTotal: 0 }) },
+        audit: {
+          query: async () => ({
+            ok: true,
+            tracesChecked: 0,
+            messagesChecked: 0,
+            counts: { alias: 0 },
+            findings: [],
+            findingsTotal: 0,
+          }),
+        },
         events: {
           subscribe: (input: unknown, opts: { onData: (m: { data: unknown }) => void }) => {
             fake.subscribedWith = input;
@@ -67,7 +76,17 @@ describe('new run form', () => {
   it('puts each validation error at the field it concerns', async () => {
     fake.create.mockRejectedValue(
       new TRPCClientError('concurrency: must be between 1 and 256', {
-        result: { error: { message: 'concurrency: must be between 1 and 256', code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400, fieldErrors: { concurrency: ['must be between 1 and 256'], modelIds: ['choose at least one model'] } } } },
+        result: {
+          error: {
+            message: 'concurrency: must be between 1 and 256',
+            code: -32600,
+            data: {
+              code: 'BAD_REQUEST',
+              httpStatus: 400,
+              fieldErrors: { concurrency: ['must be between 1 and 256'], modelIds: ['choose at least one model'] },
+            },
+          },
+        },
       } as never),
     );
     render(<NewRunPage />);
@@ -79,7 +98,16 @@ describe('new run form', () => {
     expect(field('concurrency').className).toContain('has-error');
     expect(screen.getByText('choose at least one model').closest('label')!.textContent).toContain('Models');
     expect(field('delayMs').className).not.toContain('has-error');
-    expect(fake.create).toHaveBeenCalledWith(expect.objectContaining({ promptSetId: 's1', modelIds: [], concurrency: 999, delayMs: 0, promptLimit: null, repeats: 1 }));
+    expect(fake.create).toHaveBeenCalledWith(
+      expect.objectContaining({
+        promptSetId: 's1',
+        modelIds: [],
+        concurrency: 999,
+        delayMs: 0,
+        promptLimit: null,
+        repeats: 1,
+      }),
+    );
     expect(screen.queryByRole('alert')).toBeNull(); // field errors are not repeated in a banner
   });
 
@@ -99,7 +127,23 @@ describe('runs list', () => {
   });
 
   it('lists a run with its status, models, progress and cost', async () => {
-    fake.runs = [{ id: 'r1-abcdef', name: null, status: 'running', promptSet: { name: 'Demo' }, models: [{ name: 'A' }, { name: 'B' }], completedItems: 30, failedItems: 2, cancelledItems: 0, totalItems: 120, createdAt: new Date(), startedAt: new Date(Date.now() - 65_000), finishedAt: null, costUsd: 0.0123 }];
+    fake.runs = [
+      {
+        id: 'r1-abcdef',
+        name: null,
+        status: 'running',
+        promptSet: { name: 'Demo' },
+        models: [{ name: 'A' }, { name: 'B' }],
+        completedItems: 30,
+        failedItems: 2,
+        cancelledItems: 0,
+        totalItems: 120,
+        createdAt: new Date(),
+        startedAt: new Date(Date.now() - 65_000),
+        finishedAt: null,
+        costUsd: 0.0123,
+      },
+    ];
     render(<RunsPage />);
     const row = (await screen.findByText('Demo')).closest('tr')!;
     expect(row.textContent).toMatch(/running/);
@@ -113,10 +157,33 @@ describe('runs list', () => {
 describe('trace drawer', () => {
   it('shows requested vs reported model and flags a mismatch', async () => {
     fake.trace = {
-      id: 't1', status: 'ok', attempt: 2, modelName: 'GPT-5 Mini', modelRevision: 3, provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b',
-      servedBy: null, attribution: 'mismatch', latencyMs: 812, ttftMs: 120, startedAt: new Date(), endedAt: new Date(), inputTokens: 12, outputTokens: 30,
-      cachedInputTokens: 0, reasoningTokens: 0, costUsd: 0.0001, costSource: 'pricing', errorType: null, errorMessage: null, httpStatus: null,
-      input: [{ role: 'user', content: 'Say hi' }], output: 'Hi there', rawUsage: null, finishReason: 'length',
+      id: 't1',
+      status: 'ok',
+      attempt: 2,
+      modelName: 'GPT-5 Mini',
+      modelRevision: 3,
+      provider: 'openai',
+      requestedModel: 'gpt-5-mini',
+      responseModel: 'qwen-2.5-7b',
+      servedBy: null,
+      attribution: 'mismatch',
+      latencyMs: 812,
+      ttftMs: 120,
+      startedAt: new Date(),
+      endedAt: new Date(),
+      inputTokens: 12,
+      outputTokens: 30,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+      costUsd: 0.0001,
+      costSource: 'pricing',
+      errorType: null,
+      errorMessage: null,
+      httpStatus: null,
+      input: [{ role: 'user', content: 'Say hi' }],
+      output: 'Hi there',
+      rawUsage: null,
+      finishReason: 'length',
     };
     const onClose = vi.fn();
     render(<TraceDrawer traceId="t1" onClose={onClose} />);
@@ -140,9 +207,48 @@ describe('items table', () => {
     Object.defineProperty(HTMLElement.prototype, 'clientWidth', { configurable: true, get: () => 1000 });
     try {
       const state = emptyState();
-      addItems(state, Array.from({ length: 10_000 }, (_, i) => ({ id: `i${String(i).padStart(5, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, status: 'pending', attempts: 0, trace: null }) as never));
+      addItems(
+        state,
+        Array.from(
+          { length: 10_000 },
+          (_, i) =>
+            ({
+              id: `i${String(i).padStart(5, '0')}`,
+              modelId: 'm1',
+              promptIndex: i,
+              repeatIndex: 0,
+              status: 'pending',
+              attempts: 0,
+              trace: null,
+            }) as never,
+        ),
+      );
       applyEvents(state, [
-        { runId: 'r', seq: 1, at: new Date().toISOString(), type: 'item.completed', payload: { itemId: 'i00001', modelId: 'm1', promptIndex: 1, repeatIndex: 0, attempt: 1, traceId: 't-1', provider: 'openai', requestedModel: 'gpt-5-mini', responseModel: 'qwen-2.5-7b', attribution: 'mismatch', latencyMs: 300, ttftMs: 40, inputTokens: 5, outputTokens: 9, costUsd: 0.001, finishReason: 'stop', outputPreview: 'hello' } },
+        {
+          runId: 'r',
+          seq: 1,
+          at: new Date().toISOString(),
+          type: 'item.completed',
+          payload: {
+            itemId: 'i00001',
+            modelId: 'm1',
+            promptIndex: 1,
+            repeatIndex: 0,
+            attempt: 1,
+            traceId: 't-1',
+            provider: 'openai',
+            requestedModel: 'gpt-5-mini',
+            responseModel: 'qwen-2.5-7b',
+            attribution: 'mismatch',
+            latencyMs: 300,
+            ttftMs: 40,
+            inputTokens: 5,
+            outputTokens: 9,
+            costUsd: 0.001,
+            finishReason: 'stop',
+            outputPreview: 'hello',
+          },
+        },
       ]);
       const onOpen = vi.fn();
       render(<ItemsTable state={state} version={1} names={new Map([['m1', 'GPT-5 Mini']])} onOpen={onOpen} />);
@@ -172,24 +278,82 @@ describe('run page', () => {
     const raf = vi.spyOn(window, 'requestAnimationFrame').mockImplementation((cb) => frames.push(cb));
     try {
       fake.run = {
-        id: 'r1', name: 'Burst', status: 'running', executing: true, promptSet: { id: 's1', name: 'Demo', promptCount: 200 }, concurrency: 8, delayMs: 0, promptLimit: null, repeats: 1,
-        completedItems: 0, failedItems: 0, cancelledItems: 0, totalItems: 200, retries: 0,
-        models: [{ modelId: 'm1', name: 'Simulated Fast', provider: 'simulated', providerModel: 'sim-fast-1', modelRevision: 1 }],
+        id: 'r1',
+        name: 'Burst',
+        status: 'running',
+        executing: true,
+        promptSet: { id: 's1', name: 'Demo', promptCount: 200 },
+        concurrency: 8,
+        delayMs: 0,
+        promptLimit: null,
+        repeats: 1,
+        completedItems: 0,
+        failedItems: 0,
+        cancelledItems: 0,
+        totalItems: 200,
+        retries: 0,
+        models: [
+          {
+            modelId: 'm1',
+            name: 'Simulated Fast',
+            provider: 'simulated',
+            providerModel: 'sim-fast-1',
+            modelRevision: 1,
+          },
+        ],
       };
-      fake.items = Array.from({ length: 200 }, (_, i) => ({ id: `i${String(i).padStart(4, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, status: 'pending', attempts: 0, trace: null }));
+      fake.items = Array.from({ length: 200 }, (_, i) => ({
+        id: `i${String(i).padStart(4, '0')}`,
+        modelId: 'm1',
+        promptIndex: i,
+        repeatIndex: 0,
+        status: 'pending',
+        attempts: 0,
+        trace: null,
+      }));
       render(<RunPage runId="r1" />);
       await waitFor(() => expect(fake.onData).not.toBeNull());
       expect(fake.subscribedWith).toEqual({ runId: 'r1', lastEventId: null });
       const at = new Date().toISOString();
       let seq = 0;
-      const ev = (type: string, payload: object) => fake.onData!({ data: { runId: 'r1', seq: ++seq, at, type, payload } });
+      const ev = (type: string, payload: object) =>
+        fake.onData!({ data: { runId: 'r1', seq: ++seq, at, type, payload } });
       const frameCount = frames.length;
       for (let i = 0; i < 200; i++) {
-        const ref = { itemId: `i${String(i).padStart(4, '0')}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, attempt: 1 };
+        const ref = {
+          itemId: `i${String(i).padStart(4, '0')}`,
+          modelId: 'm1',
+          promptIndex: i,
+          repeatIndex: 0,
+          attempt: 1,
+        };
         ev('item.started', { ...ref, startedAt: at });
-        ev('item.completed', { ...ref, traceId: `t${i}`, provider: 'simulated', requestedModel: 'sim-fast-1', responseModel: 'sim-fast-1', attribution: 'match', latencyMs: 10 + i, ttftMs: 5, inputTokens: 3, outputTokens: 7, costUsd: 0, outputPreview: 'ok', finishReason: i % 50 ? 'stop' : 'length' });
+        ev('item.completed', {
+          ...ref,
+          traceId: `t${i}`,
+          provider: 'simulated',
+          requestedModel: 'sim-fast-1',
+          responseModel: 'sim-fast-1',
+          attribution: 'match',
+          latencyMs: 10 + i,
+          ttftMs: 5,
+          inputTokens: 3,
+          outputTokens: 7,
+          costUsd: 0,
+          outputPreview: 'ok',
+          finishReason: i % 50 ? 'stop' : 'length',
+        });
       }
-      ev('run.progress', { completed: 200, failed: 0, cancelled: 0, inFlight: 0, total: 200, retries: 0, throughput: 50, elapsedMs: 4000 });
+      ev('run.progress', {
+        completed: 200,
+        failed: 0,
+        cancelled: 0,
+        inFlight: 0,
+        total: 200,
+        retries: 0,
+        throughput: 50,
+        elapsedMs: 4000,
+      });
       // 401 events, one frame requested, nothing applied until it runs.
       expect(frames.length - frameCount).toBe(1);
       expect(screen.getByTestId('count-completed').textContent).toBe('0');
@@ -199,7 +363,15 @@ describe('run page', () => {
       await waitFor(() => expect(screen.getByTestId('length-finishes').textContent).toBe('4'), { timeout: 5_000 });
       expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
       // A replayed seq (as after a reconnect) changes nothing.
-      fake.onData!({ data: { runId: 'r1', seq: 5, at, type: 'item.started', payload: { itemId: 'i0002', modelId: 'm1', promptIndex: 2, repeatIndex: 0, attempt: 1, startedAt: at } } });
+      fake.onData!({
+        data: {
+          runId: 'r1',
+          seq: 5,
+          at,
+          type: 'item.started',
+          payload: { itemId: 'i0002', modelId: 'm1', promptIndex: 2, repeatIndex: 0, attempt: 1, startedAt: at },
+        },
+      });
       await act(async () => frames.splice(0).forEach((f) => f(performance.now())));
       expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
 

@@ -5,27 +5,68 @@ import { diffWords } from '../src/diff';
 import type { ItemRow } from '../src/api';
 
 const item = (id: string, over: Partial<ItemRow> = {}): ItemRow =>
-  ({ id, runId: 'r', modelId: 'm1', promptIndex: Number(id.slice(1)), repeatIndex: 0, status: 'pending', attempts: 0, finalTraceId: null, startedAt: null, endedAt: null, trace: null, ...over }) as ItemRow;
+  ({
+    id,
+    runId: 'r',
+    modelId: 'm1',
+    promptIndex: Number(id.slice(1)),
+    repeatIndex: 0,
+    status: 'pending',
+    attempts: 0,
+    finalTraceId: null,
+    startedAt: null,
+    endedAt: null,
+    trace: null,
+    ...over,
+  }) as ItemRow;
 
 let seq = 0;
-const ev = <T extends RunEventMessage['type']>(type: T, payload: Extract<RunEventMessage, { type: T }>['payload'], s = ++seq) =>
-  ({ runId: 'r', seq: s, type, payload, at: new Date(1_700_000_000_000 + s).toISOString() }) as RunEventMessage;
-const ref = (itemId: string, attempt = 1, modelId = 'm1') => ({ itemId, modelId, promptIndex: Number(itemId.slice(1)), repeatIndex: 0, attempt });
+const ev = <T extends RunEventMessage['type']>(
+  type: T,
+  payload: Extract<RunEventMessage, { type: T }>['payload'],
+  s = ++seq,
+) => ({ runId: 'r', seq: s, type, payload, at: new Date(1_700_000_000_000 + s).toISOString() }) as RunEventMessage;
+const ref = (itemId: string, attempt = 1, modelId = 'm1') => ({
+  itemId,
+  modelId,
+  promptIndex: Number(itemId.slice(1)),
+  repeatIndex: 0,
+  attempt,
+});
 type Attr = 'match' | 'mismatch';
 const done = (
-  itemId: string, latencyMs: number, attempt = 1, attribution: Attr = 'match', modelId = 'm1', finish = 'stop',
+  itemId: string,
+  latencyMs: number,
+  attempt = 1,
+  attribution: Attr = 'match',
+  modelId = 'm1',
+  finish = 'stop',
 ) =>
   ev('item.completed', {
-    ...ref(itemId, attempt, modelId), traceId: `t-${itemId}-${attempt}`, provider: 'openai', requestedModel: 'a', responseModel: attribution === 'match' ? 'a' : 'b',
-    attribution, latencyMs, ttftMs: latencyMs / 2, inputTokens: 10, outputTokens: 20, costUsd: 0.001,
-    finishReason: finish, outputPreview: 'out',
+    ...ref(itemId, attempt, modelId),
+    traceId: `t-${itemId}-${attempt}`,
+    provider: 'openai',
+    requestedModel: 'a',
+    responseModel: attribution === 'match' ? 'a' : 'b',
+    attribution,
+    latencyMs,
+    ttftMs: latencyMs / 2,
+    inputTokens: 10,
+    outputTokens: 20,
+    costUsd: 0.001,
+    finishReason: finish,
+    outputPreview: 'out',
   });
 
 describe('run state', () => {
   it('applies each event once, however often a reconnect replays it', () => {
     seq = 0;
     const s = addItems(emptyState(), [item('i0'), item('i1')]);
-    const events = [ev('item.started', { ...ref('i0'), startedAt: '' }), done('i0', 100), ev('item.started', { ...ref('i1'), startedAt: '' })];
+    const events = [
+      ev('item.started', { ...ref('i0'), startedAt: '' }),
+      done('i0', 100),
+      ev('item.started', { ...ref('i1'), startedAt: '' }),
+    ];
     applyEvents(s, events);
     applyEvents(s, [...events, done('i1', 200)]); // the first three again, then a new one
     expect(s.lastSeq).toBe(4);
@@ -39,7 +80,14 @@ describe('run state', () => {
     const s = addItems(emptyState(), [item('i0', { status: 'completed', attempts: 2 })]);
     applyEvents(s, [
       ev('item.started', { ...ref('i0', 1), startedAt: '' }),
-      ev('item.retrying', { ...ref('i0', 1), traceId: 't', errorType: 'rate_limited', httpStatus: 429, message: 'slow down', waitMs: 500 }),
+      ev('item.retrying', {
+        ...ref('i0', 1),
+        traceId: 't',
+        errorType: 'rate_limited',
+        httpStatus: 429,
+        message: 'slow down',
+        waitMs: 500,
+      }),
       ev('item.started', { ...ref('i0', 2), startedAt: '' }),
     ]);
     expect(s.rows.get('i0')!.status).toBe('completed');
@@ -51,7 +99,16 @@ describe('run state', () => {
   it('shows retries as they happen and adds rows it had not loaded', () => {
     seq = 0;
     const s = emptyState();
-    applyEvents(s, [ev('item.retrying', { ...ref('i7'), traceId: 't', errorType: 'server_error', httpStatus: 503, message: 'x', waitMs: 900 })]);
+    applyEvents(s, [
+      ev('item.retrying', {
+        ...ref('i7'),
+        traceId: 't',
+        errorType: 'server_error',
+        httpStatus: 503,
+        message: 'x',
+        waitMs: 900,
+      }),
+    ]);
     expect(s.rows.get('i7')).toMatchObject({ status: 'retrying', note: 'server_error 503, waiting 900 ms' });
     expect(s.order).toEqual(['i7']);
   });
@@ -62,8 +119,17 @@ describe('run state', () => {
     const loaded = item('i5', { status: 'completed', trace });
     const s = addItems(emptyState(), [...['i0', 'i1', 'i2', 'i3', 'i4'].map((id) => item(id)), loaded]);
     applyEvents(s, [
-      done('i0', 100), done('i1', 300, 1, 'match', 'm1', 'length'), done('i2', 200, 1, 'mismatch'),
-      ev('item.failed', { ...ref('i3'), traceId: 't', errorType: 'server_error', httpStatus: 500, message: 'boom', latencyMs: 10 }),
+      done('i0', 100),
+      done('i1', 300, 1, 'match', 'm1', 'length'),
+      done('i2', 200, 1, 'mismatch'),
+      ev('item.failed', {
+        ...ref('i3'),
+        traceId: 't',
+        errorType: 'server_error',
+        httpStatus: 500,
+        message: 'boom',
+        latencyMs: 10,
+      }),
     ]);
     const st = modelStats(s).get('m1')!;
     expect(st).toMatchObject({ items: 6, completed: 4, failed: 1, successRate: 0.8, p50: 200, p95: 300 });

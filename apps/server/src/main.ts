@@ -14,7 +14,9 @@ const monitorDir = fileURLToPath(new URL('../../monitor/dist/', import.meta.url)
 try {
   const config = loadConfig(process.env, monitorDir);
   const server = await startServer(config);
-  console.log(`[batchlight] listening on ${server.url}  (monitor: ${server.url}/, API: ${server.url}/trpc, WebSocket: ${server.url.replace('http', 'ws')}/ws)`);
+  console.log(
+    `[batchlight] listening on ${server.url}  (monitor: ${server.url}/, API: ${server.url}/trpc, WebSocket: ${server.url.replace('http', 'ws')}/ws)`,
+  );
   // The first signal drains: no call starts, calls in flight finish (up to the grace) and are
   // committed, so a restart sends none of them again. A second signal cuts them off at once.
   let signals = 0;
@@ -39,6 +41,8 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 } catch (err) {
-  console.error(`[batchlight] cannot start: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    `[batchlight] cannot start: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 }

@@ -9,7 +9,14 @@ export const SIMULATED_MODELS: ModelSeed[] = [
     name: 'Simulated Fast',
     provider: 'simulated',
     providerModel: 'sim-fast-1',
-    params: { simulation: { seed: 1, latencyMs: { p50: 250, p95: 700 }, ttftFraction: 0.3, outputTokens: { min: 20, max: 120 } } },
+    params: {
+      simulation: {
+        seed: 1,
+        latencyMs: { p50: 250, p95: 700 },
+        ttftFraction: 0.3,
+        outputTokens: { min: 20, max: 120 },
+      },
+    },
     inputPricePerMTok: 0.1,
     outputPricePerMTok: 0.4,
   },
@@ -17,7 +24,16 @@ export const SIMULATED_MODELS: ModelSeed[] = [
     name: 'Simulated Flaky',
     provider: 'simulated',
     providerModel: 'sim-flaky-1',
-    params: { simulation: { seed: 2, latencyMs: { p50: 600, p95: 1800 }, rateLimitRate: 0.2, retryAfterMs: 400, errorRate: 0.03, outputTokens: { min: 40, max: 300 } } },
+    params: {
+      simulation: {
+        seed: 2,
+        latencyMs: { p50: 600, p95: 1800 },
+        rateLimitRate: 0.2,
+        retryAfterMs: 400,
+        errorRate: 0.03,
+        outputTokens: { min: 40, max: 300 },
+      },
+    },
     inputPricePerMTok: 1,
     outputPricePerMTok: 4,
   },
@@ -25,15 +41,32 @@ export const SIMULATED_MODELS: ModelSeed[] = [
     name: 'Simulated Large',
     provider: 'simulated',
     providerModel: 'sim-large-1',
-    params: { simulation: { seed: 3, latencyMs: { p50: 1500, p95: 4000 }, ttftFraction: 0.15, outputTokens: { min: 150, max: 600 } } },
+    params: {
+      simulation: {
+        seed: 3,
+        latencyMs: { p50: 1500, p95: 4000 },
+        ttftFraction: 0.15,
+        outputTokens: { min: 150, max: 600 },
+      },
+    },
     inputPricePerMTok: 2.5,
     outputPricePerMTok: 10,
   },
 ];
 
 const SUBJECTS = [
-  'photosynthesis', 'the TCP handshake', 'compound interest', 'the French Revolution', 'black holes', 'vaccines',
-  'binary search', 'inflation', 'plate tectonics', 'the immune system', 'public-key cryptography', 'climate feedback loops',
+  'photosynthesis',
+  'the TCP handshake',
+  'compound interest',
+  'the French Revolution',
+  'black holes',
+  'vaccines',
+  'binary search',
+  'inflation',
+  'plate tectonics',
+  'the immune system',
+  'public-key cryptography',
+  'climate feedback loops',
 ];
 const TASKS = [
   (s: string) => `Explain ${s} to a ten-year-old in three sentences.`,
@@ -56,13 +89,24 @@ export async function seedIfEmpty(
   const real: ModelSeed[] = [];
   if (opts.openaiApiKey)
     real.push({
-      name: 'GPT-5 Mini', provider: 'openai', providerModel: 'gpt-5-mini', credentialEnv: 'OPENAI_API_KEY', credentialHint: '$OPENAI_API_KEY',
-      params: {}, inputPricePerMTok: 0.25, outputPricePerMTok: 2, cachedInputPricePerMTok: 0.025,
+      name: 'GPT-5 Mini',
+      provider: 'openai',
+      providerModel: 'gpt-5-mini',
+      credentialEnv: 'OPENAI_API_KEY',
+      credentialHint: '$OPENAI_API_KEY',
+      params: {},
+      inputPricePerMTok: 0.25,
+      outputPricePerMTok: 2,
+      cachedInputPricePerMTok: 0.025,
     });
   if (opts.hfToken)
     real.push({
-      name: 'Qwen2.5 7B Instruct', provider: 'huggingface', providerModel: 'Qwen/Qwen2.5-7B-Instruct', credentialEnv: 'HF_TOKEN',
-      credentialHint: '$HF_TOKEN', params: {},
+      name: 'Qwen2.5 7B Instruct',
+      provider: 'huggingface',
+      providerModel: 'Qwen/Qwen2.5-7B-Instruct',
+      credentialEnv: 'HF_TOKEN',
+      credentialHint: '$HF_TOKEN',
+      params: {},
     });
   const firstStart = (await prisma.model.count()) === 0 && (await prisma.promptSet.count()) === 0;
   const toCreate = firstStart ? [...SIMULATED_MODELS, ...real] : [];
@@ -74,7 +118,11 @@ export async function seedIfEmpty(
   if (firstStart) {
     const prompts = demoPromptSet();
     await prisma.promptSet.create({
-      data: { name: 'Demo: explain it', promptCount: prompts.length, prompts: { create: prompts.map((input, index) => ({ index, input })) } },
+      data: {
+        name: 'Demo: explain it',
+        promptCount: prompts.length,
+        prompts: { create: prompts.map((input, index) => ({ index, input })) },
+      },
     });
   }
   if (toCreate.length) log(`seeded ${toCreate.length} model(s)${firstStart ? ' and the demo prompt set' : ''}`);

@@ -53,18 +53,28 @@ const detail = (err: unknown) => (err instanceof Error ? (err.stack ?? err.messa
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((m: string) => console.log(`[batchlight] ${m}`));
   const migrated = await migrate(config.databaseUrl);
-  if (migrated.applied.length) log(`database ${redactDbUrl(config.databaseUrl)}: applied ${migrated.applied.join(', ')}`);
+  if (migrated.applied.length)
+    log(`database ${redactDbUrl(config.databaseUrl)}: applied ${migrated.applied.join(', ')}`);
   const db = await createDb(config.databaseUrl);
   if (config.seed) await seedIfEmpty(db.prisma, config, log);
   const limits = config.limits;
   const { policy } = config;
   const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient({ policy, limits: llmLimits(limits) }));
   const engine = createEngine({
-    db, llm, secretKey: config.secretKey, log, policy, limits: { runItems: limits.runItems, llm: llmLimits(limits) },
+    db,
+    llm,
+    secretKey: config.secretKey,
+    log,
+    policy,
+    limits: { runItems: limits.runItems, llm: llmLimits(limits) },
   });
   const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;
   const createContext = createTRPCContext({
-    db, engine, secretKey: config.secretKey, policy: new CallPolicy(policy), limits: { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs },
+    db,
+    engine,
+    secretKey: config.secretKey,
+    policy: new CallPolicy(policy),
+    limits: { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs },
   });
   // A 500's detail goes to the log under the id its answer carries (the API's errorFormatter).
   const onError = ({ error, path }: { error: TRPCError; path?: string }) => {
@@ -139,8 +149,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     }
     if (!isAuthorized(req, config.token)) return unauthorized(res);
     if (isApi) return trpc(req, res);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, `${req.method} is not accepted here`, true);
-    if (declaredOver(req)) return answer(res, 413, `the body is over ${limits.bodyBytes} bytes (BATCHLIGHT_MAX_BODY_BYTES)`, true);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return answer(res, 405, `${req.method} is not accepted here`, true);
+    if (declaredOver(req))
+      return answer(res, 413, `the body is over ${limits.bodyBytes} bytes (BATCHLIGHT_MAX_BODY_BYTES)`, true);
     const exp = /^\/export\/([^/]+)\.(csv|jsonl)$/.exec(url.pathname);
     if (exp) return exportDownload(exp[1]!, exp[2] as 'csv' | 'jsonl', res);
     return serveStatic(config.monitorDir, url, res);
@@ -180,7 +192,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     }
   });
   const wsHandler = applyWSSHandler({
-    wss, router: appRouter, createContext, onError, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    wss,
+    router: appRouter,
+    createContext,
+    onError,
+    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -225,7 +241,12 @@ function unauthorized(res: ServerResponse) {
   answer(res, 401, 'unauthorized: present BATCHLIGHT_TOKEN as "Authorization: Bearer <token>"');
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 421: 'Misdirected Request', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  421: 'Misdirected Request',
+  503: 'Service Unavailable',
+};
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string = REASONS[status] ?? 'Bad Request') {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);

@@ -8,7 +8,13 @@ import { createDb } from '@batchlight/db';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
 import { startFakeHuggingFace, startFakeOpenAI, type BehaviorSpec } from '@batchlight/testkit';
 import {
-  allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, serverProcess, waitFor,
+  allTraces,
+  cleanupsAfterAll,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  serverProcess,
+  waitFor,
 } from './helpers.js';
 
 const PROMPTS = 30;

@@ -5,8 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
 import {
-  allItems, allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt,
-  serverProcess as startProcess, waitFor,
+  allItems,
+  allTraces,
+  cleanupsAfterAll,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  promptSet,
+  requestsByPrompt,
+  serverProcess as startProcess,
+  waitFor,
 } from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
@@ -23,8 +31,15 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     const a = makeClient(first.url);
     const m = await fakeModel(a.client, fake.url, 'crash-model');
     const set = await promptSet(a.client, 40);
-    const run = await a.client.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 0 });
-    await waitFor(async () => (await a.client.runs.get.query({ id: run.id })).completedItems >= 12 && fake.inFlight() > 0);
+    const run = await a.client.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [m.id],
+      concurrency: 4,
+      delayMs: 0,
+    });
+    await waitFor(
+      async () => (await a.client.runs.get.query({ id: run.id })).completedItems >= 12 && fake.inFlight() > 0,
+    );
     a.close();
     await first.stop('SIGKILL');
     const callsBefore = fake.total();
@@ -49,7 +64,10 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     for (const tr of interrupted) expect(tr.requestedModel).toBe('crash-model');
     // Attempt numbers go on after the calls the kill cut off: each item's attempts are 1..n.
     for (const item of items) {
-      const mine = traces.filter((tr) => tr.itemId === item.id).map((tr) => tr.attempt).sort((x, y) => x - y);
+      const mine = traces
+        .filter((tr) => tr.itemId === item.id)
+        .map((tr) => tr.attempt)
+        .sort((x, y) => x - y);
       expect(mine, `item ${item.promptIndex}`).toEqual(Array.from({ length: mine.length }, (_, k) => k + 1));
       expect(item.attempts).toBe(mine.length);
     }
@@ -90,7 +108,11 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     // delayMs keeps most of the first calls on record (item.started committed) but not yet sent
     // when the kill comes: the provider never answered them.
     const run = await a.client.runs.create.mutate({
-      promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 60, maxRetries: 1,
+      promptSetId: set.id,
+      modelIds: [m.id],
+      concurrency: 8,
+      delayMs: 60,
+      maxRetries: 1,
     });
     await collectEvents(a.client, run.id, { stopAfter: 8 + 2 }); // run.status + 8 item.started (+1)
     await first.stop('SIGKILL');

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LLM_LIMITS, type ErrorType } from '@batchlight/llm';
 import { fakeAnswer, startFakeHuggingFace, startFakeOpenAI, type Behavior, type FakeServer } from '@batchlight/testkit';
 import {
-  allItems, allTraces, collectEvents, fakeModel, promptSet, startTestServer, type TestServer,
+  allItems,
+  allTraces,
+  collectEvents,
+  fakeModel,
+  promptSet,
+  startTestServer,
+  type TestServer,
 } from './helpers.js';
 
 const MAX_RETRIES = 2;

@@ -31,7 +31,11 @@ export function makeClient(url: string, token?: string): { client: Client; close
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: token ? { authorization: `Bearer ${token}` } : {} }),
+        false: httpBatchLink({
+          url: `${url}/trpc`,
+          transformer: superjson,
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        }),
       }),
     ],
   });
@@ -55,12 +59,20 @@ export async function startTestServer(
   const logs: string[] = [];
   const token = opts.token ? { BATCHLIGHT_TOKEN: opts.token } : {};
   const config = loadConfig({
-    PORT: '0', DATABASE_URL: db.url, BATCHLIGHT_SECRET_KEY: 'test-secret-key', BATCHLIGHT_SHUTDOWN_GRACE_MS: '0', ...token, ...opts.env,
+    PORT: '0',
+    DATABASE_URL: db.url,
+    BATCHLIGHT_SECRET_KEY: 'test-secret-key',
+    BATCHLIGHT_SHUTDOWN_GRACE_MS: '0',
+    ...token,
+    ...opts.env,
   });
   const server = await startServer(config, { log: (m) => logs.push(m) });
   const { client, close } = makeClient(server.url, opts.token);
   return {
-    server, client, db, logs,
+    server,
+    client,
+    db,
+    logs,
     async close() {
       close();
       await server.close();
@@ -103,7 +115,11 @@ export function collectEvents(
   });
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -114,7 +130,9 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
 }
 
 /** Every row of a cursor-paged list. */
-async function allPages<T>(page: (cursor: string | undefined) => Promise<{ rows: T[]; nextCursor: string | null }>): Promise<T[]> {
+async function allPages<T>(
+  page: (cursor: string | undefined) => Promise<{ rows: T[]; nextCursor: string | null }>,
+): Promise<T[]> {
   const out: T[] = [];
   for (let cursor: string | undefined; ; ) {
     const p = await page(cursor);
@@ -125,13 +143,22 @@ async function allPages<T>(page: (cursor: string | undefined) => Promise<{ rows:
 }
 
 export const allItems = (client: Client, runId: string) =>
-  allPages((cursor) => client.runs.items.query({ runId, cursor, limit: 1000 }).then((p) => ({ rows: p.items, nextCursor: p.nextCursor })));
+  allPages((cursor) =>
+    client.runs.items.query({ runId, cursor, limit: 1000 }).then((p) => ({ rows: p.items, nextCursor: p.nextCursor })),
+  );
 
 export const allTraces = (client: Client, runId: string) =>
-  allPages((cursor) => client.traces.list.query({ runId, cursor, limit: 1000 }).then((p) => ({ rows: p.traces, nextCursor: p.nextCursor })));
+  allPages((cursor) =>
+    client.traces.list
+      .query({ runId, cursor, limit: 1000 })
+      .then((p) => ({ rows: p.traces, nextCursor: p.nextCursor })),
+  );
 
 export async function promptSet(client: Client, n: number, name = `set-${n}`) {
-  return client.promptSets.create.mutate({ name, prompts: Array.from({ length: n }, (_, i) => ({ input: `Prompt number ${i}: say something short.` })) });
+  return client.promptSets.create.mutate({
+    name,
+    prompts: Array.from({ length: n }, (_, i) => ({ input: `Prompt number ${i}: say something short.` })),
+  });
 }
 
 /** A model on a testkit fake, with its key in an env var the server reads. */
@@ -166,8 +193,15 @@ export async function failure(call: Promise<unknown>): Promise<CallError> {
     await call;
   } catch (err) {
     if (!(err instanceof TRPCClientError)) throw err;
-    const data = err.data as Partial<Pick<CallError, 'code' | 'httpStatus'>> & { fieldErrors?: CallError['fieldErrors'] | null };
-    return { code: data?.code ?? '', httpStatus: data?.httpStatus ?? 0, message: err.message, fieldErrors: data?.fieldErrors ?? {} };
+    const data = err.data as Partial<Pick<CallError, 'code' | 'httpStatus'>> & {
+      fieldErrors?: CallError['fieldErrors'] | null;
+    };
+    return {
+      code: data?.code ?? '',
+      httpStatus: data?.httpStatus ?? 0,
+      message: err.message,
+      fieldErrors: data?.fieldErrors ?? {},
+    };
   }
   throw new Error('expected the call to fail');
 }

@@ -22,18 +22,31 @@ it(`creates and runs ${N.toLocaleString('en')} prompts within ${BUDGET_MB} MB of
   cleanups.push(() => db.drop());
   const fake = await startFakeOpenAI({ behavior: { latencyMs: 0 } });
   cleanups.push(() => fake.close());
-  const server = await startServerProcess({ DATABASE_URL: db.url, LLM_KEY_TEST_FAKE: 'sk-fake-test-key', BATCHLIGHT_SEED: '0' });
+  const server = await startServerProcess({
+    DATABASE_URL: db.url,
+    LLM_KEY_TEST_FAKE: 'sk-fake-test-key',
+    BATCHLIGHT_SEED: '0',
+  });
   cleanups.push(() => server.stop());
   const { client, close } = makeClient(server.url);
   cleanups.push(close);
 
   const model = await fakeModel(client, fake.url, 'memory-model');
   const set = await promptSet(client, N);
-  const run = await client.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
-  const done = await waitFor(async () => {
-    const r = await client.runs.get.query({ id: run.id });
-    return r.status === 'completed' && r;
-  }, 120_000, 200);
+  const run = await client.runs.create.mutate({
+    promptSetId: set.id,
+    modelIds: [model.id],
+    concurrency: 64,
+    delayMs: 0,
+  });
+  const done = await waitFor(
+    async () => {
+      const r = await client.runs.get.query({ id: run.id });
+      return r.status === 'completed' && r;
+    },
+    120_000,
+    200,
+  );
   expect(done.completedItems).toBe(N);
   expect(server.peakRssMb()).toBeLessThanOrEqual(BUDGET_MB);
 }, 180_000);

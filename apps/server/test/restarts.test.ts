@@ -9,8 +9,16 @@ import { startFakeOpenAI, type BehaviorSpec, type FakeServer } from '@batchlight
 import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/api';
 import {
-  allItems, allTraces, cleanupsAfterAll, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt,
-  serverProcess, waitFor,
+  allItems,
+  allTraces,
+  cleanupsAfterAll,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  promptSet,
+  requestsByPrompt,
+  serverProcess,
+  waitFor,
 } from './helpers.js';
 
 /** A number in [0, 1) drawn from a string: the fake's answer to a given request is seeded too. */

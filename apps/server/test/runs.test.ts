@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHuggingFace, startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
 import {
-  allItems, allTraces, collectEvents, fakeModel, promptSet, requestsByPrompt, startTestServer, waitFor, type TestServer,
+  allItems,
+  allTraces,
+  collectEvents,
+  fakeModel,
+  promptSet,
+  requestsByPrompt,
+  startTestServer,
+  waitFor,
+  type TestServer,
 } from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) => {
@@ -29,7 +37,13 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
       await fakeModel(c, hf.url, 'Qwen/Qwen2.5-7B-Instruct', { provider: 'huggingface' }),
     ];
     const set = await promptSet(c, 20);
-    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: models.map((m) => m.id), concurrency: 8, delayMs: 0, repeats: 2 });
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: models.map((m) => m.id),
+      concurrency: 8,
+      delayMs: 0,
+      repeats: 2,
+    });
     expect(run.totalItems).toBe(120);
     const events = await collectEvents(c, run.id);
     const finished = events.at(-1)!;
@@ -58,7 +72,8 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const completed = events.filter((e) => e.type === 'item.completed');
     expect(completed).toHaveLength(120);
     const traceModel = new Map(traces.map((tr) => [tr.id, tr.modelId]));
-    for (const e of completed) if (e.type === 'item.completed') expect(traceModel.get(e.payload.traceId)).toBe(e.payload.modelId);
+    for (const e of completed)
+      if (e.type === 'item.completed') expect(traceModel.get(e.payload.traceId)).toBe(e.payload.modelId);
     const audit = await c.runs.audit.query({ runId: run.id });
     expect(audit.ok).toBe(true);
     expect(audit.tracesChecked).toBe(120);
@@ -77,13 +92,21 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
 
     openai.reset();
     openai.setBehavior({ latencyMs: 5 });
-    const run2 = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 25, promptLimit: 12 });
+    const run2 = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [m.id],
+      concurrency: 4,
+      delayMs: 25,
+      promptLimit: 12,
+    });
     await collectEvents(c, run2.id);
     const starts = openai.requests.map((r) => r.startedAt).sort((a, b) => a - b);
     expect(starts).toHaveLength(12);
     const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
     // The engine starts calls >= 25 ms apart (its own trace timestamps, ms resolution)...
-    const traceStarts = (await allTraces(c, run2.id)).map((tr) => new Date(tr.startedAt).getTime()).sort((a, b) => a - b);
+    const traceStarts = (await allTraces(c, run2.id))
+      .map((tr) => new Date(tr.startedAt).getTime())
+      .sort((a, b) => a - b);
     expect(Math.min(...traceStarts.slice(1).map((s, i) => s - traceStarts[i]!))).toBeGreaterThanOrEqual(24);
     // ...and the fake sees them so. The LLM client keeps the gap on the wire (counted from the
     // end of each write); the fake reads its clock when this process's event loop, which the
@@ -98,16 +121,24 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
   it('flags a provider that answers with another model as a mismatch, in the trace and in runs.audit', async () => {
     const c = t.client;
     openai.reset();
-    openai.setBehavior((req) => (req.model === 'honest-model' ? { latencyMs: 2 } : { latencyMs: 2, answerAs: 'qwen-2.5-7b' }));
+    openai.setBehavior((req) =>
+      req.model === 'honest-model' ? { latencyMs: 2 } : { latencyMs: 2, answerAs: 'qwen-2.5-7b' },
+    );
     const honest = await fakeModel(c, openai.url, 'honest-model');
     const liar = await fakeModel(c, openai.url, 'gpt-5-mini');
     const set = await promptSet(c, 5);
-    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [honest.id, liar.id], concurrency: 4, delayMs: 0 });
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [honest.id, liar.id],
+      concurrency: 4,
+      delayMs: 0,
+    });
     const events = await collectEvents(c, run.id);
     const traces = await allTraces(c, run.id);
     const bad = traces.filter((tr) => tr.modelId === liar.id);
     expect(bad).toHaveLength(5);
-    for (const tr of bad) expect([tr.requestedModel, tr.responseModel, tr.attribution]).toEqual(['gpt-5-mini', 'qwen-2.5-7b', 'mismatch']);
+    for (const tr of bad)
+      expect([tr.requestedModel, tr.responseModel, tr.attribution]).toEqual(['gpt-5-mini', 'qwen-2.5-7b', 'mismatch']);
     expect(traces.filter((tr) => tr.modelId === honest.id).every((tr) => tr.attribution === 'match')).toBe(true);
     const completed = events.filter((e) => e.type === 'item.completed' && e.payload.modelId === liar.id);
     expect(completed.every((e) => e.type === 'item.completed' && e.payload.attribution === 'mismatch')).toBe(true);
@@ -128,7 +159,11 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const set = await promptSet(c, 10);
     const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 2, delayMs: 0 });
     await waitFor(async () => openai.inFlight() === 2);
-    const edited = await c.models.update.mutate({ id: m.id, providerModel: 'edited-model', pricing: { inputPerMTok: 99, outputPerMTok: 99 } });
+    const edited = await c.models.update.mutate({
+      id: m.id,
+      providerModel: 'edited-model',
+      pricing: { inputPerMTok: 99, outputPerMTok: 99 },
+    });
     expect(edited.revision).toBe(m.revision + 1);
     release();
     await collectEvents(c, run.id);
@@ -147,7 +182,13 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     openai.setBehavior({ latencyMs: 2, fault: { kind: '429', retryAfterMs: 150 }, times: 3 });
     const m = await fakeModel(c, openai.url, 'flaky-model');
     const set = await promptSet(c, 6);
-    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 1, delayMs: 0, maxRetries: 5 });
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [m.id],
+      concurrency: 1,
+      delayMs: 0,
+      maxRetries: 5,
+    });
     const events = await collectEvents(c, run.id);
     const got = await c.runs.get.query({ id: run.id });
     expect([got.status, got.completedItems, got.failedItems, got.retries]).toEqual(['completed', 6, 0, 3]);
@@ -200,7 +241,11 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const [cutOpenAI, cutHf, long] = models;
     const set = await promptSet(c, 3);
     const run = await c.runs.create.mutate({
-      promptSetId: set.id, modelIds: models.map((m) => m.id), concurrency: 4, delayMs: 0, maxRetries: 1,
+      promptSetId: set.id,
+      modelIds: models.map((m) => m.id),
+      concurrency: 4,
+      delayMs: 0,
+      maxRetries: 1,
     });
     const events = await collectEvents(c, run.id);
     const got = await c.runs.get.query({ id: run.id });
@@ -245,7 +290,10 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     expect(col).toBeGreaterThan(0);
     expect(lines.map((l) => l.split(',')[col]).sort()).toEqual([...Array(3).fill('length'), ...Array(6).fill('stop')]);
     type Row = { model_id: string; finish_reason: string | null };
-    const rows = (await download('jsonl')).trim().split('\n').map((l) => JSON.parse(l) as Row);
+    const rows = (await download('jsonl'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Row);
     lengths(rows.filter((r) => r.model_id === long!.id).map((r) => r.finish_reason));
   });
 
@@ -275,7 +323,11 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     const set = await promptSet(c, 2);
     const models = await c.models.list.query();
     const good = { promptSetId: set.id, modelIds: [models[0]!.id], concurrency: 2, delayMs: 0 };
-    const archived = await c.models.create.mutate({ name: `arch-${provider}`, provider: 'simulated', providerModel: 'x' });
+    const archived = await c.models.create.mutate({
+      name: `arch-${provider}`,
+      provider: 'simulated',
+      providerModel: 'x',
+    });
     await c.models.archive.mutate({ id: archived.id });
     const empty = await c.promptSets.create.mutate({ name: 'one', prompts: [{ input: 'x' }] });
     const before = (await c.runs.list.query({ limit: 200 })).runs.length;

@@ -10,7 +10,15 @@ import { startFakeOpenAI, type EchoKey, type FakeServer } from '@batchlight/test
 import { loadConfig } from '../src/index.js';
 import { ownHosts } from '../src/config.js';
 import { createRequestGate } from '../src/gate.js';
-import { allItems, allTraces, collectEvents, makeClient, promptSet, startTestServer, type TestServer } from './helpers.js';
+import {
+  allItems,
+  allTraces,
+  collectEvents,
+  makeClient,
+  promptSet,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
 
 const PLANTED = 'sk-planted-SECRET-value-0123456789abcdef';
 
@@ -19,8 +27,15 @@ const KEY = 'sk-echo-7fQ2mZ9xLp4vR8sT1wY6nB3cD5gH0jKq';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 /** What a leak would look like: the key, all but its last 4, 8-character pieces (ends, middle), its encodings. */
 const LEAKS = [
-  KEY, KEY.slice(0, -4), KEY.slice(0, 8), KEY.slice(-8), KEY.slice(16, 24), KEY.slice(5, 13),
-  b64(KEY).slice(0, 24), b64(`Bearer ${KEY}`).slice(8, 32), b64(`Bearer ${KEY.slice(0, -4)}`).slice(8, 32),
+  KEY,
+  KEY.slice(0, -4),
+  KEY.slice(0, 8),
+  KEY.slice(-8),
+  KEY.slice(16, 24),
+  KEY.slice(5, 13),
+  b64(KEY).slice(0, 24),
+  b64(`Bearer ${KEY}`).slice(8, 32),
+  b64(`Bearer ${KEY.slice(0, -4)}`).slice(8, 32),
 ];
 
 function expectNoLeak(text: string, where: string) {
@@ -40,11 +55,25 @@ describe('credentials never leave the server', () => {
   it('does not show a stored key in any API output, event, trace, export or log line', async () => {
     const c = t.client;
     // Half the calls fail with an error body that quotes the Authorization header back.
-    fake.setBehavior((req) => (req.seq % 2 ? { latencyMs: 2, fault: '401', echoAuthInError: true } : { latencyMs: 2, echoAuthInError: true }));
-    const m = await c.models.create.mutate({ name: 'planted', provider: 'openai', providerModel: 'gpt-5-mini', baseUrl: `${fake.url}/v1`, apiKey: PLANTED });
+    fake.setBehavior((req) =>
+      req.seq % 2 ? { latencyMs: 2, fault: '401', echoAuthInError: true } : { latencyMs: 2, echoAuthInError: true },
+    );
+    const m = await c.models.create.mutate({
+      name: 'planted',
+      provider: 'openai',
+      providerModel: 'gpt-5-mini',
+      baseUrl: `${fake.url}/v1`,
+      apiKey: PLANTED,
+    });
     expect(m.credentialHint).toMatch(/^sk-…/);
     const set = await promptSet(c, 6);
-    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 2, delayMs: 0, maxRetries: 0 });
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [m.id],
+      concurrency: 2,
+      delayMs: 0,
+      maxRetries: 0,
+    });
     const events = await collectEvents(c, run.id);
     // The key reached the provider: the fake saw an Authorization header on every call.
     expect(fake.requests.every((r) => r.headers.authorization === '[present]')).toBe(true);
@@ -52,9 +81,14 @@ describe('credentials never leave the server', () => {
     expect(traces.some((tr) => tr.status === 'error')).toBe(true);
 
     const outputs: unknown[] = [
-      m, events, traces, await allItems(c, run.id),
-      await c.models.list.query(), await c.models.get.query({ id: m.id }),
-      await c.runs.get.query({ id: run.id }), await c.runs.list.query(),
+      m,
+      events,
+      traces,
+      await allItems(c, run.id),
+      await c.models.list.query(),
+      await c.models.get.query({ id: m.id }),
+      await c.runs.get.query({ id: run.id }),
+      await c.runs.list.query(),
       await c.runs.audit.query({ runId: run.id }),
       ...(await Promise.all(traces.map((tr) => c.traces.get.query({ id: tr.id })))),
       await c.chat.send.mutate({ modelId: m.id, messages: [{ role: 'user', content: 'hi' }] }),
@@ -95,10 +129,23 @@ describe('credentials never leave the server', () => {
       return { latencyMs: 2, echoKey };
     });
     const echoer = (name: string, stream: boolean) =>
-      c.models.create.mutate({ name, provider: 'openai', providerModel: name, baseUrl: `${fake.url}/v1`, apiKey: KEY, params: { stream } });
+      c.models.create.mutate({
+        name,
+        provider: 'openai',
+        providerModel: name,
+        baseUrl: `${fake.url}/v1`,
+        apiKey: KEY,
+        params: { stream },
+      });
     const [m, plain] = [await echoer('echo-model', true), await echoer('echo-plain', false)];
     const set = await promptSet(c, 12);
-    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id, plain.id], concurrency: 4, delayMs: 0, maxRetries: 1 });
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [m.id, plain.id],
+      concurrency: 4,
+      delayMs: 0,
+      maxRetries: 1,
+    });
     const live = await collectEvents(c, run.id);
     expect(live.at(-1)!.type).toBe('run.finished');
     const replayed = await collectEvents(c, run.id);
@@ -117,7 +164,10 @@ describe('credentials never leave the server', () => {
       exported.push(await (await fetch(`${t.server.url}/export/${run.id}.${format}`)).text());
     }
     const answers: Record<string, unknown> = {
-      live, replayed, traces, exported,
+      live,
+      replayed,
+      traces,
+      exported,
       items: await allItems(c, run.id),
       traceDetails: await Promise.all(traces.map((tr) => c.traces.get.query({ id: tr.id }))),
       run: await c.runs.get.query({ id: run.id }),
@@ -153,9 +203,13 @@ describe('BATCHLIGHT_TOKEN', () => {
 
   it('refuses HTTP requests and WebSocket connections without the token', async () => {
     expect((await fetch(`${t.server.url}/trpc/health`)).status).toBe(401);
-    expect((await fetch(`${t.server.url}/trpc/health`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${t.server.url}/trpc/health`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(
+      401,
+    );
     expect((await fetch(`${t.server.url}/`)).status).toBe(401);
-    const ok = await fetch(`${t.server.url}/trpc/health`, { headers: { authorization: 'Bearer right-token-0123456789' } });
+    const ok = await fetch(`${t.server.url}/trpc/health`, {
+      headers: { authorization: 'Bearer right-token-0123456789' },
+    });
     expect(ok.status).toBe(200);
     expect(await t.client.health.query()).toMatchObject({ ok: true });
 
@@ -184,7 +238,10 @@ describe('BATCHLIGHT_TOKEN', () => {
   it('answers to its loopback names, the address it is bound to and the allowed origins, and to nothing else', () => {
     const check = (gate: ReturnType<typeof createRequestGate>, headers: Record<string, string>) =>
       gate.check({ headers } as unknown as IncomingMessage)?.status ?? 'ok';
-    const named = createRequestGate({ ownHosts: ownHosts('10.1.2.3', 80), allowedOrigins: ['https://batchlight.example.com'] });
+    const named = createRequestGate({
+      ownHosts: ownHosts('10.1.2.3', 80),
+      allowedOrigins: ['https://batchlight.example.com'],
+    });
     expect(check(named, { host: '10.1.2.3' })).toBe('ok');
     expect(check(named, { host: '10.1.2.3:80' })).toBe('ok');
     expect(check(named, { host: 'LOCALHOST' })).toBe('ok');
@@ -195,7 +252,9 @@ describe('BATCHLIGHT_TOKEN', () => {
     expect(check(named, { host: '10.1.2.3', origin: 'https://evil.example' })).toBe(403);
     expect(check(named, {})).toBe(400);
     // Bound to every interface: each address of this machine, on the port.
-    const addresses = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4');
+    const addresses = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && a.family === 'IPv4');
     const everywhere = createRequestGate({ ownHosts: ownHosts('0.0.0.0', 4700), allowedOrigins: [] });
     for (const a of addresses) expect(check(everywhere, { host: `${a!.address}:4700` }), a!.address).toBe('ok');
     expect(check(everywhere, { host: `${addresses[0]!.address}:4701` })).toBe(421);
@@ -228,7 +287,14 @@ describe('first start', () => {
     const sets = await c.promptSets.list.query();
     expect(sets[0]!.promptCount).toBeGreaterThanOrEqual(50);
     const fast = sims.find((m) => /fast/i.test(m.name))!;
-    const run = await c.runs.create.mutate({ promptSetId: sets[0]!.id, modelIds: [fast.id, flaky.id], concurrency: 20, delayMs: 0, promptLimit: 10, maxRetries: 8 });
+    const run = await c.runs.create.mutate({
+      promptSetId: sets[0]!.id,
+      modelIds: [fast.id, flaky.id],
+      concurrency: 20,
+      delayMs: 0,
+      promptLimit: 10,
+      maxRetries: 8,
+    });
     const events = await collectEvents(c, run.id, { timeoutMs: 45_000 });
     expect(events.at(-1)!.type).toBe('run.finished');
     const got = await c.runs.get.query({ id: run.id });

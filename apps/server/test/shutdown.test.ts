@@ -6,7 +6,14 @@ import { startFakeOpenAI, type FakeServer, type RunningProcess } from '@batchlig
 import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import { loadConfig } from '../src/index.js';
 import {
-  allTraces, collectEvents, fakeModel, makeClient, promptSet, requestsByPrompt, serverProcess, waitFor,
+  allTraces,
+  collectEvents,
+  fakeModel,
+  makeClient,
+  promptSet,
+  requestsByPrompt,
+  serverProcess,
+  waitFor,
 } from './helpers.js';
 
 /**

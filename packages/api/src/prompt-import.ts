@@ -61,7 +61,11 @@ export function parseJsonl(content: string): ParseResult {
       errors.push({ line, message: 'missing "input" (or "prompt" / "messages")' });
       return;
     }
-    prompts.push({ input, expected: r.data.expected == null ? null : String(r.data.expected), metadata: r.data.metadata ?? null });
+    prompts.push({
+      input,
+      expected: r.data.expected == null ? null : String(r.data.expected),
+      metadata: r.data.metadata ?? null,
+    });
   });
   return { prompts, errors };
 }
@@ -108,7 +112,11 @@ export function parseCsv(content: string): ParseResult {
   if (!header) return { prompts: [], errors: [{ line: 1, message: 'the file is empty' }] };
   const names = header.fields.map((h) => h.trim().toLowerCase());
   const inputCol = names.findIndex((n) => n === 'input' || n === 'prompt');
-  if (inputCol < 0) return { prompts: [], errors: [{ line: header.line, message: 'the header needs an "input" (or "prompt") column' }] };
+  if (inputCol < 0)
+    return {
+      prompts: [],
+      errors: [{ line: header.line, message: 'the header needs an "input" (or "prompt") column' }],
+    };
   const expectedCol = names.indexOf('expected');
   const prompts: ParsedPrompt[] = [];
   const errors: ImportError[] = [];

@@ -10,7 +10,10 @@ export const chatMessage = z.object({
   role: z.enum(['system', 'user', 'assistant']),
   content: z.string().max(200_000),
 });
-export const promptInput = z.union([z.string().min(1, 'a prompt cannot be empty').max(200_000), z.array(chatMessage).min(1)]);
+export const promptInput = z.union([
+  z.string().min(1, 'a prompt cannot be empty').max(200_000),
+  z.array(chatMessage).min(1),
+]);
 
 export const providerName = z.enum(['openai', 'huggingface', 'simulated']);
 
@@ -39,9 +42,16 @@ export const modelFields = z.object({
   name: z.string().trim().min(1, 'required').max(120),
   provider: providerName,
   providerModel: z.string().trim().min(1, 'required').max(300),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullable().optional(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .nullable()
+    .optional(),
   /** Name of the environment variable that holds the key. */
-  credentialEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').nullable().optional(),
+  credentialEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .nullable()
+    .optional(),
   /** A key to store encrypted; never returned. */
   apiKey: z.string().min(1).max(1000).nullable().optional(),
   params: z
@@ -54,16 +64,19 @@ export const modelFields = z.object({
       simulation: simulationParams.optional(),
     })
     .default({}),
-  pricing: z
-    .object({ inputPerMTok: price, outputPerMTok: price, cachedInputPerMTok: price })
-    .default({}),
+  pricing: z.object({ inputPerMTok: price, outputPerMTok: price, cachedInputPerMTok: price }).default({}),
 });
 
 export const createRunInput = z.object({
   promptSetId: id,
   modelIds: z.array(id).min(1, 'choose at least one model').max(50),
   concurrency: z.number().int().min(1, 'must be between 1 and 256').max(256, 'must be between 1 and 256'),
-  delayMs: z.number().int().min(0, 'must be between 0 and 600000').max(600_000, 'must be between 0 and 600000').default(0),
+  delayMs: z
+    .number()
+    .int()
+    .min(0, 'must be between 0 and 600000')
+    .max(600_000, 'must be between 0 and 600000')
+    .default(0),
   // Bounded again by BATCHLIGHT_MAX_RUN_ITEMS (the engine, which knows the set's size).
   promptLimit: atLeastOne.max(100_000_000, 'must be at most 100000000').nullable().optional(),
   repeats: z.number().int().min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(1),

@@ -29,7 +29,10 @@ function bodyTooLarge(path: string | undefined, limitBytes: number | undefined) 
     ? '; split the file into parts under that size and import each (`batchlight prompts import part-1.jsonl`), ' +
       'or raise BATCHLIGHT_MAX_BODY_BYTES on the server'
     : '';
-  return { field, message: `the request body is over the server's limit of ${limit} (BATCHLIGHT_MAX_BODY_BYTES)${how}` };
+  return {
+    field,
+    message: `the request body is over the server's limit of ${limit} (BATCHLIGHT_MAX_BODY_BYTES)${how}`,
+  };
 }
 
 /** Field errors travel in `error.data.fieldErrors` ({ field: [messages] }) so forms can place them. */
@@ -49,7 +52,9 @@ const t = initTRPC
           (fieldErrors[key] ??= []).push(issue.message);
         }
         // Zod's own message is a JSON dump; say "field: problem" instead, one line for every client.
-        message = Object.entries(fieldErrors).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ');
+        message = Object.entries(fieldErrors)
+          .map(([k, v]) => `${k}: ${v.join(', ')}`)
+          .join('; ');
       } else if ((cause as { field?: unknown } | undefined)?.field) {
         // Engine errors, and the Error with a `field` that badRequest() puts under a TRPCError.
         const c = cause as unknown as { field: string; message: string };
@@ -73,7 +78,8 @@ const errorMapping = t.middleware(async ({ next, meta }) => {
     const cause = result.error.cause;
     if (cause instanceof EngineInputError || cause instanceof NotFoundError || cause instanceof ConflictError) {
       const field = meta?.fields?.[cause.field] ?? cause.field;
-      const code = cause instanceof EngineInputError ? 'BAD_REQUEST' : cause instanceof NotFoundError ? 'NOT_FOUND' : 'CONFLICT';
+      const code =
+        cause instanceof EngineInputError ? 'BAD_REQUEST' : cause instanceof NotFoundError ? 'NOT_FOUND' : 'CONFLICT';
       throw fieldError(code, field, cause.message);
     }
     if (cause instanceof ShuttingDownError) {

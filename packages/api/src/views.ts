@@ -33,7 +33,11 @@ export function runModelView(m: RunModel) {
     providerModel: m.providerModel,
     baseUrl: m.baseUrl,
     params: m.params as Record<string, unknown>,
-    pricing: { inputPerMTok: m.inputPricePerMTok, outputPerMTok: m.outputPricePerMTok, cachedInputPerMTok: m.cachedInputPricePerMTok },
+    pricing: {
+      inputPerMTok: m.inputPricePerMTok,
+      outputPerMTok: m.outputPricePerMTok,
+      cachedInputPerMTok: m.cachedInputPricePerMTok,
+    },
     modelRevision: m.modelRevision,
   };
 }

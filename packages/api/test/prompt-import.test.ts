@@ -14,14 +14,27 @@ describe('JSONL import', () => {
     );
     expect(r.errors).toEqual([]);
     expect(r.prompts.map((p) => p.input)).toEqual([
-      'first', 'second', 'third',
-      [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'fourth' }],
+      'first',
+      'second',
+      'third',
+      [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'fourth' },
+      ],
     ]);
     expect(r.prompts[0]).toMatchObject({ expected: '1', metadata: { tag: 'a' } });
   });
 
   it('names the line of every bad record', () => {
-    const r = parseJsonl(['{"input": "ok"}', '{not json', '{"input": ""}', '{"other": 1}', '{"messages": [{"role": "robot", "content": "x"}]}'].join('\n'));
+    const r = parseJsonl(
+      [
+        '{"input": "ok"}',
+        '{not json',
+        '{"input": ""}',
+        '{"other": 1}',
+        '{"messages": [{"role": "robot", "content": "x"}]}',
+      ].join('\n'),
+    );
     expect(r.errors.map((e) => e.line)).toEqual([2, 3, 4, 5]);
     expect(r.errors[0]!.message).toMatch(/not valid JSON/);
     expect(r.errors[2]!.message).toMatch(/missing "input"/);
@@ -43,7 +56,10 @@ describe('CSV import', () => {
       { line: 4, message: 'expected 2 fields, found 1' },
       { line: 5, message: '"input" is empty' },
     ]);
-    expect(parseCsv('prompt_text\nx\n').errors[0]).toMatchObject({ line: 1, message: expect.stringMatching(/"input"/) });
+    expect(parseCsv('prompt_text\nx\n').errors[0]).toMatchObject({
+      line: 1,
+      message: expect.stringMatching(/"input"/),
+    });
     expect(parseCsv('input\n"open\n').errors[0]!.message).toMatch(/not closed/);
   });
 

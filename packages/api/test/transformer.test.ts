@@ -8,7 +8,17 @@ const event = {
   seq: 42,
   type: 'item.completed',
   at: '2026-11-27T03:00:00.000Z',
-  payload: { itemId: 'i1', attribution: 'match', latencyMs: 51.5, costUsd: 0, tokens: { input: 12, output: 30 }, preview: 'ok', tags: ['a', 'b'], extra: null, streamed: true },
+  payload: {
+    itemId: 'i1',
+    attribution: 'match',
+    latencyMs: 51.5,
+    costUsd: 0,
+    tokens: { input: 12, output: 30 },
+    preview: 'ok',
+    tags: ['a', 'b'],
+    extra: null,
+    streamed: true,
+  },
 };
 
 describe('transformer', () => {
@@ -33,10 +43,13 @@ describe('transformer', () => {
     ['a Set', { s: new Set([1]) }],
     ['a class instance', { e: new Error('boom') }],
     ['an object without a prototype', { o: Object.assign(Object.create(null), { a: 1 }) }],
-    ['an object met twice', (() => {
-      const shared = { a: 1 };
-      return { x: shared, y: shared };
-    })()],
+    [
+      'an object met twice',
+      (() => {
+        const shared = { a: 1 };
+        return { x: shared, y: shared };
+      })(),
+    ],
     ['undefined alone', undefined],
   ])('leaves %s to superjson, with the same output', (_what, value) => {
     const out = transformer.output.serialize(value);

@@ -11,7 +11,10 @@ const derived = [
   source
     .replace(/^\/\/ The one source schema[\s\S]*?\n\n/m, '')
     .replace(/provider(\s*)= "sqlite"/, 'provider$1= "postgresql"')
-    .replace('output              = "../packages/db/src/generated/sqlite"', 'output              = "../../packages/db/src/generated/postgres"'),
+    .replace(
+      'output              = "../packages/db/src/generated/sqlite"',
+      'output              = "../../packages/db/src/generated/postgres"',
+    ),
 ].join('\n');
 
 if (!derived.includes('"postgresql"') || !derived.includes('generated/postgres')) {

@@ -6,7 +6,16 @@
 // both diffs succeed; an unchanged schema writes nothing.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +23,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const PG_ADMIN_URL = process.env.TEST_PG_URL ?? process.env.PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const PG_ADMIN_URL =
+  process.env.TEST_PG_URL ?? process.env.PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const EMPTY = /^\s*(--[^\n]*\n?\s*)*$/;
 
 const name = process.argv[2];
@@ -44,7 +54,11 @@ async function loadEngine() {
 }
 
 /** SQL left once comments are removed (string literals are not parsed: only used as a hint). */
-const stripComments = (sql) => sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim();
+const stripComments = (sql) =>
+  sql
+    .replace(/--[^\n]*/g, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .trim();
 
 /**
  * The shadow replay sends each migration file as one executeRaw. better-sqlite3 refuses several
@@ -77,7 +91,10 @@ async function shadowFactory(provider) {
       connect: async () => scriptSafe(await main.connect()),
       connectToShadowDb: async () => scriptSafe(await shadow.connect()),
     };
-    return { factory: bindMigrationAwareSqlAdapterFactory(factory), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      factory: bindMigrationAwareSqlAdapterFactory(factory),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const { PrismaPg } = await import('@prisma/adapter-pg');
   const pg = (await import('pg')).default;
@@ -110,7 +127,12 @@ async function shadowFactory(provider) {
     };
     return conn;
   };
-  const factory = { provider: shadow.provider, adapterName: shadow.adapterName, connect: charAsText, connectToShadowDb: charAsText };
+  const factory = {
+    provider: shadow.provider,
+    adapterName: shadow.adapterName,
+    connect: charAsText,
+    connectToShadowDb: charAsText,
+  };
   return {
     factory: bindMigrationAwareSqlAdapterFactory(factory),
     cleanup: async () => {
@@ -126,7 +148,10 @@ function migrationList(dir) {
   const baseDir = join(root, 'prisma/migrations', dir);
   const lockPath = join(baseDir, 'migration_lock.toml');
   const folders = existsSync(baseDir)
-    ? readdirSync(baseDir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(baseDir, d.name, 'migration.sql'))).map((d) => d.name).sort()
+    ? readdirSync(baseDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(baseDir, d.name, 'migration.sql')))
+        .map((d) => d.name)
+        .sort()
     : [];
   return {
     baseDir,
@@ -134,7 +159,10 @@ function migrationList(dir) {
     shadowDbInitScript: '',
     migrationDirectories: folders.map((path) => ({
       path,
-      migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: readFileSync(join(baseDir, path, 'migration.sql'), 'utf8') } },
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok', value: readFileSync(join(baseDir, path, 'migration.sql'), 'utf8') },
+      },
     })),
   };
 }
@@ -163,7 +191,9 @@ const lockfileFor = (provider) =>
 
 try {
   // The PostgreSQL schema is derived from the source one: make sure it is current first.
-  execFileSync(process.execPath, [fileURLToPath(new URL('./derive-postgres-schema.mjs', import.meta.url))], { stdio: 'ignore' });
+  execFileSync(process.execPath, [fileURLToPath(new URL('./derive-postgres-schema.mjs', import.meta.url))], {
+    stdio: 'ignore',
+  });
   const SchemaEngine = await loadEngine();
   const diffs = [];
   for (const p of PROVIDERS) diffs.push({ ...p, sql: await diffFor(SchemaEngine, p) });
@@ -184,13 +214,16 @@ try {
   }
   for (const s of staged) {
     renameSync(s.tmp, s.final);
-    if (!existsSync(join(s.base, 'migration_lock.toml'))) writeFileSync(join(s.base, 'migration_lock.toml'), lockfileFor(s.provider));
+    if (!existsSync(join(s.base, 'migration_lock.toml')))
+      writeFileSync(join(s.base, 'migration_lock.toml'), lockfileFor(s.provider));
     console.log(`wrote ${s.final.slice(root.length)}/migration.sql`);
   }
 } catch (err) {
   for (const p of PROVIDERS) {
     const base = join(root, 'prisma/migrations', p.dir);
-    if (existsSync(base)) for (const f of readdirSync(base)) if (f.startsWith('.') && f.endsWith('.tmp')) rmSync(join(base, f), { recursive: true, force: true });
+    if (existsSync(base))
+      for (const f of readdirSync(base))
+        if (f.startsWith('.') && f.endsWith('.tmp')) rmSync(join(base, f), { recursive: true, force: true });
   }
   console.error(`db:migration failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

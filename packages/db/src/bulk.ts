@@ -29,12 +29,19 @@ export interface NewRunItem {
 }
 
 const PROMPT: Column<PromptRow>[] = [
-  ['id', 'text', (r) => r.id], ['promptSetId', 'text', (r) => r.promptSetId], ['index', 'int', (r) => r.index],
-  ['input', 'json', (r) => r.input], ['expected', 'text', (r) => r.expected], ['metadata', 'json', (r) => r.metadata],
+  ['id', 'text', (r) => r.id],
+  ['promptSetId', 'text', (r) => r.promptSetId],
+  ['index', 'int', (r) => r.index],
+  ['input', 'json', (r) => r.input],
+  ['expected', 'text', (r) => r.expected],
+  ['metadata', 'json', (r) => r.metadata],
 ];
 const RUN_ITEM: Column<NewRunItem>[] = [
-  ['id', 'text', (r) => r.id], ['runId', 'text', (r) => r.runId], ['modelId', 'text', (r) => r.modelId],
-  ['promptIndex', 'int', (r) => r.promptIndex], ['repeatIndex', 'int', (r) => r.repeatIndex],
+  ['id', 'text', (r) => r.id],
+  ['runId', 'text', (r) => r.runId],
+  ['modelId', 'text', (r) => r.modelId],
+  ['promptIndex', 'int', (r) => r.promptIndex],
+  ['repeatIndex', 'int', (r) => r.repeatIndex],
 ];
 
 /** A statement holds at most this many rows, or this many characters of JSON, whichever comes first. */
@@ -71,9 +78,24 @@ type RawExecutor = Pick<Db['prisma'], '$executeRawUnsafe'>;
  * that they are atomic with the rest). `rows` is read lazily: pass a generator so that only one
  * statement's rows exist at a time. Returns the number of rows inserted.
  */
-export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'Prompt', rows: Iterable<PromptRow>): Promise<number>;
-export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'RunItem', rows: Iterable<NewRunItem>): Promise<number>;
-export async function bulkInsert(client: RawExecutor, provider: Db['provider'], table: 'Prompt' | 'RunItem', rows: Iterable<PromptRow | NewRunItem>): Promise<number> {
+export async function bulkInsert(
+  client: RawExecutor,
+  provider: Db['provider'],
+  table: 'Prompt',
+  rows: Iterable<PromptRow>,
+): Promise<number>;
+export async function bulkInsert(
+  client: RawExecutor,
+  provider: Db['provider'],
+  table: 'RunItem',
+  rows: Iterable<NewRunItem>,
+): Promise<number>;
+export async function bulkInsert(
+  client: RawExecutor,
+  provider: Db['provider'],
+  table: 'Prompt' | 'RunItem',
+  rows: Iterable<PromptRow | NewRunItem>,
+): Promise<number> {
   const cols = (table === 'Prompt' ? PROMPT : RUN_ITEM) as Column<PromptRow | NewRunItem>[];
   const sql = insertSql(provider, table, cols as Column<never>[]);
   let total = 0;

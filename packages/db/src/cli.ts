@@ -23,9 +23,13 @@ try {
     const studioUrl = parsed.provider === 'sqlite' ? `file://${parsed.file}` : parsed.url;
     const port = process.env.STUDIO_PORT ?? '5555';
     const prismaCli = fileURLToPath(new URL('../scripts/prisma.mjs', import.meta.url));
-    const child = spawn(process.execPath, [prismaCli, 'studio', '--port', port, '--browser', 'none', '--url', studioUrl], {
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      [prismaCli, 'studio', '--port', port, '--browser', 'none', '--url', studioUrl],
+      {
+        stdio: 'inherit',
+      },
+    );
     child.on('exit', (code) => process.exit(code ?? 0));
   } else {
     console.error('usage: batchlight-db migrate|studio');

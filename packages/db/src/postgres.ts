@@ -9,7 +9,9 @@ import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import type { ItemUpdate, RunCounters, WriteBatch } from './rows.js';
 
 export function openPostgres(url: string): Db {
-  const prisma = new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: 10 }) }) as unknown as PrismaClient;
+  const prisma = new PostgresClient({
+    adapter: new PrismaPg({ connectionString: url, max: 10 }),
+  }) as unknown as PrismaClient;
   return {
     prisma,
     provider: 'postgresql',
@@ -22,7 +24,13 @@ export function openPostgres(url: string): Db {
 const MAX_PARAMS = 60_000;
 const param = (i: number, kind: Kind) => `$${i}::${PG_TYPE[kind]}`;
 const value = (v: unknown, kind: Kind): unknown =>
-  v == null ? null : kind === 'time' ? (v as Date).toISOString().replace('Z', '') : kind === 'json' ? JSON.stringify(v) : v;
+  v == null
+    ? null
+    : kind === 'time'
+      ? (v as Date).toISOString().replace('Z', '')
+      : kind === 'json'
+        ? JSON.stringify(v)
+        : v;
 
 interface Statement {
   sql: string;
@@ -49,7 +57,11 @@ function pow2Chunks<R>(rows: R[], max: number): R[][] {
 
 /** `(…), (…)` for each row of `chunk`, its values appended to `args`. */
 function tuples<R>(cols: Column<R>[], chunk: R[], args: unknown[]): string {
-  return chunk.map((r) => `(${cols.map(([, kind, get]) => (args.push(value(get(r), kind)), param(args.length, kind))).join(', ')})`).join(', ');
+  return chunk
+    .map(
+      (r) => `(${cols.map(([, kind, get]) => (args.push(value(get(r), kind)), param(args.length, kind))).join(', ')})`,
+    )
+    .join(', ');
 }
 
 /** Multi-row INSERTs, split so no statement exceeds the database's bound-parameter limit. */
@@ -64,11 +76,16 @@ function inserts<R>(table: string, cols: Column<R>[], rows: R[]): Statement[] {
 /** One UPDATE … FROM (VALUES …) per chunk: every item update of the batch in one statement. */
 function itemUpdates(rows: ItemUpdate[]): Statement[] {
   const names = ITEM.map(([n]) => `"${n}"`).join(', ');
-  const set = ITEM.slice(1).map(([n]) => `"${n}" = v."${n}"`).join(', ');
+  const set = ITEM.slice(1)
+    .map(([n]) => `"${n}" = v."${n}"`)
+    .join(', ');
   return pow2Chunks(rows, Math.floor(MAX_PARAMS / ITEM.length)).map((chunk) => {
     const args: unknown[] = [];
     const values = tuples(ITEM, chunk, args);
-    return { sql: `UPDATE "RunItem" AS i SET ${set} FROM (VALUES ${values}) AS v(${names}) WHERE i."id" = v."id"`, args };
+    return {
+      sql: `UPDATE "RunItem" AS i SET ${set} FROM (VALUES ${values}) AS v(${names}) WHERE i."id" = v."id"`,
+      args,
+    };
   });
 }
 
@@ -78,7 +95,9 @@ function counterUpdates(counters: Map<string, RunCounters>): Statement[] {
     const cols = (Object.keys(c) as Array<keyof RunCounters>).filter((k) => c[k] !== 0);
     if (!cols.length) continue;
     const args: unknown[] = [];
-    const set = cols.map((k) => (args.push(c[k]), `"${k}" = "${k}" + ${param(args.length, k === 'costUsd' ? 'float' : 'int')}`));
+    const set = cols.map(
+      (k) => (args.push(c[k]), `"${k}" = "${k}" + ${param(args.length, k === 'costUsd' ? 'float' : 'int')}`),
+    );
     args.push(runId);
     out.push({ sql: `UPDATE "Run" SET ${set.join(', ')} WHERE "id" = ${param(args.length, 'text')}`, args });
   }

@@ -18,7 +18,15 @@ function sqliteValue(v: unknown, kind: Kind): unknown {
   return v;
 }
 
-const COUNTERS: Array<keyof RunCounters> = ['completedItems', 'failedItems', 'cancelledItems', 'retries', 'inputTokens', 'outputTokens', 'costUsd'];
+const COUNTERS: Array<keyof RunCounters> = [
+  'completedItems',
+  'failedItems',
+  'cancelledItems',
+  'retries',
+  'inputTokens',
+  'outputTokens',
+  'costUsd',
+];
 
 const insertSql = (table: string, cols: Column<never>[]) =>
   `INSERT INTO "${table}" (${cols.map(([n]) => `"${n}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
@@ -37,23 +45,34 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
     const trace = conn.prepare(insertSql('Trace', TRACE as Column<never>[]));
     const message = conn.prepare(insertSql('Message', MESSAGE as Column<never>[]));
     const event = conn.prepare(insertSql('RunEvent', EVENT as Column<never>[]));
-    const item = conn.prepare(`UPDATE "RunItem" SET ${ITEM.slice(1).map(([n]) => `"${n}" = ?`).join(', ')} WHERE "id" = ?`);
-    const counters = conn.prepare(`UPDATE "Run" SET ${COUNTERS.map((k) => `"${k}" = "${k}" + ?`).join(', ')} WHERE "id" = ?`);
-    return conn
-      .transaction((batch: WriteBatch) => {
-        for (const r of batch.traces) trace.run(values(TRACE, r));
-        for (const r of batch.messages) message.run(values(MESSAGE, r));
-        for (const r of batch.items) {
-          const v = values(ITEM, r);
-          item.run([...v.slice(1), v[0]]);
-        }
-        for (const [runId, c] of batch.counters) counters.run([...COUNTERS.map((k) => c[k]), runId]);
-        for (const r of batch.events) event.run(values(EVENT, r));
-      })
-      .immediate;
+    const item = conn.prepare(
+      `UPDATE "RunItem" SET ${ITEM.slice(1)
+        .map(([n]) => `"${n}" = ?`)
+        .join(', ')} WHERE "id" = ?`,
+    );
+    const counters = conn.prepare(
+      `UPDATE "Run" SET ${COUNTERS.map((k) => `"${k}" = "${k}" + ?`).join(', ')} WHERE "id" = ?`,
+    );
+    return conn.transaction((batch: WriteBatch) => {
+      for (const r of batch.traces) trace.run(values(TRACE, r));
+      for (const r of batch.messages) message.run(values(MESSAGE, r));
+      for (const r of batch.items) {
+        const v = values(ITEM, r);
+        item.run([...v.slice(1), v[0]]);
+      }
+      for (const [runId, c] of batch.counters) counters.run([...COUNTERS.map((k) => c[k]), runId]);
+      for (const r of batch.events) event.run(values(EVENT, r));
+    }).immediate;
   };
   return async (batch) => {
-    if (!batch.traces.length && !batch.messages.length && !batch.items.length && !batch.counters.size && !batch.events.length) return;
+    if (
+      !batch.traces.length &&
+      !batch.messages.length &&
+      !batch.items.length &&
+      !batch.counters.size &&
+      !batch.events.length
+    )
+      return;
     await lock.runExclusive(() => {
       write ??= prepare();
       write(batch);

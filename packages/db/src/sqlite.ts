@@ -22,12 +22,20 @@ const BUSY_TIMEOUT_MS = 10_000;
  * for ~10 ms every few hundred milliseconds). better-sqlite3 builds SQLite with a 16 MB page cache
  * per connection; two connections get half each, the memory one had (B4: +15-20 MB otherwise).
  */
-const PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'foreign_keys = ON', 'wal_autocheckpoint = 0', 'cache_size = -8000'];
+const PRAGMAS = [
+  'journal_mode = WAL',
+  'synchronous = NORMAL',
+  'foreign_keys = ON',
+  'wal_autocheckpoint = 0',
+  'cache_size = -8000',
+];
 
 export async function openSqlite(url: string, file: string): Promise<Db> {
   mkdirSync(dirname(file), { recursive: true });
   const lock = new Mutex();
-  const prisma = new SqliteClient({ adapter: new SerializedAdapterFactory(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }), lock) });
+  const prisma = new SqliteClient({
+    adapter: new SerializedAdapterFactory(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }), lock),
+  });
   for (const p of PRAGMAS) await prisma.$queryRawUnsafe(`PRAGMA ${p}`);
   const writer = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   for (const p of PRAGMAS) writer.pragma(p);

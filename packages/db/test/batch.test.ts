@@ -17,12 +17,22 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     const db = await createDb(t.url);
     cleanups.push(() => db.close());
     const p = db.prisma;
-    const mk = (name: string) => p.model.create({ data: { name, provider: 'simulated', providerModel: name, params: {} } });
+    const mk = (name: string) =>
+      p.model.create({ data: { name, provider: 'simulated', providerModel: name, params: {} } });
     const [a, b] = [await mk('sim-a'), await mk('sim-b')];
     const set = await p.promptSet.create({ data: { name: 'set', prompts: { create: [{ index: 0, input: 'hi' }] } } });
     const run = await p.run.create({ data: { promptSetId: set.id, concurrency: 1, totalItems: 1 } });
     await p.runModel.create({
-      data: { runId: run.id, modelId: a.id, position: 0, name: a.name, provider: a.provider, providerModel: a.providerModel, params: {}, modelRevision: a.revision },
+      data: {
+        runId: run.id,
+        modelId: a.id,
+        position: 0,
+        name: a.name,
+        provider: a.provider,
+        providerModel: a.providerModel,
+        params: {},
+        modelRevision: a.revision,
+      },
     });
     const item = await p.runItem.create({ data: { runId: run.id, modelId: a.id, promptIndex: 0, repeatIndex: 0 } });
     const conv = await p.conversation.create({ data: { runId: run.id, modelId: a.id } });
@@ -35,33 +45,145 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     const id = (k: string, i: number) => `0190${k}${String(i).padStart(4, '0')}-0000-7000-8000-000000000000`;
     return {
       traces: Array.from({ length: n }, (_, i) => ({
-        id: id('aaaa', i), runId: s.run.id, modelId, itemId: i === 0 ? s.item.id : null, modelRevision: 1, provider: 'simulated',
-        requestedModel: 'sim-a', responseModel: 'sim-a-2026', servedBy: null, attribution: 'alias', status: 'ok', attempt: 1,
-        startedAt: started, firstTokenAt: null, endedAt: ended, latencyMs: 1333.5, ttftMs: null, inputTokens: 12, outputTokens: 34,
-        cachedInputTokens: null, reasoningTokens: null, costUsd: 0.000123, costSource: 'computed', rawUsage: { prompt_tokens: 12 },
-        input: [{ role: 'user', content: `héllo ${i}` }], output: `answer ${i}`,
+        id: id('aaaa', i),
+        runId: s.run.id,
+        modelId,
+        itemId: i === 0 ? s.item.id : null,
+        modelRevision: 1,
+        provider: 'simulated',
+        requestedModel: 'sim-a',
+        responseModel: 'sim-a-2026',
+        servedBy: null,
+        attribution: 'alias',
+        status: 'ok',
+        attempt: 1,
+        startedAt: started,
+        firstTokenAt: null,
+        endedAt: ended,
+        latencyMs: 1333.5,
+        ttftMs: null,
+        inputTokens: 12,
+        outputTokens: 34,
+        cachedInputTokens: null,
+        reasoningTokens: null,
+        costUsd: 0.000123,
+        costSource: 'computed',
+        rawUsage: { prompt_tokens: 12 },
+        input: [{ role: 'user', content: `héllo ${i}` }],
+        output: `answer ${i}`,
       })),
-      messages: [{ id: id('bbbb', 0), conversationId: s.conv.id, role: 'assistant', content: 'answer 0', runId: s.run.id, modelId, provider: 'simulated', providerModel: 'sim-a', traceId: id('aaaa', 0), promptIndex: 0, repeatIndex: 0, createdAt: ended }],
-      items: [{ id: s.item.id, status: 'completed', attempts: 1, finalTraceId: id('aaaa', 0), startedAt: started, endedAt: ended }],
-      counters: new Map([[s.run.id, { completedItems: 1, failedItems: 0, cancelledItems: 0, retries: 2, inputTokens: 12, outputTokens: 34, costUsd: 0.000123 }]]),
-      events: [{ runId: s.run.id, seq: 1, type: 'item.completed', payload: { traceId: id('aaaa', 0), n: 1 }, createdAt: ended }],
+      messages: [
+        {
+          id: id('bbbb', 0),
+          conversationId: s.conv.id,
+          role: 'assistant',
+          content: 'answer 0',
+          runId: s.run.id,
+          modelId,
+          provider: 'simulated',
+          providerModel: 'sim-a',
+          traceId: id('aaaa', 0),
+          promptIndex: 0,
+          repeatIndex: 0,
+          createdAt: ended,
+        },
+      ],
+      items: [
+        {
+          id: s.item.id,
+          status: 'completed',
+          attempts: 1,
+          finalTraceId: id('aaaa', 0),
+          startedAt: started,
+          endedAt: ended,
+        },
+      ],
+      counters: new Map([
+        [
+          s.run.id,
+          {
+            completedItems: 1,
+            failedItems: 0,
+            cancelledItems: 0,
+            retries: 2,
+            inputTokens: 12,
+            outputTokens: 34,
+            costUsd: 0.000123,
+          },
+        ],
+      ]),
+      events: [
+        {
+          runId: s.run.id,
+          seq: 1,
+          type: 'item.completed',
+          payload: { traceId: id('aaaa', 0), n: 1 },
+          createdAt: ended,
+        },
+      ],
     };
   }
 
   it('stores every column so the ORM reads back what was written', async () => {
     const s = await seeded();
     await s.db.writeBatch(batchFor(s, s.a.id, 3));
-    await s.db.writeBatch({ ...batchFor(s, s.a.id, 0), items: [], messages: [], events: [], counters: new Map([[s.run.id, { completedItems: 0, failedItems: 1, cancelledItems: 0, retries: 0, inputTokens: 1, outputTokens: 0, costUsd: 0.5 }]]) });
+    await s.db.writeBatch({
+      ...batchFor(s, s.a.id, 0),
+      items: [],
+      messages: [],
+      events: [],
+      counters: new Map([
+        [
+          s.run.id,
+          {
+            completedItems: 0,
+            failedItems: 1,
+            cancelledItems: 0,
+            retries: 0,
+            inputTokens: 1,
+            outputTokens: 0,
+            costUsd: 0.5,
+          },
+        ],
+      ]),
+    });
     const traces = await s.p.trace.findMany({ orderBy: { id: 'asc' } });
     expect(traces).toHaveLength(3);
     expect(traces[0]).toMatchObject({
-      modelId: s.a.id, itemId: s.item.id, attribution: 'alias', responseModel: 'sim-a-2026', latencyMs: 1333.5, inputTokens: 12,
-      costUsd: 0.000123, costSource: 'computed', rawUsage: { prompt_tokens: 12 }, input: [{ role: 'user', content: 'héllo 0' }], output: 'answer 0',
-      startedAt: new Date('2026-11-26T10:00:00.123Z'), firstTokenAt: null, ttftMs: null,
+      modelId: s.a.id,
+      itemId: s.item.id,
+      attribution: 'alias',
+      responseModel: 'sim-a-2026',
+      latencyMs: 1333.5,
+      inputTokens: 12,
+      costUsd: 0.000123,
+      costSource: 'computed',
+      rawUsage: { prompt_tokens: 12 },
+      input: [{ role: 'user', content: 'héllo 0' }],
+      output: 'answer 0',
+      startedAt: new Date('2026-11-26T10:00:00.123Z'),
+      firstTokenAt: null,
+      ttftMs: null,
     });
-    expect(await s.p.message.findFirstOrThrow()).toMatchObject({ role: 'assistant', modelId: s.a.id, traceId: traces[0]!.id, createdAt: new Date('2026-11-26T10:00:01.456Z') });
-    expect(await s.p.runItem.findUniqueOrThrow({ where: { id: s.item.id } })).toMatchObject({ status: 'completed', attempts: 1, finalTraceId: traces[0]!.id });
-    expect(await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).toMatchObject({ completedItems: 1, failedItems: 1, retries: 2, inputTokens: 13, outputTokens: 34, costUsd: 0.500123 });
+    expect(await s.p.message.findFirstOrThrow()).toMatchObject({
+      role: 'assistant',
+      modelId: s.a.id,
+      traceId: traces[0]!.id,
+      createdAt: new Date('2026-11-26T10:00:01.456Z'),
+    });
+    expect(await s.p.runItem.findUniqueOrThrow({ where: { id: s.item.id } })).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      finalTraceId: traces[0]!.id,
+    });
+    expect(await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).toMatchObject({
+      completedItems: 1,
+      failedItems: 1,
+      retries: 2,
+      inputTokens: 13,
+      outputTokens: 34,
+      costUsd: 0.500123,
+    });
     expect(await s.p.runEvent.findFirstOrThrow()).toMatchObject({ seq: 1, type: 'item.completed', payload: { n: 1 } });
   });
 
@@ -74,7 +196,10 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     expect(await s.p.message.count()).toBe(0);
     expect(await s.p.runEvent.count()).toBe(0);
     expect(await s.p.runItem.findUniqueOrThrow({ where: { id: s.item.id } })).toMatchObject({ status: 'pending' });
-    expect(await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).toMatchObject({ completedItems: 0, retries: 0 });
+    expect(await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).toMatchObject({
+      completedItems: 0,
+      retries: 0,
+    });
     // The connection is usable afterwards, for the ORM and for the next batch.
     await s.db.writeBatch(batchFor(s, s.a.id, 1));
     expect(await s.p.trace.count()).toBe(1);

@@ -8,10 +8,21 @@ import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '../src/te
 // characters, a string that looks like a number or like JSON, chat messages, nested metadata.
 const TRICKY: Array<Pick<PromptRow, 'input' | 'expected' | 'metadata'>> = [
   { input: 'plain', expected: null, metadata: null },
-  { input: 'quotes " and \' and \\ backslash\nnew line\ttab', expected: 'é ü ß — 日本語 😀', metadata: { a: [1, 2.5, null, true], b: { c: 'd"e' } } },
+  {
+    input: 'quotes " and \' and \\ backslash\nnew line\ttab',
+    expected: 'é ü ß — 日本語 😀',
+    metadata: { a: [1, 2.5, null, true], b: { c: 'd"e' } },
+  },
   { input: '5', expected: '5', metadata: { n: 5 } },
   { input: '{"looks":"like json"}', expected: '', metadata: {} },
-  { input: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi 👋' }], expected: 'x'.repeat(5000), metadata: { nested: { deeper: ['x'] } } },
+  {
+    input: [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'hi 👋' },
+    ],
+    expected: 'x'.repeat(5000),
+    metadata: { nested: { deeper: ['x'] } },
+  },
 ];
 
 describe.each(PROVIDERS_UNDER_TEST)('bulkInsert on %s', (provider) => {
@@ -39,8 +50,21 @@ describe.each(PROVIDERS_UNDER_TEST)('bulkInsert on %s', (provider) => {
     const viaOrm = await newSet('orm');
     const viaBulk = await newSet('bulk');
     for (const [index, p] of TRICKY.entries())
-      await db.prisma.prompt.create({ data: { promptSetId: viaOrm.id, index, input: p.input as never, expected: p.expected, metadata: (p.metadata ?? undefined) as never } });
-    const n = await bulkInsert(db.prisma, provider, 'Prompt', TRICKY.map((p, index) => ({ id: crypto.randomUUID(), promptSetId: viaBulk.id, index, ...p })));
+      await db.prisma.prompt.create({
+        data: {
+          promptSetId: viaOrm.id,
+          index,
+          input: p.input as never,
+          expected: p.expected,
+          metadata: (p.metadata ?? undefined) as never,
+        },
+      });
+    const n = await bulkInsert(
+      db.prisma,
+      provider,
+      'Prompt',
+      TRICKY.map((p, index) => ({ id: crypto.randomUUID(), promptSetId: viaBulk.id, index, ...p })),
+    );
     expect(n).toBe(TRICKY.length);
     expect(await stored(viaBulk.id)).toEqual(await stored(viaOrm.id));
     const read = await db.prisma.prompt.findMany({ where: { promptSetId: viaBulk.id }, orderBy: { index: 'asc' } });
@@ -55,7 +79,14 @@ describe.each(PROVIDERS_UNDER_TEST)('bulkInsert on %s', (provider) => {
       for (let index = 0; index < total; index++) {
         pulled++;
         // Every 100th prompt is long, so some statements end on size, not on row count.
-        yield { id: crypto.randomUUID(), promptSetId: set.id, index, input: `prompt ${index} ${index % 100 ? '' : 'y'.repeat(20_000)}`, expected: null, metadata: null };
+        yield {
+          id: crypto.randomUUID(),
+          promptSetId: set.id,
+          index,
+          input: `prompt ${index} ${index % 100 ? '' : 'y'.repeat(20_000)}`,
+          expected: null,
+          metadata: null,
+        };
       }
     }
     const calls: Array<{ params: number; chars: number; pulled: number }> = [];
@@ -89,7 +120,14 @@ describe.each(PROVIDERS_UNDER_TEST)('bulkInsert on %s', (provider) => {
       function* rows(): Generator<PromptRow> {
         for (let index = 0; index < 3 * BULK_ROWS; index++)
           // The last row repeats an index: (promptSetId, index) is unique, so the last statement fails.
-          yield { id: crypto.randomUUID(), promptSetId: set.id, index: index === 3 * BULK_ROWS - 1 ? 0 : index, input: 'x', expected: null, metadata: null };
+          yield {
+            id: crypto.randomUUID(),
+            promptSetId: set.id,
+            index: index === 3 * BULK_ROWS - 1 ? 0 : index,
+            input: 'x',
+            expected: null,
+            metadata: null,
+          };
       }
       await bulkInsert(tx, provider, 'Prompt', rows());
     });

@@ -67,7 +67,10 @@ function migrationsWithBrokenOne(): string {
       'CREATE TABLE "HalfWritten" ("id" INTEGER PRIMARY KEY);\nINSERT INTO "NoSuchTable" VALUES (1);\n',
     );
     mkdirSync(join(dir, sub, '99990102000000_after'));
-    writeFileSync(join(dir, sub, '99990102000000_after', 'migration.sql'), 'CREATE TABLE "After" ("id" INTEGER PRIMARY KEY);\n');
+    writeFileSync(
+      join(dir, sub, '99990102000000_after', 'migration.sql'),
+      'CREATE TABLE "After" ("id" INTEGER PRIMARY KEY);\n',
+    );
   }
   return dir;
 }
@@ -132,16 +135,29 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution rules of the database on %s', (
     const run = await p.run.create({ data: { promptSetId: set.id, concurrency: 1 } });
     await p.runModel.create({
       data: {
-        runId: run.id, modelId: a.id, position: 0, name: a.name, provider: a.provider,
-        providerModel: a.providerModel, params: {}, modelRevision: a.revision,
+        runId: run.id,
+        modelId: a.id,
+        position: 0,
+        name: a.name,
+        provider: a.provider,
+        providerModel: a.providerModel,
+        params: {},
+        modelRevision: a.revision,
       },
     });
     return { db, p, a, b, run };
   }
 
   const trace = (runId: string, modelId: string) => ({
-    runId, modelId, modelRevision: 1, provider: 'simulated', requestedModel: 'x', attribution: 'match',
-    status: 'ok', startedAt: new Date(), input: 'hi',
+    runId,
+    modelId,
+    modelRevision: 1,
+    provider: 'simulated',
+    requestedModel: 'x',
+    attribution: 'match',
+    status: 'ok',
+    startedAt: new Date(),
+    input: 'hi',
   });
 
   it('rejects a Trace whose (runId, modelId) is not a RunModel of that run', async () => {
@@ -164,7 +180,9 @@ describe.each(PROVIDERS_UNDER_TEST)('attribution rules of the database on %s', (
     const { p, a, b, run } = await seeded();
     const conv = await p.conversation.create({ data: { runId: run.id, modelId: a.id } });
     await expect(
-      p.message.create({ data: { conversationId: conv.id, role: 'assistant', content: 'x', runId: run.id, modelId: b.id } }),
+      p.message.create({
+        data: { conversationId: conv.id, role: 'assistant', content: 'x', runId: run.id, modelId: b.id },
+      }),
     ).rejects.toThrow(/foreign key/i);
     await expect(p.conversation.create({ data: { runId: run.id, modelId: b.id } })).rejects.toThrow(/foreign key/i);
   });
@@ -194,7 +212,10 @@ describe('createDb', () => {
     const big = 'x'.repeat(100_000);
     for (let i = 0; i < 80; i++) await db.prisma.promptSet.create({ data: { name: `set ${i} ${big}` } });
     // Only a checkpoint moves pages from the WAL into the database file.
-    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(before + 4_000_000), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(before + 4_000_000), {
+      timeout: 5_000,
+      interval: 50,
+    });
   });
 
   it('picks PostgreSQL for postgresql:// URLs and refuses anything else by name', async () => {

@@ -11,6 +11,8 @@ describe('pnpm db:migration', () => {
   });
 
   it('refuses a bad migration name', () => {
-    expect(() => execFileSync(process.execPath, [script, 'Bad-Name'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/lowercase letters/);
+    expect(() => execFileSync(process.execPath, [script, 'Bad-Name'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(
+      /lowercase letters/,
+    );
   });
 });

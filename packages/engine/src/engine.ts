@@ -132,7 +132,11 @@ export function createEngine(options: EngineOptions) {
       timeoutMs: run.timeoutMs,
       total: run.totalItems,
       counters: {
-        completed: run.completedItems, failed: run.failedItems, cancelled: run.cancelledItems, retries: run.retries, costUsd: run.costUsd,
+        completed: run.completedItems,
+        failed: run.failedItems,
+        cancelled: run.cancelledItems,
+        retries: run.retries,
+        costUsd: run.costUsd,
       },
       // One frozen ResolvedModel per model of the run, from its snapshot, never from the registry.
       models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
@@ -219,8 +223,12 @@ export function createEngine(options: EngineOptions) {
             totalItems,
           },
         });
-        await tx.runModel.createMany({ data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput) });
-        await tx.conversation.createMany({ data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })) });
+        await tx.runModel.createMany({
+          data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput),
+        });
+        await tx.conversation.createMany({
+          data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })),
+        });
         await bulkInsert(tx, db.provider, 'RunItem', items());
         return created;
       },
@@ -248,7 +256,10 @@ export function createEngine(options: EngineOptions) {
     } else if (run.status === 'queued' || run.status === 'running' || run.status === 'interrupted') {
       // Not executing here (e.g. interrupted and not yet resumed): cancel what is left directly.
       await sequencer.open(runId);
-      const { count } = await prisma.runItem.updateMany({ where: { runId, status: 'pending' }, data: { status: 'cancelled' } });
+      const { count } = await prisma.runItem.updateMany({
+        where: { runId, status: 'pending' },
+        data: { status: 'cancelled' },
+      });
       const done = await prisma.run.update({
         where: { id: runId },
         data: { status: 'cancelled', finishedAt: new Date(), cancelledItems: { increment: count } },
@@ -257,8 +268,13 @@ export function createEngine(options: EngineOptions) {
         events: [
           sequencer.make(runId, 'run.status', { status: 'cancelled' }),
           sequencer.make(runId, 'run.finished', {
-            status: 'cancelled', completed: done.completedItems, failed: done.failedItems, cancelled: done.cancelledItems,
-            total: done.totalItems, durationMs: 0, costUsd: done.costUsd,
+            status: 'cancelled',
+            completed: done.completedItems,
+            failed: done.failedItems,
+            cancelled: done.cancelledItems,
+            total: done.totalItems,
+            durationMs: 0,
+            costUsd: done.costUsd,
           }),
         ],
       });
@@ -278,7 +294,10 @@ export function createEngine(options: EngineOptions) {
     refuseWhileClosing('run');
     if (executions.has(runId) || starting.has(runId)) return run;
     if (run.status === 'completed' && !opts.retryFailed) {
-      throw new ConflictError('runId', 'the run is already completed; resume with retryFailed to run its failed items again');
+      throw new ConflictError(
+        'runId',
+        'the run is already completed; resume with retryFailed to run its failed items again',
+      );
     }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
@@ -288,7 +307,14 @@ export function createEngine(options: EngineOptions) {
       const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
       await tx.run.update({
         where: { id: runId },
-        data: { status: 'queued', finishedAt: null, error: null, completedItems: n('completed'), failedItems: n('failed'), cancelledItems: n('cancelled') },
+        data: {
+          status: 'queued',
+          finishedAt: null,
+          error: null,
+          completedItems: n('completed'),
+          failedItems: n('failed'),
+          cancelledItems: n('cancelled'),
+        },
       });
     });
     await start(runId);
@@ -325,10 +351,16 @@ export function createEngine(options: EngineOptions) {
     let conversationId = input.conversationId;
     if (conversationId) {
       const conv = await prisma.conversation.findUnique({ where: { id: conversationId } });
-      if (!conv || conv.runId) throw new EngineInputError('conversationId', `unknown chat conversation ${conversationId}`);
-      if (conv.modelId !== row.id) throw new EngineInputError('conversationId', 'that conversation belongs to another model');
+      if (!conv || conv.runId)
+        throw new EngineInputError('conversationId', `unknown chat conversation ${conversationId}`);
+      if (conv.modelId !== row.id)
+        throw new EngineInputError('conversationId', 'that conversation belongs to another model');
     } else {
-      conversationId = (await prisma.conversation.create({ data: { id: uuidv7(), modelId: row.id, title: input.messages[0]!.content.slice(0, 80) } })).id;
+      conversationId = (
+        await prisma.conversation.create({
+          data: { id: uuidv7(), modelId: row.id, title: input.messages[0]!.content.slice(0, 80) },
+        })
+      ).id;
     }
     const outcome = await llm.call(model, { messages: input.messages, timeoutMs: input.timeoutMs ?? 60_000 });
     const trace = traceRecord(outcome, input.messages, { runId: null, itemId: null, attempt: 1 });
@@ -359,7 +391,15 @@ export function createEngine(options: EngineOptions) {
       timeoutMs: 20_000,
     });
     return o.ok
-      ? { ok: true as const, latencyMs: o.latencyMs, ttftMs: o.ttftMs, requestedModel: o.requestedModel, responseModel: o.responseModel, attribution: o.attribution, output: o.output.slice(0, 200) }
+      ? {
+          ok: true as const,
+          latencyMs: o.latencyMs,
+          ttftMs: o.ttftMs,
+          requestedModel: o.requestedModel,
+          responseModel: o.responseModel,
+          attribution: o.attribution,
+          output: o.output.slice(0, 200),
+        }
       : { ok: false as const, latencyMs: o.latencyMs, requestedModel: o.requestedModel, error: o.error };
   }
 
@@ -417,4 +457,3 @@ export function createEngine(options: EngineOptions) {
     },
   };
 }
-

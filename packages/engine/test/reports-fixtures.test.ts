@@ -93,19 +93,38 @@ async function buildRun(
   opts: { promptSetId: string; models: Model[]; items: ItemSpec[]; name?: string; repeats?: number },
 ): Promise<{ runId: string; items: BuiltItem[] }> {
   const run = await prisma.run.create({
-    data: { name: opts.name ?? null, promptSetId: opts.promptSetId, concurrency: 4, repeats: opts.repeats ?? 1, status: 'completed', totalItems: opts.items.length },
+    data: {
+      name: opts.name ?? null,
+      promptSetId: opts.promptSetId,
+      concurrency: 4,
+      repeats: opts.repeats ?? 1,
+      status: 'completed',
+      totalItems: opts.items.length,
+    },
   });
   await prisma.runModel.createMany({
     data: opts.models.map((m, position) => ({
-      runId: run.id, modelId: m.id, position, name: m.name, provider: m.provider, providerModel: m.providerModel,
-      credentialEnv: m.credentialEnv, credentialCipher: m.credentialCipher, params: m.params as Prisma.InputJsonValue,
-      inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, modelRevision: m.revision,
+      runId: run.id,
+      modelId: m.id,
+      position,
+      name: m.name,
+      provider: m.provider,
+      providerModel: m.providerModel,
+      credentialEnv: m.credentialEnv,
+      credentialCipher: m.credentialCipher,
+      params: m.params as Prisma.InputJsonValue,
+      inputPricePerMTok: m.inputPricePerMTok,
+      outputPricePerMTok: m.outputPricePerMTok,
+      modelRevision: m.revision,
     })),
   });
   const byId = new Map(opts.models.map((m) => [m.id, m]));
   const conversations = new Map<string, string>();
   for (const m of opts.models)
-    conversations.set(m.id, (await prisma.conversation.create({ data: { runId: run.id, modelId: m.id, title: m.name } })).id);
+    conversations.set(
+      m.id,
+      (await prisma.conversation.create({ data: { runId: run.id, modelId: m.id, title: m.name } })).id,
+    );
 
   const items: Prisma.RunItemCreateManyInput[] = [];
   const traces: Prisma.TraceCreateManyInput[] = [];
@@ -117,8 +136,13 @@ async function buildRun(
     const final = spec.calls[spec.calls.length - 1]!;
     const itemId = nextId();
     items.push({
-      id: itemId, runId: run.id, modelId: m.id, promptIndex: spec.promptIndex, repeatIndex: spec.repeatIndex ?? 0,
-      status: final.error ? 'failed' : 'completed', attempts: spec.calls.length,
+      id: itemId,
+      runId: run.id,
+      modelId: m.id,
+      promptIndex: spec.promptIndex,
+      repeatIndex: spec.repeatIndex ?? 0,
+      status: final.error ? 'failed' : 'completed',
+      attempts: spec.calls.length,
     });
     const traceIds = spec.calls.map((call, i) => {
       const id = nextId();
@@ -126,16 +150,30 @@ async function buildRun(
       const ok = !call.error;
       const responseModel = ok ? (call.responseModel === undefined ? m.providerModel : call.responseModel) : null;
       traces.push({
-        id, runId: run.id, modelId: m.id, itemId, modelRevision: m.revision, provider: m.provider,
-        requestedModel: m.providerModel, responseModel,
+        id,
+        runId: run.id,
+        modelId: m.id,
+        itemId,
+        modelRevision: m.revision,
+        provider: m.provider,
+        requestedModel: m.providerModel,
+        responseModel,
         attribution: ok ? attributionFor(m.providerModel, responseModel) : 'unknown',
-        status: ok ? 'ok' : 'error', attempt: i + 1,
-        errorType: call.error?.type ?? null, errorMessage: call.error?.message ?? null, httpStatus: call.error?.httpStatus ?? null,
-        startedAt, endedAt: new Date(startedAt.getTime() + (call.latencyMs ?? 0)),
-        latencyMs: call.latencyMs ?? null, ttftMs: call.ttftMs ?? null,
-        inputTokens: ok ? (call.inputTokens ?? 10) : null, outputTokens: ok ? (call.outputTokens ?? 20) : null,
-        cachedInputTokens: ok ? 0 : null, reasoningTokens: ok ? 0 : null,
-        costUsd: ok ? (call.costUsd ?? 0.001) : null, costSource: ok ? 'pricing' : 'unknown',
+        status: ok ? 'ok' : 'error',
+        attempt: i + 1,
+        errorType: call.error?.type ?? null,
+        errorMessage: call.error?.message ?? null,
+        httpStatus: call.error?.httpStatus ?? null,
+        startedAt,
+        endedAt: new Date(startedAt.getTime() + (call.latencyMs ?? 0)),
+        latencyMs: call.latencyMs ?? null,
+        ttftMs: call.ttftMs ?? null,
+        inputTokens: ok ? (call.inputTokens ?? 10) : null,
+        outputTokens: ok ? (call.outputTokens ?? 20) : null,
+        cachedInputTokens: ok ? 0 : null,
+        reasoningTokens: ok ? 0 : null,
+        costUsd: ok ? (call.costUsd ?? 0.001) : null,
+        costSource: ok ? 'pricing' : 'unknown',
         input: [{ role: 'user', content: `prompt ${spec.promptIndex}` }],
         output: ok ? (call.output ?? `answer ${spec.promptIndex} from ${m.name}`) : null,
       });
@@ -145,9 +183,17 @@ async function buildRun(
     if (!final.error) {
       messageId = nextId();
       messages.push({
-        id: messageId, conversationId: conversations.get(m.id)!, role: 'assistant', content: traces[traces.length - 1]!.output!,
-        runId: run.id, modelId: m.id, provider: m.provider, providerModel: m.providerModel,
-        traceId: traceIds[traceIds.length - 1]!, promptIndex: spec.promptIndex, repeatIndex: spec.repeatIndex ?? 0,
+        id: messageId,
+        conversationId: conversations.get(m.id)!,
+        role: 'assistant',
+        content: traces[traces.length - 1]!.output!,
+        runId: run.id,
+        modelId: m.id,
+        provider: m.provider,
+        providerModel: m.providerModel,
+        traceId: traceIds[traceIds.length - 1]!,
+        promptIndex: spec.promptIndex,
+        repeatIndex: spec.repeatIndex ?? 0,
       });
     }
     built.push({ id: itemId, modelId: m.id, promptIndex: spec.promptIndex, traceIds, messageId });
@@ -193,7 +239,10 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
   const PROMPTS: Prisma.InputJsonValue[] = [
     '=HYPERLINK("http://evil.example","click")',
     'a, b "c"\nsecond line',
-    [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'chat prompt' }],
+    [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'chat prompt' },
+    ],
     '+1 to that',
   ];
 
@@ -204,39 +253,74 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
     prisma = db.prisma;
     gpt = await prisma.model.create({
       data: {
-        name: 'GPT-5 Mini', provider: 'openai', providerModel: 'gpt-5-mini', params: {}, revision: 3,
-        credentialEnv: 'OPENAI_API_KEY', credentialCipher: 'CIPHERTEXT-SHOULD-NEVER-LEAK', credentialHint: '$OPENAI_API_KEY',
-        inputPricePerMTok: 0.25, outputPricePerMTok: 2,
+        name: 'GPT-5 Mini',
+        provider: 'openai',
+        providerModel: 'gpt-5-mini',
+        params: {},
+        revision: 3,
+        credentialEnv: 'OPENAI_API_KEY',
+        credentialCipher: 'CIPHERTEXT-SHOULD-NEVER-LEAK',
+        credentialHint: '$OPENAI_API_KEY',
+        inputPricePerMTok: 0.25,
+        outputPricePerMTok: 2,
       },
     });
     qwen = await prisma.model.create({
-      data: { name: 'Qwen 2.5 7B', provider: 'huggingface', providerModel: QWEN, params: {}, credentialEnv: 'HF_TOKEN' },
+      data: {
+        name: 'Qwen 2.5 7B',
+        provider: 'huggingface',
+        providerModel: QWEN,
+        params: {},
+        credentialEnv: 'HF_TOKEN',
+      },
     });
     setId = (
       await prisma.promptSet.create({
         data: {
-          name: 'fixture', promptCount: 4,
-          prompts: { create: PROMPTS.map((input, index) => ({ index, input, expected: index === 3 ? '-negative' : index === 1 ? 'x,"y"' : null })) },
+          name: 'fixture',
+          promptCount: 4,
+          prompts: {
+            create: PROMPTS.map((input, index) => ({
+              index,
+              input,
+              expected: index === 3 ? '-negative' : index === 1 ? 'x,"y"' : null,
+            })),
+          },
         },
       })
     ).id;
-    otherSetId = (await prisma.promptSet.create({ data: { name: 'other', promptCount: 1, prompts: { create: [{ index: 0, input: 'x' }] } } })).id;
+    otherSetId = (
+      await prisma.promptSet.create({
+        data: { name: 'other', promptCount: 1, prompts: { create: [{ index: 0, input: 'x' }] } },
+      })
+    ).id;
 
     // GPT-5 Mini answers under a dated alias every time; Qwen's provider answers prompt 2 with
     // Llama (the mismatch) and fails prompt 3 after a retry.
     const gptLat = [100, 200, 300, 400];
     main = await buildRun(prisma, {
-      promptSetId: setId, models: [gpt, qwen], name: 'main',
+      promptSetId: setId,
+      models: [gpt, qwen],
+      name: 'main',
       items: [
         ...gptLat.map((latencyMs, promptIndex) => ({
-          modelId: gpt.id, promptIndex,
-          calls: [{ responseModel: 'gpt-5-mini-2025-08-07', latencyMs, ttftMs: latencyMs / 10, output: promptIndex === 0 ? '@SUM(A1), "ok"\r\nnext' : undefined }],
+          modelId: gpt.id,
+          promptIndex,
+          calls: [
+            {
+              responseModel: 'gpt-5-mini-2025-08-07',
+              latencyMs,
+              ttftMs: latencyMs / 10,
+              output: promptIndex === 0 ? '@SUM(A1), "ok"\r\nnext' : undefined,
+            },
+          ],
         })),
         { modelId: qwen.id, promptIndex: 0, calls: [{ latencyMs: 50, ttftMs: 5 }] },
         { modelId: qwen.id, promptIndex: 1, calls: [{ latencyMs: 150, ttftMs: 15 }] },
         { modelId: qwen.id, promptIndex: 2, calls: [{ responseModel: LLAMA, latencyMs: 250, ttftMs: 25 }] },
         {
-          modelId: qwen.id, promptIndex: 3,
+          modelId: qwen.id,
+          promptIndex: 3,
           calls: [
             { error: { type: 'rate_limited', message: 'slow down', httpStatus: 429 }, latencyMs: 7 },
             { error: { type: 'server_error', message: 'upstream, "bad" gateway', httpStatus: 502 }, latencyMs: 9 },
@@ -254,10 +338,23 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
     it('finds exactly the provider that answered with another model, and counts the alias', async () => {
       const report = await auditRun(prisma, main.runId);
       const mismatchTrace = main.items.find((i) => i.modelId === qwen.id && i.promptIndex === 2)!.traceIds[0]!;
-      expect(report).toMatchObject({ runId: main.runId, ok: false, tracesChecked: 9, messagesChecked: 7, findingsTotal: 1 });
+      expect(report).toMatchObject({
+        runId: main.runId,
+        ok: false,
+        tracesChecked: 9,
+        messagesChecked: 7,
+        findingsTotal: 1,
+      });
       expect(report.counts).toEqual({ match: 2, alias: 4, mismatch: 1, unknown: 0 });
       expect(report.findings).toEqual([
-        { kind: 'provider_reported_other_model', traceId: mismatchTrace, modelId: qwen.id, modelName: 'Qwen 2.5 7B', expected: QWEN, actual: LLAMA },
+        {
+          kind: 'provider_reported_other_model',
+          traceId: mismatchTrace,
+          modelId: qwen.id,
+          modelName: 'Qwen 2.5 7B',
+          expected: QWEN,
+          actual: LLAMA,
+        },
       ]);
     });
 
@@ -269,8 +366,13 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
         const report = await auditRun(prisma, main.runId);
         expect(report.findingsTotal).toBe(2);
         expect(report.findings.find((f) => f.kind === 'message_model_differs')).toEqual({
-          kind: 'message_model_differs', traceId: item.traceIds[0], messageId: item.messageId, modelId: gpt.id, modelName: 'GPT-5 Mini',
-          expected: 'openai:gpt-5-mini', actual: `openai:${QWEN}`,
+          kind: 'message_model_differs',
+          traceId: item.traceIds[0],
+          messageId: item.messageId,
+          modelId: gpt.id,
+          modelName: 'GPT-5 Mini',
+          expected: 'openai:gpt-5-mini',
+          actual: `openai:${QWEN}`,
         });
       } finally {
         await prisma.message.update({ where: { id: item.messageId! }, data: { providerModel: 'gpt-5-mini' } });
@@ -279,7 +381,8 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
 
     it('reports traces that disagree with their snapshot, their item or their own attribution, and messages without a trace', async () => {
       const run = await buildRun(prisma, {
-        promptSetId: setId, models: [gpt, qwen],
+        promptSetId: setId,
+        models: [gpt, qwen],
         items: [
           { modelId: gpt.id, promptIndex: 0, calls: [{}] },
           { modelId: gpt.id, promptIndex: 1, calls: [{}] },
@@ -288,16 +391,29 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
         ],
       });
       const [g0, g1, q0, q1] = run.items as [BuiltItem, BuiltItem, BuiltItem, BuiltItem];
-      await prisma.trace.update({ where: { id: g0.traceIds[0]! }, data: { requestedModel: QWEN, provider: 'huggingface', modelRevision: 1 } });
+      await prisma.trace.update({
+        where: { id: g0.traceIds[0]! },
+        data: { requestedModel: QWEN, provider: 'huggingface', modelRevision: 1 },
+      });
       await prisma.trace.update({ where: { id: g1.traceIds[0]! }, data: { attribution: 'mismatch' } });
       await prisma.trace.update({ where: { id: q1.traceIds[0]! }, data: { attribution: 'match' } });
       // A Qwen trace pointing at a GPT item.
       await prisma.trace.update({ where: { id: q0.traceIds[0]! }, data: { itemId: g1.id } });
       const conv = await prisma.conversation.findFirstOrThrow({ where: { runId: run.runId, modelId: gpt.id } });
       const orphan = await prisma.message.create({
-        data: { conversationId: conv.id, role: 'assistant', content: 'hi', runId: run.runId, modelId: gpt.id, provider: 'openai', providerModel: 'gpt-5-mini' },
+        data: {
+          conversationId: conv.id,
+          role: 'assistant',
+          content: 'hi',
+          runId: run.runId,
+          modelId: gpt.id,
+          provider: 'openai',
+          providerModel: 'gpt-5-mini',
+        },
       });
-      await prisma.message.create({ data: { conversationId: conv.id, role: 'user', content: 'not audited', runId: run.runId } });
+      await prisma.message.create({
+        data: { conversationId: conv.id, role: 'user', content: 'not audited', runId: run.runId },
+      });
 
       const report = await auditRun(prisma, run.runId);
       const kinds = report.findings.map((f) => [f.kind, f.traceId, f.expected, f.actual]);
@@ -325,26 +441,76 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
   describe('compareRuns', () => {
     it('aggregates every item per (run, model) and lines prompts up with deltas to the first column', async () => {
       const second = await buildRun(prisma, {
-        promptSetId: setId, models: [gpt], name: 'second', repeats: 2,
+        promptSetId: setId,
+        models: [gpt],
+        name: 'second',
+        repeats: 2,
         items: [0, 1, 2, 3].flatMap((promptIndex) =>
-          [0, 1].map((repeatIndex) => ({ modelId: gpt.id, promptIndex, repeatIndex, calls: [{ latencyMs: 1000 + promptIndex + repeatIndex * 100, ttftMs: 1, costUsd: 0.01 }] })),
+          [0, 1].map((repeatIndex) => ({
+            modelId: gpt.id,
+            promptIndex,
+            repeatIndex,
+            calls: [{ latencyMs: 1000 + promptIndex + repeatIndex * 100, ttftMs: 1, costUsd: 0.01 }],
+          })),
         ),
       });
       const report = await compareRuns(prisma, [main.runId, second.runId], { limit: 3 });
       const [ga, qa, gb] = [`${main.runId}:${gpt.id}`, `${main.runId}:${qwen.id}`, `${second.runId}:${gpt.id}`];
       expect(report.columns).toEqual([
-        { key: ga, runId: main.runId, runName: 'main', modelId: gpt.id, modelName: 'GPT-5 Mini', provider: 'openai', providerModel: 'gpt-5-mini' },
-        { key: qa, runId: main.runId, runName: 'main', modelId: qwen.id, modelName: 'Qwen 2.5 7B', provider: 'huggingface', providerModel: QWEN },
-        { key: gb, runId: second.runId, runName: 'second', modelId: gpt.id, modelName: 'GPT-5 Mini', provider: 'openai', providerModel: 'gpt-5-mini' },
+        {
+          key: ga,
+          runId: main.runId,
+          runName: 'main',
+          modelId: gpt.id,
+          modelName: 'GPT-5 Mini',
+          provider: 'openai',
+          providerModel: 'gpt-5-mini',
+        },
+        {
+          key: qa,
+          runId: main.runId,
+          runName: 'main',
+          modelId: qwen.id,
+          modelName: 'Qwen 2.5 7B',
+          provider: 'huggingface',
+          providerModel: QWEN,
+        },
+        {
+          key: gb,
+          runId: second.runId,
+          runName: 'second',
+          modelId: gpt.id,
+          modelName: 'GPT-5 Mini',
+          provider: 'openai',
+          providerModel: 'gpt-5-mini',
+        },
       ]);
       expect(JSON.stringify(report)).not.toMatch(/CIPHERTEXT|OPENAI_API_KEY|HF_TOKEN/);
       expect(report.repeats).toBe(2);
       expect(report.aggregates[ga]).toMatchObject({
-        items: 4, completed: 4, failed: 0, successRate: 1, latencyP50: 200, latencyP95: 400, ttftP50: 20, ttftP95: 40, inputTokens: 40, outputTokens: 80,
+        items: 4,
+        completed: 4,
+        failed: 0,
+        successRate: 1,
+        latencyP50: 200,
+        latencyP95: 400,
+        ttftP50: 20,
+        ttftP95: 40,
+        inputTokens: 40,
+        outputTokens: 80,
       });
       expect(report.aggregates[ga]!.costUsd).toBeCloseTo(0.004, 12);
       expect(report.aggregates[qa]).toMatchObject({
-        items: 4, completed: 3, failed: 1, successRate: 0.75, latencyP50: 150, latencyP95: 250, ttftP50: 15, ttftP95: 25, inputTokens: 30, outputTokens: 60,
+        items: 4,
+        completed: 3,
+        failed: 1,
+        successRate: 0.75,
+        latencyP50: 150,
+        latencyP95: 250,
+        ttftP50: 15,
+        ttftP95: 25,
+        inputTokens: 30,
+        outputTokens: 60,
       });
       // All 8 items (both repeats), though rows show repeat 0 only.
       expect(report.aggregates[gb]).toMatchObject({ items: 8, completed: 8, latencyP50: 1003, latencyP95: 1103 });
@@ -356,7 +522,13 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       expect(r0.prompt).toBe(PROMPTS[0]);
       expect(r1.expected).toBe('x,"y"');
       expect(r2.prompt).toBe('[system] be brief\nchat prompt');
-      expect(r2.cells[qa]).toMatchObject({ status: 'completed', attribution: 'mismatch', responseModel: LLAMA, latencyMs: 250, traceId: main.items[6]!.traceIds[0] });
+      expect(r2.cells[qa]).toMatchObject({
+        status: 'completed',
+        attribution: 'mismatch',
+        responseModel: LLAMA,
+        latencyMs: 250,
+        traceId: main.items[6]!.traceIds[0],
+      });
       expect(r0.cells[gb]).toMatchObject({ latencyMs: 1000, costUsd: 0.01 });
       expect(Object.keys(r0.deltas).sort()).toEqual([gb, qa].sort());
       expect(r0.deltas[qa]!.latencyMs).toBe(-50);
@@ -368,13 +540,27 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       expect(page2.nextCursor).toBeNull();
       expect(page2.aggregates).toEqual(report.aggregates);
       const failed = page2.rows[0]!.cells[qa]!;
-      expect(failed).toMatchObject({ status: 'failed', output: null, latencyMs: 9, attribution: 'unknown', traceId: main.items[7]!.traceIds[1] });
+      expect(failed).toMatchObject({
+        status: 'failed',
+        output: null,
+        latencyMs: 9,
+        attribution: 'unknown',
+        traceId: main.items[7]!.traceIds[1],
+      });
       expect(page2.rows[0]!.deltas[qa]).toEqual({ latencyMs: 9 - 400, costUsd: null });
     });
 
     it('rejects runs on another prompt set, unknown runs (not found) and an empty list, naming runIds', async () => {
-      const other = await buildRun(prisma, { promptSetId: otherSetId, models: [gpt], items: [{ modelId: gpt.id, promptIndex: 0, calls: [{}] }] });
-      for (const [ids, kind] of [[[main.runId, other.runId], ReportInputError], [[main.runId, 'no-such-run'], ReportNotFoundError], [[], ReportInputError]] as const) {
+      const other = await buildRun(prisma, {
+        promptSetId: otherSetId,
+        models: [gpt],
+        items: [{ modelId: gpt.id, promptIndex: 0, calls: [{}] }],
+      });
+      for (const [ids, kind] of [
+        [[main.runId, other.runId], ReportInputError],
+        [[main.runId, 'no-such-run'], ReportNotFoundError],
+        [[], ReportInputError],
+      ] as const) {
         const err = await compareRuns(prisma, [...ids]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(kind);
         expect((err as ReportInputError).field).toBe('runIds');
@@ -395,11 +581,26 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       for (const [i, r] of recs.entries()) {
         const item = main.items[i]!;
         const m = item.modelId === gpt.id ? gpt : qwen;
-        expect(r).toMatchObject({ run_id: main.runId, model_id: m.id, model_name: m.name, provider: m.provider, requested_model: m.providerModel, prompt_index: String(item.promptIndex) });
+        expect(r).toMatchObject({
+          run_id: main.runId,
+          model_id: m.id,
+          model_name: m.name,
+          provider: m.provider,
+          requested_model: m.providerModel,
+          prompt_index: String(item.promptIndex),
+        });
         expect(r.trace_id).toBe(item.traceIds[item.traceIds.length - 1]);
       }
       const g0 = recs[0]!;
-      expect(g0).toMatchObject({ response_model: 'gpt-5-mini-2025-08-07', attribution: 'alias', status: 'completed', attempts: '1', latency_ms: '100', ttft_ms: '10', cost_usd: '0.001' });
+      expect(g0).toMatchObject({
+        response_model: 'gpt-5-mini-2025-08-07',
+        attribution: 'alias',
+        status: 'completed',
+        attempts: '1',
+        latency_ms: '100',
+        ttft_ms: '10',
+        cost_usd: '0.001',
+      });
       expect(g0.prompt).toBe(`'${PROMPTS[0] as string}`);
       expect(g0.output).toBe(`'@SUM(A1), "ok"\r\nnext`);
       expect(recs[1]!.prompt).toBe(PROMPTS[1]);
@@ -407,7 +608,14 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       expect(recs[3]!.prompt).toBe("'+1 to that");
       expect(recs[3]!.expected).toBe("'-negative");
       expect(recs[6]).toMatchObject({ response_model: LLAMA, attribution: 'mismatch' });
-      expect(recs[7]).toMatchObject({ status: 'failed', attempts: '2', error_type: 'server_error', error_message: 'upstream, "bad" gateway', output: '', cost_usd: '' });
+      expect(recs[7]).toMatchObject({
+        status: 'failed',
+        attempts: '2',
+        error_type: 'server_error',
+        error_message: 'upstream, "bad" gateway',
+        output: '',
+        cost_usd: '',
+      });
     });
 
     it('writes JSONL with the same keys, numbers as numbers and nulls as null', async () => {
@@ -416,8 +624,22 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       const recs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(recs).toHaveLength(8);
       for (const r of recs) expect(Object.keys(r)).toEqual([...EXPORT_COLUMNS]);
-      expect(recs[0]).toMatchObject({ prompt: PROMPTS[0], prompt_index: 0, latency_ms: 100, input_tokens: 10, cost_usd: 0.001, model_name: 'GPT-5 Mini' });
-      expect(recs[7]).toMatchObject({ model_name: 'Qwen 2.5 7B', output: null, cost_usd: null, response_model: null, attempts: 2, expected: '-negative' });
+      expect(recs[0]).toMatchObject({
+        prompt: PROMPTS[0],
+        prompt_index: 0,
+        latency_ms: 100,
+        input_tokens: 10,
+        cost_usd: 0.001,
+        model_name: 'GPT-5 Mini',
+      });
+      expect(recs[7]).toMatchObject({
+        model_name: 'Qwen 2.5 7B',
+        output: null,
+        cost_usd: null,
+        response_model: null,
+        attempts: 2,
+        expected: '-negative',
+      });
     });
 
     it('streams a 2,500-item run in several chunks of whole lines, in item order, and audits it page by page', async () => {
@@ -428,9 +650,11 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
         (data) => prisma.prompt.createMany({ data }),
       );
       const run = await buildRun(prisma, {
-        promptSetId: big.id, models: [gpt, qwen],
+        promptSetId: big.id,
+        models: [gpt, qwen],
         items: Array.from({ length: 2 * n }, (_, k) => ({
-          modelId: k % 2 ? qwen.id : gpt.id, promptIndex: Math.floor(k / 2),
+          modelId: k % 2 ? qwen.id : gpt.id,
+          promptIndex: Math.floor(k / 2),
           // Every Qwen call answered by Llama: 1,250 findings, more than the 1,000 kept.
           calls: [{ latencyMs: k, responseModel: k % 2 ? LLAMA : undefined }],
         })),

@@ -1,12 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrate, type Db } from '@batchlight/db';
 import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
-import { compareRuns, createEngine, csvField, exportRun, percentile, ReportInputError, type Engine } from '../src/index.js';
+import {
+  compareRuns,
+  createEngine,
+  csvField,
+  exportRun,
+  percentile,
+  ReportInputError,
+  type Engine,
+} from '../src/index.js';
 
 describe('report helpers', () => {
   it('takes nearest-rank percentiles', () => {
     const v = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
-    expect([percentile(v, 50), percentile(v, 95), percentile(v, 100), percentile([], 50)]).toEqual([50, 100, 100, null]);
+    expect([percentile(v, 50), percentile(v, 95), percentile(v, 100), percentile([], 50)]).toEqual([
+      50,
+      100,
+      100,
+      null,
+    ]);
     expect(percentile([7], 95)).toBe(7);
   });
 
@@ -32,13 +45,40 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     await migrate(t.url);
     db = await createDb(t.url);
     engine = createEngine({ db, log: () => undefined });
-    for (const [name, latencyMs] of [['fast', 5], ['slow', 25]] as const)
-      ids[name] = (await db.prisma.model.create({ data: { name, provider: 'simulated', providerModel: `${name}-1`, params: { simulation: { latencyMs, seed: 1 } }, inputPricePerMTok: 1, outputPricePerMTok: 1 } })).id;
+    for (const [name, latencyMs] of [
+      ['fast', 5],
+      ['slow', 25],
+    ] as const)
+      ids[name] = (
+        await db.prisma.model.create({
+          data: {
+            name,
+            provider: 'simulated',
+            providerModel: `${name}-1`,
+            params: { simulation: { latencyMs, seed: 1 } },
+            inputPricePerMTok: 1,
+            outputPricePerMTok: 1,
+          },
+        })
+      ).id;
     const set = await db.prisma.promptSet.create({
-      data: { name: 's', promptCount: 30, prompts: { create: Array.from({ length: 30 }, (_, index) => ({ index, input: index === 0 ? '=cmd|, "quoted"' : `prompt ${index}` })) } },
+      data: {
+        name: 's',
+        promptCount: 30,
+        prompts: {
+          create: Array.from({ length: 30 }, (_, index) => ({
+            index,
+            input: index === 0 ? '=cmd|, "quoted"' : `prompt ${index}`,
+          })),
+        },
+      },
     });
     ids.set = set.id;
-    ids.other = (await db.prisma.promptSet.create({ data: { name: 'o', promptCount: 1, prompts: { create: [{ index: 0, input: 'x' }] } } })).id;
+    ids.other = (
+      await db.prisma.promptSet.create({
+        data: { name: 'o', promptCount: 1, prompts: { create: [{ index: 0, input: 'x' }] } },
+      })
+    ).id;
   });
   afterAll(async () => {
     await engine?.close();
@@ -58,16 +98,28 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     const report = await compareRuns(db.prisma, [a, b], { limit: 50 });
     expect(report.columns.map((c) => c.modelName)).toEqual(['fast', 'slow', 'fast']);
     expect(report.rows).toHaveLength(30);
-    const traces = await db.prisma.trace.findMany({ where: { runId: a, modelId: ids.slow! }, select: { latencyMs: true } });
+    const traces = await db.prisma.trace.findMany({
+      where: { runId: a, modelId: ids.slow! },
+      select: { latencyMs: true },
+    });
     const sorted = traces.map((x) => x.latencyMs!).sort((x, y) => x - y);
     const slow = report.aggregates[`${a}:${ids.slow}`]!;
-    expect(slow).toMatchObject({ items: 30, completed: 30, failed: 0, successRate: 1, latencyP50: percentile(sorted, 50), latencyP95: percentile(sorted, 95) });
+    expect(slow).toMatchObject({
+      items: 30,
+      completed: 30,
+      failed: 0,
+      successRate: 1,
+      latencyP50: percentile(sorted, 50),
+      latencyP95: percentile(sorted, 95),
+    });
     expect(report.aggregates[`${b}:${ids.fast}`]!.items).toBe(10);
     const row = report.rows[3]!;
     expect(row.cells[`${b}:${ids.fast}`]!.status).toBe('completed');
     expect(report.rows[20]!.cells[`${b}:${ids.fast}`]).toBeNull();
     const d = row.deltas[`${a}:${ids.slow}`]!;
-    expect(d.latencyMs).toBeCloseTo(row.cells[`${a}:${ids.slow}`]!.latencyMs! - row.cells[`${a}:${ids.fast}`]!.latencyMs!);
+    expect(d.latencyMs).toBeCloseTo(
+      row.cells[`${a}:${ids.slow}`]!.latencyMs! - row.cells[`${a}:${ids.fast}`]!.latencyMs!,
+    );
 
     const other = await runOf([ids.fast!], ids.other);
     await expect(compareRuns(db.prisma, [a, other])).rejects.toBeInstanceOf(ReportInputError);
@@ -77,7 +129,11 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     const runId = await runOf([ids.fast!, ids.slow!]);
     const chunks: string[] = [];
     for await (const c of exportRun(db.prisma, runId, 'jsonl')) chunks.push(c);
-    const rows = chunks.join('').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(60);
     expect(new Set(rows.map((r) => r.item_id)).size).toBe(60);
     for (const r of rows) expect(r.requested_model).toBe(`${r.model_name}-1`);

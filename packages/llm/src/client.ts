@@ -1,5 +1,14 @@
 import { DEFAULT_LLM_LIMITS } from './types.js';
-import type { CallFailure, CallOutcome, CallRequest, LlmClient, LlmLimits, ModelParams, Provider, ResolvedModel } from './types.js';
+import type {
+  CallFailure,
+  CallOutcome,
+  CallRequest,
+  LlmClient,
+  LlmLimits,
+  ModelParams,
+  Provider,
+  ResolvedModel,
+} from './types.js';
 import type { Adapter } from './providers/shared.js';
 import type { HeadersLike } from './errors.js';
 import { classifyError, TruncatedStreamError } from './errors.js';
@@ -71,7 +80,12 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     const adapter = adapters[model.provider];
     if (!adapter) {
       const now = new Date();
-      return fail(now, null, { type: 'bad_request', message: `unknown provider: ${String(model.provider)}`, httpStatus: null, retryAfterMs: null });
+      return fail(now, null, {
+        type: 'bad_request',
+        message: `unknown provider: ${String(model.provider)}`,
+        httpStatus: null,
+        retryAfterMs: null,
+      });
     }
     if (callerSignal?.aborted) {
       return fail(new Date(), null, classifyError(callerSignal.reason, { aborted: true, secret: apiKey }));
@@ -102,7 +116,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     let params: Readonly<ModelParams> = model.params;
     if (request.params) {
       const merged: ModelParams = { ...model.params };
-      for (const [k, v] of Object.entries(request.params)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+      for (const [k, v] of Object.entries(request.params))
+        if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
       params = merged;
     }
     let startedAt = new Date();

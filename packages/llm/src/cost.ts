@@ -29,7 +29,6 @@ export function computeCost(usage: Usage, pricing: Pricing, providerCostUsd?: nu
   if (uncached > 0 && inPrice == null) return unknown;
   if (cached > 0 && cachedPrice == null) return unknown;
   if (output > 0 && outPrice == null) return unknown;
-  const usd =
-    (uncached * (inPrice ?? 0) + cached * (cachedPrice ?? 0) + output * (outPrice ?? 0)) / 1_000_000;
+  const usd = (uncached * (inPrice ?? 0) + cached * (cachedPrice ?? 0) + output * (outPrice ?? 0)) / 1_000_000;
   return { usd, source: 'pricing' };
 }

@@ -96,10 +96,21 @@ export function typeForStatus(status: number): ErrorType {
 }
 
 const CONNECTION_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT',
-  'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
-const CONNECTION_TEXT = /fetch failed|socket hang up|other side closed|terminated|ECONNRESET|ECONNREFUSED|network|connection error/i;
+const CONNECTION_TEXT =
+  /fetch failed|socket hang up|other side closed|terminated|ECONNRESET|ECONNREFUSED|network|connection error/i;
 
 function causeChain(err: unknown): any[] {
   const out: any[] = [];
@@ -125,7 +136,12 @@ function statusOf(err: any): number | null {
 export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallError {
   const e = err as any;
   const raw = typeof e?.message === 'string' && e.message ? e.message : String(err);
-  const make = (type: ErrorType, message: string, httpStatus: number | null = null, retryAfterMs: number | null = null): CallError => ({
+  const make = (
+    type: ErrorType,
+    message: string,
+    httpStatus: number | null = null,
+    retryAfterMs: number | null = null,
+  ): CallError => ({
     type,
     message: redact(message, ctx.secret),
     httpStatus,
@@ -158,7 +174,8 @@ export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallErro
     if (typeof c?.code === 'string' && CONNECTION_CODES.has(c.code)) return make('connection', raw);
   }
   if (names.includes('APIConnectionError')) return make('connection', raw);
-  if (chain.some((c) => typeof c?.message === 'string' && CONNECTION_TEXT.test(c.message))) return make('connection', raw);
+  if (chain.some((c) => typeof c?.message === 'string' && CONNECTION_TEXT.test(c.message)))
+    return make('connection', raw);
   if (/JSON|parse|Unexpected token|Unexpected end/i.test(raw)) return make('invalid_response', raw);
   // An error with no HTTP status and no network cause: we cannot understand what came back.
   return make('invalid_response', raw);

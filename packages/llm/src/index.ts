@@ -7,7 +7,12 @@ export { computeCost } from './cost.js';
 export { retryPolicy, shouldRetry, backoffMs, RETRYABLE, MAX_RETRY_AFTER_MS } from './retry.js';
 export type { BackoffOptions } from './retry.js';
 export {
-  classifyError, parseRetryAfter, redact, typeForStatus, InvalidResponseError, TruncatedStreamError,
+  classifyError,
+  parseRetryAfter,
+  redact,
+  typeForStatus,
+  InvalidResponseError,
+  TruncatedStreamError,
 } from './errors.js';
 export type { ClassifyContext } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';

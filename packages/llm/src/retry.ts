@@ -45,7 +45,8 @@ export function backoffMs(
   const exp = Math.min(capMs, baseMs * 2 ** Math.min(n - 1, 30));
   const r = Math.min(Math.max(random(), 0), 1);
   const jittered = exp / 2 + (exp / 2) * r;
-  const floor = error?.retryAfterMs != null && error.retryAfterMs > 0 ? Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS) : 0;
+  const floor =
+    error?.retryAfterMs != null && error.retryAfterMs > 0 ? Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS) : 0;
   return Math.round(Math.max(jittered, floor));
 }
 

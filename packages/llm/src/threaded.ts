@@ -40,7 +40,17 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
   const failure = (p: Pending, message: string): CallFailure => {
     const now = new Date();
     const type = p.request.signal?.aborted || closed ? 'aborted' : 'connection';
-    return { ok: false, model: p.model, requestedModel: p.model.providerModel, error: { type, message, httpStatus: null, retryAfterMs: null }, startedAt: now, firstTokenAt: null, endedAt: now, latencyMs: 0, ttftMs: null };
+    return {
+      ok: false,
+      model: p.model,
+      requestedModel: p.model.providerModel,
+      error: { type, message, httpStatus: null, retryAfterMs: null },
+      startedAt: now,
+      firstTokenAt: null,
+      endedAt: now,
+      latencyMs: 0,
+      ttftMs: null,
+    };
   };
   const settle = (id: number, outcome: CallOutcome) => {
     const p = pending.get(id);
@@ -89,14 +99,26 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
         worker.ref();
         const { signal } = request;
         if (signal) {
-          p.onAbort = () => post({ t: 'abort', id, message: signal.reason instanceof Error ? signal.reason.message : String(signal.reason) });
+          p.onAbort = () =>
+            post({
+              t: 'abort',
+              id,
+              message: signal.reason instanceof Error ? signal.reason.message : String(signal.reason),
+            });
           signal.addEventListener('abort', p.onAbort, { once: true });
         }
         post({
-          t: 'call', id, model: wire(model),
+          t: 'call',
+          id,
+          model: wire(model),
           request: {
-            messages: request.messages, params: request.params, timeoutMs: request.timeoutMs, attempt: request.attempt,
-            pace: request.pace, aborted: signal?.aborted ?? false, hasFirstToken: !!request.onFirstToken,
+            messages: request.messages,
+            params: request.params,
+            timeoutMs: request.timeoutMs,
+            attempt: request.attempt,
+            pace: request.pace,
+            aborted: signal?.aborted ?? false,
+            hasFirstToken: !!request.onFirstToken,
           },
         });
       });

@@ -36,10 +36,7 @@ export interface Pricing {
 }
 
 /** Where a call's key comes from. The value itself is never logged or returned. */
-export type Credential =
-  | { kind: 'none' }
-  | { kind: 'env'; name: string }
-  | { kind: 'secret'; value: string };
+export type Credential = { kind: 'none' } | { kind: 'env'; name: string } | { kind: 'secret'; value: string };
 
 /**
  * One model, resolved once and frozen: every record of a call (trace, message, event) is built

@@ -10,7 +10,10 @@ export type ToWorker =
       t: 'call';
       id: number;
       model: WireModel;
-      request: Pick<CallRequest, 'messages' | 'params' | 'timeoutMs' | 'attempt' | 'pace'> & { aborted: boolean; hasFirstToken: boolean };
+      request: Pick<CallRequest, 'messages' | 'params' | 'timeoutMs' | 'attempt' | 'pace'> & {
+        aborted: boolean;
+        hasFirstToken: boolean;
+      };
     }
   | { t: 'abort'; id: number; message: string };
 export type FromWorker =
@@ -35,15 +38,34 @@ if (parentPort) {
       const outcome = await client.call(freezeModel(m.model), {
         ...rest,
         signal: ac.signal,
-        ...(hasFirstToken ? { onFirstToken: (at: Date) => port.postMessage({ t: 'firstToken', id: m.id, at: at.getTime() } satisfies FromWorker) } : {}),
+        ...(hasFirstToken
+          ? {
+              onFirstToken: (at: Date) =>
+                port.postMessage({ t: 'firstToken', id: m.id, at: at.getTime() } satisfies FromWorker),
+            }
+          : {}),
       });
       const { model: _model, ...plain } = outcome;
       port.postMessage({ t: 'done', id: m.id, outcome: plain } satisfies FromWorker);
     } catch (err) {
       // call() classifies provider failures itself; this is a bug of ours, reported, not hung on.
       const now = new Date();
-      const error = { type: 'bad_request' as const, message: `LLM worker: ${err instanceof Error ? err.message : String(err)}`, httpStatus: null, retryAfterMs: null };
-      const outcome = { ok: false as const, requestedModel: m.model.providerModel, error, startedAt: now, firstTokenAt: null, endedAt: now, latencyMs: 0, ttftMs: null };
+      const error = {
+        type: 'bad_request' as const,
+        message: `LLM worker: ${err instanceof Error ? err.message : String(err)}`,
+        httpStatus: null,
+        retryAfterMs: null,
+      };
+      const outcome = {
+        ok: false as const,
+        requestedModel: m.model.providerModel,
+        error,
+        startedAt: now,
+        firstTokenAt: null,
+        endedAt: now,
+        latencyMs: 0,
+        ttftMs: null,
+      };
       port.postMessage({ t: 'done', id: m.id, outcome } satisfies FromWorker);
     } finally {
       aborts.delete(m.id);

@@ -34,20 +34,41 @@ describe('attribution under concurrency', () => {
       makeModel({ provider: 'openai', providerModel: 'gpt-4o', baseUrl: `${oa.url}/v1`, params: { stream: false } }),
       makeModel({ provider: 'openai', providerModel: 'gpt-5', baseUrl: `${oa.url}/v1` }),
       makeModel({ provider: 'huggingface', providerModel: 'Qwen/Qwen2.5-7B-Instruct', baseUrl: hf.url }),
-      makeModel({ provider: 'huggingface', providerModel: 'meta-llama/Llama-3.1-8B-Instruct', baseUrl: hf.url, params: { stream: false } }),
+      makeModel({
+        provider: 'huggingface',
+        providerModel: 'meta-llama/Llama-3.1-8B-Instruct',
+        baseUrl: hf.url,
+        params: { stream: false },
+      }),
       makeModel({ provider: 'huggingface', providerModel: 'mistralai/Mistral-7B-Instruct-v0.3', baseUrl: hf.url }),
-      makeModel({ provider: 'simulated', providerModel: 'sim-a', params: { simulation: { seed: 1, latencyMs: { p50: 5, p95: 30 } } }, credential: { kind: 'none' } }),
-      makeModel({ provider: 'simulated', providerModel: 'sim-b', params: { simulation: { seed: 2, latencyMs: { p50: 5, p95: 30 } } }, credential: { kind: 'none' } }),
+      makeModel({
+        provider: 'simulated',
+        providerModel: 'sim-a',
+        params: { simulation: { seed: 1, latencyMs: { p50: 5, p95: 30 } } },
+        credential: { kind: 'none' },
+      }),
+      makeModel({
+        provider: 'simulated',
+        providerModel: 'sim-b',
+        params: { simulation: { seed: 2, latencyMs: { p50: 5, p95: 30 } } },
+        credential: { kind: 'none' },
+      }),
     ];
     const perModel = 50;
     const prompts = demoPrompts(perModel);
-    const jobs = shuffled(models.flatMap((m) => prompts.map((p, i) => ({ m, p: `${p} [${i}]` }))), 42);
+    const jobs = shuffled(
+      models.flatMap((m) => prompts.map((p, i) => ({ m, p: `${p} [${i}]` }))),
+      42,
+    );
 
     // Gate every HTTP response; release them in reverse order of arrival, in random batches.
     const waiting: Array<() => void> = [];
     const gate = () => new Promise<void>((r) => waiting.push(r));
     // Each gpt-5* model answers with its own dated snapshot: the response must pair with its request.
-    oa.setBehavior((req) => ({ gate, answerAs: req.model.startsWith('gpt-5') ? `${req.model}-2025-08-07` : undefined }));
+    oa.setBehavior((req) => ({
+      gate,
+      answerAs: req.model.startsWith('gpt-5') ? `${req.model}-2025-08-07` : undefined,
+    }));
     hf.setBehavior({ gate });
     oa.reset();
     hf.reset();

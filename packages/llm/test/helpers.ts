@@ -1,7 +1,9 @@
 import { freezeModel, type ResolvedModel } from '../src/index.js';
 
 let n = 0;
-export function makeModel(over: Partial<ResolvedModel> & Pick<ResolvedModel, 'provider' | 'providerModel'>): ResolvedModel {
+export function makeModel(
+  over: Partial<ResolvedModel> & Pick<ResolvedModel, 'provider' | 'providerModel'>,
+): ResolvedModel {
   n++;
   return freezeModel({
     modelId: over.modelId ?? `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,

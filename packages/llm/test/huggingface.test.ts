@@ -26,14 +26,29 @@ beforeEach(() => {
 });
 
 const endpointModel = (providerModel: string, params: Record<string, unknown> = {}) =>
-  makeModel({ provider: 'huggingface', providerModel, baseUrl: hf.url, params, credential: { kind: 'secret', value: TOKEN } });
+  makeModel({
+    provider: 'huggingface',
+    providerModel,
+    baseUrl: hf.url,
+    params,
+    credential: { kind: 'secret', value: TOKEN },
+  });
 const routedModel = (providerModel: string, params: Record<string, unknown> = {}) =>
-  makeModel({ provider: 'huggingface', providerModel, baseUrl: null, params, credential: { kind: 'secret', value: TOKEN } });
+  makeModel({
+    provider: 'huggingface',
+    providerModel,
+    baseUrl: null,
+    params,
+    credential: { kind: 'secret', value: TOKEN },
+  });
 
 describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
   for (const stream of [true, false]) {
     it(`${stream ? 'streams' : 'non-streaming'}: output, models, usage, cost, timings`, async () => {
-      hf.setBehavior({ latencyMs: 50, usage: { prompt_tokens: 200, completion_tokens: 100, cached_tokens: 50, reasoning_tokens: 7 } });
+      hf.setBehavior({
+        latencyMs: 50,
+        usage: { prompt_tokens: 200, completion_tokens: 100, cached_tokens: 50, reasoning_tokens: 7 },
+      });
       const m = endpointModel('Qwen/Qwen2.5-7B-Instruct', { stream });
       const r = (await client.call(m, { messages: user('Explain TCP') })) as CallResult;
       expect(r.ok).toBe(true);
@@ -70,7 +85,10 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
     for (const [name, behavior, type, status] of faults) {
       it(`${stream ? 'stream' : 'plain'}: ${name} → ${type}, exactly one request (no 503 loop)`, async () => {
         hf.setBehavior(behavior);
-        const out = (await client.call(endpointModel(`f-${name}`, { stream }), { messages: user('x'), timeoutMs: 5000 })) as CallFailure;
+        const out = (await client.call(endpointModel(`f-${name}`, { stream }), {
+          messages: user('x'),
+          timeoutMs: 5000,
+        })) as CallFailure;
         expect(out.ok).toBe(false);
         expect(out.error.type).toBe(type);
         if (status != null) expect(out.error.httpStatus).toBe(status);
@@ -95,7 +113,10 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
     expect(t.error.type).toBe('timeout');
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    const a = (await client.call(endpointModel('hang', { stream: false }), { messages: user('x'), signal: ac.signal })) as CallFailure;
+    const a = (await client.call(endpointModel('hang', { stream: false }), {
+      messages: user('x'),
+      signal: ac.signal,
+    })) as CallFailure;
     expect(a.error.type).toBe('aborted');
     expect(hf.countsByModel()).toEqual({ hang: 2 });
   });
@@ -104,7 +125,8 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
     const outs: unknown[] = [];
     for (const fault of ['401', '500', '400']) {
       hf.setBehavior({ fault: fault as any, echoAuthInError: true });
-      for (const stream of [true, false]) outs.push(await client.call(endpointModel('echo', { stream }), { messages: user('x') }));
+      for (const stream of [true, false])
+        outs.push(await client.call(endpointModel('echo', { stream }), { messages: user('x') }));
     }
     const s = JSON.stringify(outs);
     expect(s).not.toContain(TOKEN);
@@ -125,7 +147,10 @@ describe('huggingface provider, Inference Providers (router, redirected to the f
 
   it('named provider hf-inference: model route, provider recorded', async () => {
     for (const stream of [true, false]) {
-      const r = (await routed.call(routedModel('meta-llama/Llama-3.1-8B-Instruct', { hfProvider: 'hf-inference', stream }), { messages: user('hello') })) as CallResult;
+      const r = (await routed.call(
+        routedModel('meta-llama/Llama-3.1-8B-Instruct', { hfProvider: 'hf-inference', stream }),
+        { messages: user('hello') },
+      )) as CallResult;
       expect(r.ok).toBe(true);
       expect(r.servedBy).toBe('hf-inference');
       expect(r.attribution).toBe('match');
@@ -138,7 +163,9 @@ describe('huggingface provider, Inference Providers (router, redirected to the f
   });
 
   it('named third-party provider (together): provider route', async () => {
-    const r = (await routed.call(routedModel('deepseek-ai/DeepSeek-V3', { hfProvider: 'together' }), { messages: user('hello') })) as CallResult;
+    const r = (await routed.call(routedModel('deepseek-ai/DeepSeek-V3', { hfProvider: 'together' }), {
+      messages: user('hello'),
+    })) as CallResult;
     expect(r.ok).toBe(true);
     expect(r.servedBy).toBe('together');
     expect(hf.requests[0]!.path).toBe('/together/v1/chat/completions');

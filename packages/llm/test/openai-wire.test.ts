@@ -34,9 +34,21 @@ beforeEach(() => {
 });
 
 const onFake = (providerModel: string, params: Record<string, unknown> = {}) =>
-  makeModel({ provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, params, credential: { kind: 'secret', value: KEY } });
+  makeModel({
+    provider: 'openai',
+    providerModel,
+    baseUrl: `${fake.url}/v1`,
+    params,
+    credential: { kind: 'secret', value: KEY },
+  });
 const onServer = (providerModel = 'm', params: Record<string, unknown> = {}) =>
-  makeModel({ provider: 'openai', providerModel, baseUrl: `${server.url}/v1`, params, credential: { kind: 'secret', value: KEY } });
+  makeModel({
+    provider: 'openai',
+    providerModel,
+    baseUrl: `${server.url}/v1`,
+    params,
+    credential: { kind: 'secret', value: KEY },
+  });
 
 describe('openai adapter on the pooled fetch', () => {
   it('sends the SDK request headers as the global fetch does (minus what undici adds by itself)', async () => {
@@ -57,7 +69,8 @@ describe('openai adapter on the pooled fetch', () => {
       expect(ours!.headers['content-length']).toBe(String(ours!.body.length));
       expect(ours!.headers['accept-encoding']).toBeUndefined();
       const undiciOnly = ['accept-encoding', 'accept-language', 'sec-fetch-mode'];
-      const strip = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => !undiciOnly.includes(k)));
+      const strip = (h: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(h).filter(([k]) => !undiciOnly.includes(k)));
       expect(strip(ours!.headers)).toEqual(strip(theirs!.headers));
       expect(ours!.body.equals(theirs!.body)).toBe(true);
       expect(JSON.parse(ours!.body.toString()).messages[0].content).toBe('héllo');
@@ -76,7 +89,11 @@ describe('openai adapter on the pooled fetch', () => {
 
   it('a gzip-compressed stream is decoded', async () => {
     handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip', 'x-inference-provider': 'Zipped' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'content-encoding': 'gzip',
+        'x-inference-provider': 'Zipped',
+      });
       res.end(zlib.gzipSync(sseAnswer('m', ['Grüße', ' 🎉'])));
     };
     const r = (await client.call(onServer(), { messages: user('x') })) as CallResult;
@@ -126,13 +143,20 @@ describe('openai adapter on the pooled fetch', () => {
     };
     const out = (await client.call(onServer(), { messages: user('x') })) as CallFailure;
     expect(out.ok).toBe(false);
-    expect(out.error).toEqual(classifyError(new APIError(undefined, payload, undefined, new Headers({ 'x-request-id': 'req_9' }))));
+    expect(out.error).toEqual(
+      classifyError(new APIError(undefined, payload, undefined, new Headers({ 'x-request-id': 'req_9' }))),
+    );
     expect(out.error.message).toBe('The server is overloaded');
     expect(out.firstTokenAt).toBeInstanceOf(Date);
 
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(sseChunk('m', { content: 'par' }) + 'event: error\ndata: {"message":"upstream gave up"}\n\n' + sseChunk('m', {}, 'stop') + 'data: [DONE]\n\n');
+      res.end(
+        sseChunk('m', { content: 'par' }) +
+          'event: error\ndata: {"message":"upstream gave up"}\n\n' +
+          sseChunk('m', {}, 'stop') +
+          'data: [DONE]\n\n',
+      );
     };
     const ev = (await client.call(onServer(), { messages: user('x') })) as CallFailure;
     expect(ev.ok).toBe(false);
@@ -154,7 +178,10 @@ describe('openai adapter on the pooled fetch', () => {
   it('comments, CRLF line ends and data after [DONE] change nothing', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const body = ': keep-alive\n\n' + sseAnswer('m-2025-01-01', ['a', 'b', 'c']) + 'data: {"choices":[{"delta":{"content":"LATE"}}]}\n\n';
+      const body =
+        ': keep-alive\n\n' +
+        sseAnswer('m-2025-01-01', ['a', 'b', 'c']) +
+        'data: {"choices":[{"delta":{"content":"LATE"}}]}\n\n';
       res.end(body.replace(/\n/g, '\r\n'));
     };
     const r = (await client.call(onServer('m'), { messages: user('x') })) as CallResult;
@@ -213,33 +240,40 @@ describe('CallRequest.pace', () => {
   it.each([
     ['openai on the pooled fetch', () => createLlmClient(), () => onFake('gpt-x')],
     ['openai on a caller-given fetch', () => createLlmClient({ fetch: (i, o) => fetch(i, o) }), () => onFake('gpt-x')],
-    ['simulated', () => createLlmClient(), () => makeModel({ provider: 'simulated', providerModel: 'sim', params: { simulation: { latencyMs: 5 } } })],
+    [
+      'simulated',
+      () => createLlmClient(),
+      () => makeModel({ provider: 'simulated', providerModel: 'sim', params: { simulation: { latencyMs: 5 } } }),
+    ],
     // The worker runs the built package (dist): `pnpm test` builds first.
     ['the threaded client', () => createThreadedLlmClient(), () => onFake('gpt-x')],
-  ])('%s: writes calls of one key at least gapMs apart, and counts latency from the write', async (_name, mk, model) => {
-    const client = mk();
-    const m = model();
-    const pace = { key: `run-${Math.random()}`, gapMs: GAP };
-    await client.call(m, { messages: user('warm-up') }); // a new worker and a cold SDK are slow once
-    fake.reset();
-    const outs = await Promise.all([0, 1, 2].map(() => client.call(m, { messages: user('hi'), pace })));
-    if ('close' in client) await (client as { close(): Promise<void> }).close();
-    expect(outs.every((o) => o.ok)).toBe(true);
-    const starts = outs.map((o) => o.startedAt.getTime()).sort((a, b) => a - b);
-    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(GAP - 1);
-    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(GAP - 1);
-    // The wait is not latency: a call's start is its write, after its turn, and latency counts from it.
-    for (const o of outs) expect(o.latencyMs).toBe(o.endedAt.getTime() - o.startedAt.getTime());
-    if (m.provider === 'openai') {
-      const seen = fake.requests.map((r) => r.startedAt).sort((a, b) => a - b);
-      expect(seen).toHaveLength(3);
-      // The fake's own clock reads a request when its (in-test) event loop gets to it: on a busy
-      // machine late, by more for one request than the next. Unpaced, the span would be about
-      // zero; paced, 2 gaps: at least one whole gap is left whatever the lateness of the first.
-      expect(seen[2]! - seen[0]!).toBeGreaterThanOrEqual(GAP);
-    }
-    fake.reset();
-  });
+  ])(
+    '%s: writes calls of one key at least gapMs apart, and counts latency from the write',
+    async (_name, mk, model) => {
+      const client = mk();
+      const m = model();
+      const pace = { key: `run-${Math.random()}`, gapMs: GAP };
+      await client.call(m, { messages: user('warm-up') }); // a new worker and a cold SDK are slow once
+      fake.reset();
+      const outs = await Promise.all([0, 1, 2].map(() => client.call(m, { messages: user('hi'), pace })));
+      if ('close' in client) await (client as { close(): Promise<void> }).close();
+      expect(outs.every((o) => o.ok)).toBe(true);
+      const starts = outs.map((o) => o.startedAt.getTime()).sort((a, b) => a - b);
+      expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(GAP - 1);
+      expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(GAP - 1);
+      // The wait is not latency: a call's start is its write, after its turn, and latency counts from it.
+      for (const o of outs) expect(o.latencyMs).toBe(o.endedAt.getTime() - o.startedAt.getTime());
+      if (m.provider === 'openai') {
+        const seen = fake.requests.map((r) => r.startedAt).sort((a, b) => a - b);
+        expect(seen).toHaveLength(3);
+        // The fake's own clock reads a request when its (in-test) event loop gets to it: on a busy
+        // machine late, by more for one request than the next. Unpaced, the span would be about
+        // zero; paced, 2 gaps: at least one whole gap is left whatever the lateness of the first.
+        expect(seen[2]! - seen[0]!).toBeGreaterThanOrEqual(GAP);
+      }
+      fake.reset();
+    },
+  );
 
   it('fails a call aborted while it waits for its turn as aborted, with nothing sent', async () => {
     const client = createLlmClient();

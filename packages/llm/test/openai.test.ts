@@ -18,15 +18,27 @@ beforeEach(() => {
 });
 
 const model = (providerModel: string, params: Record<string, unknown> = {}) =>
-  makeModel({ provider: 'openai', providerModel, baseUrl: `${fake.url}/v1`, params, credential: { kind: 'secret', value: SECRET } });
+  makeModel({
+    provider: 'openai',
+    providerModel,
+    baseUrl: `${fake.url}/v1`,
+    params,
+    credential: { kind: 'secret', value: SECRET },
+  });
 
 describe('openai provider against the fake', () => {
   for (const stream of [true, false]) {
     it(`${stream ? 'streams' : 'non-streaming'}: output, models, usage, cost, timings`, async () => {
-      fake.setBehavior({ latencyMs: 60, usage: { prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 400, reasoning_tokens: 120 } });
+      fake.setBehavior({
+        latencyMs: 60,
+        usage: { prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 400, reasoning_tokens: 120 },
+      });
       const m = model('gpt-5-mini', { stream });
       let firstTokenCb: Date | null = null;
-      const out = await client.call(m, { messages: user('Explain photosynthesis'), onFirstToken: (d) => (firstTokenCb = d) });
+      const out = await client.call(m, {
+        messages: user('Explain photosynthesis'),
+        onFirstToken: (d) => (firstTokenCb = d),
+      });
       expect(out.ok).toBe(true);
       const r = out as CallResult;
       expect(r.model).toBe(m);
@@ -34,7 +46,12 @@ describe('openai provider against the fake', () => {
       expect(r.responseModel).toBe('gpt-5-mini');
       expect(r.attribution).toBe('match');
       expect(r.output).toContain('Answer to: "Explain photosynthesis"');
-      expect(r.usage).toMatchObject({ inputTokens: 1000, outputTokens: 500, cachedInputTokens: 400, reasoningTokens: 120 });
+      expect(r.usage).toMatchObject({
+        inputTokens: 1000,
+        outputTokens: 500,
+        cachedInputTokens: 400,
+        reasoningTokens: 120,
+      });
       expect((r.usage.raw as any).prompt_tokens).toBe(1000);
       // 600 uncached * $1 + 400 cached * $0.5 + 500 out * $2, per million
       expect(r.cost.source).toBe('pricing');
@@ -66,7 +83,9 @@ describe('openai provider against the fake', () => {
   });
 
   it('alias vs mismatch through answerAs', async () => {
-    fake.setBehavior((req) => ({ answerAs: req.model === 'gpt-5-mini' ? 'gpt-5-mini-2025-08-07' : 'Qwen/Qwen2.5-7B-Instruct' }));
+    fake.setBehavior((req) => ({
+      answerAs: req.model === 'gpt-5-mini' ? 'gpt-5-mini-2025-08-07' : 'Qwen/Qwen2.5-7B-Instruct',
+    }));
     const a = (await client.call(model('gpt-5-mini'), { messages: user('a') })) as CallResult;
     expect(a.responseModel).toBe('gpt-5-mini-2025-08-07');
     expect(a.attribution).toBe('alias');
@@ -93,7 +112,10 @@ describe('openai provider against the fake', () => {
     for (const [name, behavior, type, status] of faults) {
       it(`${stream ? 'stream' : 'plain'}: ${name} → ${type}, exactly one request`, async () => {
         fake.setBehavior(behavior);
-        const out = (await client.call(model(`fault-${name}`, { stream }), { messages: user('x'), timeoutMs: 5000 })) as CallFailure;
+        const out = (await client.call(model(`fault-${name}`, { stream }), {
+          messages: user('x'),
+          timeoutMs: 5000,
+        })) as CallFailure;
         expect(out.ok).toBe(false);
         expect(out.error.type).toBe(type);
         if (status != null) expect(out.error.httpStatus).toBe(status);
@@ -117,7 +139,10 @@ describe('openai provider against the fake', () => {
   it('slow beyond timeoutMs → timeout', async () => {
     fake.setBehavior({ fault: { kind: 'slow', ms: 2000 } });
     for (const stream of [true, false]) {
-      const out = (await client.call(model('slow', { stream }), { messages: user('x'), timeoutMs: 150 })) as CallFailure;
+      const out = (await client.call(model('slow', { stream }), {
+        messages: user('x'),
+        timeoutMs: 150,
+      })) as CallFailure;
       // Our timer, not the answer, ended it: a timeout naming its limit, and the provider's
       // request was cut before it answered (a duration would count from another start: latency
       // from the write, the timer from the call).
@@ -132,7 +157,11 @@ describe('openai provider against the fake', () => {
     fake.setBehavior({ fault: 'hang' });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 80);
-    const out = (await client.call(model('hang'), { messages: user('x'), signal: ac.signal, timeoutMs: 10_000 })) as CallFailure;
+    const out = (await client.call(model('hang'), {
+      messages: user('x'),
+      signal: ac.signal,
+      timeoutMs: 10_000,
+    })) as CallFailure;
     expect(out.error.type).toBe('aborted'); // the caller's abort ended it (the provider never answers)
     const pre = (await client.call(model('hang'), { messages: user('x'), signal: AbortSignal.abort() })) as CallFailure;
     expect(pre.error.type).toBe('aborted');
@@ -147,12 +176,19 @@ describe('openai provider against the fake', () => {
 
   it('a planted secret never appears in any outcome, even when the provider echoes it', async () => {
     process.env.LLM_KEY_TEST_PLANTED = SECRET;
-    const envModel = makeModel({ provider: 'openai', providerModel: 'echo', baseUrl: `${fake.url}/v1`, credential: { kind: 'env', name: 'LLM_KEY_TEST_PLANTED' } });
+    const envModel = makeModel({
+      provider: 'openai',
+      providerModel: 'echo',
+      baseUrl: `${fake.url}/v1`,
+      credential: { kind: 'env', name: 'LLM_KEY_TEST_PLANTED' },
+    });
     const outcomes: unknown[] = [];
     for (const fault of ['401', '400', '500', { kind: '429', retryAfterMs: 5 }] as const) {
       fake.setBehavior({ fault: fault as any, echoAuthInError: true });
       for (const stream of [true, false]) {
-        outcomes.push(await client.call(makeModel({ ...envModel, params: { stream } } as any), { messages: user('x') }));
+        outcomes.push(
+          await client.call(makeModel({ ...envModel, params: { stream } } as any), { messages: user('x') }),
+        );
         outcomes.push(await client.call(model('echo-secret', { stream }), { messages: user('x') }));
       }
     }

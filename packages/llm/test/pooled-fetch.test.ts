@@ -33,7 +33,11 @@ describe('createPooledFetch', () => {
       res.writeHead(201, 'Made', { 'x-echo': String(body.length), 'set-cookie': ['a=1', 'b=2'] });
       res.end(`${req.method} ${req.url} ${body.toString()}`);
     };
-    const r = await pooled(`${server.url}/a?q=1`, { method: 'post', headers: { 'X-One': '1', Authorization: 'Bearer k' }, body: 'héllo' });
+    const r = await pooled(`${server.url}/a?q=1`, {
+      method: 'post',
+      headers: { 'X-One': '1', Authorization: 'Bearer k' },
+      body: 'héllo',
+    });
     expect(r).toBeInstanceOf(Response);
     expect([r.status, r.statusText, r.ok]).toEqual([201, 'Made', true]);
     expect(r.headers.get('x-echo')).toBe('6');
@@ -47,14 +51,38 @@ describe('createPooledFetch', () => {
     expect(h['accept-encoding']).toBeUndefined();
 
     const bytes = new Uint8Array([1, 2, 3, 250]);
-    await (await pooled(new URL(`${server.url}/b`), { method: 'PUT', headers: new Headers({ 'content-type': 'application/octet-stream' }), body: bytes })).text();
+    await (
+      await pooled(new URL(`${server.url}/b`), {
+        method: 'PUT',
+        headers: new Headers({ 'content-type': 'application/octet-stream' }),
+        body: bytes,
+      })
+    ).text();
     await (await pooled(`${server.url}/c`, { method: 'POST', body: bytes.buffer })).text();
-    await (await pooled(new Request(`${server.url}/d`, { method: 'POST', body: '{"x":1}', headers: { 'content-type': 'application/json' } }))).text();
+    await (
+      await pooled(
+        new Request(`${server.url}/d`, {
+          method: 'POST',
+          body: '{"x":1}',
+          headers: { 'content-type': 'application/json' },
+        }),
+      )
+    ).text();
     await (await pooled(`${server.url}/e`)).text();
     const [b, c, d, e] = server.requests.slice(1);
-    expect([b!.method, b!.url, [...b!.body], b!.headers['content-type']]).toEqual(['PUT', '/b', [1, 2, 3, 250], 'application/octet-stream']);
+    expect([b!.method, b!.url, [...b!.body], b!.headers['content-type']]).toEqual([
+      'PUT',
+      '/b',
+      [1, 2, 3, 250],
+      'application/octet-stream',
+    ]);
     expect([c!.method, [...c!.body]]).toEqual(['POST', [1, 2, 3, 250]]);
-    expect([d!.method, d!.url, d!.body.toString(), d!.headers['content-type']]).toEqual(['POST', '/d', '{"x":1}', 'application/json']);
+    expect([d!.method, d!.url, d!.body.toString(), d!.headers['content-type']]).toEqual([
+      'POST',
+      '/d',
+      '{"x":1}',
+      'application/json',
+    ]);
     expect([e!.method, e!.body.length]).toEqual(['GET', 0]);
   });
 
@@ -86,7 +114,9 @@ describe('createPooledFetch', () => {
 
   it('abort before the request: rejects with the reason, sends nothing', async () => {
     const reason = new Error('stop now');
-    await expect(pooled(`${server.url}/x`, { method: 'POST', body: 'x', signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(
+      pooled(`${server.url}/x`, { method: 'POST', body: 'x', signal: AbortSignal.abort(reason) }),
+    ).rejects.toBe(reason);
     const d = await pooled(`${server.url}/x`, { signal: AbortSignal.abort() }).catch((e) => e);
     expect(d.name).toBe('AbortError');
     await sleep(20);
@@ -171,7 +201,11 @@ describe('createPooledFetch', () => {
 
   it('decodes gzip, deflate and br responses (sent although we never asked)', async () => {
     const text = 'data: {"x":"é"}\n\n'.repeat(500);
-    const enc: Record<string, (b: Buffer) => Buffer> = { gzip: zlib.gzipSync, deflate: zlib.deflateSync, br: zlib.brotliCompressSync };
+    const enc: Record<string, (b: Buffer) => Buffer> = {
+      gzip: zlib.gzipSync,
+      deflate: zlib.deflateSync,
+      br: zlib.brotliCompressSync,
+    };
     for (const [name, compress] of Object.entries(enc)) {
       handler = (_req, res) => {
         res.writeHead(200, { 'content-encoding': name, 'content-type': 'text/event-stream' });
@@ -192,9 +226,13 @@ describe('createPooledFetch', () => {
   it('keeps connections alive: sequential requests share one socket, concurrent ones reuse the pool', async () => {
     const f = createPooledFetch(); // a fresh pool
     const before = server.connections();
-    for (let i = 0; i < 20; i++) expect(await (await f(`${server.url}/seq`, { method: 'POST', body: String(i) })).text()).toBe('ok');
+    for (let i = 0; i < 20; i++)
+      expect(await (await f(`${server.url}/seq`, { method: 'POST', body: String(i) })).text()).toBe('ok');
     expect(server.connections() - before).toBe(1);
-    const burst = () => Promise.all(Array.from({ length: 40 }, () => f(`${server.url}/par`, { method: 'POST', body: 'x' }).then((r) => r.text())));
+    const burst = () =>
+      Promise.all(
+        Array.from({ length: 40 }, () => f(`${server.url}/par`, { method: 'POST', body: 'x' }).then((r) => r.text())),
+      );
     await burst();
     const afterFirst = server.connections();
     await burst();
@@ -222,10 +260,17 @@ describe('createPooledFetch', () => {
     const f = createPooledFetch();
     const before = server.connections();
     handler = (req, res) => {
-      res.writeHead(req.url === '/304' ? 304 : req.method === 'HEAD' ? 200 : 204, { 'content-length': req.method === 'HEAD' ? '10' : '0' });
+      res.writeHead(req.url === '/304' ? 304 : req.method === 'HEAD' ? 200 : 204, {
+        'content-length': req.method === 'HEAD' ? '10' : '0',
+      });
       res.end();
     };
-    for (const [path, method] of [['/204', 'POST'], ['/304', 'GET'], ['/head', 'HEAD'], ['/204', 'DELETE']] as const) {
+    for (const [path, method] of [
+      ['/204', 'POST'],
+      ['/304', 'GET'],
+      ['/head', 'HEAD'],
+      ['/204', 'DELETE'],
+    ] as const) {
       const r = await f(`${server.url}${path}`, { method });
       expect(r.body).toBeNull();
     }

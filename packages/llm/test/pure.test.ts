@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attributionOf, backoffMs, classifyError, computeCost, freezeModel, parseRetryAfter, redact, resolveApiKey,
-  retryPolicy, shouldRetry, type ErrorType, type ResolvedModel, type Usage,
+  attributionOf,
+  backoffMs,
+  classifyError,
+  computeCost,
+  freezeModel,
+  parseRetryAfter,
+  redact,
+  resolveApiKey,
+  retryPolicy,
+  shouldRetry,
+  type ErrorType,
+  type ResolvedModel,
+  type Usage,
 } from '../src/index.js';
 
 describe('attributionOf', () => {
@@ -42,9 +53,19 @@ describe('attributionOf', () => {
 });
 
 describe('computeCost', () => {
-  const usage = (over: Partial<Usage> = {}): Usage => ({ inputTokens: 1_000_000, outputTokens: 500_000, cachedInputTokens: 200_000, reasoningTokens: 100_000, raw: {}, ...over });
+  const usage = (over: Partial<Usage> = {}): Usage => ({
+    inputTokens: 1_000_000,
+    outputTokens: 500_000,
+    cachedInputTokens: 200_000,
+    reasoningTokens: 100_000,
+    raw: {},
+    ...over,
+  });
   it('provider-reported cost wins', () => {
-    expect(computeCost(usage(), { inputPerMTok: 1, outputPerMTok: 1 }, 0.42)).toEqual({ usd: 0.42, source: 'provider' });
+    expect(computeCost(usage(), { inputPerMTok: 1, outputPerMTok: 1 }, 0.42)).toEqual({
+      usd: 0.42,
+      source: 'provider',
+    });
     expect(computeCost(usage(), {}, 0)).toEqual({ usd: 0, source: 'provider' });
   });
   it('pricing per million tokens, cached input at its own price', () => {
@@ -54,22 +75,36 @@ describe('computeCost', () => {
   });
   it('cached input falls back to the input price', () => {
     expect(computeCost(usage(), { inputPerMTok: 2, outputPerMTok: 8 }).usd).toBeCloseTo(2 + 4, 10);
-    expect(computeCost(usage({ cachedInputTokens: null }), { inputPerMTok: 2, outputPerMTok: 8, cachedInputPerMTok: 0.1 }).usd).toBeCloseTo(6, 10);
+    expect(
+      computeCost(usage({ cachedInputTokens: null }), { inputPerMTok: 2, outputPerMTok: 8, cachedInputPerMTok: 0.1 })
+        .usd,
+    ).toBeCloseTo(6, 10);
   });
   it('unknown when a needed price or a token count is missing', () => {
     expect(computeCost(usage(), { inputPerMTok: 2 })).toEqual({ usd: null, source: 'unknown' });
     expect(computeCost(usage(), { outputPerMTok: 2, cachedInputPerMTok: 1 })).toEqual({ usd: null, source: 'unknown' });
-    expect(computeCost(usage({ outputTokens: null }), { inputPerMTok: 1, outputPerMTok: 1 })).toEqual({ usd: null, source: 'unknown' });
+    expect(computeCost(usage({ outputTokens: null }), { inputPerMTok: 1, outputPerMTok: 1 })).toEqual({
+      usd: null,
+      source: 'unknown',
+    });
     expect(computeCost(usage(), {}, null)).toEqual({ usd: null, source: 'unknown' });
     expect(computeCost(usage(), { inputPerMTok: null, outputPerMTok: 1 }).source).toBe('unknown');
   });
   it('a price is not needed for zero tokens', () => {
-    expect(computeCost(usage({ outputTokens: 0 }), { inputPerMTok: 1, cachedInputPerMTok: 1 })).toEqual({ usd: 1, source: 'pricing' });
+    expect(computeCost(usage({ outputTokens: 0 }), { inputPerMTok: 1, cachedInputPerMTok: 1 })).toEqual({
+      usd: 1,
+      source: 'pricing',
+    });
   });
 });
 
 describe('retryPolicy', () => {
-  const err = (type: ErrorType, retryAfterMs: number | null = null) => ({ type, message: '', httpStatus: null, retryAfterMs });
+  const err = (type: ErrorType, retryAfterMs: number | null = null) => ({
+    type,
+    message: '',
+    httpStatus: null,
+    retryAfterMs,
+  });
   it('retries only transient errors, up to maxRetries', () => {
     for (const t of ['rate_limited', 'timeout', 'connection', 'server_error'] as const) {
       expect(shouldRetry(err(t), 1, 3)).toBe(true);
@@ -77,7 +112,8 @@ describe('retryPolicy', () => {
       expect(shouldRetry(err(t), 4, 3)).toBe(false);
       expect(shouldRetry(err(t), 1, 0)).toBe(false);
     }
-    for (const t of ['bad_request', 'auth', 'aborted', 'invalid_response'] as const) expect(shouldRetry(err(t), 1, 5)).toBe(false);
+    for (const t of ['bad_request', 'auth', 'aborted', 'invalid_response'] as const)
+      expect(shouldRetry(err(t), 1, 5)).toBe(false);
     expect(retryPolicy.shouldRetry).toBe(shouldRetry);
     expect(retryPolicy.backoffMs).toBe(backoffMs);
   });
@@ -115,23 +151,39 @@ describe('classifyError and helpers', () => {
     expect(parseRetryAfter(null)).toBeNull();
   });
   it('maps statuses and causes', () => {
-    const st = (status: number, headers?: Record<string, string>) => classifyError(Object.assign(new Error(`${status}`), { status, headers }));
-    expect(st(429, { 'retry-after': '1' })).toMatchObject({ type: 'rate_limited', httpStatus: 429, retryAfterMs: 1000 });
+    const st = (status: number, headers?: Record<string, string>) =>
+      classifyError(Object.assign(new Error(`${status}`), { status, headers }));
+    expect(st(429, { 'retry-after': '1' })).toMatchObject({
+      type: 'rate_limited',
+      httpStatus: 429,
+      retryAfterMs: 1000,
+    });
     expect(st(408).type).toBe('timeout');
     expect(st(401).type).toBe('auth');
     expect(st(403).type).toBe('auth');
     for (const s of [400, 404, 409, 422]) expect(st(s).type).toBe('bad_request');
     for (const s of [500, 502, 503, 504]) expect(st(s).type).toBe('server_error');
     expect(classifyError(Object.assign(new Error('x'), { httpResponse: { status: 503 } })).type).toBe('server_error');
-    expect(classifyError(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) })).type).toBe('connection');
+    expect(
+      classifyError(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))
+        .type,
+    ).toBe('connection');
     expect(classifyError(new Error('socket hang up')).type).toBe('connection');
     expect(classifyError(new SyntaxError('Unexpected end of JSON input')).type).toBe('invalid_response');
     expect(classifyError(new Error('x'), { aborted: true }).type).toBe('aborted');
-    expect(classifyError(new Error('x'), { timedOut: true, timeoutMs: 5 })).toMatchObject({ type: 'timeout', message: 'timed out after 5 ms' });
-    expect(classifyError(new Error('x'), { response: { status: 429, headers: { 'retry-after-ms': '7' } } })).toMatchObject({ type: 'rate_limited', retryAfterMs: 7 });
+    expect(classifyError(new Error('x'), { timedOut: true, timeoutMs: 5 })).toMatchObject({
+      type: 'timeout',
+      message: 'timed out after 5 ms',
+    });
+    expect(
+      classifyError(new Error('x'), { response: { status: 429, headers: { 'retry-after-ms': '7' } } }),
+    ).toMatchObject({ type: 'rate_limited', retryAfterMs: 7 });
   });
   it('redacts secrets and bearer tokens, trims to 500 chars', () => {
-    const e = classifyError(Object.assign(new Error(`bad key my-weird-key-value, header Bearer abc.def ${'x'.repeat(900)}`), { status: 401 }), { secret: 'my-weird-key-value' });
+    const e = classifyError(
+      Object.assign(new Error(`bad key my-weird-key-value, header Bearer abc.def ${'x'.repeat(900)}`), { status: 401 }),
+      { secret: 'my-weird-key-value' },
+    );
     expect(e.message).not.toContain('my-weird-key-value');
     expect(e.message).not.toContain('abc.def');
     expect(e.message.length).toBeLessThanOrEqual(500);
@@ -141,7 +193,12 @@ describe('classifyError and helpers', () => {
 
 describe('freezeModel and resolveApiKey', () => {
   const m = (): ResolvedModel => ({
-    modelId: 'id', name: 'n', revision: 1, provider: 'simulated', providerModel: 'p', baseUrl: null,
+    modelId: 'id',
+    name: 'n',
+    revision: 1,
+    provider: 'simulated',
+    providerModel: 'p',
+    baseUrl: null,
     params: { simulation: { latencyMs: { p50: 1, p95: 2 }, outputTokens: { min: 1, max: 2 } } },
     pricing: { inputPerMTok: 1 },
     credential: { kind: 'secret', value: 'sk-hidden-0000000' },
@@ -150,7 +207,8 @@ describe('freezeModel and resolveApiKey', () => {
     const x = m();
     const f = freezeModel(x);
     expect(f).toBe(x);
-    for (const o of [f, f.params, f.pricing, f.credential, f.params.simulation, f.params.simulation!.latencyMs]) expect(Object.isFrozen(o)).toBe(true);
+    for (const o of [f, f.params, f.pricing, f.credential, f.params.simulation, f.params.simulation!.latencyMs])
+      expect(Object.isFrozen(o)).toBe(true);
     expect(() => {
       (f as any).providerModel = 'other';
     }).toThrow();

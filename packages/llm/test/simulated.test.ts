@@ -38,7 +38,9 @@ describe('simulated provider', () => {
     expect(drawn[3800]!).toBeLessThan(70);
     // ...and the calls really take them (a timer fires late, never early).
     const m = sim({ seed: 1, latencyMs: { p50: 20, p95: 60 } });
-    const outs = (await Promise.all(Array.from({ length: 80 }, (_, i) => client.call(m, { messages: user(`prompt ${i}`) })))) as CallResult[];
+    const outs = (await Promise.all(
+      Array.from({ length: 80 }, (_, i) => client.call(m, { messages: user(`prompt ${i}`) })),
+    )) as CallResult[];
     const lat = outs.map((o) => o.latencyMs).sort((x, y) => x - y);
     expect(lat[40]!).toBeGreaterThanOrEqual(10);
     expect(new Set(lat).size).toBeGreaterThan(5);
@@ -55,9 +57,13 @@ describe('simulated provider', () => {
   });
 
   it('answerAs changes the response model (alias vs mismatch)', async () => {
-    const alias = (await client.call(sim({ latencyMs: 0, answerAs: 'sim-fast-2025-01-01' }), { messages: user('x') })) as CallResult;
+    const alias = (await client.call(sim({ latencyMs: 0, answerAs: 'sim-fast-2025-01-01' }), {
+      messages: user('x'),
+    })) as CallResult;
     expect(alias.attribution).toBe('alias');
-    const other = (await client.call(sim({ latencyMs: 0, answerAs: 'gpt-4o' }, 'gpt-5-mini'), { messages: user('x') })) as CallResult;
+    const other = (await client.call(sim({ latencyMs: 0, answerAs: 'gpt-4o' }, 'gpt-5-mini'), {
+      messages: user('x'),
+    })) as CallResult;
     expect(other.requestedModel).toBe('gpt-5-mini');
     expect(other.responseModel).toBe('gpt-4o');
     expect(other.attribution).toBe('mismatch');
@@ -66,16 +72,24 @@ describe('simulated provider', () => {
   it('errorRate → server_error 500; rateLimitRate → rate_limited with retryAfterMs; attempt re-seeds', async () => {
     const e = (await client.call(sim({ latencyMs: 0, errorRate: 1 }), { messages: user('x') })) as CallFailure;
     expect(e.error).toMatchObject({ type: 'server_error', httpStatus: 500 });
-    const r = (await client.call(sim({ latencyMs: 0, rateLimitRate: 1, retryAfterMs: 1500 }), { messages: user('x') })) as CallFailure;
+    const r = (await client.call(sim({ latencyMs: 0, rateLimitRate: 1, retryAfterMs: 1500 }), {
+      messages: user('x'),
+    })) as CallFailure;
     expect(r.error).toMatchObject({ type: 'rate_limited', httpStatus: 429, retryAfterMs: 1500 });
     const half = sim({ seed: 3, latencyMs: 0, errorRate: 0.5 });
-    const firsts = await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`) })));
-    const again = await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`) })));
+    const firsts = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`) })),
+    );
+    const again = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`) })),
+    );
     expect(firsts.map((o) => o.ok)).toEqual(again.map((o) => o.ok));
     const failed = firsts.filter((o) => !o.ok).length;
     expect(failed).toBeGreaterThan(5);
     expect(failed).toBeLessThan(35);
-    const retried = await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`), attempt: 2 })));
+    const retried = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => client.call(half, { messages: user(`p${i}`), attempt: 2 })),
+    );
     expect(retried.map((o) => o.ok)).not.toEqual(firsts.map((o) => o.ok));
   });
 

@@ -35,7 +35,8 @@ async function sdkEvents(parts: Uint8Array[]): Promise<SSEvent[]> {
     },
   });
   const out: SSEvent[] = [];
-  for await (const e of _iterSSEMessages(new Response(body), new AbortController())) out.push({ event: e.event, data: e.data });
+  for await (const e of _iterSSEMessages(new Response(body), new AbortController()))
+    out.push({ event: e.event, data: e.data });
   return out;
 }
 async function chunks(text: string, offsets: number[] = []): Promise<unknown[]> {
@@ -66,11 +67,21 @@ describe('SSEDecoder', () => {
       expect(await events(cutAt(text, [i]))).toEqual([{ event: null, data: '{"c":"héllo — 🎉 日本"}' }]);
     }
     // One byte per chunk.
-    expect(await events(cutAt(text, Array.from({ length: n - 1 }, (_, i) => i + 1)))).toEqual([{ event: null, data: '{"c":"héllo — 🎉 日本"}' }]);
+    expect(
+      await events(
+        cutAt(
+          text,
+          Array.from({ length: n - 1 }, (_, i) => i + 1),
+        ),
+      ),
+    ).toEqual([{ event: null, data: '{"c":"héllo — 🎉 日本"}' }]);
   });
 
   it('\\r\\n split across chunks is one line end; \\n, \\r\\n and \\r all end lines', async () => {
-    const want = [{ event: null, data: 'a\nb' }, { event: null, data: 'c' }];
+    const want = [
+      { event: null, data: 'a\nb' },
+      { event: null, data: 'c' },
+    ];
     expect(await events(cutAt('data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n', [8]))).toEqual(want); // ...a\r | \n...
     expect(await events(cutAt('data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n', [17, 18]))).toEqual(want); // b\r\n\r | \n
     expect(await events(cutAt('data: a\ndata: b\n\ndata: c\n\n', [7]))).toEqual(want);
@@ -80,7 +91,8 @@ describe('SSEDecoder', () => {
   });
 
   it('multi-line data, comments, event names, other fields, events without a blank line', async () => {
-    const text = ': hello\n\nevent: delta\ndata: one\n: in the middle\ndata:two\ndata\nid: 7\nretry: 100\n\n:x\ndata: tail-without-blank-line\n';
+    const text =
+      ': hello\n\nevent: delta\ndata: one\n: in the middle\ndata:two\ndata\nid: 7\nretry: 100\n\n:x\ndata: tail-without-blank-line\n';
     expect(await events(cutAt(text, [3, 30]))).toEqual([{ event: 'delta', data: 'one\ntwo\n' }]);
     expect(await events(cutAt('event: ping\n\n', []))).toEqual([{ event: 'ping', data: '' }]);
     expect(await events(cutAt('data:\n\n', []))).toEqual([{ event: null, data: '' }]);
@@ -93,7 +105,25 @@ describe('SSEDecoder', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed % n;
     };
-    const pieces = ['data: ', 'data:', 'event: ', 'event:x', ':c', 'id: 1', 'x', '{"a":1}', 'é', '🎉', ' ', '\n', '\n', '\r\n', '\r', '\n\n', '\r\n\r\n'];
+    const pieces = [
+      'data: ',
+      'data:',
+      'event: ',
+      'event:x',
+      ':c',
+      'id: 1',
+      'x',
+      '{"a":1}',
+      'é',
+      '🎉',
+      ' ',
+      '\n',
+      '\n',
+      '\r\n',
+      '\r',
+      '\n\n',
+      '\r\n\r\n',
+    ];
     for (let t = 0; t < 400; t++) {
       let text = '';
       for (let k = 0, n = 1 + rnd(30); k < n; k++) text += pieces[rnd(pieces.length)];
@@ -110,7 +140,8 @@ describe('openAIChunkBatches', () => {
     const text = 'data: {"n":1}\n\ndata: {"n":2}\n\ndata: {"n":3}\n\ndata: {"broken"\n\n';
     const seen: unknown[][] = [];
     const read = (async () => {
-      for await (const b of openAIChunkBatches(chunked(cutAt(text, [text.indexOf('data: {"n":3}')])), new Headers())) seen.push(b);
+      for await (const b of openAIChunkBatches(chunked(cutAt(text, [text.indexOf('data: {"n":3}')])), new Headers()))
+        seen.push(b);
     })();
     await expect(read).rejects.toBeInstanceOf(SyntaxError);
     expect(seen).toEqual([[{ n: 1 }, { n: 2 }], [{ n: 3 }]]);
@@ -135,7 +166,9 @@ describe('openAIChunkBatches', () => {
       { error: 'plain string error' },
     ];
     for (const p of payloads) {
-      const { ours, sdk } = await bothErrors(`data: {"n":1}\n\ndata: ${JSON.stringify(p)}\n\n`, { 'x-request-id': 'req_1' });
+      const { ours, sdk } = await bothErrors(`data: {"n":1}\n\ndata: ${JSON.stringify(p)}\n\n`, {
+        'x-request-id': 'req_1',
+      });
       expect(ours).not.toBeNull();
       expect(ours.constructor).toBe(sdk.constructor);
       expect(ours.message).toBe(sdk.message);

@@ -13,7 +13,13 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-const model = () => makeModel({ provider: 'openai', providerModel: 'gpt-t', baseUrl: `${fake.url}/v1`, credential: { kind: 'secret', value: KEY } });
+const model = () =>
+  makeModel({
+    provider: 'openai',
+    providerModel: 'gpt-t',
+    baseUrl: `${fake.url}/v1`,
+    credential: { kind: 'secret', value: KEY },
+  });
 
 describe('createThreadedLlmClient', () => {
   it('returns outcomes that carry the very model object called with, and sends its stored key', async () => {

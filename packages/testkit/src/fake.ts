@@ -351,10 +351,14 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       return json(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
     }
     const routeMatch = flavor === 'huggingface' ? HF_MODEL_ROUTE.exec(path) : null;
-    const routeProvider = routeMatch?.[1] ?? (flavor === 'huggingface' ? /^\/([^/]+)\/v1\/chat\/completions$/.exec(path)?.[1] : undefined);
+    const routeProvider =
+      routeMatch?.[1] ?? (flavor === 'huggingface' ? /^\/([^/]+)\/v1\/chat\/completions$/.exec(path)?.[1] : undefined);
     const model = typeof body?.model === 'string' && body.model ? body.model : (routeMatch?.[2] ?? '');
     const messages: FakeMessage[] = Array.isArray(body?.messages)
-      ? body.messages.map((m: any) => ({ role: String(m?.role ?? ''), content: typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? '') }))
+      ? body.messages.map((m: any) => ({
+          role: String(m?.role ?? ''),
+          content: typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? ''),
+        }))
       : [];
     const stream = body?.stream === true;
     const includeUsage = body?.stream_options?.include_usage === true;
@@ -417,7 +421,8 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     let extraDelay = 0;
     if (fault) {
       const quoted =
-        (b.echoAuthInError ? ` (received Authorization: ${authorization ?? 'none'})` : '') + (echoes('error') ? ` (your key: ${echo})` : '');
+        (b.echoAuthInError ? ` (received Authorization: ${authorization ?? 'none'})` : '') +
+        (echoes('error') ? ` (your key: ${echo})` : '');
       const errBody = (status: number, message: string, type: string) =>
         flavor === 'huggingface'
           ? { error: message + quoted }
@@ -464,8 +469,18 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
         default: {
           const status = Number(fault.kind);
           await until(from + latency);
-          const type = status === 401 || status === 403 ? 'authentication_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-          const msg = status === 401 ? 'Invalid API key' : status >= 500 ? `The server had an error (${status})` : `Bad request (${status})`;
+          const type =
+            status === 401 || status === 403
+              ? 'authentication_error'
+              : status >= 500
+                ? 'server_error'
+                : 'invalid_request_error';
+          const msg =
+            status === 401
+              ? 'Invalid API key'
+              : status >= 500
+                ? `The server had an error (${status})`
+                : `Bad request (${status})`;
           return json(res, status, errBody(status, msg, type), extraHeaders);
         }
       }
@@ -526,13 +541,21 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const ttft = total_ * Math.min(Math.max(b.ttftFraction ?? 0.5, 0), 1);
     await until(from + ttft);
     if (res.destroyed) return;
-    const base = { id, object: 'chat.completion.chunk', created, model: responseModel, ...(servedBy ? { provider: servedBy } : {}) };
+    const base = {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: responseModel,
+      ...(servedBy ? { provider: servedBy } : {}),
+    };
     // A chunk is `base` and its choices: the fields of `base` are serialised once per response,
     // not once per chunk (the fake shares the benchmark's cores; a provider's CPU would not).
     const head = JSON.stringify(base).slice(0, -1);
     const chunk = (rest: object) => `data: ${head},${JSON.stringify(rest).slice(1)}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...extraHeaders });
-    res.write(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: pieces[0] }, finish_reason: null }] }));
+    res.write(
+      chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: pieces[0] }, finish_reason: null }] }),
+    );
     if (cut) {
       await new Promise<void>((r) => res.write('', () => r()));
       req.socket.destroy();

@@ -16,7 +16,12 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 60_000): Promise<RunningProcess> {
+export function spawnUntilReady(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs = 60_000,
+): Promise<RunningProcess> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -35,7 +40,8 @@ export function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: R
       resolve({
         child,
         url: m[1]!,
-        peakRssMb: () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+        peakRssMb: () =>
+          Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
         cpuMs: (mainThreadOnly = false) => {
           // Fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name.
           const stat = mainThreadOnly ? `/proc/${child.pid}/task/${child.pid}/stat` : `/proc/${child.pid}/stat`;
@@ -67,5 +73,9 @@ const SERVER_MAIN = fileURLToPath(new URL('../../../apps/server/dist/main.js', i
  * given environment (DATABASE_URL at least). `nodeArgs` go before the script (e.g. --cpu-prof).
  */
 export function startServerProcess(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<RunningProcess> {
-  return spawnUntilReady([...nodeArgs, SERVER_MAIN], { PORT: '0', HOST: '127.0.0.1', INIT_CWD: '', ...env }, /listening on (http:\/\/[\d.:]+)/);
+  return spawnUntilReady(
+    [...nodeArgs, SERVER_MAIN],
+    { PORT: '0', HOST: '127.0.0.1', INIT_CWD: '', ...env },
+    /listening on (http:\/\/[\d.:]+)/,
+  );
 }

@@ -21,7 +21,10 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
 }
 
 function parseSse(text: string): string[] {
-  return text.split('\n\n').filter((s) => s.startsWith('data: ')).map((s) => s.slice(6));
+  return text
+    .split('\n\n')
+    .filter((s) => s.startsWith('data: '))
+    .map((s) => s.slice(6));
 }
 
 describe('fake OpenAI over HTTP', () => {
@@ -47,7 +50,10 @@ describe('fake OpenAI over HTTP', () => {
 
   it('streams SSE chunks, a final usage chunk, then [DONE]', async () => {
     fake.setBehavior({ answerAs: 'm-b-2025-01-01', providerCost: 0.5 });
-    const res = await post(`${fake.url}/v1/chat/completions`, body('m-b', { stream: true, stream_options: { include_usage: true } }));
+    const res = await post(
+      `${fake.url}/v1/chat/completions`,
+      body('m-b', { stream: true, stream_options: { include_usage: true } }),
+    );
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = parseSse(await res.text());
     expect(events.at(-1)).toBe('[DONE]');
@@ -61,22 +67,38 @@ describe('fake OpenAI over HTTP', () => {
   });
 
   it('omits the usage chunk without include_usage', async () => {
-    const events = parseSse(await (await post(`${fake.url}/v1/chat/completions`, body('m-b', { stream: true }))).text());
-    expect(events.slice(0, -1).map((e) => JSON.parse(e)).some((c) => c.usage)).toBe(false);
+    const events = parseSse(
+      await (await post(`${fake.url}/v1/chat/completions`, body('m-b', { stream: true }))).text(),
+    );
+    expect(
+      events
+        .slice(0, -1)
+        .map((e) => JSON.parse(e))
+        .some((c) => c.usage),
+    ).toBe(false);
   });
 
   it('serves each fault mode at the HTTP level', async () => {
     fake.setBehavior((req) => {
       switch (req.model) {
-        case 'f429': return { fault: { kind: '429', retryAfterMs: 1500, retryAfterSeconds: 2 } };
-        case 'f500': return { fault: '500' };
-        case 'f503': return { fault: '503' };
-        case 'f401': return { fault: '401', echoAuthInError: true };
-        case 'fmal': return { fault: 'malformed' };
-        case 'freset': return { fault: 'reset' };
-        case 'fslow': return { fault: { kind: 'slow', ms: 80 } };
-        case 'ftimes': return { fault: '500', times: 2 };
-        default: return undefined;
+        case 'f429':
+          return { fault: { kind: '429', retryAfterMs: 1500, retryAfterSeconds: 2 } };
+        case 'f500':
+          return { fault: '500' };
+        case 'f503':
+          return { fault: '503' };
+        case 'f401':
+          return { fault: '401', echoAuthInError: true };
+        case 'fmal':
+          return { fault: 'malformed' };
+        case 'freset':
+          return { fault: 'reset' };
+        case 'fslow':
+          return { fault: { kind: 'slow', ms: 80 } };
+        case 'ftimes':
+          return { fault: '500', times: 2 };
+        default:
+          return undefined;
       }
     });
     const u = `${fake.url}/v1/chat/completions`;
@@ -122,7 +144,9 @@ describe('fake OpenAI over HTTP', () => {
     const release: Record<string, () => void> = {};
     fake.setBehavior({ gate: (req) => new Promise<void>((r) => (release[req.model] = r)) });
     const order: string[] = [];
-    const ps = ['g1', 'g2', 'g3'].map((m) => post(`${fake.url}/v1/chat/completions`, body(m)).then(async (r) => order.push(((await r.json()) as any).model)));
+    const ps = ['g1', 'g2', 'g3'].map((m) =>
+      post(`${fake.url}/v1/chat/completions`, body(m)).then(async (r) => order.push(((await r.json()) as any).model)),
+    );
     await until(() => Object.keys(release).length === 3); // all three held at their gate
     release.g3!();
     await until(() => order.length === 1);
@@ -160,10 +184,14 @@ describe('fake OpenAI over HTTP', () => {
       new Promise<number>((resolve, reject) => {
         const b = body('late', { stream });
         const t0 = performance.now();
-        const req = httpRequest(`${f3.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(performance.now() - t0));
-        });
+        const req = httpRequest(
+          `${f3.url}/v1/chat/completions`,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(performance.now() - t0));
+          },
+        );
         req.on('error', reject);
         req.flushHeaders();
         setTimeout(() => req.end(b), 300);
@@ -183,13 +211,20 @@ describe('fake Hugging Face over HTTP', () => {
   it('answers on the endpoint route, model routes, provider routes and the Hub mapping', async () => {
     const hf = await startFakeHuggingFace();
     const b = body('Qwen/Qwen2.5-7B-Instruct');
-    expect(((await (await post(`${hf.url}/v1/chat/completions`, b)).json()) as any).model).toBe('Qwen/Qwen2.5-7B-Instruct');
-    const viaRoute = await post(`${hf.url}/hf-inference/models/Qwen/Qwen2.5-7B-Instruct/v1/chat/completions`, JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }));
+    expect(((await (await post(`${hf.url}/v1/chat/completions`, b)).json()) as any).model).toBe(
+      'Qwen/Qwen2.5-7B-Instruct',
+    );
+    const viaRoute = await post(
+      `${hf.url}/hf-inference/models/Qwen/Qwen2.5-7B-Instruct/v1/chat/completions`,
+      JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }),
+    );
     expect(viaRoute.headers.get('x-inference-provider')).toBe('hf-inference');
     expect(((await viaRoute.json()) as any).model).toBe('Qwen/Qwen2.5-7B-Instruct');
     const viaProvider = await post(`${hf.url}/together/v1/chat/completions`, b);
     expect(viaProvider.headers.get('x-inference-provider')).toBe('together');
-    const mapping = (await (await fetch(`${hf.url}/api/models/Qwen/Qwen2.5-7B-Instruct?expand[]=inferenceProviderMapping`)).json()) as any;
+    const mapping = (await (
+      await fetch(`${hf.url}/api/models/Qwen/Qwen2.5-7B-Instruct?expand[]=inferenceProviderMapping`)
+    ).json()) as any;
     expect(mapping.inferenceProviderMapping[0]).toMatchObject({ provider: 'hf-inference', task: 'conversational' });
     hf.setBehavior({ fault: '503' });
     const e = await post(`${hf.url}/v1/chat/completions`, b);
@@ -203,7 +238,9 @@ describe('fake Hugging Face over HTTP', () => {
 describe('CLI', () => {
   it('prints its url, serves chat completions and stats with recorded starts', async () => {
     const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-    const child = spawn(process.execPath, [cli, '--port', '0', '--latency', '5', '--record-starts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [cli, '--port', '0', '--latency', '5', '--record-starts'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let buf = '';

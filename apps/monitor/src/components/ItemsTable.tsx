@@ -21,31 +21,57 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
     () =>
       state.order.filter((id) => {
         const r = state.rows.get(id)!;
-        return (!status || r.status === status || (status === 'mismatch' && r.attribution === 'mismatch')) && (!model || r.modelId === model);
+        return (
+          (!status || r.status === status || (status === 'mismatch' && r.attribution === 'mismatch')) &&
+          (!model || r.modelId === model)
+        );
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [version, status, model, state.order.length],
   );
   const scroller = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({ count: ids.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 12 });
+  const v = useVirtualizer({
+    count: ids.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW,
+    overscan: 12,
+  });
 
   return (
     <div className="card">
       <div className="table-head">
-        <h3>Prompts <span className="muted">({ids.length.toLocaleString()})</span></h3>
+        <h3>
+          Prompts <span className="muted">({ids.length.toLocaleString()})</span>
+        </h3>
         <div className="filters">
           <select aria-label="status filter" value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">all statuses</option>
-            {['pending', 'running', 'retrying', 'completed', 'failed', 'cancelled', 'mismatch'].map((s) => <option key={s} value={s}>{s}</option>)}
+            {['pending', 'running', 'retrying', 'completed', 'failed', 'cancelled', 'mismatch'].map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
           </select>
           <select aria-label="model filter" value={model} onChange={(e) => setModel(e.target.value)}>
             <option value="">all models</option>
-            {[...names].map(([id, n]) => <option key={id} value={id}>{n}</option>)}
+            {[...names].map(([id, n]) => (
+              <option key={id} value={id}>
+                {n}
+              </option>
+            ))}
           </select>
         </div>
       </div>
       <div className="vt-header vt-row">
-        <span>#</span><span>status</span><span>model</span><span className="num">att.</span><span className="num">latency</span><span className="num">tokens</span><span className="num">cost</span><span>attribution</span><span>output</span>
+        <span>#</span>
+        <span>status</span>
+        <span>model</span>
+        <span className="num">att.</span>
+        <span className="num">latency</span>
+        <span className="num">tokens</span>
+        <span className="num">cost</span>
+        <span>attribution</span>
+        <span>output</span>
       </div>
       <div ref={scroller} className="vt-scroll" data-testid="items">
         <div style={{ height: v.getTotalSize(), position: 'relative' }}>
@@ -57,18 +83,38 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
                 className={`vt-row${r.traceId ? ' clickable' : ''}${r.attribution === 'mismatch' ? ' row-mismatch' : ''}`}
                 data-item-id={r.id}
                 data-status={r.status}
-                style={{ position: 'absolute', top: 0, transform: `translateY(${vi.start}px)`, height: ROW, width: '100%' }}
+                style={{
+                  position: 'absolute',
+                  top: 0,
+                  transform: `translateY(${vi.start}px)`,
+                  height: ROW,
+                  width: '100%',
+                }}
                 onClick={() => r.traceId && onOpen(r.traceId)}
               >
-                <span className="mono">{r.promptIndex}{r.repeatIndex ? `·${r.repeatIndex}` : ''}</span>
-                <span><StatusBadge status={r.status} /></span>
+                <span className="mono">
+                  {r.promptIndex}
+                  {r.repeatIndex ? `·${r.repeatIndex}` : ''}
+                </span>
+                <span>
+                  <StatusBadge status={r.status} />
+                </span>
                 <span className="ellipsis">{names.get(r.modelId) ?? r.modelId}</span>
                 <span className="num">{r.attempts || ''}</span>
                 <span className="num">{fmtMs(r.latencyMs)}</span>
                 <span className="num">{r.outputTokens != null ? `${r.inputTokens ?? 0}/${r.outputTokens}` : '—'}</span>
                 <span className="num">{fmtUsd(r.costUsd)}</span>
-                <span><AttributionBadge attribution={r.attribution} requested={r.requestedModel} reported={r.responseModel} /></span>
-                <span className="ellipsis muted" title={r.outputPreview ?? ''}>{r.note ? <em className="note">{r.note} </em> : null}{r.outputPreview}</span>
+                <span>
+                  <AttributionBadge
+                    attribution={r.attribution}
+                    requested={r.requestedModel}
+                    reported={r.responseModel}
+                  />
+                </span>
+                <span className="ellipsis muted" title={r.outputPreview ?? ''}>
+                  {r.note ? <em className="note">{r.note} </em> : null}
+                  {r.outputPreview}
+                </span>
               </div>
             );
           })}

@@ -1,5 +1,16 @@
 import { memo, useMemo } from 'react';
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  ResponsiveContainer,
+  Scatter,
+  ScatterChart,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 
 const COLORS = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4b5563'];
 const MAX_DRAWN = 1500;
@@ -56,7 +67,14 @@ export const LatencyCharts = memo(function LatencyCharts({ points, names, versio
             <Tooltip cursor={false} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
             {series.map(([modelId, data]) => (
-              <Scatter key={modelId} name={names.get(modelId) ?? modelId} data={data} fill={colorOf(modelId)} isAnimationActive={false} shape="circle" />
+              <Scatter
+                key={modelId}
+                name={names.get(modelId) ?? modelId}
+                data={data}
+                fill={colorOf(modelId)}
+                isAnimationActive={false}
+                shape="circle"
+              />
             ))}
           </ScatterChart>
         </ResponsiveContainer>

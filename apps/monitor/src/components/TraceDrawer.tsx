@@ -21,7 +21,9 @@ export function TraceDrawer({ traceId, onClose }: { traceId: string; onClose: ()
       <aside className="drawer" role="dialog" aria-label="trace" onClick={(e) => e.stopPropagation()}>
         <div className="panel-head">
           <h2>Trace</h2>
-          <button className="button" onClick={onClose}>Close</button>
+          <button className="button" onClick={onClose}>
+            Close
+          </button>
         </div>
         <ErrorBox error={error} />
         {!t ? (
@@ -29,28 +31,78 @@ export function TraceDrawer({ traceId, onClose }: { traceId: string; onClose: ()
         ) : (
           <>
             <div className="kv wide" data-testid="trace-models">
-              <span>status</span><b><StatusBadge status={t.status} /> attempt {t.attempt}</b>
-              <span>model</span><b>{t.modelName} <span className="muted">rev {t.modelRevision} · {t.provider}</span></b>
-              <span>requested</span><b className="mono">{t.requestedModel}</b>
-              <span>reported</span><b className="mono">{t.responseModel ?? '—'}{t.servedBy ? <span className="muted"> via {t.servedBy}</span> : null}</b>
-              <span>attribution</span><b><AttributionBadge attribution={t.attribution} requested={t.requestedModel} reported={t.responseModel} /></b>
+              <span>status</span>
+              <b>
+                <StatusBadge status={t.status} /> attempt {t.attempt}
+              </b>
+              <span>model</span>
+              <b>
+                {t.modelName}{' '}
+                <span className="muted">
+                  rev {t.modelRevision} · {t.provider}
+                </span>
+              </b>
+              <span>requested</span>
+              <b className="mono">{t.requestedModel}</b>
+              <span>reported</span>
+              <b className="mono">
+                {t.responseModel ?? '—'}
+                {t.servedBy ? <span className="muted"> via {t.servedBy}</span> : null}
+              </b>
+              <span>attribution</span>
+              <b>
+                <AttributionBadge attribution={t.attribution} requested={t.requestedModel} reported={t.responseModel} />
+              </b>
               <span>finish reason</span>
               <b className={t.finishReason === 'length' ? 'warn-text' : undefined} data-testid="trace-finish">
                 {t.finishReason ?? '—'}
               </b>
-              <span>latency / TTFT</span><b>{fmtMs(t.latencyMs)} / {fmtMs(t.ttftMs)}</b>
-              <span>started / ended</span><b>{new Date(t.startedAt).toLocaleTimeString()} → {t.endedAt ? new Date(t.endedAt).toLocaleTimeString() : '—'}</b>
-              <span>tokens in / out</span><b>{t.inputTokens ?? '—'} / {t.outputTokens ?? '—'}{t.cachedInputTokens ? ` (cached ${t.cachedInputTokens})` : ''}{t.reasoningTokens ? ` (reasoning ${t.reasoningTokens})` : ''}</b>
-              <span>cost</span><b>{fmtUsd(t.costUsd)} <span className="muted">({t.costSource})</span></b>
-              {t.errorType ? (<><span>error</span><b className="bad-text">{t.errorType}{t.httpStatus ? ` (HTTP ${t.httpStatus})` : ''}: {t.errorMessage}</b></>) : null}
+              <span>latency / TTFT</span>
+              <b>
+                {fmtMs(t.latencyMs)} / {fmtMs(t.ttftMs)}
+              </b>
+              <span>started / ended</span>
+              <b>
+                {new Date(t.startedAt).toLocaleTimeString()} →{' '}
+                {t.endedAt ? new Date(t.endedAt).toLocaleTimeString() : '—'}
+              </b>
+              <span>tokens in / out</span>
+              <b>
+                {t.inputTokens ?? '—'} / {t.outputTokens ?? '—'}
+                {t.cachedInputTokens ? ` (cached ${t.cachedInputTokens})` : ''}
+                {t.reasoningTokens ? ` (reasoning ${t.reasoningTokens})` : ''}
+              </b>
+              <span>cost</span>
+              <b>
+                {fmtUsd(t.costUsd)} <span className="muted">({t.costSource})</span>
+              </b>
+              {t.errorType ? (
+                <>
+                  <span>error</span>
+                  <b className="bad-text">
+                    {t.errorType}
+                    {t.httpStatus ? ` (HTTP ${t.httpStatus})` : ''}: {t.errorMessage}
+                  </b>
+                </>
+              ) : null}
             </div>
             <h3>Input</h3>
             {input.map((m, i) => (
-              <div key={i} className="msg"><span className="role">{m.role}</span><pre>{m.content}</pre></div>
+              <div key={i} className="msg">
+                <span className="role">{m.role}</span>
+                <pre>{m.content}</pre>
+              </div>
             ))}
             <h3>Output</h3>
-            <pre className="output" data-testid="trace-output">{t.output ?? '—'}</pre>
-            {t.rawUsage ? (<><h3>Raw usage</h3><pre className="mono small">{JSON.stringify(t.rawUsage, null, 2)}</pre></>) : null}
+            <pre className="output" data-testid="trace-output">
+              {t.output ?? '—'}
+            </pre>
+            {t.rawUsage ? (
+              <>
+                <h3>Raw usage</h3>
+                <pre className="mono small">{JSON.stringify(t.rawUsage, null, 2)}</pre>
+              </>
+            ) : null}
           </>
         )}
       </aside>

@@ -4,7 +4,15 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge status-${status}`}>{status}</span>;
 }
 
-export function AttributionBadge({ attribution, requested, reported }: { attribution: string | null; requested?: string | null; reported?: string | null }) {
+export function AttributionBadge({
+  attribution,
+  requested,
+  reported,
+}: {
+  attribution: string | null;
+  requested?: string | null;
+  reported?: string | null;
+}) {
   if (!attribution) return <span className="muted">—</span>;
   const title = requested ? `sent ${requested}, provider reported ${reported ?? 'nothing'}` : undefined;
   return (
@@ -14,7 +22,17 @@ export function AttributionBadge({ attribution, requested, reported }: { attribu
   );
 }
 
-export function ProgressBar({ completed, failed, total, inFlight = 0 }: { completed: number; failed: number; total: number; inFlight?: number }) {
+export function ProgressBar({
+  completed,
+  failed,
+  total,
+  inFlight = 0,
+}: {
+  completed: number;
+  failed: number;
+  total: number;
+  inFlight?: number;
+}) {
   const pct = (n: number) => `${total ? (n / total) * 100 : 0}%`;
   return (
     <div className="progress" role="progressbar" aria-valuenow={completed + failed} aria-valuemax={total}>
@@ -30,10 +48,24 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 export function ErrorBox({ error }: { error: string | null }) {
-  return error ? <div className="error-box" role="alert">{error}</div> : null;
+  return error ? (
+    <div className="error-box" role="alert">
+      {error}
+    </div>
+  ) : null;
 }
 
-export function Field({ label, error, children, hint }: { label: string; error?: string; children: ReactNode; hint?: string }) {
+export function Field({
+  label,
+  error,
+  children,
+  hint,
+}: {
+  label: string;
+  error?: string;
+  children: ReactNode;
+  hint?: string;
+}) {
   return (
     <label className={`field${error ? ' has-error' : ''}`}>
       <span className="label">{label}</span>

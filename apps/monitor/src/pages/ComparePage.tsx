@@ -16,7 +16,10 @@ export function ComparePage() {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api.runs.list.query({ limit: 200 }).then((r) => setRuns(r.runs), (e) => setError(errorMessage(e)));
+    api.runs.list.query({ limit: 200 }).then(
+      (r) => setRuns(r.runs),
+      (e) => setError(errorMessage(e)),
+    );
   }, []);
   useEffect(() => {
     setReport(null);
@@ -30,18 +33,33 @@ export function ComparePage() {
 
   return (
     <section>
-      <div className="page-head"><h1>Compare runs</h1></div>
+      <div className="page-head">
+        <h1>Compare runs</h1>
+      </div>
       <div className="card">
         <div className="muted">Pick two or more runs on the same prompt set.</div>
         <div className="checks">
           {candidates.map((r) => (
             <label key={r.id} className="check">
-              <input type="checkbox" checked={picked.includes(r.id)} onChange={(e) => setPicked(e.target.checked ? [...picked, r.id] : picked.filter((x) => x !== r.id))} />
-              <span>{r.name || r.promptSet.name}</span> <span className="muted mono">{r.id.slice(-8)} · {r.models.map((m) => m.name).join(', ')} · {r.status}</span>
+              <input
+                type="checkbox"
+                checked={picked.includes(r.id)}
+                onChange={(e) => setPicked(e.target.checked ? [...picked, r.id] : picked.filter((x) => x !== r.id))}
+              />
+              <span>{r.name || r.promptSet.name}</span>{' '}
+              <span className="muted mono">
+                {r.id.slice(-8)} · {r.models.map((m) => m.name).join(', ')} · {r.status}
+              </span>
             </label>
           ))}
         </div>
-        <button className="button primary" disabled={picked.length < 2} onClick={() => go(`compare?ids=${picked.join(',')}`)}>Compare</button>
+        <button
+          className="button primary"
+          disabled={picked.length < 2}
+          onClick={() => go(`compare?ids=${picked.join(',')}`)}
+        >
+          Compare
+        </button>
       </div>
       <ErrorBox error={error} />
       {ids.length >= 2 && !report && !error ? <div className="muted">Loading…</div> : null}
@@ -73,15 +91,39 @@ function CompareView({ report }: { report: Report }) {
       <div className="card">
         <h3>Per model</h3>
         <table className="grid">
-          <thead><tr><th>run</th><th>model</th><th className="num">items</th><th className="num">success</th><th className="num">p50</th><th className="num">p95</th><th className="num">TTFT p50</th><th className="num">tokens in/out</th><th className="num">cost</th><th className="num">mismatch</th></tr></thead>
+          <thead>
+            <tr>
+              <th>run</th>
+              <th>model</th>
+              <th className="num">items</th>
+              <th className="num">success</th>
+              <th className="num">p50</th>
+              <th className="num">p95</th>
+              <th className="num">TTFT p50</th>
+              <th className="num">tokens in/out</th>
+              <th className="num">cost</th>
+              <th className="num">mismatch</th>
+            </tr>
+          </thead>
           <tbody>
             {report.columns.map((c) => {
               const a = report.aggregates[c.key]!;
               return (
                 <tr key={c.key}>
-                  <td className="mono"><a href={`#/run/${c.runId}`}>{c.runName || c.runId.slice(-8)}</a></td><td>{c.modelName}</td>
-                  <td className="num">{fmtInt(a.items)}</td><td className="num">{fmtPct(a.successRate)}</td><td className="num">{fmtMs(a.latencyP50)}</td><td className="num">{fmtMs(a.latencyP95)}</td>
-                  <td className="num">{fmtMs(a.ttftP50)}</td><td className="num">{fmtInt(a.inputTokens)}/{fmtInt(a.outputTokens)}</td><td className="num">{fmtUsd(a.costUsd)}</td><td className="num">{a.mismatches}</td>
+                  <td className="mono">
+                    <a href={`#/run/${c.runId}`}>{c.runName || c.runId.slice(-8)}</a>
+                  </td>
+                  <td>{c.modelName}</td>
+                  <td className="num">{fmtInt(a.items)}</td>
+                  <td className="num">{fmtPct(a.successRate)}</td>
+                  <td className="num">{fmtMs(a.latencyP50)}</td>
+                  <td className="num">{fmtMs(a.latencyP95)}</td>
+                  <td className="num">{fmtMs(a.ttftP50)}</td>
+                  <td className="num">
+                    {fmtInt(a.inputTokens)}/{fmtInt(a.outputTokens)}
+                  </td>
+                  <td className="num">{fmtUsd(a.costUsd)}</td>
+                  <td className="num">{a.mismatches}</td>
                 </tr>
               );
             })}
@@ -89,11 +131,21 @@ function CompareView({ report }: { report: Report }) {
         </table>
       </div>
       <div className="card compare-rows">
-        <h3>Prompt by prompt <span className="muted">(differences from {first.modelName} in {first.runName || first.runId.slice(-8)})</span></h3>
+        <h3>
+          Prompt by prompt{' '}
+          <span className="muted">
+            (differences from {first.modelName} in {first.runName || first.runId.slice(-8)})
+          </span>
+        </h3>
         {report.rows.map((row) => (
           <div key={row.promptIndex} className="compare-row">
-            <div className="prompt"><span className="mono muted">#{row.promptIndex}</span> {row.prompt}</div>
-            <div className="cells" style={{ gridTemplateColumns: `repeat(${report.columns.length}, minmax(220px, 1fr))` }}>
+            <div className="prompt">
+              <span className="mono muted">#{row.promptIndex}</span> {row.prompt}
+            </div>
+            <div
+              className="cells"
+              style={{ gridTemplateColumns: `repeat(${report.columns.length}, minmax(220px, 1fr))` }}
+            >
               {report.columns.map((c) => {
                 const cell = row.cells[c.key];
                 const baseOut = row.cells[first.key]?.output;
@@ -101,12 +153,36 @@ function CompareView({ report }: { report: Report }) {
                 return (
                   <div key={c.key} className="cell">
                     <div className="cell-head">
-                      <b>{c.modelName}</b> <AttributionBadge attribution={cell?.attribution ?? null} requested={c.providerModel} reported={cell?.responseModel} />
-                      <span className="muted"> {fmtMs(cell?.latencyMs)} · {fmtUsd(cell?.costUsd)}</span>
-                      {d ? <span className={`delta ${d.latencyMs != null && d.latencyMs > 0 ? 'worse' : 'better'}`}> Δ {d.latencyMs != null ? `${d.latencyMs > 0 ? '+' : ''}${Math.round(d.latencyMs)} ms` : '—'} · {d.costUsd != null ? `${d.costUsd > 0 ? '+' : ''}${fmtUsd(d.costUsd)}` : '—'}</span> : null}
+                      <b>{c.modelName}</b>{' '}
+                      <AttributionBadge
+                        attribution={cell?.attribution ?? null}
+                        requested={c.providerModel}
+                        reported={cell?.responseModel}
+                      />
+                      <span className="muted">
+                        {' '}
+                        {fmtMs(cell?.latencyMs)} · {fmtUsd(cell?.costUsd)}
+                      </span>
+                      {d ? (
+                        <span className={`delta ${d.latencyMs != null && d.latencyMs > 0 ? 'worse' : 'better'}`}>
+                          {' '}
+                          Δ {d.latencyMs != null ? `${d.latencyMs > 0 ? '+' : ''}${Math.round(d.latencyMs)} ms` : '—'} ·{' '}
+                          {d.costUsd != null ? `${d.costUsd > 0 ? '+' : ''}${fmtUsd(d.costUsd)}` : '—'}
+                        </span>
+                      ) : null}
                     </div>
                     <div className="cell-out">
-                      {!cell ? <span className="muted">not in this run</span> : c.key === first.key || baseOut == null || cell.output == null ? cell.output ?? <span className="muted">{cell.status}</span> : diffWords(baseOut, cell.output).map((p, i) => <span key={i} className={`d-${p.kind}`}>{p.text}</span>)}
+                      {!cell ? (
+                        <span className="muted">not in this run</span>
+                      ) : c.key === first.key || baseOut == null || cell.output == null ? (
+                        (cell.output ?? <span className="muted">{cell.status}</span>)
+                      ) : (
+                        diffWords(baseOut, cell.output).map((p, i) => (
+                          <span key={i} className={`d-${p.kind}`}>
+                            {p.text}
+                          </span>
+                        ))
+                      )}
                     </div>
                   </div>
                 );

@@ -8,19 +8,30 @@ type PromptSet = Outputs['promptSets']['list'][number];
 export function NewRunPage() {
   const [models, setModels] = useState<ModelView[]>([]);
   const [sets, setSets] = useState<PromptSet[]>([]);
-  const [form, setForm] = useState({ promptSetId: '', modelIds: [] as string[], concurrency: '8', delayMs: '0', promptLimit: '', repeats: '1', name: '' });
+  const [form, setForm] = useState({
+    promptSetId: '',
+    modelIds: [] as string[],
+    concurrency: '8',
+    delayMs: '0',
+    promptLimit: '',
+    repeats: '1',
+    name: '',
+  });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     api.models.list.query().then(setModels, (e) => setError(errorMessage(e)));
-    api.promptSets.list.query().then((s) => {
-      setSets(s);
-      const wanted = query().get('set');
-      const first = s.find((x) => x.id === wanted) ?? s[0];
-      setForm((f) => (f.promptSetId || !first ? f : { ...f, promptSetId: first.id }));
-    }, (e) => setError(errorMessage(e)));
+    api.promptSets.list.query().then(
+      (s) => {
+        setSets(s);
+        const wanted = query().get('set');
+        const first = s.find((x) => x.id === wanted) ?? s[0];
+        setForm((f) => (f.promptSetId || !first ? f : { ...f, promptSetId: first.id }));
+      },
+      (e) => setError(errorMessage(e)),
+    );
   }, []);
 
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
@@ -60,7 +71,9 @@ export function NewRunPage() {
           <select name="promptSetId" value={form.promptSetId} onChange={set('promptSetId')}>
             {sets.length === 0 ? <option value="">No prompt sets — import one first</option> : null}
             {sets.map((s) => (
-              <option key={s.id} value={s.id}>{s.name} ({s.promptCount} prompts)</option>
+              <option key={s.id} value={s.id}>
+                {s.name} ({s.promptCount} prompts)
+              </option>
             ))}
           </select>
         </Field>
@@ -73,9 +86,17 @@ export function NewRunPage() {
                   name="model"
                   value={m.id}
                   checked={form.modelIds.includes(m.id)}
-                  onChange={(e) => setForm({ ...form, modelIds: e.target.checked ? [...form.modelIds, m.id] : form.modelIds.filter((x) => x !== m.id) })}
+                  onChange={(e) =>
+                    setForm({
+                      ...form,
+                      modelIds: e.target.checked ? [...form.modelIds, m.id] : form.modelIds.filter((x) => x !== m.id),
+                    })
+                  }
                 />
-                <span>{m.name}</span> <span className="muted mono">{m.provider} · {m.providerModel}</span>
+                <span>{m.name}</span>{' '}
+                <span className="muted mono">
+                  {m.provider} · {m.providerModel}
+                </span>
               </label>
             ))}
           </div>
@@ -88,7 +109,13 @@ export function NewRunPage() {
             <input name="delayMs" inputMode="numeric" value={form.delayMs} onChange={set('delayMs')} />
           </Field>
           <Field label="Limit" error={errors.promptLimit} hint="first N prompts">
-            <input name="promptLimit" inputMode="numeric" placeholder="all" value={form.promptLimit} onChange={set('promptLimit')} />
+            <input
+              name="promptLimit"
+              inputMode="numeric"
+              placeholder="all"
+              value={form.promptLimit}
+              onChange={set('promptLimit')}
+            />
           </Field>
           <Field label="Repeats" error={errors.repeats} hint="1–100">
             <input name="repeats" inputMode="numeric" value={form.repeats} onChange={set('repeats')} />
@@ -97,7 +124,9 @@ export function NewRunPage() {
         <Field label="Name (optional)" error={errors.name}>
           <input name="name" value={form.name} onChange={set('name')} />
         </Field>
-        <button className="button primary" type="submit" disabled={busy}>{busy ? 'Starting…' : 'Start run'}</button>
+        <button className="button primary" type="submit" disabled={busy}>
+          {busy ? 'Starting…' : 'Start run'}
+        </button>
       </form>
     </section>
   );

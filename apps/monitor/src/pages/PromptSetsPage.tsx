@@ -18,7 +18,10 @@ export function PromptSetsPage() {
   useEffect(() => void load(), []);
   useEffect(() => {
     if (!content.trim()) return setPreview(null);
-    const t = setTimeout(() => api.promptSets.preview.mutate({ format, content }).then(setPreview, (e) => setError(errorMessage(e))), 250);
+    const t = setTimeout(
+      () => api.promptSets.preview.mutate({ format, content }).then(setPreview, (e) => setError(errorMessage(e))),
+      250,
+    );
     return () => clearTimeout(t);
   }, [content, format]);
 
@@ -44,36 +47,97 @@ export function PromptSetsPage() {
 
   return (
     <section>
-      <div className="page-head"><h1>Prompt sets</h1></div>
+      <div className="page-head">
+        <h1>Prompt sets</h1>
+      </div>
       <div className="card form">
         <h3>Import JSONL or CSV</h3>
-        <div className="muted">JSONL: one <code>{'{"input": "…", "expected": "…"}'}</code> per line (or a chat <code>messages</code> array). CSV: a header with an <code>input</code> column; <code>expected</code> optional; other columns become metadata.</div>
-        <div className="row4">
-          <Field label="Name"><input name="setName" value={name} onChange={(e) => setName(e.target.value)} /></Field>
-          <Field label="Format">
-            <select value={format} onChange={(e) => setFormat(e.target.value as 'jsonl' | 'csv')}><option value="jsonl">JSONL</option><option value="csv">CSV</option></select>
-          </Field>
-          <Field label="File"><input type="file" accept=".jsonl,.csv,.ndjson" onChange={(e) => e.target.files?.[0] && onFile(e.target.files[0])} /></Field>
+        <div className="muted">
+          JSONL: one <code>{'{"input": "…", "expected": "…"}'}</code> per line (or a chat <code>messages</code> array).
+          CSV: a header with an <code>input</code> column; <code>expected</code> optional; other columns become
+          metadata.
         </div>
-        <textarea name="content" rows={6} placeholder="…or paste the file here" value={content} onChange={(e) => setContent(e.target.value)} />
+        <div className="row4">
+          <Field label="Name">
+            <input name="setName" value={name} onChange={(e) => setName(e.target.value)} />
+          </Field>
+          <Field label="Format">
+            <select value={format} onChange={(e) => setFormat(e.target.value as 'jsonl' | 'csv')}>
+              <option value="jsonl">JSONL</option>
+              <option value="csv">CSV</option>
+            </select>
+          </Field>
+          <Field label="File">
+            <input
+              type="file"
+              accept=".jsonl,.csv,.ndjson"
+              onChange={(e) => e.target.files?.[0] && onFile(e.target.files[0])}
+            />
+          </Field>
+        </div>
+        <textarea
+          name="content"
+          rows={6}
+          placeholder="…or paste the file here"
+          value={content}
+          onChange={(e) => setContent(e.target.value)}
+        />
         {preview ? (
           <div className="preview">
             {preview.errors.length ? (
-              <ul className="bad-text" data-testid="import-errors">{preview.errors.map((e, i) => <li key={i}>line {e.line}: {e.message}</li>)}</ul>
+              <ul className="bad-text" data-testid="import-errors">
+                {preview.errors.map((e, i) => (
+                  <li key={i}>
+                    line {e.line}: {e.message}
+                  </li>
+                ))}
+              </ul>
             ) : (
               <div className="ok-text">{preview.count} prompts ready.</div>
             )}
-            <ol start={0} className="preview-list">{preview.prompts.map((p, i) => <li key={i}>{typeof p.input === 'string' ? p.input : p.input.map((m) => m.content).join(' / ')}</li>)}</ol>
+            <ol start={0} className="preview-list">
+              {preview.prompts.map((p, i) => (
+                <li key={i}>{typeof p.input === 'string' ? p.input : p.input.map((m) => m.content).join(' / ')}</li>
+              ))}
+            </ol>
           </div>
         ) : null}
-        <button className="button primary" disabled={!preview || preview.errors.length > 0 || !preview.count} onClick={save}>Import</button>
+        <button
+          className="button primary"
+          disabled={!preview || preview.errors.length > 0 || !preview.count}
+          onClick={save}
+        >
+          Import
+        </button>
         {saved ? <div className="ok-text">{saved}</div> : null}
       </div>
       <ErrorBox error={error} />
-      {sets === null ? <div className="muted">Loading…</div> : sets.length === 0 ? <Empty>No prompt sets yet.</Empty> : (
+      {sets === null ? (
+        <div className="muted">Loading…</div>
+      ) : sets.length === 0 ? (
+        <Empty>No prompt sets yet.</Empty>
+      ) : (
         <table className="grid">
-          <thead><tr><th>Name</th><th className="num">Prompts</th><th>Created</th><th /></tr></thead>
-          <tbody>{sets.map((s) => <tr key={s.id}><td>{s.name}</td><td className="num">{s.promptCount}</td><td>{fmtTime(s.createdAt)}</td><td><a href={`#/new?set=${s.id}`}>Run it</a></td></tr>)}</tbody>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th className="num">Prompts</th>
+              <th>Created</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {sets.map((s) => (
+              <tr key={s.id}>
+                <td>{s.name}</td>
+                <td className="num">{s.promptCount}</td>
+                <td>{fmtTime(s.createdAt)}</td>
+                <td>
+                  <a href={`#/new?set=${s.id}`}>Run it</a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
         </table>
       )}
     </section>

@@ -38,7 +38,8 @@ export function RunPage({ runId }: { runId: string }) {
       if (!alive || !buffer.length) return;
       const batch = buffer.splice(0);
       applyEvents(state.current, batch);
-      if (batch.some((e) => e.type === 'run.finished' || e.type === 'run.status')) void api.runs.get.query({ id: runId }).then((r) => alive && setRun(r));
+      if (batch.some((e) => e.type === 'run.finished' || e.type === 'run.status'))
+        void api.runs.get.query({ id: runId }).then((r) => alive && setRun(r));
       setVersion((v) => v + 1);
     };
     (async () => {
@@ -82,7 +83,8 @@ export function RunPage({ runId }: { runId: string }) {
   }, [runId, epoch]);
 
   const s = state.current;
-  const finished = s.finished || (run != null && ['completed', 'failed', 'cancelled'].includes(run.status) && !run.executing);
+  const finished =
+    s.finished || (run != null && ['completed', 'failed', 'cancelled'].includes(run.status) && !run.executing);
   useEffect(() => {
     if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
   }, [finished, runId]);
@@ -104,7 +106,7 @@ export function RunPage({ runId }: { runId: string }) {
   const failed = p?.failed ?? run.failedItems;
   const cancelled = p?.cancelled ?? run.cancelledItems;
   const total = p?.total ?? run.totalItems;
-  const inFlight = finished ? 0 : p?.inFlight ?? 0;
+  const inFlight = finished ? 0 : (p?.inFlight ?? 0);
   const done = completed + failed + cancelled;
   const eta = !finished && p && p.throughput > 0 ? ((total - done) / p.throughput) * 1000 : null;
   const status = s.status ?? run.status;
@@ -113,7 +115,10 @@ export function RunPage({ runId }: { runId: string }) {
     setBusy(true);
     setError(null);
     try {
-      const r = kind === 'cancel' ? await api.runs.cancel.mutate({ id: runId }) : await api.runs.resume.mutate({ id: runId, retryFailed: kind === 'retry' });
+      const r =
+        kind === 'cancel'
+          ? await api.runs.cancel.mutate({ id: runId })
+          : await api.runs.resume.mutate({ id: runId, retryFailed: kind === 'retry' });
       setRun(await api.runs.get.query({ id: r.id }));
       if (kind !== 'cancel') {
         setAudit(null);
@@ -128,29 +133,52 @@ export function RunPage({ runId }: { runId: string }) {
 
   return (
     <section data-last-seq={s.lastSeq} data-events-received={received.current}>
-      {!connected && !finished ? <div className="banner" role="status">Connection lost — reconnecting; the run goes on and no event will be missed.</div> : null}
+      {!connected && !finished ? (
+        <div className="banner" role="status">
+          Connection lost — reconnecting; the run goes on and no event will be missed.
+        </div>
+      ) : null}
       <div className="page-head">
         <div>
           <h1>
             {run.name || run.promptSet.name} <StatusBadge status={status} />
           </h1>
           <div className="sub">
-            <span className="mono">{run.id}</span> · {run.promptSet.name} · concurrency {run.concurrency} · delay {run.delayMs} ms
-            {run.promptLimit ? ` · first ${run.promptLimit} prompts` : ''}{run.repeats > 1 ? ` · ×${run.repeats}` : ''}
+            <span className="mono">{run.id}</span> · {run.promptSet.name} · concurrency {run.concurrency} · delay{' '}
+            {run.delayMs} ms
+            {run.promptLimit ? ` · first ${run.promptLimit} prompts` : ''}
+            {run.repeats > 1 ? ` · ×${run.repeats}` : ''}
           </div>
         </div>
         <div className="actions">
           {!finished ? (
-            <button className="button danger" disabled={busy} onClick={() => act('cancel')}>Cancel</button>
+            <button className="button danger" disabled={busy} onClick={() => act('cancel')}>
+              Cancel
+            </button>
           ) : status !== 'completed' ? (
-            <button className="button" disabled={busy} onClick={() => act('resume')}>Resume</button>
+            <button className="button" disabled={busy} onClick={() => act('resume')}>
+              Resume
+            </button>
           ) : null}
           {finished && failed > 0 ? (
-            <button className="button" disabled={busy} onClick={() => act('retry')} title="Resume the run and call the failed items again">Retry failed</button>
+            <button
+              className="button"
+              disabled={busy}
+              onClick={() => act('retry')}
+              title="Resume the run and call the failed items again"
+            >
+              Retry failed
+            </button>
           ) : null}
-          <a className="button" href={`/export/${run.id}.csv`} download>Export CSV</a>
-          <a className="button" href={`/export/${run.id}.jsonl`} download>Export JSONL</a>
-          <a className="button" href={`#/compare?ids=${run.id}`}>Compare…</a>
+          <a className="button" href={`/export/${run.id}.csv`} download>
+            Export CSV
+          </a>
+          <a className="button" href={`/export/${run.id}.jsonl`} download>
+            Export JSONL
+          </a>
+          <a className="button" href={`#/compare?ids=${run.id}`}>
+            Compare…
+          </a>
         </div>
       </div>
       <ErrorBox error={error} />
@@ -159,13 +187,24 @@ export function RunPage({ runId }: { runId: string }) {
         <ProgressBar completed={completed} failed={failed} total={total} inFlight={inFlight} />
         <div className="stats">
           <Stat label="completed" value={<span data-testid="count-completed">{fmtInt(completed)}</span>} tone="ok" />
-          <Stat label="failed" value={<span data-testid="count-failed">{fmtInt(failed)}</span>} tone={failed ? 'bad' : undefined} />
+          <Stat
+            label="failed"
+            value={<span data-testid="count-failed">{fmtInt(failed)}</span>}
+            tone={failed ? 'bad' : undefined}
+          />
           <Stat label="in flight" value={<span data-testid="count-inflight">{fmtInt(inFlight)}</span>} />
           <Stat label="total" value={<span data-testid="count-total">{fmtInt(total)}</span>} />
           {cancelled ? <Stat label="cancelled" value={fmtInt(cancelled)} tone="warn" /> : null}
           <Stat label="throughput" value={p ? `${p.throughput.toFixed(1)}/s` : '—'} />
-          <Stat label={finished ? 'duration' : 'ETA'} value={finished ? fmtDuration(p?.elapsedMs ?? null) : eta != null ? fmtDuration(eta) : '—'} />
-          <Stat label="retries" value={<span data-testid="count-retries">{fmtInt(p?.retries ?? run.retries)}</span>} tone={(p?.retries ?? 0) > 0 ? 'warn' : undefined} />
+          <Stat
+            label={finished ? 'duration' : 'ETA'}
+            value={finished ? fmtDuration(p?.elapsedMs ?? null) : eta != null ? fmtDuration(eta) : '—'}
+          />
+          <Stat
+            label="retries"
+            value={<span data-testid="count-retries">{fmtInt(p?.retries ?? run.retries)}</span>}
+            tone={(p?.retries ?? 0) > 0 ? 'warn' : undefined}
+          />
           <Stat label="cost" value={fmtUsd([...stats.values()].reduce((a, x) => a + x.costUsd, 0))} />
         </div>
       </div>
@@ -177,14 +216,27 @@ export function RunPage({ runId }: { runId: string }) {
             <div className="card model-panel" key={m.modelId} data-model={m.name}>
               <div className="panel-head">
                 <strong>{m.name}</strong>
-                <span className="muted mono">{m.provider} · {m.providerModel} · rev {m.modelRevision}</span>
+                <span className="muted mono">
+                  {m.provider} · {m.providerModel} · rev {m.modelRevision}
+                </span>
               </div>
               <div className="kv">
-                <span>success</span><b>{fmtPct(st?.successRate)}</b>
-                <span>latency p50 / p95</span><b>{fmtMs(st?.p50)} / {fmtMs(st?.p95)}</b>
-                <span>TTFT p50 / p95</span><b>{fmtMs(st?.ttftP50)} / {fmtMs(st?.ttftP95)}</b>
-                <span>tokens in / out</span><b>{fmtInt(st?.inputTokens)} / {fmtInt(st?.outputTokens)}</b>
-                <span>cost</span><b>{fmtUsd(st?.costUsd)}</b>
+                <span>success</span>
+                <b>{fmtPct(st?.successRate)}</b>
+                <span>latency p50 / p95</span>
+                <b>
+                  {fmtMs(st?.p50)} / {fmtMs(st?.p95)}
+                </b>
+                <span>TTFT p50 / p95</span>
+                <b>
+                  {fmtMs(st?.ttftP50)} / {fmtMs(st?.ttftP95)}
+                </b>
+                <span>tokens in / out</span>
+                <b>
+                  {fmtInt(st?.inputTokens)} / {fmtInt(st?.outputTokens)}
+                </b>
+                <span>cost</span>
+                <b>{fmtUsd(st?.costUsd)}</b>
                 <span title="answers the provider ended with finish_reason length: cut off by max tokens">
                   cut off by length
                 </span>
@@ -192,7 +244,13 @@ export function RunPage({ runId }: { runId: string }) {
                   {fmtInt(st?.lengthFinishes ?? 0)}
                 </b>
                 <span>attribution</span>
-                <b>{st?.mismatches ? <span className="badge attr-mismatch">{st.mismatches} mismatched</span> : <span className="badge attr-match">all match</span>}</b>
+                <b>
+                  {st?.mismatches ? (
+                    <span className="badge attr-mismatch">{st.mismatches} mismatched</span>
+                  ) : (
+                    <span className="badge attr-match">all match</span>
+                  )}
+                </b>
               </div>
             </div>
           );
@@ -209,7 +267,13 @@ export function RunPage({ runId }: { runId: string }) {
         <div className="card">
           <h3>Retries and rate-limit waits</h3>
           {s.waits.length ? (
-            <ul className="waits" data-testid="waits">{s.waits.slice(0, 12).map((w, i) => <li key={i}><span className="muted">{new Date(w.at).toLocaleTimeString()}</span> {w.text}</li>)}</ul>
+            <ul className="waits" data-testid="waits">
+              {s.waits.slice(0, 12).map((w, i) => (
+                <li key={i}>
+                  <span className="muted">{new Date(w.at).toLocaleTimeString()}</span> {w.text}
+                </li>
+              ))}
+            </ul>
           ) : (
             <div className="muted">None so far.</div>
           )}
@@ -218,16 +282,31 @@ export function RunPage({ runId }: { runId: string }) {
           <h3>Attribution audit</h3>
           {audit ? (
             audit.ok ? (
-              <div className="ok-text">✓ {fmtInt(audit.tracesChecked)} traces and {fmtInt(audit.messagesChecked)} messages match their models ({audit.counts.alias} alias).</div>
+              <div className="ok-text">
+                ✓ {fmtInt(audit.tracesChecked)} traces and {fmtInt(audit.messagesChecked)} messages match their models (
+                {audit.counts.alias} alias).
+              </div>
             ) : (
               <>
-                <div className="bad-text">{audit.findingsTotal} finding(s) in {fmtInt(audit.tracesChecked)} traces</div>
+                <div className="bad-text">
+                  {audit.findingsTotal} finding(s) in {fmtInt(audit.tracesChecked)} traces
+                </div>
                 <table className="grid compact">
-                  <thead><tr><th>kind</th><th>model</th><th>sent</th><th>reported</th></tr></thead>
+                  <thead>
+                    <tr>
+                      <th>kind</th>
+                      <th>model</th>
+                      <th>sent</th>
+                      <th>reported</th>
+                    </tr>
+                  </thead>
                   <tbody>
                     {audit.findings.slice(0, 50).map((f, i) => (
                       <tr key={i} className="clickable" onClick={() => f.traceId && setTrace(f.traceId)}>
-                        <td>{f.kind.replace(/_/g, ' ')}</td><td>{f.modelName}</td><td className="mono">{f.expected}</td><td className="mono">{f.actual}</td>
+                        <td>{f.kind.replace(/_/g, ' ')}</td>
+                        <td>{f.modelName}</td>
+                        <td className="mono">{f.expected}</td>
+                        <td className="mono">{f.actual}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -235,7 +314,12 @@ export function RunPage({ runId }: { runId: string }) {
               </>
             )
           ) : (
-            <div className="muted">Runs when the run finishes. <button className="link" onClick={() => api.runs.audit.query({ runId }).then(setAudit)}>Audit now</button></div>
+            <div className="muted">
+              Runs when the run finishes.{' '}
+              <button className="link" onClick={() => api.runs.audit.query({ runId }).then(setAudit)}>
+                Audit now
+              </button>
+            </div>
           )}
         </div>
       </div>
@@ -245,7 +329,6 @@ export function RunPage({ runId }: { runId: string }) {
     </section>
   );
 }
-
 
 /** `value`, changed at most once per `ms`; the latest value always lands (trailing edge). */
 export function useThrottled<T>(value: T, ms: number): T {

@@ -12,7 +12,11 @@ export function RunsPage() {
 
   useEffect(() => {
     let alive = true;
-    const load = () => api.runs.list.query({ limit: 100 }).then((r) => alive && setRuns(r.runs), (e) => alive && setError(errorMessage(e)));
+    const load = () =>
+      api.runs.list.query({ limit: 100 }).then(
+        (r) => alive && setRuns(r.runs),
+        (e) => alive && setError(errorMessage(e)),
+      );
     void load();
     // Live: counters and status changes arrive on the feed; an unknown run means a new one.
     const sub = api.runs.feed.subscribe(undefined, {
@@ -25,7 +29,14 @@ export function RunsPage() {
             return prev;
           }
           const next = [...prev];
-          next[i] = { ...prev[i]!, status: m.status, completedItems: m.completed, failedItems: m.failed, cancelledItems: m.cancelled, costUsd: m.costUsd };
+          next[i] = {
+            ...prev[i]!,
+            status: m.status,
+            completedItems: m.completed,
+            failedItems: m.failed,
+            cancelledItems: m.cancelled,
+            costUsd: m.costUsd,
+          };
           return next;
         }),
     });
@@ -41,7 +52,9 @@ export function RunsPage() {
     <section>
       <div className="page-head">
         <h1>Runs</h1>
-        <a className="button primary" href="#/new">New run</a>
+        <a className="button primary" href="#/new">
+          New run
+        </a>
       </div>
       <ErrorBox error={error} />
       {runs === null ? (
@@ -54,7 +67,13 @@ export function RunsPage() {
         <table className="grid runs-table">
           <thead>
             <tr>
-              <th>Run</th><th>Status</th><th>Models</th><th className="w-progress">Progress</th><th>Started</th><th className="num">Duration</th><th className="num">Cost</th>
+              <th>Run</th>
+              <th>Status</th>
+              <th>Models</th>
+              <th className="w-progress">Progress</th>
+              <th>Started</th>
+              <th className="num">Duration</th>
+              <th className="num">Cost</th>
             </tr>
           </thead>
           <tbody>
@@ -67,11 +86,16 @@ export function RunsPage() {
                     <a href={`#/run/${r.id}`}>{r.name || r.promptSet.name}</a>
                     <div className="sub mono">{r.id.slice(-8)}</div>
                   </td>
-                  <td><StatusBadge status={r.status} /></td>
+                  <td>
+                    <StatusBadge status={r.status} />
+                  </td>
                   <td>{r.models.map((m) => m.name).join(', ')}</td>
                   <td>
                     <ProgressBar completed={r.completedItems} failed={r.failedItems} total={r.totalItems} />
-                    <div className="sub">{done} / {r.totalItems}{r.failedItems ? ` · ${r.failedItems} failed` : ''}</div>
+                    <div className="sub">
+                      {done} / {r.totalItems}
+                      {r.failedItems ? ` · ${r.failedItems} failed` : ''}
+                    </div>
                   </td>
                   <td>{fmtTime(r.startedAt ?? r.createdAt)}</td>
                   <td className="num">{r.startedAt ? fmtDuration(end - new Date(r.startedAt).getTime()) : '—'}</td>

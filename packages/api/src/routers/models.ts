@@ -15,15 +15,24 @@ type ModelFields = z.infer<typeof modelFields>;
 /** Columns for the credential fields of an input; the key is encrypted, only a hint is kept. */
 function credentialColumns(input: Partial<ModelFields>, ctx: Context) {
   if (input.apiKey) {
-    if (!ctx.secretKey) badRequest('apiKey', 'storing a key needs BATCHLIGHT_SECRET_KEY set on the server; or name an environment variable in credentialEnv');
-    return { credentialCipher: encryptSecret(input.apiKey, ctx.secretKey), credentialEnv: null, credentialHint: maskSecret(input.apiKey) };
+    if (!ctx.secretKey)
+      badRequest(
+        'apiKey',
+        'storing a key needs BATCHLIGHT_SECRET_KEY set on the server; or name an environment variable in credentialEnv',
+      );
+    return {
+      credentialCipher: encryptSecret(input.apiKey, ctx.secretKey),
+      credentialEnv: null,
+      credentialHint: maskSecret(input.apiKey),
+    };
   }
   if (input.credentialEnv) {
     const problem = ctx.policy.credentialEnvProblem(input.credentialEnv);
     if (problem) badRequest('credentialEnv', problem);
     return { credentialEnv: input.credentialEnv, credentialCipher: null, credentialHint: `$${input.credentialEnv}` };
   }
-  if (input.apiKey === null || input.credentialEnv === null) return { credentialEnv: null, credentialCipher: null, credentialHint: null };
+  if (input.apiKey === null || input.credentialEnv === null)
+    return { credentialEnv: null, credentialCipher: null, credentialHint: null };
   return {};
 }
 
@@ -34,7 +43,10 @@ function checkTarget(ctx: Context, provider: string, baseUrl: string | null, par
   const sim = params?.simulation;
   const { simOutputTokens, simLatencyMs } = ctx.limits;
   if (sim?.outputTokens && sim.outputTokens.max > simOutputTokens) {
-    badRequest('params.simulation.outputTokens.max', `must be at most ${simOutputTokens} (BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS)`);
+    badRequest(
+      'params.simulation.outputTokens.max',
+      `must be at most ${simOutputTokens} (BATCHLIGHT_SIM_MAX_OUTPUT_TOKENS)`,
+    );
   }
   const latencies = typeof sim?.latencyMs === 'object' ? [sim.latencyMs.p50, sim.latencyMs.p95] : [sim?.latencyMs ?? 0];
   if (latencies.some((ms) => ms > simLatencyMs)) {
@@ -64,7 +76,12 @@ function checkRepoint(current: Model, input: Partial<ModelFields>) {
 
 async function uniqueName(ctx: Context, name: string, exceptId?: string) {
   const other = await ctx.db.prisma.model.findUnique({ where: { name } });
-  if (other && other.id !== exceptId) throw new TRPCError({ code: 'CONFLICT', message: `name: a model named "${name}" exists already`, cause: Object.assign(new Error(`a model named "${name}" exists already`), { field: 'name' }) });
+  if (other && other.id !== exceptId)
+    throw new TRPCError({
+      code: 'CONFLICT',
+      message: `name: a model named "${name}" exists already`,
+      cause: Object.assign(new Error(`a model named "${name}" exists already`), { field: 'name' }),
+    });
 }
 
 export const modelsRouter = {
@@ -85,7 +102,9 @@ export const modelsRouter = {
 
   create: publicProcedure.input(modelFields.extend({ requestId })).mutation(({ ctx, input }) =>
     idempotent(
-      ctx, 'models.create', input,
+      ctx,
+      'models.create',
+      input,
       async (claim) => {
         checkTarget(ctx, input.provider, input.baseUrl ?? null, input.params);
         const credential = credentialColumns(input, ctx);
@@ -118,37 +137,35 @@ export const modelsRouter = {
   ),
 
   /** Every change bumps `revision`; runs already created keep their snapshot. */
-  update: publicProcedure
-    .input(modelFields.partial().extend({ id }))
-    .mutation(async ({ ctx, input }) => {
-      const current = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
-      if (!current) notFound('id', `model ${input.id}`);
-      checkRepoint(current, input);
-      const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
-      checkTarget(ctx, input.provider ?? current.provider, baseUrl, input.params);
-      const credential = credentialColumns(input, ctx);
-      if (input.name) await uniqueName(ctx, input.name, input.id);
-      const m = await ctx.db.prisma.model.update({
-        where: { id: input.id },
-        data: {
-          name: input.name,
-          provider: input.provider,
-          providerModel: input.providerModel,
-          baseUrl: input.baseUrl,
-          params: input.params as Prisma.InputJsonValue | undefined,
-          ...(input.pricing
-            ? {
-                inputPricePerMTok: input.pricing.inputPerMTok ?? null,
-                outputPricePerMTok: input.pricing.outputPerMTok ?? null,
-                cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
-              }
-            : {}),
-          ...credential,
-          revision: { increment: 1 },
-        },
-      });
-      return modelView(m);
-    }),
+  update: publicProcedure.input(modelFields.partial().extend({ id })).mutation(async ({ ctx, input }) => {
+    const current = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
+    if (!current) notFound('id', `model ${input.id}`);
+    checkRepoint(current, input);
+    const baseUrl = input.baseUrl !== undefined ? input.baseUrl : current.baseUrl;
+    checkTarget(ctx, input.provider ?? current.provider, baseUrl, input.params);
+    const credential = credentialColumns(input, ctx);
+    if (input.name) await uniqueName(ctx, input.name, input.id);
+    const m = await ctx.db.prisma.model.update({
+      where: { id: input.id },
+      data: {
+        name: input.name,
+        provider: input.provider,
+        providerModel: input.providerModel,
+        baseUrl: input.baseUrl,
+        params: input.params as Prisma.InputJsonValue | undefined,
+        ...(input.pricing
+          ? {
+              inputPricePerMTok: input.pricing.inputPerMTok ?? null,
+              outputPricePerMTok: input.pricing.outputPerMTok ?? null,
+              cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
+            }
+          : {}),
+        ...credential,
+        revision: { increment: 1 },
+      },
+    });
+    return modelView(m);
+  }),
 
   archive: publicProcedure
     .input(z.object({ id, archived: z.boolean().default(true) }))

@@ -18,7 +18,14 @@ const findSet = (ctx: Context) => (id: string) => ctx.db.prisma.promptSet.findUn
 function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<PromptRow> {
   for (let index = 0; index < prompts.length; index++) {
     const p = prompts[index]!;
-    yield { id: randomUUID(), promptSetId, index, input: p.input, expected: p.expected ?? null, metadata: p.metadata ?? null };
+    yield {
+      id: randomUUID(),
+      promptSetId,
+      index,
+      input: p.input,
+      expected: p.expected ?? null,
+      metadata: p.metadata ?? null,
+    };
   }
 }
 
@@ -45,7 +52,10 @@ function checkCount(ctx: Context, field: 'prompts' | 'content', count: number) {
 }
 
 function fileErrors(errors: Array<{ line: number; message: string }>): never {
-  const first = errors.slice(0, 5).map((e) => `line ${e.line}: ${e.message}`).join('; ');
+  const first = errors
+    .slice(0, 5)
+    .map((e) => `line ${e.line}: ${e.message}`)
+    .join('; ');
   throw new TRPCError({
     code: 'BAD_REQUEST',
     message: `content: ${errors.length} error(s): ${first}`,
@@ -55,11 +65,20 @@ function fileErrors(errors: Array<{ line: number; message: string }>): never {
 
 export const promptSetsRouter = {
   list: publicProcedure.query(({ ctx }) =>
-    ctx.db.prisma.promptSet.findMany({ orderBy: { createdAt: 'desc' }, select: { id: true, name: true, promptCount: true, createdAt: true } }),
+    ctx.db.prisma.promptSet.findMany({
+      orderBy: { createdAt: 'desc' },
+      select: { id: true, name: true, promptCount: true, createdAt: true },
+    }),
   ),
 
   get: publicProcedure
-    .input(z.object({ id, cursor: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100) }))
+    .input(
+      z.object({
+        id,
+        cursor: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(1000).default(100),
+      }),
+    )
     .query(async ({ ctx, input }) => {
       const set = await ctx.db.prisma.promptSet.findUnique({ where: { id: input.id } });
       if (!set) notFound('id', `prompt set ${input.id}`);
@@ -70,7 +89,13 @@ export const promptSetsRouter = {
       });
       return {
         ...set,
-        prompts: prompts.map((p) => ({ index: p.index, input: p.input, text: promptText(p.input), expected: p.expected, metadata: p.metadata })),
+        prompts: prompts.map((p) => ({
+          index: p.index,
+          input: p.input,
+          text: promptText(p.input),
+          expected: p.expected,
+          metadata: p.metadata,
+        })),
         nextCursor: prompts.length === input.limit ? input.cursor + input.limit : null,
       };
     }),
@@ -80,7 +105,13 @@ export const promptSetsRouter = {
       z.object({
         name,
         prompts: z
-          .array(z.object({ input: promptInput, expected: z.string().max(200_000).nullable().optional(), metadata: z.record(z.string(), z.unknown()).nullable().optional() }))
+          .array(
+            z.object({
+              input: promptInput,
+              expected: z.string().max(200_000).nullable().optional(),
+              metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+            }),
+          )
           .min(1, 'add at least one prompt'),
         requestId,
       }),
@@ -88,7 +119,9 @@ export const promptSetsRouter = {
     .mutation(({ ctx, input }) => {
       checkCount(ctx, 'prompts', input.prompts.length);
       return idempotent(
-        ctx, 'promptSets.create', input,
+        ctx,
+        'promptSets.create',
+        input,
         (claim) => createSet(ctx, input.name, input.prompts, claim),
         findSet(ctx),
       );
@@ -102,7 +135,9 @@ export const promptSetsRouter = {
 
   import: publicProcedure.input(fileInput.extend({ name, requestId })).mutation(({ ctx, input }) =>
     idempotent(
-      ctx, 'promptSets.import', input,
+      ctx,
+      'promptSets.import',
+      input,
       (claim) => {
         const r = parsePromptFile(input.format, input.content);
         if (r.errors.length) fileErrors(r.errors);

@@ -1,6 +1,14 @@
 import { tracked, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { auditRun, compareRuns, exportRun, PREVIEW_CHARS, readEventLog, type RunEventMessage, type RunFeedMessage } from '@batchlight/engine';
+import {
+  auditRun,
+  compareRuns,
+  exportRun,
+  PREVIEW_CHARS,
+  readEventLog,
+  type RunEventMessage,
+  type RunFeedMessage,
+} from '@batchlight/engine';
 import { createRunInput, cursor, id, itemStatus, limit, runStatus } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
@@ -14,7 +22,9 @@ export const runsRouter = {
   create: publicProcedure.input(createRunInput).mutation(({ ctx, input }) => {
     const { requestId: _, ...run } = input;
     return idempotent(
-      ctx, 'runs.create', input,
+      ctx,
+      'runs.create',
+      input,
       (claim) => ctx.engine.createRun(run, { inTransaction: claim }),
       (id) => ctx.db.prisma.run.findUnique({ where: { id } }),
     );
@@ -24,10 +34,19 @@ export const runsRouter = {
     .input(z.object({ status: runStatus.optional(), cursor, limit: limit(200, 50) }).default({ limit: 50 }))
     .query(async ({ ctx, input }) => {
       const runs = await ctx.db.prisma.run.findMany({
-        where: { ...(input.status ? { status: input.status } : {}), ...(input.cursor ? { id: { lt: input.cursor } } : {}) },
+        where: {
+          ...(input.status ? { status: input.status } : {}),
+          ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+        },
         orderBy: { id: 'desc' },
         take: input.limit,
-        include: { models: { select: { modelId: true, name: true, provider: true, providerModel: true }, orderBy: { position: 'asc' } }, promptSet: { select: { id: true, name: true } } },
+        include: {
+          models: {
+            select: { modelId: true, name: true, provider: true, providerModel: true },
+            orderBy: { position: 'asc' },
+          },
+          promptSet: { select: { id: true, name: true } },
+        },
       });
       return { runs, nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null };
     }),
@@ -35,14 +54,19 @@ export const runsRouter = {
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     const run = await ctx.db.prisma.run.findUnique({
       where: { id: input.id },
-      include: { models: { orderBy: { position: 'asc' } }, promptSet: { select: { id: true, name: true, promptCount: true } } },
+      include: {
+        models: { orderBy: { position: 'asc' } },
+        promptSet: { select: { id: true, name: true, promptCount: true } },
+      },
     });
     if (!run) notFound('id', `run ${input.id}`);
     return { ...run, models: run.models.map(runModelView), executing: ctx.engine.isExecuting(run.id) };
   }),
 
   items: publicProcedure
-    .input(z.object({ runId: id, status: itemStatus.optional(), modelId: id.optional(), cursor, limit: limit(1000, 200) }))
+    .input(
+      z.object({ runId: id, status: itemStatus.optional(), modelId: id.optional(), cursor, limit: limit(1000, 200) }),
+    )
     .query(async ({ ctx, input }) => {
       const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
       if (!exists) notFound('runId', `run ${input.runId}`);
@@ -58,9 +82,21 @@ export const runsRouter = {
         include: {
           finalTrace: {
             select: {
-              id: true, status: true, requestedModel: true, responseModel: true, attribution: true, latencyMs: true, ttftMs: true,
-              inputTokens: true, outputTokens: true, costUsd: true, output: true, finishReason: true, errorType: true,
-              errorMessage: true, httpStatus: true,
+              id: true,
+              status: true,
+              requestedModel: true,
+              responseModel: true,
+              attribution: true,
+              latencyMs: true,
+              ttftMs: true,
+              inputTokens: true,
+              outputTokens: true,
+              costUsd: true,
+              output: true,
+              finishReason: true,
+              errorType: true,
+              errorMessage: true,
+              httpStatus: true,
             },
           },
         },
@@ -88,17 +124,24 @@ export const runsRouter = {
   audit: publicProcedure.input(z.object({ runId: id })).query(({ ctx, input }) => auditRun(ctx.db.prisma, input.runId)),
 
   compare: publicProcedure
-    .input(z.object({ runIds: z.array(id).min(1, 'choose at least one run').max(10), cursor: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(500).optional() }))
+    .input(
+      z.object({
+        runIds: z.array(id).min(1, 'choose at least one run').max(10),
+        cursor: z.number().int().min(0).optional(),
+        limit: z.number().int().min(1).max(500).optional(),
+      }),
+    )
     .query(({ ctx, input }) => compareRuns(ctx.db.prisma, input.runIds, { cursor: input.cursor, limit: input.limit })),
 
   /** Streams the run as CSV or JSONL text chunks (use httpBatchStreamLink); never holds the run in memory. */
-  export: publicProcedure
-    .input(z.object({ runId: id, format: z.enum(['csv', 'jsonl']) }))
-    .query(async function* ({ ctx, input }) {
-      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
-      if (!exists) notFound('runId', `run ${input.runId}`);
-      yield* exportRun(ctx.db.prisma, input.runId, input.format);
-    }),
+  export: publicProcedure.input(z.object({ runId: id, format: z.enum(['csv', 'jsonl']) })).query(async function* ({
+    ctx,
+    input,
+  }) {
+    const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+    if (!exists) notFound('runId', `run ${input.runId}`);
+    yield* exportRun(ctx.db.prisma, input.runId, input.format);
+  }),
 
   /**
    * The run's events from `lastEventId` on: subscribes to the live bus first, then replays the

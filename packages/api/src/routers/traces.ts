@@ -6,7 +6,15 @@ import { PREVIEW_CHARS } from '@batchlight/engine';
 
 export const tracesRouter = {
   list: publicProcedure
-    .input(z.object({ runId: id.optional(), modelId: id.optional(), status: traceStatus.optional(), cursor, limit: limit(1000, 100) }))
+    .input(
+      z.object({
+        runId: id.optional(),
+        modelId: id.optional(),
+        status: traceStatus.optional(),
+        cursor,
+        limit: limit(1000, 100),
+      }),
+    )
     .query(async ({ ctx, input }) => {
       const rows = await ctx.db.prisma.trace.findMany({
         where: {
@@ -37,9 +45,16 @@ export const tracesRouter = {
     });
     if (!t) notFound('id', `trace ${input.id}`);
     const snapshot = t.runId
-      ? await ctx.db.prisma.runModel.findUnique({ where: { runId_modelId: { runId: t.runId, modelId: t.modelId } }, select: { name: true, providerModel: true } })
+      ? await ctx.db.prisma.runModel.findUnique({
+          where: { runId_modelId: { runId: t.runId, modelId: t.modelId } },
+          select: { name: true, providerModel: true },
+        })
       : null;
     const { model, ...trace } = t;
-    return { ...trace, modelName: snapshot?.name ?? model.name, snapshotProviderModel: snapshot?.providerModel ?? null };
+    return {
+      ...trace,
+      modelName: snapshot?.name ?? model.name,
+      snapshotProviderModel: snapshot?.providerModel ?? null,
+    };
   }),
 } satisfies TRPCRouterRecord;

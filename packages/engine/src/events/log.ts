@@ -10,7 +10,11 @@ export class EventSequencer {
 
   /** Seeds the counter for a run from its log (call before the run emits anything). */
   async open(runId: string): Promise<void> {
-    const last = await this.prisma.runEvent.findFirst({ where: { runId }, orderBy: { seq: 'desc' }, select: { seq: true } });
+    const last = await this.prisma.runEvent.findFirst({
+      where: { runId },
+      orderBy: { seq: 'desc' },
+      select: { seq: true },
+    });
     this.next.set(runId, (last?.seq ?? 0) + 1);
   }
 

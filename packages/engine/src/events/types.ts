@@ -2,7 +2,14 @@
 import type { Attribution, ErrorType, Provider } from '@batchlight/llm';
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted',
+];
 export type ItemStatus = 'pending' | 'completed' | 'failed' | 'cancelled';
 export const ITEM_STATUSES: readonly ItemStatus[] = ['pending', 'completed', 'failed', 'cancelled'];
 
@@ -72,10 +79,22 @@ export interface EventPayloads {
 
 export type EventType = keyof EventPayloads;
 export const EVENT_TYPES = [
-  'run.status', 'item.started', 'item.retrying', 'item.completed', 'item.failed', 'run.progress', 'run.finished',
+  'run.status',
+  'item.started',
+  'item.retrying',
+  'item.completed',
+  'item.failed',
+  'run.progress',
+  'run.finished',
 ] as const satisfies readonly EventType[];
 
-export type RunEventOf<T extends EventType> = { runId: string; seq: number; type: T; payload: EventPayloads[T]; at: string };
+export type RunEventOf<T extends EventType> = {
+  runId: string;
+  seq: number;
+  type: T;
+  payload: EventPayloads[T];
+  at: string;
+};
 /** A committed event of a run's log: `seq` increases by one per event of the run, from 1. */
 export type RunEventMessage = { [T in EventType]: RunEventOf<T> }[EventType];
 

@@ -6,11 +6,21 @@ import { decryptSecret } from './secrets.js';
 
 type ModelColumns = Pick<
   Model,
-  | 'provider' | 'providerModel' | 'baseUrl' | 'credentialEnv' | 'credentialCipher' | 'params'
-  | 'inputPricePerMTok' | 'outputPricePerMTok' | 'cachedInputPricePerMTok'
+  | 'provider'
+  | 'providerModel'
+  | 'baseUrl'
+  | 'credentialEnv'
+  | 'credentialCipher'
+  | 'params'
+  | 'inputPricePerMTok'
+  | 'outputPricePerMTok'
+  | 'cachedInputPricePerMTok'
 >;
 
-function credentialOf(row: Pick<Model, 'credentialEnv' | 'credentialCipher'>, secretKey: string | undefined): Credential {
+function credentialOf(
+  row: Pick<Model, 'credentialEnv' | 'credentialCipher'>,
+  secretKey: string | undefined,
+): Credential {
   if (row.credentialCipher) {
     if (!secretKey) throw new Error('this model has a stored key but BATCHLIGHT_SECRET_KEY is not set');
     return { kind: 'secret', value: decryptSecret(row.credentialCipher, secretKey) };
@@ -42,7 +52,11 @@ function resolve(
 }
 
 export function resolveSnapshot(snapshot: RunModel, secretKey?: string): ResolvedModel {
-  return resolve({ modelId: snapshot.modelId, name: snapshot.name, revision: snapshot.modelRevision }, snapshot, secretKey);
+  return resolve(
+    { modelId: snapshot.modelId, name: snapshot.name, revision: snapshot.modelRevision },
+    snapshot,
+    secretKey,
+  );
 }
 
 export function resolveRegistryModel(model: Model, secretKey?: string): ResolvedModel {

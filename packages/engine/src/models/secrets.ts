@@ -19,7 +19,9 @@ export function decryptSecret(stored: string, secretKey: string): string {
   try {
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
   } catch {
-    throw new Error('stored credential cannot be decrypted: BATCHLIGHT_SECRET_KEY differs from the one it was saved with');
+    throw new Error(
+      'stored credential cannot be decrypted: BATCHLIGHT_SECRET_KEY differs from the one it was saved with',
+    );
   }
 }
 

@@ -51,8 +51,13 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
   if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
   const snapshots = new Map<string, RunModel>(run.models.map((m) => [m.modelId, m]));
   const report: AuditReport = {
-    runId, ok: true, tracesChecked: 0, messagesChecked: 0,
-    counts: { match: 0, alias: 0, mismatch: 0, unknown: 0 }, findings: [], findingsTotal: 0,
+    runId,
+    ok: true,
+    tracesChecked: 0,
+    messagesChecked: 0,
+    counts: { match: 0, alias: 0, mismatch: 0, unknown: 0 },
+    findings: [],
+    findingsTotal: 0,
   };
   const add = (f: AuditFinding) => {
     report.findingsTotal++;
@@ -66,7 +71,14 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
       orderBy: { id: 'asc' },
       take: PAGE,
       select: {
-        id: true, modelId: true, provider: true, requestedModel: true, responseModel: true, attribution: true, modelRevision: true, status: true,
+        id: true,
+        modelId: true,
+        provider: true,
+        requestedModel: true,
+        responseModel: true,
+        attribution: true,
+        modelRevision: true,
+        status: true,
         item: { select: { modelId: true, runId: true } },
       },
     });
@@ -74,21 +86,24 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
       report.tracesChecked++;
       const snap = snapshots.get(t.modelId);
       const name = snap?.name ?? t.modelId;
-      const f = (kind: FindingKind, expected: string, actual: string) => add({ kind, traceId: t.id, modelId: t.modelId, modelName: name, expected, actual });
+      const f = (kind: FindingKind, expected: string, actual: string) =>
+        add({ kind, traceId: t.id, modelId: t.modelId, modelName: name, expected, actual });
       if (!snap) {
         f('requested_model_differs', 'a model this run targets', t.modelId);
         continue;
       }
       if (t.provider !== snap.provider) f('provider_differs', snap.provider, t.provider);
       if (t.requestedModel !== snap.providerModel) f('requested_model_differs', snap.providerModel, t.requestedModel);
-      if (t.modelRevision !== snap.modelRevision) f('revision_differs', String(snap.modelRevision), String(t.modelRevision));
+      if (t.modelRevision !== snap.modelRevision)
+        f('revision_differs', String(snap.modelRevision), String(t.modelRevision));
       // Every trace is recomputed (a failed call has no response model: 'unknown'); the counts
       // cover successful calls only, the ones that produced an answer to attribute.
       const recomputed = attributionOf(t.requestedModel, t.responseModel);
       if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
       if (t.status === 'ok') report.counts[recomputed]++;
       if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
-      if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId)) f('item_model_differs', t.modelId, t.item.modelId);
+      if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId))
+        f('item_model_differs', t.modelId, t.item.modelId);
     }
     if (traces.length < PAGE) break;
     cursor = traces[traces.length - 1]!.id;
@@ -100,17 +115,30 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
       where: { runId, role: 'assistant', ...(cursor ? { id: { gt: cursor } } : {}) },
       orderBy: { id: 'asc' },
       take: PAGE,
-      select: { id: true, modelId: true, provider: true, providerModel: true, traceId: true, trace: { select: { modelId: true } } },
+      select: {
+        id: true,
+        modelId: true,
+        provider: true,
+        providerModel: true,
+        traceId: true,
+        trace: { select: { modelId: true } },
+      },
     });
     for (const m of messages) {
       report.messagesChecked++;
       const snap = m.modelId ? snapshots.get(m.modelId) : undefined;
-      const base = { traceId: m.traceId, messageId: m.id, modelId: m.modelId ?? '', modelName: snap?.name ?? m.modelId ?? '' };
+      const base = {
+        traceId: m.traceId,
+        messageId: m.id,
+        modelId: m.modelId ?? '',
+        modelName: snap?.name ?? m.modelId ?? '',
+      };
       if (!m.traceId || !m.trace) {
         add({ ...base, kind: 'message_without_trace', expected: 'a trace', actual: 'none' });
         continue;
       }
-      if (m.modelId !== m.trace.modelId) add({ ...base, kind: 'message_model_differs', expected: m.trace.modelId, actual: m.modelId ?? '(none)' });
+      if (m.modelId !== m.trace.modelId)
+        add({ ...base, kind: 'message_model_differs', expected: m.trace.modelId, actual: m.modelId ?? '(none)' });
       else if (!snap || m.provider !== snap.provider || m.providerModel !== snap.providerModel)
         add({
           ...base,

@@ -69,16 +69,26 @@ export async function compareRuns(
 ): Promise<CompareReport> {
   runIds = [...new Set(runIds)];
   if (!runIds.length) throw new ReportInputError('runIds', 'choose at least one run');
-  const runs = await prisma.run.findMany({ where: { id: { in: runIds } }, include: { models: { orderBy: { position: 'asc' } } } });
+  const runs = await prisma.run.findMany({
+    where: { id: { in: runIds } },
+    include: { models: { orderBy: { position: 'asc' } } },
+  });
   const missing = runIds.find((id) => !runs.some((r) => r.id === id));
   if (missing) throw new ReportNotFoundError('runIds', `run ${missing} not found`);
   const ordered = runIds.map((id) => runs.find((r) => r.id === id)!);
   const promptSetId = ordered[0]!.promptSetId;
-  if (ordered.some((r) => r.promptSetId !== promptSetId)) throw new ReportInputError('runIds', 'runs can only be compared on the same prompt set');
+  if (ordered.some((r) => r.promptSetId !== promptSetId))
+    throw new ReportInputError('runIds', 'runs can only be compared on the same prompt set');
 
   const columns: CompareColumn[] = ordered.flatMap((r) =>
     r.models.map((m) => ({
-      key: `${r.id}:${m.modelId}`, runId: r.id, runName: r.name, modelId: m.modelId, modelName: m.name, provider: m.provider, providerModel: m.providerModel,
+      key: `${r.id}:${m.modelId}`,
+      runId: r.id,
+      runName: r.name,
+      modelId: m.modelId,
+      modelName: m.name,
+      provider: m.provider,
+      providerModel: m.providerModel,
     })),
   );
 
@@ -90,7 +100,12 @@ export async function compareRuns(
       prisma.trace.findMany({
         where: { ...where, status: 'ok', finalOf: { isNot: null } },
         select: {
-          latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true,
+          latencyMs: true,
+          ttftMs: true,
+          inputTokens: true,
+          outputTokens: true,
+          costUsd: true,
+          attribution: true,
           finishReason: true,
         },
       }),
@@ -120,7 +135,9 @@ export async function compareRuns(
   const start = Math.max(0, Math.floor(opts.cursor ?? 0));
   const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? 50)), 500);
   // Only prompts some run covered: a run with promptLimit N ran prompts 0..N-1.
-  const covered = ordered.some((r) => r.promptLimit == null) ? Infinity : Math.max(...ordered.map((r) => r.promptLimit!));
+  const covered = ordered.some((r) => r.promptLimit == null)
+    ? Infinity
+    : Math.max(...ordered.map((r) => r.promptLimit!));
   const prompts = await prisma.prompt.findMany({
     where: { promptSetId, index: { gte: start, ...(Number.isFinite(covered) ? { lt: covered } : {}) } },
     orderBy: { index: 'asc' },
@@ -132,7 +149,17 @@ export async function compareRuns(
         where: { runId: { in: runIds }, repeatIndex: 0, promptIndex: { in: indexes } },
         include: {
           finalTrace: {
-            select: { id: true, output: true, latencyMs: true, ttftMs: true, inputTokens: true, outputTokens: true, costUsd: true, attribution: true, responseModel: true },
+            select: {
+              id: true,
+              output: true,
+              latencyMs: true,
+              ttftMs: true,
+              inputTokens: true,
+              outputTokens: true,
+              costUsd: true,
+              attribution: true,
+              responseModel: true,
+            },
           },
         },
       })

@@ -5,10 +5,33 @@ import { promptText } from '../run/prompts.js';
 import { ReportNotFoundError } from './errors.js';
 
 export const EXPORT_COLUMNS = [
-  'run_id', 'item_id', 'prompt_index', 'repeat_index', 'model_id', 'model_name', 'provider', 'requested_model', 'response_model',
-  'attribution', 'status', 'attempts', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'cached_input_tokens',
-  'reasoning_tokens', 'cost_usd', 'cost_source', 'trace_id', 'prompt', 'expected', 'output', 'finish_reason',
-  'error_type', 'error_message',
+  'run_id',
+  'item_id',
+  'prompt_index',
+  'repeat_index',
+  'model_id',
+  'model_name',
+  'provider',
+  'requested_model',
+  'response_model',
+  'attribution',
+  'status',
+  'attempts',
+  'latency_ms',
+  'ttft_ms',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'reasoning_tokens',
+  'cost_usd',
+  'cost_source',
+  'trace_id',
+  'prompt',
+  'expected',
+  'output',
+  'finish_reason',
+  'error_type',
+  'error_message',
 ] as const;
 type Record_ = Record<(typeof EXPORT_COLUMNS)[number], string | number | null>;
 
@@ -26,7 +49,10 @@ export function csvField(v: string | number | null): string {
 }
 
 export async function* exportRun(prisma: PrismaClient, runId: string, format: 'csv' | 'jsonl'): AsyncGenerator<string> {
-  const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: { select: { modelId: true, name: true, provider: true } } } });
+  const run = await prisma.run.findUnique({
+    where: { id: runId },
+    include: { models: { select: { modelId: true, name: true, provider: true } } },
+  });
   if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
   const models = new Map(run.models.map((m) => [m.modelId, m]));
   if (format === 'csv') yield EXPORT_COLUMNS.join(',') + '\n';
@@ -54,17 +80,36 @@ export async function* exportRun(prisma: PrismaClient, runId: string, format: 'c
       const m = models.get(i.modelId);
       const p = prompts.get(i.promptIndex);
       const rec: Record_ = {
-        run_id: runId, item_id: i.id, prompt_index: i.promptIndex, repeat_index: i.repeatIndex, model_id: i.modelId,
-        model_name: m?.name ?? null, provider: m?.provider ?? null, requested_model: t?.requestedModel ?? null,
-        response_model: t?.responseModel ?? null, attribution: t?.attribution ?? null, status: i.status, attempts: i.attempts,
-        latency_ms: t?.latencyMs ?? null, ttft_ms: t?.ttftMs ?? null, input_tokens: t?.inputTokens ?? null,
-        output_tokens: t?.outputTokens ?? null, cached_input_tokens: t?.cachedInputTokens ?? null,
-        reasoning_tokens: t?.reasoningTokens ?? null, cost_usd: t?.costUsd ?? null, cost_source: t?.costSource ?? null,
-        trace_id: t?.id ?? null, prompt: p ? promptText(p.input) : null, expected: p?.expected ?? null, output: t?.output ?? null,
-        finish_reason: t?.finishReason ?? null, error_type: t?.errorType ?? null,
+        run_id: runId,
+        item_id: i.id,
+        prompt_index: i.promptIndex,
+        repeat_index: i.repeatIndex,
+        model_id: i.modelId,
+        model_name: m?.name ?? null,
+        provider: m?.provider ?? null,
+        requested_model: t?.requestedModel ?? null,
+        response_model: t?.responseModel ?? null,
+        attribution: t?.attribution ?? null,
+        status: i.status,
+        attempts: i.attempts,
+        latency_ms: t?.latencyMs ?? null,
+        ttft_ms: t?.ttftMs ?? null,
+        input_tokens: t?.inputTokens ?? null,
+        output_tokens: t?.outputTokens ?? null,
+        cached_input_tokens: t?.cachedInputTokens ?? null,
+        reasoning_tokens: t?.reasoningTokens ?? null,
+        cost_usd: t?.costUsd ?? null,
+        cost_source: t?.costSource ?? null,
+        trace_id: t?.id ?? null,
+        prompt: p ? promptText(p.input) : null,
+        expected: p?.expected ?? null,
+        output: t?.output ?? null,
+        finish_reason: t?.finishReason ?? null,
+        error_type: t?.errorType ?? null,
         error_message: t?.errorMessage ?? null,
       };
-      chunk += format === 'csv' ? EXPORT_COLUMNS.map((c) => csvField(rec[c])).join(',') + '\n' : JSON.stringify(rec) + '\n';
+      chunk +=
+        format === 'csv' ? EXPORT_COLUMNS.map((c) => csvField(rec[c])).join(',') + '\n' : JSON.stringify(rec) + '\n';
     }
     yield chunk;
     if (items.length < PAGE) return;

@@ -5,4 +5,5 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
-export const ascending = (values: Array<number | null>) => values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+export const ascending = (values: Array<number | null>) =>
+  values.filter((v): v is number => v !== null).sort((a, b) => a - b);

@@ -74,8 +74,13 @@ export class RunExecution {
     this.gate = new CallGate(plan.concurrency, plan.delayMs);
     // Every call in flight and every waiter listens to one of the run's two signals.
     setMaxListeners(0, this.abort.signal, this.starting.signal);
-    ({ completed: this.completed, failed: this.failed, cancelled: this.cancelled, retries: this.retries, costUsd: this.costUsd } =
-      plan.counters);
+    ({
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+      retries: this.retries,
+      costUsd: this.costUsd,
+    } = plan.counters);
     this.startCounts = this.completed + this.failed;
     this.done = this.execute();
   }
@@ -145,7 +150,7 @@ export class RunExecution {
           failed: finished.failedItems,
           cancelled: finished.cancelledItems,
           total: finished.totalItems,
-          durationMs: (finished.finishedAt!.getTime() - (finished.startedAt ?? finished.createdAt).getTime()),
+          durationMs: finished.finishedAt!.getTime() - (finished.startedAt ?? finished.createdAt).getTime(),
           costUsd: finished.costUsd,
         }),
       ],
@@ -261,7 +266,13 @@ export class RunExecution {
 
     for (;;) {
       attempt++;
-      const ref: ItemRef = { itemId: item.id, modelId: model.modelId, promptIndex: item.promptIndex, repeatIndex: item.repeatIndex, attempt };
+      const ref: ItemRef = {
+        itemId: item.id,
+        modelId: model.modelId,
+        promptIndex: item.promptIndex,
+        repeatIndex: item.repeatIndex,
+        attempt,
+      };
       // Committed before the call goes out: after a crash, every call a provider may have seen
       // is on record, and recovery closes the ones that left no trace as interrupted.
       try {
@@ -288,9 +299,31 @@ export class RunExecution {
         this.costUsd += outcome.cost.usd ?? 0;
         await writer.write({
           traces: [trace],
-          messages: [promptMessageRecord(outcome, messages, conversationId, runId, at), assistantMessageRecord(outcome, traceId, conversationId, runId, at)],
-          items: [{ id: item.id, status: 'completed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
-          counters: [{ runId, delta: { completedItems: 1, inputTokens: outcome.usage.inputTokens ?? 0, outputTokens: outcome.usage.outputTokens ?? 0, costUsd: outcome.cost.usd ?? 0 } }],
+          messages: [
+            promptMessageRecord(outcome, messages, conversationId, runId, at),
+            assistantMessageRecord(outcome, traceId, conversationId, runId, at),
+          ],
+          items: [
+            {
+              id: item.id,
+              status: 'completed',
+              attempts: attempt,
+              finalTraceId: traceId,
+              startedAt: firstStartedAt,
+              endedAt: outcome.endedAt,
+            },
+          ],
+          counters: [
+            {
+              runId,
+              delta: {
+                completedItems: 1,
+                inputTokens: outcome.usage.inputTokens ?? 0,
+                outputTokens: outcome.usage.outputTokens ?? 0,
+                costUsd: outcome.cost.usd ?? 0,
+              },
+            },
+          ],
           events: [this.emit('item.completed', completedPayload(outcome, ref, traceId))],
         });
         return;
@@ -306,7 +339,16 @@ export class RunExecution {
         this.cancelled++;
         await writer.write({
           traces: [trace],
-          items: [{ id: item.id, status: 'cancelled', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
+          items: [
+            {
+              id: item.id,
+              status: 'cancelled',
+              attempts: attempt,
+              finalTraceId: traceId,
+              startedAt: firstStartedAt,
+              endedAt: outcome.endedAt,
+            },
+          ],
           counters: [{ runId, delta: { cancelledItems: 1 } }],
           events: [this.emit('item.failed', { ...base, errorType: 'cancelled', latencyMs: outcome.latencyMs })],
         });
@@ -333,7 +375,16 @@ export class RunExecution {
       this.failed++;
       await writer.write({
         traces: [trace],
-        items: [{ id: item.id, status: 'failed', attempts: attempt, finalTraceId: traceId, startedAt: firstStartedAt, endedAt: outcome.endedAt }],
+        items: [
+          {
+            id: item.id,
+            status: 'failed',
+            attempts: attempt,
+            finalTraceId: traceId,
+            startedAt: firstStartedAt,
+            endedAt: outcome.endedAt,
+          },
+        ],
         counters: [{ runId, delta: { failedItems: 1 } }],
         events: [this.emit('item.failed', { ...base, errorType: outcome.error.type, latencyMs: outcome.latencyMs })],
       });
@@ -346,7 +397,9 @@ export class RunExecution {
     if (this.stopReason !== 'cancel') return;
     this.cancelled++;
     const set: WriteSet = {
-      items: [{ id: item.id, status: 'cancelled', attempts: attempt, finalTraceId: null, startedAt, endedAt: new Date() }],
+      items: [
+        { id: item.id, status: 'cancelled', attempts: attempt, finalTraceId: null, startedAt, endedAt: new Date() },
+      ],
       counters: [{ runId: this.plan.runId, delta: { cancelledItems: 1 } }],
     };
     await this.deps.writer.write(set);
@@ -361,7 +414,10 @@ export class RunExecution {
     });
     if (count) {
       this.cancelled += count;
-      await this.deps.prisma.run.update({ where: { id: this.plan.runId }, data: { cancelledItems: { increment: count } } });
+      await this.deps.prisma.run.update({
+        where: { id: this.plan.runId },
+        data: { cancelledItems: { increment: count } },
+      });
     }
   }
 }

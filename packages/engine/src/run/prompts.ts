@@ -10,5 +10,7 @@ export function toMessages(input: unknown): ChatMessage[] {
 /** The text shown for a prompt in tables and exports. */
 export function promptText(input: unknown): string {
   if (typeof input === 'string') return input;
-  return toMessages(input).map((m) => (m.role === 'user' ? m.content : `[${m.role}] ${m.content}`)).join('\n');
+  return toMessages(input)
+    .map((m) => (m.role === 'user' ? m.content : `[${m.role}] ${m.content}`))
+    .join('\n');
 }

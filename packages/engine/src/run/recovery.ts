@@ -11,11 +11,17 @@ export async function closeInterruptedCalls(prisma: PrismaClient, runId: string)
     (await prisma.runItem.findMany({ where: { runId, status: 'pending' }, select: { id: true } })).map((i) => i.id),
   );
   if (!pendingItems.size) return 0;
-  const started = await prisma.runEvent.findMany({ where: { runId, type: 'item.started' }, select: { payload: true, createdAt: true } });
+  const started = await prisma.runEvent.findMany({
+    where: { runId, type: 'item.started' },
+    select: { payload: true, createdAt: true },
+  });
   const traced = new Set(
-    (await prisma.trace.findMany({ where: { runId, itemId: { in: [...pendingItems] } }, select: { itemId: true, attempt: true } })).map(
-      (t) => `${t.itemId}/${t.attempt}`,
-    ),
+    (
+      await prisma.trace.findMany({
+        where: { runId, itemId: { in: [...pendingItems] } },
+        select: { itemId: true, attempt: true },
+      })
+    ).map((t) => `${t.itemId}/${t.attempt}`),
   );
   const cutOff = started
     .map((e) => e.payload as unknown as EventPayloads['item.started'])

@@ -73,7 +73,8 @@ export function createHuggingFaceAdapter(opts: { fetch?: typeof fetch }): Adapte
 
     args.stream_options = { include_usage: true };
     const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
-    for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<unknown>) fold.add(chunk);
+    for await (const chunk of client.chatCompletionStream(args as any, options) as AsyncIterable<unknown>)
+      fold.add(chunk);
     fold.end(end.done);
     return {
       output: fold.output,

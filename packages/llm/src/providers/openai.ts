@@ -62,12 +62,20 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
       timeout: call.timeoutMs + 1_000,
       maxRetries: 0,
       // The SDK passes fetchOptions through to the fetch as they are.
-      ...(hookInFetch ? { fetchOptions: { beforeSend: call.beforeSend, sent: call.sent } satisfies PooledRequestInit as NonNullable<OpenAI.RequestOptions['fetchOptions']> } : {}),
+      ...(hookInFetch
+        ? {
+            fetchOptions: { beforeSend: call.beforeSend, sent: call.sent } satisfies PooledRequestInit as NonNullable<
+              OpenAI.RequestOptions['fetchOptions']
+            >,
+          }
+        : {}),
     };
     if (!hookInFetch) await call.beforeSend();
 
     if (params.stream === false) {
-      const { data, response } = await (client.chat.completions.create({ ...body, stream: false } as any, reqOpts) as any).withResponse();
+      const { data, response } = await (
+        client.chat.completions.create({ ...body, stream: false } as any, reqOpts) as any
+      ).withResponse();
       const d = data as any;
       if (!d || typeof d !== 'object' || !Array.isArray(d.choices) || d.choices.length === 0) {
         throw new InvalidResponseError(`invalid response: no choices (status ${response.status})`);
@@ -87,10 +95,12 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
     }
 
     // Non-2xx still throws the SDK's APIError (status, headers) before we get the response.
-    const response: Response = await (client.chat.completions.create(
-      { ...body, stream: true, stream_options: { include_usage: true } } as any,
-      reqOpts,
-    ) as any).asResponse();
+    const response: Response = await (
+      client.chat.completions.create(
+        { ...body, stream: true, stream_options: { include_usage: true } } as any,
+        reqOpts,
+      ) as any
+    ).asResponse();
     if (!response.body) throw new InvalidResponseError('invalid response: stream without a body');
     const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
     const end: StreamEnd = { done: false };

@@ -48,11 +48,15 @@ export function createPooledFetch(): typeof fetch {
     (given instanceof Headers ? given : new Headers(given)).forEach((v, k) => {
       headers[k] = v;
     });
-    const body = await bodyBytes(init.body !== undefined ? init.body : request?.body ? await request.arrayBuffer() : null, headers);
+    const body = await bodyBytes(
+      init.body !== undefined ? init.body : request?.body ? await request.arrayBuffer() : null,
+      headers,
+    );
     if (body) headers['content-length'] = String(body.byteLength);
     signal?.throwIfAborted();
     const secure = url.protocol === 'https:';
-    if (!secure && url.protocol !== 'http:') throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
+    if (!secure && url.protocol !== 'http:')
+      throw new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) });
 
     return new Promise<Response>((resolve, reject) => {
       const req = (secure ? https : http).request(url, { method, headers, agent: secure ? httpsAgent : httpAgent });
@@ -165,7 +169,10 @@ export function createPooledFetch(): typeof fetch {
   };
 }
 
-async function bodyBytes(b: RequestInit['body'] | ArrayBuffer, headers: Record<string, string>): Promise<Buffer | null> {
+async function bodyBytes(
+  b: RequestInit['body'] | ArrayBuffer,
+  headers: Record<string, string>,
+): Promise<Buffer | null> {
   if (b == null) return null;
   if (typeof b === 'string') {
     headers['content-type'] ??= 'text/plain;charset=UTF-8';
@@ -187,7 +194,11 @@ const BROTLI = { flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib
 function decoded(res: http.IncomingMessage, encoding: string | null): Readable {
   if (!encoding) return res;
   const steps: NodeJS.ReadWriteStream[] = [];
-  for (const c of encoding.toLowerCase().split(',').map((s) => s.trim()).reverse()) {
+  for (const c of encoding
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim())
+    .reverse()) {
     if (c === 'gzip' || c === 'x-gzip') steps.push(zlib.createGunzip(ZLIB));
     else if (c === 'deflate') steps.push(zlib.createInflate(ZLIB));
     else if (c === 'br') steps.push(zlib.createBrotliDecompress(BROTLI));

@@ -69,7 +69,9 @@ export class SSEDecoder {
    * dispatch it.
    */
   end(): SSEvent[] {
-    return this.buf === '\r' && (this.event || this.data.length > 0) ? [{ event: this.event, data: this.data.join('\n') }] : [];
+    return this.buf === '\r' && (this.event || this.data.length > 0)
+      ? [{ event: this.event, data: this.data.join('\n') }]
+      : [];
   }
 }
 
