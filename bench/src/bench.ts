@@ -5,12 +5,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
-import superjson from 'superjson';
-import WebSocket from 'ws';
 import type { AppRouter, RunEventMessage } from '@batchlight/api';
 import { tempPostgres } from '@batchlight/db/testing';
-import { fakeReset, fakeStats, startFake, startServer, type Proc } from './processes.js';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, type TRPCClient, wsLink } from '@trpc/client';
+import superjson from 'superjson';
+import WebSocket from 'ws';
+import { fakeReset, fakeStats, type Proc, startFake, startServer } from './processes.js';
 import { timerIntervals } from './stalls.js';
 import { captureRequestStarts } from './wire.js';
 

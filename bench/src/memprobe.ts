@@ -2,9 +2,9 @@
 // the peak since the last line (VmHWM, reset after each line through /proc/<pid>/clear_refs), so
 // a peak is attributed to the phase it happened in.
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { AppRouter } from '@batchlight/api';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import superjson from 'superjson';
-import type { AppRouter } from '@batchlight/api';
 import { startFake, startServer } from './processes.js';
 
 const n = Number(process.argv[2] ?? 50_000);

@@ -1,6 +1,6 @@
 // The benchmark's subjects run as their own processes, as users run them.
 import { fileURLToPath } from 'node:url';
-import { spawnUntilReady, startServerProcess, type RunningProcess } from '@batchlight/testkit';
+import { type RunningProcess, spawnUntilReady, startServerProcess } from '@batchlight/testkit';
 
 export type Proc = RunningProcess;
 const FAKE = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.meta.url));

@@ -2,10 +2,11 @@
 // It is typechecked with the CLI (`pnpm --filter @batchlight/cli typecheck`), so it cannot rot.
 // Run it against a server (env BATCHLIGHT_SERVER, BATCHLIGHT_TOKEN) with any TypeScript runner,
 // e.g. `npx tsx examples/script.ts` from apps/cli.
+
+import type { AppRouter, inferRouterOutputs } from '@batchlight/api';
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import WebSocket from 'ws';
-import type { AppRouter, inferRouterOutputs } from '@batchlight/api';
 
 type Outputs = inferRouterOutputs<AppRouter>;
 

@@ -1,18 +1,18 @@
 // The typed client every command uses: queries and mutations over HTTP, the export stream over
 // httpBatchStreamLink, subscriptions over a WebSocket that opens only when a command subscribes.
 import { randomUUID } from 'node:crypto';
+import type { AppRouter } from '@batchlight/api';
 import {
   createTRPCClient,
   createWSClient,
   httpBatchLink,
   httpBatchStreamLink,
   splitLink,
-  wsLink,
   type TRPCClient,
+  wsLink,
 } from '@trpc/client';
 import superjson from 'superjson';
 import WebSocket from 'ws';
-import type { AppRouter } from '@batchlight/api';
 import { isConnectionError } from './errors.js';
 
 export type Client = TRPCClient<AppRouter>;

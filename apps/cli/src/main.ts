@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect, createOnce, type Client } from './client.js';
+import { type Client, connect, createOnce } from './client.js';
 import { CliError, describeError, EXIT } from './errors.js';
 import { follow, summary, summaryTable } from './follow.js';
 import { duration, ms, table, usd } from './format.js';

@@ -1,7 +1,7 @@
 // Turns what the user typed (model names or ids, a prompt set id or a file) into ids.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { createOnce, type Client } from './client.js';
+import { type Client, createOnce } from './client.js';
 import { CliError } from './errors.js';
 
 export async function resolveModels(client: Client, wanted: string[]): Promise<string[]> {

@@ -1,17 +1,17 @@
 // Drives the built CLI (dist/main.js) as a subprocess against the real server, started as its own
 // process on a free port with a fresh SQLite database and a token.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AppRouter } from '@batchlight/api';
+import { type RunningProcess, startServerProcess } from '@batchlight/testkit';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from '@batchlight/api';
-import { startServerProcess, type RunningProcess } from '@batchlight/testkit';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TOKEN = 'cli-token-0123456789';

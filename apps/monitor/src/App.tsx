@@ -1,10 +1,10 @@
-import { useRoute } from './router';
-import { RunsPage } from './pages/RunsPage';
-import { NewRunPage } from './pages/NewRunPage';
-import { RunPage } from './pages/RunPage';
 import { ComparePage } from './pages/ComparePage';
 import { ModelsPage } from './pages/ModelsPage';
+import { NewRunPage } from './pages/NewRunPage';
 import { PromptSetsPage } from './pages/PromptSetsPage';
+import { RunPage } from './pages/RunPage';
+import { RunsPage } from './pages/RunsPage';
+import { useRoute } from './router';
 
 const NAV = [
   ['runs', 'Runs'],

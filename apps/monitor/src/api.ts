@@ -1,7 +1,8 @@
 // The typed API client: queries and mutations over HTTP (batched), subscriptions over WebSocket.
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, TRPCClientError } from '@trpc/client';
-import superjson from 'superjson';
+
 import type { AppRouter, inferRouterOutputs } from '@batchlight/api';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
+import superjson from 'superjson';
 
 export type Outputs = inferRouterOutputs<AppRouter>;
 export type RunView = Outputs['runs']['get'];

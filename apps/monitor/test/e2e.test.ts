@@ -1,15 +1,16 @@
 // End to end: the real server (its own process, serving the built monitor) and Debian's Chromium.
-import net from 'node:net';
+
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import superjson from 'superjson';
 import type { AppRouter } from '@batchlight/api';
-import { startFakeOpenAI, startServerProcess, type FakeServer, type RunningProcess } from '@batchlight/testkit';
+import { type FakeServer, type RunningProcess, startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SHOTS = fileURLToPath(new URL('../test-output/', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

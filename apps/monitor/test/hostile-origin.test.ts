@@ -4,16 +4,17 @@
 // own origin). Each tries a WebSocket mutation and the POSTs a page can send without asking CORS;
 // none may get through, and nothing may be written. Then the monitor itself is framed by another
 // page: the browser refuses to show it.
-import { createServer, type Server } from 'node:http';
+
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import superjson from 'superjson';
 import type { AppRouter } from '@batchlight/api';
-import { startServerProcess, type RunningProcess } from '@batchlight/testkit';
+import { type RunningProcess, startServerProcess } from '@batchlight/testkit';
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'hostile-origin-token-0123456789';

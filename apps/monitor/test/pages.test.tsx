@@ -1,8 +1,9 @@
 // @vitest-environment jsdom
 // Pages and components against a stubbed API module: what the user sees for each answer.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { TRPCClientError } from '@trpc/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const fake = vi.hoisted(() => ({
   models: [] as unknown[],

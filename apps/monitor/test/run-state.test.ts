@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import type { RunEventMessage } from '@batchlight/api';
-import { addItems, applyEvents, emptyState, modelStats } from '../src/run-state';
-import { diffWords } from '../src/diff';
+import { describe, expect, it } from 'vitest';
 import type { ItemRow } from '../src/api';
+import { diffWords } from '../src/diff';
+import { addItems, applyEvents, emptyState, modelStats } from '../src/run-state';
 
 const item = (id: string, over: Partial<ItemRow> = {}): ItemRow =>
   ({

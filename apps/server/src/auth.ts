@@ -2,7 +2,7 @@
 // `Authorization: Bearer <token>`, or the cookie the monitor gets by opening /?token=<token> once
 // (handled in server.ts). Never as a query parameter on /trpc or /ws: URLs end up in logs.
 // Everything here is total: a malformed header is a missing token, never an exception.
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const TOKEN_COOKIE = 'batchlight_token';

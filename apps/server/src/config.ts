@@ -1,10 +1,10 @@
 // The server's settings, from the environment: every one of them here, with its default, its
 // rule and what is said when it is broken (README, "Configuration"; SECURITY.md).
 import { networkInterfaces } from 'node:os';
-import { z } from 'zod';
 import { DEFAULT_DATABASE_URL } from '@batchlight/db';
-import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
 import type { CallPolicySpec, LlmLimits } from '@batchlight/llm';
+import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
+import { z } from 'zod';
 
 export interface Limits {
   /** Request body (HTTP) and WebSocket message, bytes. */

@@ -1,3 +1,3 @@
-export { startServer, type RunningServer, type StartOptions } from './server.js';
-export { loadConfig, ConfigError, type ServerConfig } from './config.js';
+export { ConfigError, loadConfig, type ServerConfig } from './config.js';
 export { demoPromptSet, SIMULATED_MODELS } from './seed.js';
+export { type RunningServer, type StartOptions, startServer } from './server.js';

@@ -3,10 +3,11 @@
 // its last event id, and a SIGKILL of the server with everything in flight. Afterwards every
 // trace and assistant message names the model the provider was really asked for, by the fake's
 // own request log: each answer is signed with the model its request named.
-import { describe, expect, it } from 'vitest';
+
 import { createDb } from '@batchlight/db';
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
-import { startFakeHuggingFace, startFakeOpenAI, type BehaviorSpec } from '@batchlight/testkit';
+import { type BehaviorSpec, startFakeHuggingFace, startFakeOpenAI } from '@batchlight/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   allTraces,
   cleanupsAfterAll,

@@ -3,9 +3,10 @@
 // NUL and lone surrogates anywhere in an input are 400 naming the field with nothing written
 // (PostgreSQL refused them mid-insert with a 500 and SQLite stored them), deep and self-referring
 // payloads are 400, and a 500 says nothing but an id that the server log explains.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+
 import { MAX_INPUT_DEPTH } from '@batchlight/api';
+import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectEvents, failure, promptSet, startTestServer, type TestServer } from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('the error contract on %s', (provider) => {

@@ -1,9 +1,10 @@
 // SIGKILL the real server process mid-run, start it again: the run finishes, each item completed
 // exactly once, the calls cut off by the kill are closed as interrupted, and those do not count
 // against an item's retry budget.
-import { describe, expect, it } from 'vitest';
-import { startFakeOpenAI } from '@batchlight/testkit';
+
 import { PROVIDERS_UNDER_TEST, tempDatabase } from '@batchlight/db/testing';
+import { startFakeOpenAI } from '@batchlight/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   allItems,
   allTraces,

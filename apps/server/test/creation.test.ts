@@ -1,9 +1,10 @@
 // Prompt sets and runs large enough to take several insert statements: created whole, in order,
 // or not at all when a statement past the first one fails (a trigger makes it fail, in the real
 // database, mid-transaction).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { BULK_ROWS } from '@batchlight/db';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allItems, promptSet, startTestServer, type TestServer } from './helpers.js';
 
 const FAIL_AT = BULK_ROWS + 5; // in the second statement

@@ -2,12 +2,13 @@
 // holding a key cannot be pointed elsewhere without its key, the operator can restrict the hosts
 // models call, and a row that breaks these rules however it was written (Prisma Studio, an older
 // version, a run snapshotted before) sends nothing. "Nothing was sent" is checked at the fake.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+
 import { resolveRegistryModel } from '@batchlight/engine';
 import { CallPolicy } from '@batchlight/llm';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/index.js';
-import { allItems, failure, promptSet, startTestServer, waitFor, type TestServer } from './helpers.js';
+import { allItems, failure, promptSet, startTestServer, type TestServer, waitFor } from './helpers.js';
 
 const STORED_KEY = 'sk-stored-key-that-must-stay-home-0123';
 

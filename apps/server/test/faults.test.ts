@@ -2,9 +2,10 @@
 // (the testkit fakes, the real SDKs, the real server). Each row is a model of one run whose
 // provider misbehaves in one way; the table says what each attempt's trace records, whether the
 // item was retried, and how it ended.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { DEFAULT_LLM_LIMITS, type ErrorType } from '@batchlight/llm';
-import { fakeAnswer, startFakeHuggingFace, startFakeOpenAI, type Behavior, type FakeServer } from '@batchlight/testkit';
+import { type Behavior, type FakeServer, fakeAnswer, startFakeHuggingFace, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allItems,
   allTraces,

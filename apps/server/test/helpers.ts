@@ -1,12 +1,12 @@
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
+import type { AppRouter, RunEventMessage } from '@batchlight/api';
+import { type TempDatabase, tempDatabase } from '@batchlight/db/testing';
+import { type FakeServer, startServerProcess } from '@batchlight/testkit';
 import type { TRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll } from 'vitest';
 import WebSocket from 'ws';
-import type { AppRouter, RunEventMessage } from '@batchlight/api';
-import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
-import { startServerProcess, type FakeServer } from '@batchlight/testkit';
-import { loadConfig, startServer, type RunningServer } from '../src/index.js';
+import { loadConfig, type RunningServer, startServer } from '../src/index.js';
 
 export type Client = TRPCClient<AppRouter>;
 

@@ -2,10 +2,10 @@
 // may end the process, each gets a 4xx, and the server answers /trpc/health afterwards. Then the
 // Host and Origin checks, the token rules, the security headers and the body limit.
 import net from 'node:net';
-import WebSocket from 'ws';
+import { type TempDatabase, tempSqlite } from '@batchlight/db/testing';
+import { type RunningProcess, sendLargeBody, spawnUntilReady, startServerProcess } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendLargeBody, spawnUntilReady, startServerProcess, type RunningProcess } from '@batchlight/testkit';
-import { tempSqlite, type TempDatabase } from '@batchlight/db/testing';
+import WebSocket from 'ws';
 
 const TOKEN = 'hostile-test-token-0123456789';
 const bearer = { authorization: `Bearer ${TOKEN}` };

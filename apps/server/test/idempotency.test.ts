@@ -2,10 +2,10 @@
 // call created (also when the duplicates race), another input or procedure under the same id is
 // a CONFLICT naming requestId, and a create that fails leaves no key behind.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
-import { collectEvents, fakeModel, promptSet, startTestServer, type Client, type TestServer } from './helpers.js';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, collectEvents, fakeModel, promptSet, startTestServer, type TestServer } from './helpers.js';
 
 type Failure = { data?: { code?: string; fieldErrors?: Record<string, string[]> }; message: string };
 const failureOf = (p: Promise<unknown>) =>

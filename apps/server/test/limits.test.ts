@@ -1,8 +1,9 @@
 // Each limit is a setting (set low here), refused with a 400 naming the field and the setting,
 // with nothing written; a trace's output past its limit is cut and says so, on both databases.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allTraces,
   collectEvents,

@@ -4,9 +4,10 @@
 // the LLM worker thread (its young generation capped at 32 MB in @batchlight/llm threaded.ts: 260
 // MB at 16, for a quarter less throughput). The benchmark (pnpm bench B4) measures 10,000 and
 // 100,000 against a target of 300 MB; this budget leaves that 10 MB for the larger run.
-import { afterAll, expect, it } from 'vitest';
-import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
+
 import { tempSqlite } from '@batchlight/db/testing';
+import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
+import { afterAll, expect, it } from 'vitest';
 import { fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
 
 const N = 10_000;

@@ -1,9 +1,10 @@
 // One execution per run, whatever the interleaving: 20 runs.resume calls at once on a cancelled
 // run, and a resume racing start-up recovery, call every item exactly once at the fake.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
+
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
-import { allItems, fakeModel, promptSet, startTestServer, waitFor, type Client, type TestServer } from './helpers.js';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allItems, type Client, fakeModel, promptSet, startTestServer, type TestServer, waitFor } from './helpers.js';
 
 const N = 30;
 

@@ -3,11 +3,11 @@
 // failure replays; bounded: each takes 20-30 s here (a restart is about a second), more on a
 // loaded machine. BATCHLIGHT_TEST_SIGTERMS=20 measures the deploy figure over 20 SIGTERMs.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '@batchlight/llm';
-import { startFakeOpenAI, type BehaviorSpec, type FakeServer } from '@batchlight/testkit';
-import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/api';
+import { PROVIDERS_UNDER_TEST, type TempDatabase, tempDatabase } from '@batchlight/db/testing';
+import { mulberry32 } from '@batchlight/llm';
+import { type BehaviorSpec, type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   allItems,
   allTraces,

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHuggingFace, startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
 import { PROVIDERS_UNDER_TEST } from '@batchlight/db/testing';
+import { type FakeServer, startFakeHuggingFace, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allItems,
   allTraces,
@@ -9,8 +9,8 @@ import {
   promptSet,
   requestsByPrompt,
   startTestServer,
-  waitFor,
   type TestServer,
+  waitFor,
 } from './helpers.js';
 
 describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) => {

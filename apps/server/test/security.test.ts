@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type { AppRouter } from '@batchlight/api';
+import { type EchoKey, type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { createTRPCClient, httpBatchStreamLink } from '@trpc/client';
 import superjson from 'superjson';
-import type { AppRouter } from '@batchlight/api';
-import { startFakeOpenAI, type EchoKey, type FakeServer } from '@batchlight/testkit';
-import { loadConfig } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ownHosts } from '../src/config.js';
 import { createRequestGate } from '../src/gate.js';
+import { loadConfig } from '../src/index.js';
 import {
   allItems,
   allTraces,

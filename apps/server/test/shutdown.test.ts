@@ -1,9 +1,10 @@
 // SIGTERM on the real server process: it starts no new call, lets the calls in flight finish and
 // commits them, then exits, so a restart (a deploy) sends none of them again. A second signal, or
 // the grace running out, cuts off what is still open (closed as interrupted, sent again later).
+
+import { type TempDatabase, tempDatabase } from '@batchlight/db/testing';
+import { type FakeServer, type RunningProcess, startFakeOpenAI } from '@batchlight/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeServer, type RunningProcess } from '@batchlight/testkit';
-import { tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import { loadConfig } from '../src/index.js';
 import {
   allTraces,

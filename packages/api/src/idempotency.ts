@@ -4,9 +4,9 @@
 // crash leaves both or neither; concurrent duplicates meet at the key's primary key, and the
 // loser reads the winner's result.
 import { createHash, createHmac } from 'node:crypto';
+import type { Prisma } from '@batchlight/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import type { Prisma } from '@batchlight/db';
 import type { Context } from './context.js';
 
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000;

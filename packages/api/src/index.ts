@@ -1,14 +1,14 @@
-export { appRouter, type AppRouter } from './root.js';
-export { createTRPCContext, type Context, type ApiLimits } from './context.js';
-export { createCallerFactory, errorIdOf } from './trpc.js';
-export { checkInput, MAX_INPUT_DEPTH, MAX_INPUT_NODES } from './input-check.js';
-export { parsePromptFile, parseCsv, parseJsonl } from './prompt-import.js';
-export type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 export type {
-  RunEventMessage,
-  RunFeedMessage,
   EventPayloads,
   EventType,
-  RunStatus,
   ItemStatus,
+  RunEventMessage,
+  RunFeedMessage,
+  RunStatus,
 } from '@batchlight/engine';
+export type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+export { type ApiLimits, type Context, createTRPCContext } from './context.js';
+export { checkInput, MAX_INPUT_DEPTH, MAX_INPUT_NODES } from './input-check.js';
+export { parseCsv, parseJsonl, parsePromptFile } from './prompt-import.js';
+export { type AppRouter, appRouter } from './root.js';
+export { createCallerFactory, errorIdOf } from './trpc.js';

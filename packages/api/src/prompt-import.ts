@@ -1,6 +1,7 @@
 // Parses prompt files (JSONL or CSV) into prompts, with errors that name the line.
-import { z } from 'zod';
+
 import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
 import { checkInput } from './input-check.js';
 import { promptInput } from './schemas.js';
 

@@ -1,9 +1,9 @@
-import { createTRPCRouter, publicProcedure } from './trpc.js';
 import { chatRouter } from './routers/chat.js';
 import { modelsRouter } from './routers/models.js';
 import { promptSetsRouter } from './routers/promptSets.js';
 import { runsRouter } from './routers/runs.js';
 import { tracesRouter } from './routers/traces.js';
+import { createTRPCRouter, publicProcedure } from './trpc.js';
 
 export const appRouter = createTRPCRouter({
   // `shuttingDown`: the server is draining (SIGTERM) and starts no run: a balancer can route elsewhere.

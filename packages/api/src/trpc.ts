@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from '@batchlight/engine';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from '@batchlight/engine';
 import type { Context } from './context.js';
 import { checkInput } from './input-check.js';
 import { transformer } from './transformer.js';

@@ -1,6 +1,6 @@
 // Derives prisma/postgres/schema.prisma from the one source schema (prisma/schema.prisma).
 // `--check` fails when the committed copy is out of date (run in CI through the build).
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../prisma/', import.meta.url));

@@ -10,7 +10,7 @@
 // 100,000-prompt set left ~80 MB alive after it returned; now a statement's values are one string
 // of at most BULK_CHARS, so what the history keeps is bounded by 100 × BULK_CHARS (1.6 MB).
 import type { Db } from './client.js';
-import { PG_TYPE, type Column } from './columns.js';
+import { type Column, PG_TYPE } from './columns.js';
 
 export interface PromptRow {
   id: string;

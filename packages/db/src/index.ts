@@ -1,18 +1,18 @@
+export { BULK_CHARS, BULK_ROWS, bulkInsert, type NewRunItem, type PromptRow } from './bulk.js';
 export { createDb, type Db, type PrismaClient } from './client.js';
-export { migrate, readMigrations, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate.js';
-export { parseDbUrl, redactDbUrl, DEFAULT_DATABASE_URL, type DbProvider } from './url.js';
-export { Prisma } from './generated/sqlite/client.js';
 export type {
-  Model,
-  PromptSet,
-  Prompt,
-  Run,
-  RunModel,
-  RunItem,
   Conversation,
   Message,
-  Trace,
+  Model,
+  Prompt,
+  PromptSet,
+  Run,
   RunEvent,
+  RunItem,
+  RunModel,
+  Trace,
 } from './generated/sqlite/client.js';
-export type { WriteBatch, TraceRow, MessageRow, EventRow, ItemUpdate, RunCounters } from './rows.js';
-export { bulkInsert, BULK_ROWS, BULK_CHARS, type PromptRow, type NewRunItem } from './bulk.js';
+export { Prisma } from './generated/sqlite/client.js';
+export { MIGRATIONS_DIR, type MigrateResult, MigrationError, migrate, readMigrations } from './migrate.js';
+export type { EventRow, ItemUpdate, MessageRow, RunCounters, TraceRow, WriteBatch } from './rows.js';
+export { type DbProvider, DEFAULT_DATABASE_URL, parseDbUrl, redactDbUrl } from './url.js';

@@ -3,12 +3,12 @@
 // CLI and Studio accept the database. The native engine that would do this cannot be downloaded
 // here; this runner needs only the database drivers.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { parseDbUrl, type DbProvider } from './url.js';
+import { type DbProvider, parseDbUrl } from './url.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
 const PG_LOCK_KEY = 72707369; // the advisory lock key Prisma's engine takes

@@ -4,7 +4,7 @@
 // never interpolated.
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { Db, PrismaClient } from './client.js';
-import { EVENT, ITEM, MESSAGE, PG_TYPE, TRACE, type Column, type Kind } from './columns.js';
+import { type Column, EVENT, ITEM, type Kind, MESSAGE, PG_TYPE, TRACE } from './columns.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import type { ItemUpdate, RunCounters, WriteBatch } from './rows.js';
 

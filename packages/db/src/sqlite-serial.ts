@@ -8,7 +8,7 @@
 // the same lock that the engine's own writer connection (sqlite-batch.ts) takes, so that no two
 // writes of this process ever meet inside SQLite (better-sqlite3 waits for SQLite's file lock
 // synchronously, which would block the event loop the other write needs to finish).
-import type { Mutex } from 'async-mutex';
+
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -17,6 +17,7 @@ import type {
   SqlResultSet,
   Transaction,
 } from '@prisma/driver-adapter-utils';
+import type { Mutex } from 'async-mutex';
 
 export class SerializedAdapterFactory implements SqlDriverAdapterFactory {
   readonly provider = 'sqlite' as const;

@@ -1,8 +1,8 @@
 // bulkInsert against real databases: rows read back exactly as the ORM writes them, statements
 // stay bounded however many rows come, rows are pulled lazily, and a failure leaves nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_CHARS, BULK_ROWS, bulkInsert, createDb, migrate, type Db, type PromptRow } from '../src/index.js';
-import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '../src/testing.js';
+import { BULK_CHARS, BULK_ROWS, bulkInsert, createDb, type Db, migrate, type PromptRow } from '../src/index.js';
+import { PROVIDERS_UNDER_TEST, type TempDatabase, tempDatabase } from '../src/testing.js';
 
 // Values that a JSON round trip could bend: quotes, backslashes, newlines, non-ASCII, astral
 // characters, a string that looks like a number or like JSON, chat messages, nested metadata.

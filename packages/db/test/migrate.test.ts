@@ -1,12 +1,11 @@
-import { cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { statSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createDb, migrate, MigrationError, MIGRATIONS_DIR, parseDbUrl, readMigrations } from '../src/index.js';
-import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '../src/testing.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createDb, MIGRATIONS_DIR, MigrationError, migrate, parseDbUrl, readMigrations } from '../src/index.js';
+import { PROVIDERS_UNDER_TEST, type TempDatabase, tempDatabase } from '../src/testing.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

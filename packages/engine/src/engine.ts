@@ -2,8 +2,9 @@
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
-import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
 import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
+import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
+import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
 import { BatchWriter } from './events/writer.js';
@@ -12,7 +13,6 @@ import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/reso
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
-import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 
 export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
 

@@ -1,11 +1,11 @@
-export { createEngine, ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './engine.js';
-export type { Engine, EngineOptions, CreateRunInput, ChatInput } from './engine.js';
+export type { ChatInput, CreateRunInput, Engine, EngineOptions } from './engine.js';
+export { ConflictError, createEngine, EngineInputError, NotFoundError, ShuttingDownError } from './engine.js';
 export { createInProcessBus, type EventBus } from './events/bus.js';
 export { readEventLog } from './events/log.js';
 export * from './events/types.js';
-export { encryptSecret, decryptSecret, maskSecret } from './models/secrets.js';
-export { resolveRegistryModel, resolveSnapshot } from './models/resolve.js';
-export { toMessages, promptText } from './run/prompts.js';
-export { PREVIEW_CHARS } from './run/records.js';
 export { uuidv7 } from './ids.js';
+export { resolveRegistryModel, resolveSnapshot } from './models/resolve.js';
+export { decryptSecret, encryptSecret, maskSecret } from './models/secrets.js';
 export * from './reports/index.js';
+export { promptText, toMessages } from './run/prompts.js';
+export { PREVIEW_CHARS } from './run/records.js';

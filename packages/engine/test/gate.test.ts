@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallGate } from '../src/run/gate.js';
+import { describe, expect, it } from 'vitest';
 import { monotonicUuidv7, uuidv7 } from '../src/ids.js';
 import { decryptSecret, encryptSecret, maskSecret } from '../src/models/secrets.js';
+import { CallGate } from '../src/run/gate.js';
 
 describe('CallGate', () => {
   it('never lets more than `concurrency` calls run at once', async () => {

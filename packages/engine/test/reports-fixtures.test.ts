@@ -1,8 +1,9 @@
 // Reports over rows built directly with Prisma (no engine, no provider): the data is known
 // exactly, so audit findings, aggregates, percentiles and export rows can be asserted exactly.
+
+import { createDb, type Db, type Model, migrate, type Prisma, type PrismaClient } from '@batchlight/db';
+import { PROVIDERS_UNDER_TEST, type TempDatabase, tempDatabase } from '@batchlight/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, migrate, type Db, type Model, type Prisma, type PrismaClient } from '@batchlight/db';
-import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import { monotonicUuidv7 } from '../src/ids.js';
 import {
   auditRun,

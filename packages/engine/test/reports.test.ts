@@ -1,14 +1,14 @@
+import { createDb, type Db, migrate } from '@batchlight/db';
+import { PROVIDERS_UNDER_TEST, type TempDatabase, tempDatabase } from '@batchlight/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, migrate, type Db } from '@batchlight/db';
-import { PROVIDERS_UNDER_TEST, tempDatabase, type TempDatabase } from '@batchlight/db/testing';
 import {
   compareRuns,
   createEngine,
   csvField,
+  type Engine,
   exportRun,
   percentile,
   ReportInputError,
-  type Engine,
 } from '../src/index.js';
 
 describe('report helpers', () => {

@@ -1,4 +1,15 @@
-import { DEFAULT_LLM_LIMITS } from './types.js';
+import { attributionOf } from './attribution.js';
+import { computeCost } from './cost.js';
+import type { HeadersLike } from './errors.js';
+import { classifyError, TruncatedStreamError } from './errors.js';
+import { resolveApiKey } from './model.js';
+import { Pacer } from './pacer.js';
+import { CallPolicy, type CallPolicySpec } from './policy.js';
+import { createHuggingFaceAdapter } from './providers/huggingface.js';
+import { createOpenAIAdapter } from './providers/openai.js';
+import type { Adapter } from './providers/shared.js';
+import { createSimulatedAdapter } from './providers/simulated.js';
+import { scrubberFor } from './scrub.js';
 import type {
   CallFailure,
   CallOutcome,
@@ -9,18 +20,7 @@ import type {
   Provider,
   ResolvedModel,
 } from './types.js';
-import type { Adapter } from './providers/shared.js';
-import type { HeadersLike } from './errors.js';
-import { classifyError, TruncatedStreamError } from './errors.js';
-import { attributionOf } from './attribution.js';
-import { computeCost } from './cost.js';
-import { resolveApiKey } from './model.js';
-import { createOpenAIAdapter } from './providers/openai.js';
-import { Pacer } from './pacer.js';
-import { CallPolicy, type CallPolicySpec } from './policy.js';
-import { scrubberFor } from './scrub.js';
-import { createHuggingFaceAdapter } from './providers/huggingface.js';
-import { createSimulatedAdapter } from './providers/simulated.js';
+import { DEFAULT_LLM_LIMITS } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_NAME_CHARS = 300;

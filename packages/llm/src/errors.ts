@@ -1,5 +1,5 @@
-import type { CallFailure, ErrorType } from './types.js';
 import { scrubberFor } from './scrub.js';
+import type { CallFailure, ErrorType } from './types.js';
 
 type CallError = CallFailure['error'];
 

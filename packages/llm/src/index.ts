@@ -1,23 +1,30 @@
-export * from './types.js';
-export { createLlmClient, DEFAULT_TIMEOUT_MS } from './client.js';
-export { createThreadedLlmClient, type ThreadedLlmClient } from './threaded.js';
-export type { LlmClientOptions } from './client.js';
 export { attributionOf } from './attribution.js';
+export type { LlmClientOptions } from './client.js';
+export { createLlmClient, DEFAULT_TIMEOUT_MS } from './client.js';
 export { computeCost } from './cost.js';
-export { retryPolicy, shouldRetry, backoffMs, RETRYABLE, MAX_RETRY_AFTER_MS } from './retry.js';
-export type { BackoffOptions } from './retry.js';
+export type { ClassifyContext } from './errors.js';
 export {
   classifyError,
+  InvalidResponseError,
   parseRetryAfter,
   redact,
-  typeForStatus,
-  InvalidResponseError,
   TruncatedStreamError,
+  typeForStatus,
 } from './errors.js';
-export type { ClassifyContext } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';
-export { CallPolicy, CREDENTIAL_ENV_PREFIX, DEFAULT_CREDENTIAL_ENVS, DEFAULT_PROVIDER_HOSTS } from './policy.js';
-export { isDeniedCredentialEnv, parseHostEntry, type CallPolicySpec } from './policy.js';
-export { SecretScrubber, scrubberFor, storableText, SECRET_PIECE } from './scrub.js';
 export { Pacer } from './pacer.js';
-export { simulatedText, estimateTokens, mulberry32 } from './providers/simulated.js';
+export {
+  CallPolicy,
+  type CallPolicySpec,
+  CREDENTIAL_ENV_PREFIX,
+  DEFAULT_CREDENTIAL_ENVS,
+  DEFAULT_PROVIDER_HOSTS,
+  isDeniedCredentialEnv,
+  parseHostEntry,
+} from './policy.js';
+export { estimateTokens, mulberry32, simulatedText } from './providers/simulated.js';
+export type { BackoffOptions } from './retry.js';
+export { backoffMs, MAX_RETRY_AFTER_MS, RETRYABLE, retryPolicy, shouldRetry } from './retry.js';
+export { SECRET_PIECE, SecretScrubber, scrubberFor, storableText } from './scrub.js';
+export { createThreadedLlmClient, type ThreadedLlmClient } from './threaded.js';
+export * from './types.js';

@@ -1,5 +1,5 @@
-import type { Credential, ResolvedModel } from './types.js';
 import { createHash } from 'node:crypto';
+import type { Credential, ResolvedModel } from './types.js';
 
 /**
  * Deep-freeze a resolved model: the object, its params (and params.simulation), pricing and

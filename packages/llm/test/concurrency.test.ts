@@ -1,6 +1,6 @@
+import { demoPrompts, type FakeServer, startFakeHuggingFace, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeHuggingFace, startFakeOpenAI, demoPrompts, type FakeServer } from '@batchlight/testkit';
-import { createLlmClient, type CallOutcome, type ResolvedModel } from '../src/index.js';
+import { type CallOutcome, createLlmClient, type ResolvedModel } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
 
 let oa: FakeServer;

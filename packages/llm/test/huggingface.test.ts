@@ -1,6 +1,6 @@
+import { type FakeServer, startFakeHuggingFace } from '@batchlight/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeHuggingFace, type FakeServer } from '@batchlight/testkit';
-import { createLlmClient, type CallFailure, type CallResult } from '../src/index.js';
+import { type CallFailure, type CallResult, createLlmClient } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
 
 const TOKEN = 'hf_plantedSecretToken0123456789';

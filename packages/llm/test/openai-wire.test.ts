@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import zlib from 'node:zlib';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { APIError } from 'openai';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
-import { classifyError, createLlmClient, type CallFailure, type CallResult } from '../src/index.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createThreadedLlmClient } from '../dist/index.js';
+import { type CallFailure, type CallResult, classifyError, createLlmClient } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
-import { sseAnswer, sseChunk, startServer, until, type Handler, type TinyServer } from './server.js';
+import { type Handler, sseAnswer, sseChunk, startServer, type TinyServer, until } from './server.js';
 
 // The openai adapter on its default transport (pooled node:http fetch + our SSE decoder), over
 // real HTTP: the testkit fake, and a tiny server for what the fake cannot send.

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import zlib from 'node:zlib';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyError } from '../src/index.js';
 import { createPooledFetch } from '../src/providers/pooled-fetch.js';
-import { startServer, until, sleep, type Handler, type TinyServer } from './server.js';
+import { type Handler, sleep, startServer, type TinyServer, until } from './server.js';
 
 let server: TinyServer;
 let handler: Handler = (_req, res) => res.end('ok');

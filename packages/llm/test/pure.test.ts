@@ -4,14 +4,14 @@ import {
   backoffMs,
   classifyError,
   computeCost,
+  type ErrorType,
   freezeModel,
   parseRetryAfter,
+  type ResolvedModel,
   redact,
   resolveApiKey,
   retryPolicy,
   shouldRetry,
-  type ErrorType,
-  type ResolvedModel,
   type Usage,
 } from '../src/index.js';
 

@@ -1,18 +1,19 @@
 // What leaves the LLM package: the key scrubbed from every string a provider sent back (whole,
 // cut short, encoded; in the output, model, usage, errors, provider name), models the policy
 // refuses never reaching the wire, and outputs and the simulator held within their limits.
+
+import { type EchoKey, type FakeServer, type Fault, startFakeHuggingFace, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeHuggingFace, startFakeOpenAI, type EchoKey, type FakeServer, type Fault } from '@batchlight/testkit';
-import {
-  CallPolicy,
-  createLlmClient,
-  SecretScrubber,
-  type CallFailure,
-  type CallResult,
-  type ResolvedModel,
-} from '../src/index.js';
 // The worker runs the built package (dist): `pnpm test` builds first.
 import { createThreadedLlmClient } from '../dist/index.js';
+import {
+  type CallFailure,
+  CallPolicy,
+  type CallResult,
+  createLlmClient,
+  type ResolvedModel,
+  SecretScrubber,
+} from '../src/index.js';
 import { makeModel, user } from './helpers.js';
 
 const KEY = 'sk-proj-Zq81xWv3Lm0pRt5uYb7nHc2dKf9gJs4e';

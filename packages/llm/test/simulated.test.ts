@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createLlmClient, type CallFailure, type CallResult, type SimulationParams } from '../src/index.js';
-import { makeModel, user } from './helpers.js';
+import { type CallFailure, type CallResult, createLlmClient, type SimulationParams } from '../src/index.js';
 import { drawLatency, mulberry32 } from '../src/providers/simulated.js';
+import { makeModel, user } from './helpers.js';
 
 const client = createLlmClient();
 const sim = (simulation: SimulationParams, providerModel = 'sim-fast') =>

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { _iterSSEMessages, Stream } from 'openai/core/streaming';
+import { describe, expect, it } from 'vitest';
 import { classifyError } from '../src/index.js';
 import { openAIChunkBatches, SSEDecoder, type SSEvent } from '../src/providers/sse.js';
 

@@ -1,9 +1,10 @@
 // The threaded client keeps the in-process client's contract across the thread boundary. Its
 // worker runs the built package (dist): `pnpm test` builds first.
+
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeServer } from '@batchlight/testkit';
-import type { CallFailure, CallResult } from '../src/index.js';
 import { createThreadedLlmClient } from '../dist/index.js';
+import type { CallFailure, CallResult } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
 
 const KEY = 'sk-threaded-secret-0123456789';

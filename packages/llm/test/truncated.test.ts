@@ -4,10 +4,11 @@
 // (a proxy or a provider gave up): `truncated`, retried by the engine like a connection error,
 // with what arrived kept for the trace. The same cut-off without streaming is a JSON body that
 // does not parse: `invalid_response`, as before.
+
+import { type Behavior, type FakeServer, fakeAnswer, startFakeHuggingFace, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeAnswer, startFakeHuggingFace, startFakeOpenAI, type Behavior, type FakeServer } from '@batchlight/testkit';
-import { createLlmClient, RETRYABLE, type CallOutcome, type ErrorType, type LlmClient } from '../src/index.js';
 import { createThreadedLlmClient } from '../dist/index.js';
+import { type CallOutcome, createLlmClient, type ErrorType, type LlmClient, RETRYABLE } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
 
 interface Case {

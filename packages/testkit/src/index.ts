@@ -1,15 +1,17 @@
-export { startFakeOpenAI, startFakeHuggingFace, fakeAnswer, echoedKey, nowMs } from './fake.js';
+export { type LargeBodyResult, sendLargeBody } from './bodies.js';
 export type {
   Behavior,
   BehaviorSpec,
   EchoKey,
-  Fault,
+  FakeMessage,
   FakeOptions,
   FakeRequest,
   FakeServer,
-  FakeMessage,
+  Fault,
+  LatencySpec,
+  RequestLogEntry,
+  UsageOverride,
 } from './fake.js';
-export type { LatencySpec, RequestLogEntry, UsageOverride } from './fake.js';
+export { echoedKey, fakeAnswer, nowMs, startFakeHuggingFace, startFakeOpenAI } from './fake.js';
 export { demoPrompts } from './fixtures.js';
-export { spawnUntilReady, startServerProcess, type RunningProcess } from './process.js';
-export { sendLargeBody, type LargeBodyResult } from './bodies.js';
+export { type RunningProcess, spawnUntilReady, startServerProcess } from './process.js';

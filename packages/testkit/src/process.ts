@@ -1,6 +1,6 @@
 // Starts a program as its own process and waits for the line that says it is ready: the real
 // batchlight server for end-to-end tests and benchmarks, or the fake provider CLI.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

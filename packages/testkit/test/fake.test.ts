@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { startFakeHuggingFace, startFakeOpenAI, demoPrompts, type FakeServer } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoPrompts, type FakeServer, startFakeHuggingFace, startFakeOpenAI } from '../src/index.js';
 
 const body = (model: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'What is two plus two?' }], ...extra });

@@ -1,8 +1,8 @@
-import { useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
+import { useMemo, useRef, useState } from 'react';
+import { fmtMs, fmtUsd } from '../format';
 import type { RunState } from '../run-state';
 import { AttributionBadge, StatusBadge } from './ui';
-import { fmtMs, fmtUsd } from '../format';
 
 interface Props {
   state: RunState;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorMessage, type Outputs } from '../api';
-import { AttributionBadge, ErrorBox, StatusBadge } from './ui';
 import { fmtMs, fmtUsd } from '../format';
+import { AttributionBadge, ErrorBox, StatusBadge } from './ui';
 
 type Trace = Outputs['traces']['get'];
 

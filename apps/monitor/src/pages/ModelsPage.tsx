@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { api, errorMessage, fieldErrors, type ModelView, type Outputs } from '../api';
 import { Empty, ErrorBox, Field } from '../components/ui';
 import { fmtMs } from '../format';

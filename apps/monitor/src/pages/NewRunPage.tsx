@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { api, errorMessage, fieldErrors, type ModelView, type Outputs } from '../api';
 import { ErrorBox, Field } from '../components/ui';
 import { go, query } from '../router';

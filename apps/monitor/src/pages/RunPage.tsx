@@ -1,10 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
 import type { RunEventMessage } from '@batchlight/api';
-import { api, errorMessage, onConnection, type Outputs, type RunView } from '../api';
-import { ErrorBox, ProgressBar, Stat, StatusBadge } from '../components/ui';
-import { LatencyCharts } from '../components/LatencyCharts';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
 import { ItemsTable } from '../components/ItemsTable';
+import { LatencyCharts } from '../components/LatencyCharts';
 import { TraceDrawer } from '../components/TraceDrawer';
+import { ErrorBox, ProgressBar, Stat, StatusBadge } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
 import { addItems, applyEvents, emptyState, modelStats } from '../run-state';
 

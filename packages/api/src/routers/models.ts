@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
-import { z } from 'zod';
 import type { Model, Prisma } from '@batchlight/db';
 import { encryptSecret, maskSecret } from '@batchlight/engine';
 import type { Provider } from '@batchlight/llm';
-import { id, modelFields } from '../schemas.js';
+import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import type { Context } from '../context.js';
 import { idempotent, requestId } from '../idempotency.js';
+import { id, modelFields } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import { modelView } from '../views.js';
-import type { Context } from '../context.js';
 
 type ModelFields = z.infer<typeof modelFields>;
 

@@ -1,14 +1,14 @@
-import type { TRPCRouterRecord } from '@trpc/server';
-import { TRPCError } from '@trpc/server';
-import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { bulkInsert, type PromptRow } from '@batchlight/db';
 import { promptText } from '@batchlight/engine';
-import { parsePromptFile, type ParsedPrompt } from '../prompt-import.js';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { type Claim, idempotent, requestId } from '../idempotency.js';
+import { type ParsedPrompt, parsePromptFile } from '../prompt-import.js';
 import { id, promptInput } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
-import type { Context } from '../context.js';
-import { idempotent, requestId, type Claim } from '../idempotency.js';
 
 const name = z.string().trim().min(1, 'required').max(200);
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });

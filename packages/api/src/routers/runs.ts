@@ -1,19 +1,19 @@
-import { tracked, type TRPCRouterRecord } from '@trpc/server';
-import { z } from 'zod';
 import {
   auditRun,
   compareRuns,
   exportRun,
   PREVIEW_CHARS,
-  readEventLog,
   type RunEventMessage,
   type RunFeedMessage,
+  readEventLog,
 } from '@batchlight/engine';
+import { type TRPCRouterRecord, tracked } from '@trpc/server';
+import { z } from 'zod';
+import { idempotent } from '../idempotency.js';
 import { createRunInput, cursor, id, itemStatus, limit, runStatus } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
-import { idempotent } from '../idempotency.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 

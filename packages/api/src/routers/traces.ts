@@ -1,8 +1,8 @@
+import { PREVIEW_CHARS } from '@batchlight/engine';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import { cursor, id, limit, traceStatus } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
-import { PREVIEW_CHARS } from '@batchlight/engine';
 
 export const tracesRouter = {
   list: publicProcedure

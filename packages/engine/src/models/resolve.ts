@@ -1,7 +1,7 @@
 // Turns a RunModel snapshot (or, for chat, a registry row) into the one frozen ResolvedModel that
 // every record of a call is built from.
 import type { Model, RunModel } from '@batchlight/db';
-import { freezeModel, type Credential, type ModelParams, type Provider, type ResolvedModel } from '@batchlight/llm';
+import { type Credential, freezeModel, type ModelParams, type Provider, type ResolvedModel } from '@batchlight/llm';
 import { decryptSecret } from './secrets.js';
 
 type ModelColumns = Pick<

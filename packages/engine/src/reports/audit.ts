@@ -1,7 +1,7 @@
 // Re-checks every trace and message of a run against the model snapshot it was made with and
 // against the model the provider reported. Pages through the run: memory stays flat in its size.
 import type { PrismaClient, RunModel } from '@batchlight/db';
-import { attributionOf, type Attribution } from '@batchlight/llm';
+import { type Attribution, attributionOf } from '@batchlight/llm';
 import { ReportNotFoundError } from './errors.js';
 
 export type FindingKind =

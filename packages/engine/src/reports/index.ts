@@ -1,12 +1,12 @@
-export { auditRun, type AuditReport, type AuditFinding, type FindingKind } from './audit.js';
+export { type AuditFinding, type AuditReport, auditRun, type FindingKind } from './audit.js';
 export {
-  compareRuns,
-  type CompareReport,
-  type CompareColumn,
   type CompareAggregate,
   type CompareCell,
+  type CompareColumn,
+  type CompareReport,
   type CompareRow,
+  compareRuns,
 } from './compare.js';
-export { exportRun, csvField, EXPORT_COLUMNS } from './export.js';
 export { ReportInputError, ReportNotFoundError } from './errors.js';
+export { csvField, EXPORT_COLUMNS, exportRun } from './export.js';
 export { percentile } from './stats.js';

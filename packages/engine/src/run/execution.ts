@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrismaClient, RunItem } from '@batchlight/db';
-import { retryPolicy, type ChatMessage, type LlmClient, type ResolvedModel } from '@batchlight/llm';
+import { type ChatMessage, type LlmClient, type ResolvedModel, retryPolicy } from '@batchlight/llm';
 import type { EventBus } from '../events/bus.js';
 import type { EventSequencer } from '../events/log.js';
 import type { EventPayloads, EventType, ItemRef, RunStatus } from '../events/types.js';

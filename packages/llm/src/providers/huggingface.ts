@@ -1,8 +1,8 @@
 import { InferenceClient } from '@huggingface/inference';
-import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
-import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
+import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
+import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { watchForDone } from './sse.js';
 
 /**

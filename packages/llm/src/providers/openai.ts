@@ -1,9 +1,9 @@
 import OpenAI from 'openai';
-import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
-import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
 import { createPooledFetch, type PooledRequestInit } from './pooled-fetch.js';
+import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
+import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { openAIChunkBatches } from './sse.js';
 
 /**

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import zlib from 'node:zlib';
 import { pipeline, type Readable } from 'node:stream';
+import zlib from 'node:zlib';
 
 /**
  * A `fetch` for the openai SDK on node:http/node:https with keep-alive Agents (one pair per

@@ -1,5 +1,5 @@
+import { type HeadersLike, InvalidResponseError, TruncatedStreamError } from '../errors.js';
 import type { ChatMessage, ModelParams, ResolvedModel, Usage } from '../types.js';
-import { InvalidResponseError, TruncatedStreamError, type HeadersLike } from '../errors.js';
 
 /** Everything one adapter invocation needs. Built fresh per call; nothing outlives it. */
 export interface AdapterCall {

@@ -1,5 +1,5 @@
+import { type ChatMessage, DEFAULT_LLM_LIMITS, type LlmLimits, type SimulationParams } from '../types.js';
 import type { Adapter, AdapterCall, AdapterResult } from './shared.js';
-import { DEFAULT_LLM_LIMITS, type ChatMessage, type LlmLimits, type SimulationParams } from '../types.js';
 
 /** An HTTP-like failure raised by the simulator; classifyError reads `status` and `headers`. */
 export class SimulatedHttpError extends Error {
