@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Client, connect, createOnce } from './client.js';
 import { CliError, describeError, EXIT } from './errors.js';

@@ -133,7 +133,7 @@ export function parseCsv(content: string): ParseResult {
       continue;
     }
     const metadata: Record<string, string> = {};
-    names.forEach((n, i) => {
+    names.forEach((_n, i) => {
       if (i !== inputCol && i !== expectedCol) metadata[header.fields[i]!] = r.fields[i]!;
     });
     prompts.push({

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../prisma/', import.meta.url));
-const source = readFileSync(root + 'schema.prisma', 'utf8');
+const source = readFileSync(`${root}schema.prisma`, 'utf8');
 
 const derived = [
   '// GENERATED from prisma/schema.prisma by `pnpm db:schema`. Do not edit by hand.',
@@ -21,7 +21,7 @@ if (!derived.includes('"postgresql"') || !derived.includes('generated/postgres')
   console.error('derive-postgres-schema: the source schema no longer has the expected provider/output lines');
   process.exit(1);
 }
-const target = root + 'postgres/schema.prisma';
+const target = `${root}postgres/schema.prisma`;
 if (process.argv.includes('--check')) {
   if (!existsSync(target) || readFileSync(target, 'utf8') !== derived) {
     console.error('prisma/postgres/schema.prisma is out of sync with prisma/schema.prisma: run `pnpm db:schema`');
@@ -29,7 +29,7 @@ if (process.argv.includes('--check')) {
   }
   console.log('postgres schema in sync');
 } else {
-  mkdirSync(root + 'postgres', { recursive: true });
+  mkdirSync(`${root}postgres`, { recursive: true });
   writeFileSync(target, derived);
   console.log('wrote prisma/postgres/schema.prisma');
 }

@@ -49,7 +49,7 @@ export function redact(message: string, secret?: string): string {
   let m = scrubberFor(secret).scrub(message);
   m = m.replace(/(Bearer\s+)[^\s"',;}]+/gi, '$1***');
   m = m.replace(/\b(sk-[A-Za-z0-9_-]{6,}|hf_[A-Za-z0-9]{6,})/g, '***');
-  if (m.length > MAX_MESSAGE_CHARS) m = m.slice(0, MAX_MESSAGE_CHARS - 1) + '…';
+  if (m.length > MAX_MESSAGE_CHARS) m = `${m.slice(0, MAX_MESSAGE_CHARS - 1)}…`;
   return m;
 }
 

@@ -11,7 +11,7 @@ export function freezeModel(m: ResolvedModel): ResolvedModel {
   const cred = m.credential as { kind: string; value?: unknown };
   if (cred && cred.kind === 'secret' && !Object.isFrozen(cred)) {
     const d = Object.getOwnPropertyDescriptor(cred, 'value');
-    if (d && d.enumerable && d.configurable) {
+    if (d?.enumerable && d.configurable) {
       Object.defineProperty(cred, 'value', { value: d.value, enumerable: false, writable: false, configurable: false });
     }
   }

@@ -139,7 +139,7 @@ describe('openai adapter on the pooled fetch', () => {
     const payload = { message: 'The server is overloaded', type: 'server_error', code: 'overloaded' };
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_9' });
-      res.end(sseChunk('m', { content: 'par' }) + `data: ${JSON.stringify({ error: payload })}\n\n`);
+      res.end(`${sseChunk('m', { content: 'par' })}data: ${JSON.stringify({ error: payload })}\n\n`);
     };
     const out = (await client.call(onServer(), { messages: user('x') })) as CallFailure;
     expect(out.ok).toBe(false);
@@ -166,7 +166,7 @@ describe('openai adapter on the pooled fetch', () => {
   it('an unparseable event on a stream the server keeps open fails at once and closes the socket', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(sseChunk('m', { content: 'ok' }) + 'data: {"choices": [oops\n\n'); // and never ends
+      res.write(`${sseChunk('m', { content: 'ok' })}data: {"choices": [oops\n\n`); // and never ends
     };
     const closedBefore = server.closedConnections();
     const out = (await client.call(onServer(), { messages: user('x'), timeoutMs: 5000 })) as CallFailure;

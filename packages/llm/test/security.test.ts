@@ -54,7 +54,7 @@ describe('SecretScrubber', () => {
   });
 
   it('leaves text without the key as it was, and makes any text storable', () => {
-    const text = 'The answer uses sk-proj- as an example prefix and Bearer tokens in general. ' + 'word '.repeat(1000);
+    const text = `The answer uses sk-proj- as an example prefix and Bearer tokens in general. ${'word '.repeat(1000)}`;
     expect(s.scrub(text)).toBe(text.replace('sk-proj-', '***'));
     expect(new SecretScrubber().scrub('nul\0 and \uD800 lone')).toBe('nul\uFFFD and \uFFFD lone');
     expect(s.scrub('a pair \uD83D\uDE00 stays')).toBe('a pair \uD83D\uDE00 stays');

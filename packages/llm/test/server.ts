@@ -55,7 +55,7 @@ export function sseAnswer(model: string, pieces: string[]): string {
   let s = pieces.map((p, i) => sseChunk(model, i === 0 ? { role: 'assistant', content: p } : { content: p })).join('');
   s += sseChunk(model, {}, 'stop');
   s += `data: ${JSON.stringify({ id: 'chatcmpl-t', object: 'chat.completion.chunk', created: 0, model, choices: [], usage: { prompt_tokens: 3, completion_tokens: pieces.length, total_tokens: 3 + pieces.length } })}\n\n`;
-  return s + 'data: [DONE]\n\n';
+  return `${s}data: [DONE]\n\n`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -25,7 +25,7 @@ const fake = await startFakeOpenAI({
   recordStarts: flag('record-starts'),
   behavior: { latencyMs: p95 ? { p50: latency, p95: Number(p95) } : latency },
 });
-process.stdout.write(JSON.stringify({ url: fake.url, port: fake.port }) + '\n');
+process.stdout.write(`${JSON.stringify({ url: fake.url, port: fake.port })}\n`);
 const stop = () => {
   void fake.close().then(() => process.exit(0));
 };

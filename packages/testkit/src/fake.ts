@@ -491,7 +491,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const answer = fakeAnswer(messages, b.outputTokens) + (b.signAnswer ? ` [for ${model}]` : '');
     // The output as it is streamed: the answer's words, and the echoed key split over two chunks.
     const words = answer.split(' ');
-    const pieces = [words[0]!, ...words.slice(1).map((w) => ' ' + w)];
+    const pieces = [words[0]!, ...words.slice(1).map((w) => ` ${w}`)];
     if (echoes('output')) pieces.splice(1, 0, ` ${echo.slice(0, echo.length >> 1)}`, echo.slice(echo.length >> 1));
     const output = pieces.join('');
     const promptTokens = b.usage?.prompt_tokens ?? messages.reduce((n, m) => n + tokens(m.content), 0);
@@ -506,7 +506,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       ...(b.usage?.extra ?? {}),
       ...(echoes('usage') ? { echoed_key: echo, details: [{ note: `billed to ${echo}` }], [echo]: 1 } : {}),
     };
-    const id = `chatcmpl-${hash32(model + '|' + (messages[0]?.content ?? '')).toString(16)}-${seq}`;
+    const id = `chatcmpl-${hash32(`${model}|${messages[0]?.content ?? ''}`).toString(16)}-${seq}`;
     const total_ = latency + extraDelay;
     const cut = fault?.kind === 'cut';
     const truncateAfter = fault?.kind === 'truncate' ? String(fault.after) : null;

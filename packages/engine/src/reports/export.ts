@@ -55,7 +55,7 @@ export async function* exportRun(prisma: PrismaClient, runId: string, format: 'c
   });
   if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
   const models = new Map(run.models.map((m) => [m.modelId, m]));
-  if (format === 'csv') yield EXPORT_COLUMNS.join(',') + '\n';
+  if (format === 'csv') yield `${EXPORT_COLUMNS.join(',')}\n`;
   let cursor: string | undefined;
   for (;;) {
     const items = await prisma.runItem.findMany({
@@ -109,7 +109,7 @@ export async function* exportRun(prisma: PrismaClient, runId: string, format: 'c
         error_message: t?.errorMessage ?? null,
       };
       chunk +=
-        format === 'csv' ? EXPORT_COLUMNS.map((c) => csvField(rec[c])).join(',') + '\n' : JSON.stringify(rec) + '\n';
+        format === 'csv' ? `${EXPORT_COLUMNS.map((c) => csvField(rec[c])).join(',')}\n` : `${JSON.stringify(rec)}\n`;
     }
     yield chunk;
     if (items.length < PAGE) return;

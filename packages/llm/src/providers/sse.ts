@@ -101,7 +101,7 @@ export async function* openAIChunkBatches(
       }
       try {
         const data = JSON.parse(sse.data);
-        if (data && data.error) throw new APIError(undefined, data.error, undefined, headers);
+        if (data?.error) throw new APIError(undefined, data.error, undefined, headers);
         if (sse.event === 'error') throw new APIError(undefined, data ?? undefined, undefined, headers);
         batch.push(data);
       } catch (error) {
