@@ -21,8 +21,12 @@ const wsClient = createWSClient({
   url: wsUrl,
   lazy: { enabled: true, closeMs: 5_000 },
   retryDelayMs: (attempt) => Math.min(300 * 2 ** attempt, 5_000),
-  onOpen: () => listeners.forEach((l) => l('open')),
-  onClose: () => listeners.forEach((l) => l('closed')),
+  onOpen: () => {
+    for (const l of listeners) l('open');
+  },
+  onClose: () => {
+    for (const l of listeners) l('closed');
+  },
 });
 
 export const api = createTRPCClient<AppRouter>({

@@ -19,8 +19,10 @@ export function diffWords(a: string, b: string, maxWords = 600): DiffPart[] {
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
-    if (x[i] === y[j]) push('same', x[i++]!), j++;
-    else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) push('removed', x[i++]!);
+    if (x[i] === y[j]) {
+      push('same', x[i++]!);
+      j++;
+    } else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) push('removed', x[i++]!);
     else push('added', y[j++]!);
   }
   while (i < n) push('removed', x[i++]!);

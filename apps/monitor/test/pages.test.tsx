@@ -358,7 +358,9 @@ describe('run page', () => {
       // 401 events, one frame requested, nothing applied until it runs.
       expect(frames.length - frameCount).toBe(1);
       expect(screen.getByTestId('count-completed').textContent).toBe('0');
-      await act(async () => frames.splice(0).forEach((f) => f(performance.now())));
+      await act(async () => {
+        for (const f of frames.splice(0)) f(performance.now());
+      });
       expect(screen.getByTestId('count-completed').textContent).toBe('200');
       // Answers cut off by max tokens are counted in the model's panel once its stats refresh.
       await waitFor(() => expect(screen.getByTestId('length-finishes').textContent).toBe('4'), { timeout: 5_000 });
@@ -373,13 +375,19 @@ describe('run page', () => {
           payload: { itemId: 'i0002', modelId: 'm1', promptIndex: 2, repeatIndex: 0, attempt: 1, startedAt: at },
         },
       });
-      await act(async () => frames.splice(0).forEach((f) => f(performance.now())));
+      await act(async () => {
+        for (const f of frames.splice(0)) f(performance.now());
+      });
       expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
 
       expect(screen.queryByText(/Connection lost/)).toBeNull();
-      act(() => fake.connection.forEach((l) => l('closed')));
+      act(() => {
+        for (const l of fake.connection) l('closed');
+      });
       expect(screen.getByRole('status').textContent).toMatch(/Connection lost/);
-      act(() => fake.connection.forEach((l) => l('open')));
+      act(() => {
+        for (const l of fake.connection) l('open');
+      });
       expect(screen.queryByText(/Connection lost/)).toBeNull();
     } finally {
       raf.mockRestore();

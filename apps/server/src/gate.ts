@@ -31,7 +31,9 @@ export function createRequestGate(opts: { ownHosts: string[]; allowedOrigins: st
   const origins = new Set<string>();
   for (const h of opts.ownHosts) {
     const n = normalHost(h);
-    if (n) hosts.add(n), origins.add(`http://${n}`);
+    if (!n) continue;
+    hosts.add(n);
+    origins.add(`http://${n}`);
   }
   for (const o of opts.allowedOrigins) {
     const u = new URL(o);

@@ -217,8 +217,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     port,
     engine,
     close: (opts = {}) => {
+      // Every call passes its grace on to the engine (a second SIGTERM cuts the drain short); the
+      // rest of the shutdown happens once.
       const drained = engine.close(opts);
-      return (closed ??= (async () => {
+      closed ??= (async () => {
         await drained;
         wsHandler.broadcastReconnectNotification();
         for (const c of wss.clients) c.terminate();
@@ -226,7 +228,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         await db.close();
-      })());
+      })();
+      return closed;
     },
   };
 }

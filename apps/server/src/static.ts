@@ -22,15 +22,20 @@ function text(res: ServerResponse, status: number, body: string) {
 export function serveStatic(dir: string | undefined, url: URL, res: ServerResponse): void {
   const index = dir ? join(dir, 'index.html') : undefined;
   if (!dir || !index || !existsSync(index)) {
-    return text(res, 404, 'The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
+    text(res, 404, 'The monitor is not built. Run `pnpm build`, or use the API at /trpc.\n');
+    return;
   }
   let path: string;
   try {
     path = decodeURIComponent(url.pathname);
   } catch {
-    return text(res, 400, 'The path is not valid percent-encoded UTF-8.\n');
+    text(res, 400, 'The path is not valid percent-encoded UTF-8.\n');
+    return;
   }
-  if (path.includes('\0')) return text(res, 400, 'The path holds a NUL byte.\n');
+  if (path.includes('\0')) {
+    text(res, 400, 'The path holds a NUL byte.\n');
+    return;
+  }
   const file = normalize(join(dir, path));
   const inside = file.startsWith(dir.endsWith(sep) ? dir : dir + sep);
   const target = inside && existsSync(file) && statSync(file).isFile() ? file : index;

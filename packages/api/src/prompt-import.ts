@@ -82,15 +82,19 @@ function csvRecords(content: string): Array<{ line: number; fields: string[] }> 
   for (let i = 0; i < content.length; i++) {
     const c = content[i]!;
     if (quoted) {
-      if (c === '"' && content[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && content[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else {
         if (c === '\n') line++;
         field += c;
       }
     } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') fields.push(field), (field = '');
-    else if (c === '\n' || c === '\r') {
+    else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && content[i + 1] === '\n') i++;
       fields.push(field);
       if (fields.length > 1 || fields[0] !== '') out.push({ line: recordLine, fields });

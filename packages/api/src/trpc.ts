@@ -15,7 +15,10 @@ const errorIds = new WeakMap<object, string>();
 /** The id a 500 is answered with; the server logs its detail under the same id. */
 export function errorIdOf(error: object): string {
   let id = errorIds.get(error);
-  if (!id) errorIds.set(error, (id = randomUUID()));
+  if (!id) {
+    id = randomUUID();
+    errorIds.set(error, id);
+  }
   return id;
 }
 
@@ -49,7 +52,7 @@ const t = initTRPC
         fieldErrors = {};
         for (const issue of cause.issues) {
           const key = issue.path.join('.') || 'input';
-          (fieldErrors[key] ??= []).push(issue.message);
+          fieldErrors[key] = [...(fieldErrors[key] ?? []), issue.message];
         }
         // Zod's own message is a JSON dump; say "field: problem" instead, one line for every client.
         message = Object.entries(fieldErrors)

@@ -34,7 +34,7 @@ describe('transformer', () => {
     ['a Date', { at: new Date('2026-11-27T03:00:00Z') }],
     ['undefined in an object', { a: 1, b: undefined }],
     ['undefined in an array', [1, undefined]],
-    ['a sparse array', [1,  undefined, 3]],
+    ['a sparse array', [1, undefined, 3]],
     ['NaN', { n: Number.NaN }],
     ['Infinity', { n: Number.POSITIVE_INFINITY }],
     ['-0', { n: -0 }],

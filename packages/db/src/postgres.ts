@@ -59,7 +59,13 @@ function pow2Chunks<R>(rows: R[], max: number): R[][] {
 function tuples<R>(cols: Column<R>[], chunk: R[], args: unknown[]): string {
   return chunk
     .map(
-      (r) => `(${cols.map(([, kind, get]) => (args.push(value(get(r), kind)), param(args.length, kind))).join(', ')})`,
+      (r) =>
+        `(${cols
+          .map(([, kind, get]) => {
+            args.push(value(get(r), kind));
+            return param(args.length, kind);
+          })
+          .join(', ')})`,
     )
     .join(', ');
 }
@@ -95,9 +101,10 @@ function counterUpdates(counters: Map<string, RunCounters>): Statement[] {
     const cols = (Object.keys(c) as Array<keyof RunCounters>).filter((k) => c[k] !== 0);
     if (!cols.length) continue;
     const args: unknown[] = [];
-    const set = cols.map(
-      (k) => (args.push(c[k]), `"${k}" = "${k}" + ${param(args.length, k === 'costUsd' ? 'float' : 'int')}`),
-    );
+    const set = cols.map((k) => {
+      args.push(c[k]);
+      return `"${k}" = "${k}" + ${param(args.length, k === 'costUsd' ? 'float' : 'int')}`;
+    });
     args.push(runId);
     out.push({ sql: `UPDATE "Run" SET ${set.join(', ')} WHERE "id" = ${param(args.length, 'text')}`, args });
   }

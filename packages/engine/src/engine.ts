@@ -379,7 +379,7 @@ export function createEngine(options: EngineOptions) {
     refuseWhileClosing('call');
     const row = await prisma.model.findUnique({ where: { id: modelId } });
     if (!row) throw new NotFoundError('modelId', `model ${modelId} not found`);
-    let model;
+    let model: ResolvedModel;
     try {
       model = callable(resolveRegistryModel(row, secretKey));
     } catch (err) {
@@ -426,14 +426,15 @@ export function createEngine(options: EngineOptions) {
       for (const e of executions.values()) e.drain();
       deadlines.push(setTimeout(cutOff, graceMs));
     } else cutOff();
-    return (closed ??= (async () => {
+    closed ??= (async () => {
       // A run being started reads the database still; it sees `closing` and executes nothing.
       await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
       for (const t of deadlines) clearTimeout(t);
       await writer.close();
       await ownLlm?.close();
-    })());
+    })();
+    return closed;
   }
 
   return {

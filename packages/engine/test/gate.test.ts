@@ -45,7 +45,7 @@ describe('CallGate', () => {
     // read less than k gaps; unspaced, it would read about zero. The gap on the wire is the LLM
     // client's to keep exactly (packages/llm: Pacer.sent, pooled fetch).
     starts.sort((a, b) => a - b);
-    starts.forEach((s, k) => expect(s - t0, `caller ${k}`).toBeGreaterThanOrEqual(k * 15));
+    for (const [k, s] of starts.entries()) expect(s - t0, `caller ${k}`).toBeGreaterThanOrEqual(k * 15);
   });
 
   it('rejects waiting callers when the signal aborts, and keeps its slot count right', async () => {

@@ -21,7 +21,7 @@ export function TraceDrawer({ traceId, onClose }: { traceId: string; onClose: ()
       <aside className="drawer" role="dialog" aria-label="trace" onClick={(e) => e.stopPropagation()}>
         <div className="panel-head">
           <h2>Trace</h2>
-          <button className="button" onClick={onClose}>
+          <button type="button" className="button" onClick={onClose}>
             Close
           </button>
         </div>

@@ -54,6 +54,7 @@ export function ComparePage() {
           ))}
         </div>
         <button
+          type="button"
           className="button primary"
           disabled={picked.length < 2}
           onClick={() => go(`compare?ids=${picked.join(',')}`)}
@@ -68,6 +69,7 @@ export function ComparePage() {
       {report?.nextCursor != null ? (
         <div className="actions center">
           <button
+            type="button"
             className="button"
             onClick={() =>
               api.runs.compare.query({ runIds: ids, cursor: report.nextCursor ?? undefined, limit: 100 }).then(

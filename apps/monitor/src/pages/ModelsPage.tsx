@@ -87,7 +87,7 @@ export function ModelsPage() {
     <section>
       <div className="page-head">
         <h1>Models</h1>
-        <button className="button primary" onClick={() => edit()}>
+        <button type="button" className="button primary" onClick={() => edit()}>
           Add model
         </button>
       </div>
@@ -187,13 +187,14 @@ export function ModelsPage() {
                   </td>
                   <td>
                     <div className="actions">
-                      <button className="button small" onClick={() => test(m.id)}>
+                      <button type="button" className="button small" onClick={() => test(m.id)}>
                         Test
                       </button>
-                      <button className="button small" onClick={() => edit(m)}>
+                      <button type="button" className="button small" onClick={() => edit(m)}>
                         Edit
                       </button>
                       <button
+                        type="button"
                         className="button small"
                         onClick={() =>
                           api.models.archive

@@ -103,6 +103,7 @@ export function PromptSetsPage() {
           </div>
         ) : null}
         <button
+          type="button"
           className="button primary"
           disabled={!preview || preview.errors.length > 0 || !preview.count}
           onClick={save}

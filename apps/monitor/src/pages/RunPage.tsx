@@ -152,16 +152,17 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
         <div className="actions">
           {!finished ? (
-            <button className="button danger" disabled={busy} onClick={() => act('cancel')}>
+            <button type="button" className="button danger" disabled={busy} onClick={() => act('cancel')}>
               Cancel
             </button>
           ) : status !== 'completed' ? (
-            <button className="button" disabled={busy} onClick={() => act('resume')}>
+            <button type="button" className="button" disabled={busy} onClick={() => act('resume')}>
               Resume
             </button>
           ) : null}
           {finished && failed > 0 ? (
             <button
+              type="button"
               className="button"
               disabled={busy}
               onClick={() => act('retry')}
@@ -316,7 +317,7 @@ export function RunPage({ runId }: { runId: string }) {
           ) : (
             <div className="muted">
               Runs when the run finishes.{' '}
-              <button className="link" onClick={() => api.runs.audit.query({ runId }).then(setAudit)}>
+              <button type="button" className="link" onClick={() => api.runs.audit.query({ runId }).then(setAudit)}>
                 Audit now
               </button>
             </div>

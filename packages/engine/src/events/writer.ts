@@ -109,19 +109,18 @@ export class BatchWriter {
       }
       for (const c of s.counters ?? []) {
         let acc = batch.counters.get(c.runId);
-        if (!acc)
-          batch.counters.set(
-            c.runId,
-            (acc = {
-              completedItems: 0,
-              failedItems: 0,
-              cancelledItems: 0,
-              retries: 0,
-              inputTokens: 0,
-              outputTokens: 0,
-              costUsd: 0,
-            }),
-          );
+        if (!acc) {
+          acc = {
+            completedItems: 0,
+            failedItems: 0,
+            cancelledItems: 0,
+            retries: 0,
+            inputTokens: 0,
+            outputTokens: 0,
+            costUsd: 0,
+          };
+          batch.counters.set(c.runId, acc);
+        }
         for (const k of Object.keys(c.delta) as Array<keyof RunCounters>) acc[k] += c.delta[k] ?? 0;
       }
     }
