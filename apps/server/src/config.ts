@@ -1,7 +1,7 @@
 // The server's settings, from the environment: every one of them here, with its default, its
 // rule and what is said when it is broken (README, "Configuration"; SECURITY.md).
 import { networkInterfaces } from 'node:os';
-import { DEFAULT_DATABASE_URL } from '@batchlight/db';
+import { databaseEnv } from '@batchlight/db';
 import type { CallPolicySpec, LlmLimits } from '@batchlight/llm';
 import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
 import { z } from 'zod';
@@ -89,7 +89,8 @@ function originProblem(entry: string): string | null {
 const schema = z.object({
   HOST: z.preprocess(unset, z.string().default('127.0.0.1')),
   PORT: whole(0, 65535, 4700),
-  DATABASE_URL: z.preprocess(unset, z.string().default(DEFAULT_DATABASE_URL)),
+  // The database package's own setting: its rule and messages, shared with `pnpm db:*` and the CLI.
+  ...databaseEnv.shape,
   BATCHLIGHT_TOKEN: z.preprocess(
     unset,
     z
