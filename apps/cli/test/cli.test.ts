@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AppRouter, csvRecords } from '@batchlight/api';
-import { type FakeServer, type RunningProcess, startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import superjson from 'superjson';
+import { csvRecords } from '@batchlight/api';
+import { type Client, createClient } from '@batchlight/api/client';
+import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -19,7 +19,7 @@ const TOKEN = 'cli-token-0123456789';
 let dir: string;
 let server: RunningProcess;
 let url: string;
-let api: TRPCClient<AppRouter>;
+let api: Client;
 let fake: FakeServer;
 /** Opens the fake's gate: the calls of the `gated` model wait for it. */
 let releaseGate: () => void;
@@ -125,11 +125,7 @@ beforeAll(async () => {
     LLM_KEY_CLI_FAKE: 'sk-cli-fake',
   });
   url = server.url;
-  api = createTRPCClient<AppRouter>({
-    links: [
-      httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${TOKEN}` } }),
-    ],
-  });
+  api = createClient({ url, token: TOKEN }).client;
   // Fast simulated models, added through the CLI itself.
   const add = (name: string, simulation: object) =>
     cli([

@@ -41,7 +41,16 @@ export interface ServerConfig {
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
 const MiB = 1024 * 1024;
 
-export class ConfigError extends Error {}
+/** A setting the server cannot start with: `setting` names the variable, the message says why. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`${setting}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
@@ -140,12 +149,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+    throw new ConfigError(String(issue.path[0]), issue.message);
   }
   const e = parsed.data;
   if (!isLoopback(e.HOST) && !e.BATCHLIGHT_TOKEN) {
     throw new ConfigError(
-      `HOST: refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models ` +
+      'HOST',
+      `refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models ` +
         'on your keys. Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
     );
   }

@@ -9,11 +9,11 @@ import {
   auditRun,
   compareRuns,
   csvRecords,
+  EngineInputError,
   EXPORT_COLUMNS,
   exportRun,
+  NotFoundError,
   percentile,
-  ReportInputError,
-  ReportNotFoundError,
   type RunStatus,
 } from '../src/index.js';
 
@@ -475,7 +475,7 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
     });
 
     it('rejects an unknown run', async () => {
-      await expect(auditRun(prisma, 'no-such-run')).rejects.toBeInstanceOf(ReportNotFoundError);
+      await expect(auditRun(prisma, 'no-such-run')).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 
@@ -598,13 +598,13 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
         items: [{ modelId: gpt.id, promptIndex: 0, calls: [{}] }],
       });
       for (const [ids, kind] of [
-        [[main.runId, other.runId], ReportInputError],
-        [[main.runId, 'no-such-run'], ReportNotFoundError],
-        [[], ReportInputError],
+        [[main.runId, other.runId], EngineInputError],
+        [[main.runId, 'no-such-run'], NotFoundError],
+        [[], EngineInputError],
       ] as const) {
         const err = await compareRuns(prisma, [...ids]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(kind);
-        expect((err as ReportInputError).field).toBe('runIds');
+        expect((err as EngineInputError).field).toBe('runIds');
       }
     });
   });
@@ -723,7 +723,7 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
     });
 
     it('rejects an unknown run', async () => {
-      await expect(collect(exportRun(prisma, 'no-such-run', 'csv'))).rejects.toBeInstanceOf(ReportNotFoundError);
+      await expect(collect(exportRun(prisma, 'no-such-run', 'csv'))).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 });

@@ -2,8 +2,8 @@
 // against the model the provider reported. Pages through the run: memory stays flat in its size.
 import type { PrismaClient, RunModel } from '@batchlight/db';
 import { type Attribution, attributionOf } from '@batchlight/llm';
+import { NotFoundError } from '../errors.js';
 import { ACTIVE_RUN_STATUSES, type RunStatus } from '../events/types.js';
-import { ReportNotFoundError } from './errors.js';
 
 export type FindingKind =
   | 'provider_reported_other_model'
@@ -63,7 +63,7 @@ const MAX_FINDINGS = 1000;
 
 export async function auditRun(prisma: PrismaClient, runId: string): Promise<AuditReport> {
   const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: true } });
-  if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
+  if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
   const snapshots = new Map<string, RunModel>(run.models.map((m) => [m.modelId, m]));
   const report: AuditReport = {
     runId,

@@ -8,6 +8,5 @@ export {
   compareRuns,
 } from './compare.js';
 export { type CsvRecord, csvRecords } from './csv.js';
-export { ReportInputError, ReportNotFoundError } from './errors.js';
 export { csvField, EXPORT_COLUMNS, exportRun } from './export.js';
 export { percentile } from './stats.js';
