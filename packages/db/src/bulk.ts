@@ -9,8 +9,9 @@
 // alive, DEBUG set or not. With a parameter per value and 2,048 rows a statement, creating a
 // 100,000-prompt set left ~80 MB alive after it returned; now a statement's values are one string
 // of at most BULK_CHARS, so what the history keeps is bounded by 100 × BULK_CHARS (1.6 MB).
-import type { Db } from './client.js';
+
 import { type Column, PG_TYPE } from './columns.js';
+import type { Db } from './db.js';
 
 export interface PromptRow {
   id: string;

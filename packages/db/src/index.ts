@@ -1,5 +1,6 @@
 export { BULK_CHARS, BULK_ROWS, bulkInsert, type NewRunItem, type PromptRow } from './bulk.js';
-export { createDb, type Db, type PrismaClient } from './client.js';
+export { createDb } from './client.js';
+export type { Db, PrismaClient } from './db.js';
 export type {
   Conversation,
   Message,

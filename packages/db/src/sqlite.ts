@@ -7,7 +7,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { Mutex } from 'async-mutex';
 import Database from 'better-sqlite3';
 import { startCheckpointer } from './checkpointer.js';
-import type { Db } from './client.js';
+import type { Db } from './db.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { sqliteBatchWriter } from './sqlite-batch.js';
 import { SerializedAdapterFactory } from './sqlite-serial.js';
