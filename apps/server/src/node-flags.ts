@@ -1,7 +1,7 @@
 // The Node (V8) flags the server runs with. They are command-line flags, not set from inside the
 // process: `pnpm start` passes them (package.json), and every launcher of the server (its tests,
 // the CLI's and the monitor's, bench) passes this list through `startServerProcess`. A test checks
-// that the start script and this list agree. Why (README, "Memory"; docs/performance.md, B4):
+// that the start script and this list agree. Why each (README, "Node flags of the server"):
 export const SERVER_NODE_FLAGS = [
   // With the heap limit V8 picks on a machine with 16 GB or more (4 GB), it lets the old generation
   // grow to 4x what survived the last full GC before collecting again. A run keeps ~40 MB alive,
