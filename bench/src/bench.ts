@@ -5,16 +5,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppRouter, RunEventMessage } from '@batchlight/api';
+import type { RunEventMessage } from '@batchlight/api';
+import { type Client, createClient } from '@batchlight/api/client';
+import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
+import { percentile } from '@batchlight/api/stats';
 import { tempPostgres } from '@batchlight/db/testing';
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, type TRPCClient, wsLink } from '@trpc/client';
-import superjson from 'superjson';
 import WebSocket from 'ws';
 import { fakeReset, fakeStats, type Proc, startFake, startServer } from './processes.js';
 import { timerIntervals } from './stalls.js';
 import { captureRequestStarts } from './wire.js';
 
-type Api = TRPCClient<AppRouter>;
+type Api = Client;
 interface Row {
   id: string;
   what: string;
@@ -28,20 +29,8 @@ const only = process.argv.slice(2);
 const want = (id: string) => !only.length || only.includes(id);
 
 function client(url: string): { api: Api; close(): void } {
-  const ws = createWSClient({
-    url: `${url.replace('http', 'ws')}/ws`,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
-  const api = createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: wsLink({ client: ws, transformer: superjson }),
-        false: httpBatchLink({ url: `${url}/trpc`, transformer: superjson }),
-      }),
-    ],
-  });
-  return { api, close: () => ws.close() };
+  const { client: api, close } = createClient({ url, WebSocket });
+  return { api, close };
 }
 
 async function setup(api: Api, fakeUrl: string, prompts: number) {
@@ -85,7 +74,9 @@ async function run(
   const t0 = performance.now();
   const created = await api.runs.create.mutate(input);
   if (opts.subscribe === false)
-    while (!['completed', 'failed', 'cancelled'].includes((await api.runs.get.query({ id: created.id })).status))
+    while (
+      !(FINISHED_RUN_STATUSES as readonly string[]).includes((await api.runs.get.query({ id: created.id })).status)
+    )
       await new Promise((r) => setTimeout(r, 200));
   else
     await new Promise<void>((resolve, reject) => {
@@ -124,8 +115,7 @@ async function run(
 
 const epochOf = (perfNow: number) => performance.timeOrigin + perfNow;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pct = (s: number[], p: number) =>
-  s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+const pct = (sorted: number[], p: number) => percentile(sorted, p) ?? Number.NaN;
 const f = (n: number, d = 2) => n.toFixed(d);
 
 /**

@@ -4,6 +4,7 @@
 // latency (every 100 ms while the bodies are in flight). `node dist/bodyprobe.js [MB] [count]
 // [chunked|declared]`.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { percentile } from '@batchlight/api/stats';
 import { sendLargeBody } from '@batchlight/testkit';
 import { startServer } from './processes.js';
 
@@ -42,7 +43,7 @@ running = false;
 await probe;
 const peak = Number(/VmHWM:\s+(\d+)/.exec(status())?.[1] ?? 0) / 1024;
 const sorted = [...latencies].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(1);
+const pct = (p: number) => (percentile(sorted, p) ?? Number.NaN).toFixed(1);
 const statuses = results.map((r) => r.status).join(', ');
 const sent = results.map((r) => `${r.sentMb} MB`).join(', ');
 const how = declared ? 'with Content-Length' : 'chunked';

@@ -2,9 +2,8 @@
 // the peak since the last line (VmHWM, reset after each line through /proc/<pid>/clear_refs), so
 // a peak is attributed to the phase it happened in.
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { AppRouter } from '@batchlight/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import superjson from 'superjson';
+import { createClient } from '@batchlight/api/client';
+import { ACTIVE_RUN_STATUSES } from '@batchlight/api/schemas';
 import { startFake, startServer } from './processes.js';
 
 const n = Number(process.argv[2] ?? 50_000);
@@ -16,9 +15,7 @@ const show = (label: string) => {
   console.log(label, 'rss', rss().toFixed(0), 'peak', server.peakRssMb().toFixed(0));
   writeFileSync(`/proc/${server.child.pid}/clear_refs`, '5'); // "5" resets VmHWM to the current RSS
 };
-const api = createTRPCClient<AppRouter>({
-  links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson })],
-});
+const { client: api } = createClient({ url: server.url });
 show('start');
 const model = await api.models.create.mutate({
   name: 'm',
@@ -38,7 +35,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 5000));
   const r = await api.runs.get.query({ id: run.id });
   show(`${r.completedItems} done`);
-  if (r.status !== 'running' && r.status !== 'queued') break;
+  if (!(ACTIVE_RUN_STATUSES as readonly string[]).includes(r.status)) break;
 }
 await server.stop();
 await fake.stop();

@@ -1,9 +1,10 @@
 // The benchmark's subjects run as their own processes, as users run them.
 import { fileURLToPath } from 'node:url';
-import { type RunningProcess, spawnUntilReady, startServerProcess } from '@batchlight/testkit';
+import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
+import { spawnUntilReady } from '@batchlight/testkit';
 
 export type Proc = RunningProcess;
-const FAKE = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.meta.url));
+const FAKE = fileURLToPath(import.meta.resolve('@batchlight/testkit/cli'));
 
 // BENCH_SERVER_ARGS passes node flags to the server (e.g. --cpu-prof) for profiling.
 export const startServer = (databaseUrl: string) =>

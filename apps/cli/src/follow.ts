@@ -1,5 +1,6 @@
 // `--follow`: a live progress line from the run's event subscription, then a per-model summary.
 import type { EventPayloads, RunEventMessage, RunStatus } from '@batchlight/api';
+import type { Context } from './args.js';
 import type { Client } from './client.js';
 import { CliError, EXIT } from './errors.js';
 import { bar, duration, ms, pct, table, usd } from './format.js';
@@ -251,4 +252,32 @@ export function summaryTable(rows: Awaited<ReturnType<typeof summary>>): string 
     ]),
     ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
+}
+
+/**
+ * Follows a run to its end (live progress on stderr), prints its per-model table and verdict, and
+ * returns the exit code: 1 if anything failed, mismatched, or the run did not complete.
+ */
+export async function followAndReport(ctx: Context, runId: string): Promise<number> {
+  // Ctrl-C stops following (the run goes on on the server); a second Ctrl-C quits at once.
+  const stop = new AbortController();
+  const onSigint = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+  process.on('SIGINT', onSigint);
+  let result: FollowResult;
+  try {
+    result = await follow(ctx.client, runId, { quiet: ctx.json, server: ctx.server, signal: stop.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  const rows = await summary(ctx.client, runId);
+  if (ctx.json) console.log(JSON.stringify({ runId, ...result, models: rows }, null, 2));
+  else {
+    console.log(summaryTable(rows));
+    console.log(
+      `run ${runId} ${result.status}: ${result.completed} completed, ${result.failed} failed` +
+        `${result.cancelled ? `, ${result.cancelled} cancelled` : ''} in ${duration(result.durationMs)}, cost ${usd(result.costUsd)}` +
+        `${result.mismatches ? ` · ${result.mismatches} attribution mismatch(es): see batchlight audit ${runId}` : ''}`,
+    );
+  }
+  return result.failed || result.mismatches || result.status !== 'completed' ? EXIT.runFailed : EXIT.ok;
 }

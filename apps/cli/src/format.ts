@@ -1,4 +1,9 @@
-// Plain-text output helpers: tables, durations, money.
+// Output: JSON or text on stdout, and the plain-text helpers (tables, durations, money).
+
+/** A command's result on stdout: `data` as JSON with --json, else the text. */
+export function print(json: boolean, data: unknown, text: () => string): void {
+  console.log(json ? JSON.stringify(data, null, 2) : text());
+}
 
 export function table(
   headers: string[],

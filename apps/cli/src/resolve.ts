@@ -4,17 +4,32 @@ import { basename, extname } from 'node:path';
 import { type Client, createOnce } from './client.js';
 import { CliError } from './errors.js';
 
+/**
+ * The ids of the models `wanted` names: each value a model's id or name (any case), or a comma
+ * list of them. A value that is itself a model's name is taken whole, commas and all.
+ */
 export async function resolveModels(client: Client, wanted: string[]): Promise<string[]> {
-  if (!wanted.length)
-    throw new CliError(
-      '--model: name at least one model (repeat --model for several; `batchlight models list` shows them)',
-    );
   const models = await client.models.list.query({ includeArchived: false });
-  return wanted.map((w) => {
-    const m = models.find((x) => x.id === w) ?? models.find((x) => x.name.toLowerCase() === w.toLowerCase());
-    if (!m) throw new CliError(`--model: no model named or with id "${w}" (see \`batchlight models list\`)`);
-    return m.id;
+  const find = (w: string) =>
+    models.find((x) => x.id === w) ?? models.find((x) => x.name.toLowerCase() === w.toLowerCase());
+  const ids = wanted.flatMap((value) => {
+    const whole = find(value.trim());
+    if (whole) return [whole.id];
+    return value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => {
+        const m = find(part);
+        if (!m) throw new CliError(`--model: no model named or with id "${part}" (see \`batchlight models list\`)`);
+        return m.id;
+      });
   });
+  if (!ids.length)
+    throw new CliError(
+      '--model: name at least one model (--model A --model B, or --model A,B; `batchlight models list` shows them)',
+    );
+  return ids;
 }
 
 export function promptFormat(file: string): 'jsonl' | 'csv' {

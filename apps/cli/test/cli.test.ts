@@ -1,16 +1,16 @@
 // Drives the built CLI (dist/main.js) as a subprocess against the real server, started as its own
 // process on a free port with a fresh SQLite database and a token.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppRouter } from '@batchlight/api';
-import { type RunningProcess, startServerProcess } from '@batchlight/testkit';
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import superjson from 'superjson';
+import { csvRecords } from '@batchlight/api';
+import { type Client, createClient } from '@batchlight/api/client';
+import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -19,7 +19,10 @@ const TOKEN = 'cli-token-0123456789';
 let dir: string;
 let server: RunningProcess;
 let url: string;
-let api: TRPCClient<AppRouter>;
+let api: Client;
+let fake: FakeServer;
+/** Opens the fake's gate: the calls of the `gated` model wait for it. */
+let releaseGate: () => void;
 
 interface Result {
   code: number;
@@ -44,6 +47,55 @@ function expectOneLine(r: Result) {
   expect(r.stderr).not.toMatch(/\n\s+at |Error:|TRPCClientError/);
 }
 
+/** Every quote a message opens, it closes. */
+function expectBalancedQuotes(text: string) {
+  for (const q of ["'", '"', '`']) expect(text.split(q).length % 2, `${q} in ${text}`).toBe(1);
+}
+
+/** The CLI as a subprocess whose stderr can be watched while it runs. */
+function cliWatched(args: string[]): { stderrHas(re: RegExp): Promise<void>; done: Promise<Result> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, BATCHLIGHT_SERVER: url, BATCHLIGHT_TOKEN: TOKEN },
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiting: Array<{ re: RegExp; resolve(): void }> = [];
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    for (const w of waiting.filter((x) => x.re.test(stderr))) w.resolve();
+  });
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })),
+  );
+  return {
+    stderrHas: (re) =>
+      re.test(stderr)
+        ? Promise.resolve()
+        : Promise.race([
+            new Promise<void>((resolve) => waiting.push({ re, resolve })),
+            done.then((r) => {
+              throw new Error(`the CLI ended (${r.code}) before its stderr matched ${re}: ${r.stderr}`);
+            }),
+          ]),
+    done,
+  };
+}
+
+/** A run through the typed API on the demo prompt set. */
+async function startRun(models: string[], settings: { limit: number; concurrency?: number; name?: string }) {
+  const all = await api.models.list.query({ includeArchived: false });
+  const sets = await api.promptSets.list.query();
+  return api.runs.create.mutate({
+    promptSetId: sets.find((s) => s.name === 'Demo: explain it')!.id,
+    modelIds: models.map((n) => all.find((m) => m.name === n)!.id),
+    concurrency: settings.concurrency ?? 4,
+    promptLimit: settings.limit,
+    maxRetries: 0,
+    name: settings.name ?? null,
+  });
+}
+
 /** Every item id of a run, through the typed API (runs.items pages). */
 async function itemIds(runId: string): Promise<string[]> {
   const ids: string[] = [];
@@ -56,38 +108,24 @@ async function itemIds(runId: string): Promise<string[]> {
   return ids;
 }
 
-/** A CSV parser for the round trip (quoted fields may hold commas, quotes and newlines). */
+/** The rows of a CSV text, through the import's reader (one CSV parser in the repository). */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field), rows.push(row), (row = []), (field = '');
-    } else field += c;
-  }
-  if (field || row.length) row.push(field), rows.push(row);
-  return rows;
+  const records = csvRecords(text);
+  if (!Array.isArray(records)) throw new Error(`line ${records.line}: ${records.message}`);
+  return records.map((r) => r.fields);
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'batchlight-cli-'));
-  server = await startServerProcess({ DATABASE_URL: `file:${join(dir, 'cli.db')}`, BATCHLIGHT_TOKEN: TOKEN });
-  url = server.url;
-  api = createTRPCClient<AppRouter>({
-    links: [
-      httpBatchLink({ url: `${url}/trpc`, transformer: superjson, headers: { authorization: `Bearer ${TOKEN}` } }),
-    ],
+  const gate = new Promise<void>((resolve) => (releaseGate = resolve));
+  fake = await startFakeOpenAI({ behavior: { latencyMs: 2, gate: () => gate } });
+  server = await startServerProcess({
+    DATABASE_URL: `file:${join(dir, 'cli.db')}`,
+    BATCHLIGHT_TOKEN: TOKEN,
+    LLM_KEY_CLI_FAKE: 'sk-cli-fake',
   });
+  url = server.url;
+  api = createClient({ url, token: TOKEN }).client;
   // Fast simulated models, added through the CLI itself.
   const add = (name: string, simulation: object) =>
     cli([
@@ -126,6 +164,14 @@ beforeAll(async () => {
     ]),
   ]);
   for (const r of added) expect([r.code, r.stderr]).toEqual([0, '']);
+  // Its calls wait at the fake until the test opens the gate.
+  await api.models.create.mutate({
+    name: 'gated',
+    provider: 'openai',
+    providerModel: 'gated-model',
+    baseUrl: `${fake.url}/v1`,
+    credentialEnv: 'LLM_KEY_CLI_FAKE',
+  });
   writeFileSync(
     join(dir, 'prompts.jsonl'),
     Array.from({ length: 12 }, (_, i) =>
@@ -135,7 +181,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  releaseGate?.();
   await server?.stop();
+  await fake?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -470,5 +518,182 @@ describe('batchlight CLI against a real server', () => {
     expect(shown).toMatchObject({ id: runList[0].id, summary: expect.any(Array) });
     const test = JSON.parse((await cli(['models', 'test', 'quick', '--json'])).stdout);
     expect(test).toMatchObject({ ok: true, attribution: 'match' });
+  });
+});
+
+describe('strict arguments', () => {
+  it('refuses an argument or option a command does not take, naming it (exit 2), and starts nothing', async () => {
+    const run = await startRun(['quick'], { limit: 1 });
+    const runsBefore = (await api.runs.list.query({ limit: 200 })).runs.length;
+    const checks: Array<[string[], RegExp]> = [
+      [
+        ['run', '--model', 'quick', 'liar', '--prompts', 'Demo: explain it', '--limit', '1'],
+        /^batchlight: run: unexpected argument 'liar' \(several models: --model A --model B, or --model A,B\)/,
+      ],
+      [['audit', run.id, 'other-run'], /^batchlight: audit: unexpected argument 'other-run' \(audit takes <runId>\)/],
+      [['show', run.id, 'junk'], /^batchlight: show: unexpected argument 'junk'/],
+      [['runs', 'all'], /^batchlight: runs: unexpected argument 'all' \(runs takes no arguments\)/],
+      [['models', 'list', 'extra'], /^batchlight: models list: unexpected argument 'extra'/],
+      [['cancel'], /^batchlight: cancel: missing <runId> \(see batchlight cancel --help\)$/],
+      [['models', 'frob'], /^batchlight: unknown command "models frob" \(see batchlight models --help\)$/],
+      [['runs', '--prompts', 'x'], /^batchlight: Unknown option '--prompts' for runs \(see batchlight runs --help\)$/],
+      [['show', run.id, '--follow'], /^batchlight: Unknown option '--follow' for show/],
+      [['follow', run.id, '--json=yes'], /^batchlight: Option '--json' does not take an argument/],
+      [['run', '--model'], /^batchlight: Option '--model <value>' argument missing/],
+      [['runs', '-x'], /^batchlight: Unknown option '-x' for runs/],
+    ];
+    const results = await Promise.all(checks.map(([args]) => cli(args)));
+    results.forEach((r, i) => {
+      const label = checks[i]![0].join(' ');
+      expect(r.code, label).toBe(2);
+      expectOneLine(r);
+      expect(r.stderr.trim(), label).toMatch(checks[i]![1]);
+      expectBalancedQuotes(r.stderr);
+    });
+    expect((await api.runs.list.query({ limit: 200 })).runs.length).toBe(runsBefore);
+    const unknown = await cli(['runs', '--bogus']);
+    expectBalancedQuotes(unknown.stderr);
+  });
+
+  it('takes several models as repeated --model options, comma lists, or both', async () => {
+    const r = await cli([
+      'run',
+      '--model',
+      'quick,terse',
+      '--model',
+      'slow',
+      '--prompts',
+      'Demo: explain it',
+      '--limit',
+      '2',
+      '--follow',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.models.map((m: { model: string }) => m.model).sort()).toEqual(['quick', 'slow', 'terse']);
+    expect(out.total).toBe(6);
+    const unknown = await cli(['run', '--model', 'quick,nobody', '--prompts', 'Demo: explain it']);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      2,
+      expect.stringMatching(/^batchlight: --model: no model named or with id "nobody"/),
+    ]);
+  });
+
+  it('prints the help of one command with <command> --help (and help <command>)', async () => {
+    const [run, add, help, all, models] = await Promise.all([
+      cli(['run', '--help']),
+      cli(['models', 'add', '--help']),
+      cli(['help', 'audit']),
+      cli(['--help']),
+      cli(['models', '--help']),
+    ]);
+    for (const r of [run, add, help, all, models]) expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(run.stdout).toMatch(/^usage: batchlight run --model <name\|id>/);
+    expect(run.stdout).toMatch(/--concurrency N=4\].*--max-retries N=3\].*--timeout MS=60000\]/s);
+    expect(run.stdout).not.toMatch(/models add|prompts import/);
+    expect(add.stdout).toMatch(/^usage: batchlight models add .*--provider openai\|huggingface\|simulated/s);
+    expect(help.stdout).toMatch(/^usage: batchlight audit <runId> \[--wait\] \[--strict\]/);
+    expect(models.stdout).toMatch(/^usage: batchlight models <command>/);
+    for (const sub of ['list', 'add', 'test']) expect(models.stdout).toMatch(new RegExp(`^  models ${sub}\\b`, 'm'));
+    expect(models.stdout).not.toMatch(/prompts import/);
+    for (const command of ['run', 'follow', 'runs', 'show', 'cancel', 'resume', 'export', 'audit', 'compare', 'studio'])
+      expect(all.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(all.stdout).toMatch(/--status queued\|running\|completed\|failed\|cancelled\|interrupted/);
+  });
+});
+
+describe('compare', () => {
+  it('labels each run by its name, or the last 8 characters of its id (the first 8 are a timestamp)', async () => {
+    const named = await startRun(['quick'], { limit: 2, name: 'baseline' });
+    const unnamed = await startRun(['quick', 'terse'], { limit: 2 });
+    const r = await cli(['compare', named.id, unnamed.id]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.filter((l) => /^baseline\s+quick\s/.test(l))).toHaveLength(1);
+    const tail = unnamed.id.slice(-8);
+    expect(lines.filter((l) => l.startsWith(`${tail}  `)).map((l) => l.split(/\s+/)[1])).toEqual(['quick', 'terse']);
+    expect(r.stdout).not.toContain(unnamed.id.slice(0, 8));
+    // One run on its own lines its models up side by side.
+    const one = await cli(['compare', unnamed.id]);
+    expect([one.code, one.stdout.split('\n').filter((l) => l.startsWith(tail)).length]).toEqual([0, 2]);
+  });
+});
+
+describe('audit', () => {
+  it('refuses a run still going without --wait (exit 1); with --wait, waits for its end and audits it', async () => {
+    const run = await startRun(['gated'], { limit: 2, concurrency: 2 });
+    const refused = await cli(['audit', run.id]);
+    expect(refused.code).toBe(1);
+    expectOneLine(refused);
+    expect(refused.stderr.trim()).toMatch(
+      new RegExp(`^batchlight: run ${run.id} is still running .*wait for its end with --wait`),
+    );
+    expect(refused.stdout).toBe('');
+    const refusedJson = await cli(['audit', run.id, '--json']);
+    expect(refusedJson.code).toBe(1);
+    expect(JSON.parse(refusedJson.stderr)).toMatchObject({
+      exitCode: 1,
+      error: expect.stringMatching(/still running/),
+    });
+
+    const waiting = cliWatched(['audit', run.id, '--wait']);
+    await waiting.stderrHas(/still running; waiting for its end/);
+    releaseGate();
+    const r = await waiting.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^OK: 2 traces \(2 answered\) and 2 messages checked/);
+    const json = JSON.parse((await cli(['audit', run.id, '--json'])).stdout);
+    expect(json).toMatchObject({ verdict: 'ok', runStatus: 'completed', tracesAnswered: 2, ok: true });
+  });
+
+  it('says when no call answered, and exits 1 under --strict', async () => {
+    const failed = await cli([
+      'run',
+      '--model',
+      'broken',
+      '--prompts',
+      'Demo: explain it',
+      '--limit',
+      '2',
+      '--max-retries',
+      '0',
+      '--follow',
+    ]);
+    expect(failed.code).toBe(1);
+    const runId = /run (\S+) \w+: 0 completed, 2 failed/.exec(failed.stdout)![1]!;
+    const [plain, strict, json] = await Promise.all([
+      cli(['audit', runId]),
+      cli(['audit', runId, '--strict']),
+      cli(['audit', runId, '--json']),
+    ]);
+    for (const r of [plain, strict])
+      expect(r.stdout).toMatch(
+        /^NOTHING TO CHECK: no call answered \(2 traces, 0 answered\); attribution cannot be checked/,
+      );
+    expect([plain.code, strict.code]).toEqual([0, 1]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ verdict: 'nothing_to_check', tracesAnswered: 0, tracesChecked: 2 });
+  });
+});
+
+describe('the README', () => {
+  it('runs its typed-client example as written: the audit comes after the run has ended', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const code = /## From a script, with full types\s+```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    const out = fileURLToPath(new URL('../test-output/', import.meta.url));
+    mkdirSync(out, { recursive: true });
+    const file = join(out, 'readme-example.ts');
+    writeFileSync(file, `${code.replaceAll('http://127.0.0.1:4700', url)}\nexport { audit, run };\n`);
+    const token = process.env.BATCHLIGHT_TOKEN;
+    process.env.BATCHLIGHT_TOKEN = TOKEN;
+    try {
+      const { audit, run } = await import(file);
+      expect(audit).toMatchObject({ verdict: 'ok', ok: true, runStatus: 'completed' });
+      expect(audit.tracesAnswered).toBe(run.totalItems);
+      expect(run.totalItems).toBe(10);
+    } finally {
+      if (token === undefined) delete process.env.BATCHLIGHT_TOKEN;
+      else process.env.BATCHLIGHT_TOKEN = token;
+    }
   });
 });

@@ -1,9 +1,9 @@
 // The CLI's pure parts: the progress line, formatting, and which database `studio` opens.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, studioDatabaseUrl } from '../src/commands/studio.js';
 import { progressLine } from '../src/follow.js';
 import { duration, table } from '../src/format.js';
-import { REPO_ROOT, studioDatabaseUrl } from '../src/studio.js';
 
 const base = {
   completed: 40,

@@ -1,6 +1,7 @@
 // The live state of one run, built from a snapshot of its items and then its event stream.
 // Pure functions: the run page applies a frame's worth of events at once.
 import type { EventPayloads, RunEventMessage } from '@batchlight/api';
+import { percentile } from '@batchlight/api/stats';
 import type { ItemRow } from './api';
 
 export type RowStatus = 'pending' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
@@ -191,11 +192,6 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
     }
   }
   return state;
-}
-
-export function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
 }
 
 export interface ModelStats {

@@ -1,7 +1,7 @@
 // The server's settings, from the environment: every one of them here, with its default, its
 // rule and what is said when it is broken (README, "Configuration"; SECURITY.md).
 import { networkInterfaces } from 'node:os';
-import { DEFAULT_DATABASE_URL } from '@batchlight/db';
+import { databaseEnv } from '@batchlight/db';
 import type { CallPolicySpec, LlmLimits } from '@batchlight/llm';
 import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
 import { z } from 'zod';
@@ -41,7 +41,16 @@ export interface ServerConfig {
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
 const MiB = 1024 * 1024;
 
-export class ConfigError extends Error {}
+/** A setting the server cannot start with: `setting` names the variable, the message says why. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`${setting}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
@@ -89,7 +98,8 @@ function originProblem(entry: string): string | null {
 const schema = z.object({
   HOST: z.preprocess(unset, z.string().default('127.0.0.1')),
   PORT: whole(0, 65535, 4700),
-  DATABASE_URL: z.preprocess(unset, z.string().default(DEFAULT_DATABASE_URL)),
+  // The database package's own setting: its rule and messages, shared with `pnpm db:*` and the CLI.
+  ...databaseEnv.shape,
   BATCHLIGHT_TOKEN: z.preprocess(
     unset,
     z
@@ -139,12 +149,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+    throw new ConfigError(String(issue.path[0]), issue.message);
   }
   const e = parsed.data;
   if (!isLoopback(e.HOST) && !e.BATCHLIGHT_TOKEN) {
     throw new ConfigError(
-      `HOST: refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models ` +
+      'HOST',
+      `refusing to listen on ${e.HOST} without BATCHLIGHT_TOKEN: anyone who can reach it could run models ` +
         'on your keys. Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
     );
   }

@@ -1,15 +1,16 @@
 // `pnpm start`: the server on HOST:PORT (default http://127.0.0.1:4700) with the database at
-// DATABASE_URL (default SQLite under ./data/).
-import './v8-flags.js'; // first: V8 settings before anything else loads
+// DATABASE_URL (default SQLite under ./data/). Started with the Node flags of node-flags.ts.
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { startServer } from './server.js';
 
 // Relative paths (DATABASE_URL=file:./data/…) mean where the user typed the command, not the
 // package folder pnpm runs this in.
 if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
 
-const monitorDir = fileURLToPath(new URL('../../monitor/dist/', import.meta.url));
+// The built monitor, found through its package (a dependency of this one).
+const monitorDir = dirname(fileURLToPath(import.meta.resolve('@batchlight/monitor/index.html')));
 
 try {
   const config = loadConfig(process.env, monitorDir);
@@ -41,8 +42,6 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 } catch (err) {
-  console.error(
-    `[batchlight] cannot start: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`,
-  );
+  console.error(`[batchlight] cannot start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }

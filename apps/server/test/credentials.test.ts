@@ -228,4 +228,14 @@ describe('credentials and hosts', () => {
       'B_KEY',
     ]);
   });
+
+  it("reads DATABASE_URL through the database package's setting (its rule, its message)", () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(
+      expect.objectContaining({ setting: 'DATABASE_URL' }),
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/^DATABASE_URL: must start with file: \(SQLite\)/);
+    expect(loadConfig({}).databaseUrl).toBe('file:./data/batchlight.db');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@h/db' }).databaseUrl).toBe('postgresql://u:p@h/db');
+  });
 });

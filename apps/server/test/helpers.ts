@@ -1,45 +1,18 @@
-import type { AppRouter, RunEventMessage } from '@batchlight/api';
+import type { RunEventMessage } from '@batchlight/api';
+import { type Client, createClient } from '@batchlight/api/client';
 import { type TempDatabase, tempDatabase } from '@batchlight/db/testing';
-import { type FakeServer, startServerProcess } from '@batchlight/testkit';
-import type { TRPCClient } from '@trpc/client';
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, TRPCClientError, wsLink } from '@trpc/client';
-import superjson from 'superjson';
+import type { FakeServer } from '@batchlight/testkit';
+import { TRPCClientError } from '@trpc/client';
 import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, type RunningServer, startServer } from '../src/index.js';
+import { startServerProcess } from '../src/testing.js';
 
-export type Client = TRPCClient<AppRouter>;
+export type { Client };
 
-/** A WebSocket that presents the token as a header on its upgrade request (as the CLI does). */
-export function webSocketWithToken(token: string | undefined): typeof globalThis.WebSocket {
-  if (!token) return WebSocket as unknown as typeof globalThis.WebSocket;
-  return class extends WebSocket {
-    constructor(address: string | URL, protocols?: string | string[]) {
-      super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
-    }
-  } as unknown as typeof globalThis.WebSocket;
-}
-
+/** The API's client (as the CLI's and bench's) with a WebSocket for subscriptions, quick to reconnect. */
 export function makeClient(url: string, token?: string): { client: Client; close: () => void } {
-  const wsClient = createWSClient({
-    url: `${url.replace(/^http/, 'ws')}/ws`,
-    WebSocket: webSocketWithToken(token),
-    retryDelayMs: () => 100,
-  });
-  const client = createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({
-          url: `${url}/trpc`,
-          transformer: superjson,
-          headers: token ? { authorization: `Bearer ${token}` } : {},
-        }),
-      }),
-    ],
-  });
-  return { client, close: () => wsClient.close() };
+  return createClient({ url, token, WebSocket, ws: { retryDelayMs: () => 100 } });
 }
 
 export interface TestServer {

@@ -3,9 +3,10 @@
 // Host and Origin checks, the token rules, the security headers and the body limit.
 import net from 'node:net';
 import { type TempDatabase, tempSqlite } from '@batchlight/db/testing';
-import { type RunningProcess, sendLargeBody, spawnUntilReady, startServerProcess } from '@batchlight/testkit';
+import { sendLargeBody } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { type RunningProcess, startServerProcess } from '../src/testing.js';
 
 const TOKEN = 'hostile-test-token-0123456789';
 const bearer = { authorization: `Bearer ${TOKEN}` };
@@ -176,12 +177,7 @@ describe('the server process under hostile requests (token set)', () => {
 
 describe('refusing to start with a weak token', () => {
   const start = (env: NodeJS.ProcessEnv) =>
-    spawnUntilReady(
-      [new URL('../dist/main.js', import.meta.url).pathname],
-      { PORT: '0', INIT_CWD: '', BATCHLIGHT_SEED: '0', DATABASE_URL: 'file:/nonexistent/never.db', ...env },
-      /listening on (http:\/\/[\d.:]+)/,
-      20_000,
-    ).then(
+    startServerProcess({ BATCHLIGHT_SEED: '0', DATABASE_URL: 'file:/nonexistent/never.db', ...env }).then(
       async (p) => {
         await p.stop();
         return 'started';

@@ -1,13 +1,14 @@
 // The real server process (dist/main.js, as users start it) creating and running 10,000 prompts
-// against a zero-latency fake stays within its memory budget. Without the server's own V8
-// settings (src/v8-flags.ts) its peak here was ~380 MB; with them ~240 MB, and 268-272 MB with
-// the LLM worker thread (its young generation capped at 32 MB in @batchlight/llm threaded.ts: 260
-// MB at 16, for a quarter less throughput). The benchmark (pnpm bench B4) measures 10,000 and
-// 100,000 against a target of 300 MB; this budget leaves that 10 MB for the larger run.
+// against a zero-latency fake stays within its memory budget. Its peak is about 240 MB with the
+// server's Node flags (src/node-flags.ts; about 380 MB without), 268-272 MB with the LLM worker
+// thread (its young generation capped at 32 MB in @batchlight/llm threaded.ts: 260 MB at 16, for
+// a quarter less throughput). The benchmark's memory row measures 10,000 and 100,000 prompts
+// against a target of 300 MB; this budget leaves 10 MB of that for the larger run.
 
 import { tempSqlite } from '@batchlight/db/testing';
-import { startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
+import { startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, expect, it } from 'vitest';
+import { startServerProcess } from '../src/testing.js';
 import { fakeModel, makeClient, promptSet, waitFor } from './helpers.js';
 
 const N = 10_000;

@@ -1,10 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import type { AppRouter } from '@batchlight/api';
+import { createClient } from '@batchlight/api/client';
 import { type EchoKey, type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
-import { createTRPCClient, httpBatchStreamLink } from '@trpc/client';
-import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ownHosts } from '../src/config.js';
@@ -156,8 +154,7 @@ describe('credentials never leave the server', () => {
     // The echo really happened: scrubbed places carry the marker.
     expect(traces.some((tr) => tr.responseModel?.includes('***'))).toBe(true);
 
-    const streamLink = httpBatchStreamLink({ url: `${t.server.url}/trpc`, transformer: superjson });
-    const stream = createTRPCClient<AppRouter>({ links: [streamLink] });
+    const stream = createClient({ url: t.server.url }).client;
     const exported: string[] = [];
     for (const format of ['csv', 'jsonl'] as const) {
       for await (const chunk of await stream.runs.export.query({ runId: run.id, format })) exported.push(chunk);

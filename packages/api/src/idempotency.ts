@@ -6,18 +6,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Prisma } from '@batchlight/db';
 import { TRPCError } from '@trpc/server';
-import { z } from 'zod';
 import type { Context } from './context.js';
 
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** Optional on each create mutation: any id the client chooses (a UUID is a good one). */
-export const requestId = z
-  .string()
-  .min(1, 'required')
-  .max(100, 'at most 100 characters')
-  .regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces')
-  .optional();
 
 /** Writes the key inside the caller's transaction, naming the row it creates. */
 export type Claim = (tx: Prisma.TransactionClient, resultId: string) => Promise<void>;

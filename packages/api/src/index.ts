@@ -1,4 +1,5 @@
 export type {
+  AuditVerdict,
   EventPayloads,
   EventType,
   ItemStatus,
@@ -6,6 +7,7 @@ export type {
   RunFeedMessage,
   RunStatus,
 } from '@batchlight/engine';
+export { csvRecords } from '@batchlight/engine';
 export type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 export { type ApiLimits, type Context, createTRPCContext } from './context.js';
 export { checkInput, MAX_INPUT_DEPTH, MAX_INPUT_NODES } from './input-check.js';

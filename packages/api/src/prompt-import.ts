@@ -1,5 +1,6 @@
 // Parses prompt files (JSONL or CSV) into prompts, with errors that name the line.
 
+import { csvRecords } from '@batchlight/engine';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { checkInput } from './input-check.js';
@@ -69,44 +70,6 @@ export function parseJsonl(content: string): ParseResult {
     });
   });
   return { prompts, errors };
-}
-
-/** RFC 4180 records with the line each starts on (quoted fields may span lines). */
-function csvRecords(content: string): Array<{ line: number; fields: string[] }> | ImportError {
-  const out: Array<{ line: number; fields: string[] }> = [];
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  let line = 1;
-  let recordLine = 1;
-  for (let i = 0; i < content.length; i++) {
-    const c = content[i]!;
-    if (quoted) {
-      if (c === '"' && content[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else {
-        if (c === '\n') line++;
-        field += c;
-      }
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      fields.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && content[i + 1] === '\n') i++;
-      fields.push(field);
-      if (fields.length > 1 || fields[0] !== '') out.push({ line: recordLine, fields });
-      fields = [];
-      field = '';
-      line++;
-      recordLine = line;
-    } else field += c;
-  }
-  if (quoted) return { line: recordLine, message: 'a quoted field is not closed' };
-  if (field !== '' || fields.length) out.push({ line: recordLine, fields: [...fields, field] });
-  return out;
 }
 
 /** A header row naming an `input` (or `prompt`) column; `expected` optional; other columns become metadata. */

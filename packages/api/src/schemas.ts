@@ -1,10 +1,21 @@
-// Input schemas of the API. Limits here are the product's limits (DESIGN.md, issue #4).
+// Input schemas of the API: the product's limits, defaults, statuses and provider names, which the
+// CLI and the monitor import from here (`@batchlight/api/schemas`) instead of restating them. The
+// monitor loads this in the browser: zod and the engine's status lists only, no Node built-ins.
+import { ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
 import { z } from 'zod';
-import { requestId } from './idempotency.js';
 
 export const id = z.string().min(1, 'required').max(100);
 export const cursor = z.string().max(100).optional();
-export const limit = (max: number, dflt: number) => z.number().int().min(1).max(max).default(dflt);
+export const limit = (max: number, dflt: number) =>
+  z.number().int().min(1, `must be between 1 and ${max}`).max(max, `must be between 1 and ${max}`).default(dflt);
+
+/** Optional on each create mutation: any id the client chooses (a UUID is a good one). */
+export const requestId = z
+  .string()
+  .min(1, 'required')
+  .max(100, 'at most 100 characters')
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces')
+  .optional();
 
 export const chatMessage = z.object({
   role: z.enum(['system', 'user', 'assistant']),
@@ -17,7 +28,13 @@ export const promptInput = z.union([
 
 export const providerName = z.enum(['openai', 'huggingface', 'simulated']);
 
-const price = z.number().min(0).max(10_000).nullable().optional();
+/** A price in USD per million tokens. */
+export const price = z
+  .number()
+  .min(0, 'must be a number ≥ 0')
+  .max(10_000, 'must be at most 10000')
+  .nullable()
+  .optional();
 const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const ms = z.number().min(0, 'must be 0 or more');
 const atLeastOne = z.number().int().min(1, 'must be at least 1');
@@ -67,25 +84,30 @@ export const modelFields = z.object({
   pricing: z.object({ inputPerMTok: price, outputPerMTok: price, cachedInputPerMTok: price }).default({}),
 });
 
+/** A run's settings when a client leaves them out (the CLI's options, the monitor's form). */
+export const RUN_DEFAULTS = { concurrency: 4, delayMs: 0, repeats: 1, maxRetries: 3, timeoutMs: 60_000 } as const;
+
+const wholeBetween = (min: number, max: number) =>
+  z.number().int().min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`);
+
 export const createRunInput = z.object({
   promptSetId: id,
   modelIds: z.array(id).min(1, 'choose at least one model').max(50),
-  concurrency: z.number().int().min(1, 'must be between 1 and 256').max(256, 'must be between 1 and 256'),
-  delayMs: z
-    .number()
-    .int()
-    .min(0, 'must be between 0 and 600000')
-    .max(600_000, 'must be between 0 and 600000')
-    .default(0),
+  concurrency: wholeBetween(1, 256),
+  delayMs: wholeBetween(0, 600_000).default(RUN_DEFAULTS.delayMs),
   // Bounded again by BATCHLIGHT_MAX_RUN_ITEMS (the engine, which knows the set's size).
   promptLimit: atLeastOne.max(100_000_000, 'must be at most 100000000').nullable().optional(),
-  repeats: z.number().int().min(1, 'must be between 1 and 100').max(100, 'must be between 1 and 100').default(1),
+  repeats: wholeBetween(1, 100).default(RUN_DEFAULTS.repeats),
   name: z.string().trim().max(200).nullable().optional(),
-  maxRetries: z.number().int().min(0).max(10).default(3),
-  timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+  maxRetries: wholeBetween(0, 10).default(RUN_DEFAULTS.maxRetries),
+  timeoutMs: wholeBetween(100, 600_000).default(RUN_DEFAULTS.timeoutMs),
   requestId,
 });
 
-export const itemStatus = z.enum(['pending', 'completed', 'failed', 'cancelled']);
-export const runStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted']);
+export const itemStatus = z.enum(ITEM_STATUSES);
+export const runStatus = z.enum(RUN_STATUSES);
+export const listRunsInput = z
+  .object({ status: runStatus.optional(), cursor, limit: limit(200, 50) })
+  .default({ limit: 50 });
+export { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
 export const traceStatus = z.enum(['ok', 'error', 'interrupted', 'cancelled']);

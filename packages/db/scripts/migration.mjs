@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+// The db package: prisma/ holds the schema and the migrations.
+const root = fileURLToPath(new URL('../', import.meta.url));
 const PG_ADMIN_URL =
   process.env.TEST_PG_URL ?? process.env.PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const EMPTY = /^\s*(--[^\n]*\n?\s*)*$/;

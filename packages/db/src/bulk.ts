@@ -6,11 +6,12 @@
 // (SQLite json_each, PostgreSQL json_array_elements). One parameter instead of one per value
 // matters twice over: Prisma builds objects for every bound value (a type tag, converted and
 // serialised copies), and Prisma's debug module keeps the arguments of the last 100 queries
-// alive, DEBUG set or not. With a parameter per value and 2,048 rows a statement, creating a
-// 100,000-prompt set left ~80 MB alive after it returned; now a statement's values are one string
-// of at most BULK_CHARS, so what the history keeps is bounded by 100 × BULK_CHARS (1.6 MB).
-import type { Db } from './client.js';
+// alive, DEBUG set or not: with a parameter per value and 2,048 rows a statement, creating a
+// 100,000-prompt set would leave ~80 MB alive after it returned. A statement's values being one
+// string of at most BULK_CHARS, what that history keeps is bounded by 100 × BULK_CHARS (1.6 MB).
+
 import { type Column, PG_TYPE } from './columns.js';
+import type { Db } from './db.js';
 
 export interface PromptRow {
   id: string;

@@ -1,16 +1,18 @@
-// `pnpm db:migrate` and `pnpm db:studio`: the configured database is DATABASE_URL or the default.
+// `pnpm db:migrate` and `pnpm db:studio`: the configured database is DATABASE_URL or the default,
+// read through the same schema as the server's.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { migrate } from './migrate.js';
-import { DEFAULT_DATABASE_URL, parseDbUrl, redactDbUrl } from './url.js';
+import { databaseUrlFrom } from './settings.js';
+import { parseDbUrl, redactDbUrl } from './url.js';
 
 // A relative DATABASE_URL means where the user ran `pnpm db:…`, as for the server.
 if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
 
 const [command] = process.argv.slice(2);
-const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
 
 try {
+  const url = databaseUrlFrom(process.env);
   if (command === 'migrate') {
     const r = await migrate(url);
     for (const name of r.applied) console.log(`applied ${name}`);

@@ -1,5 +1,6 @@
 export { BULK_CHARS, BULK_ROWS, bulkInsert, type NewRunItem, type PromptRow } from './bulk.js';
-export { createDb, type Db, type PrismaClient } from './client.js';
+export { createDb } from './client.js';
+export type { Db, PrismaClient } from './db.js';
 export type {
   Conversation,
   Message,
@@ -15,4 +16,5 @@ export type {
 export { Prisma } from './generated/sqlite/client.js';
 export { MIGRATIONS_DIR, type MigrateResult, MigrationError, migrate, readMigrations } from './migrate.js';
 export type { EventRow, ItemUpdate, MessageRow, RunCounters, TraceRow, WriteBatch } from './rows.js';
+export { databaseEnv, databaseUrlFrom, databaseUrlSetting } from './settings.js';
 export { type DbProvider, DEFAULT_DATABASE_URL, parseDbUrl, redactDbUrl } from './url.js';

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type DbProvider, parseDbUrl } from './url.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
+// The package's own prisma/ (from src/ in tests and dist/ when built alike).
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations/', import.meta.url));
 const PG_LOCK_KEY = 72707369; // the advisory lock key Prisma's engine takes
 
 export interface MigrationFile {

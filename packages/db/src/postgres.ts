@@ -3,8 +3,8 @@
 // through the ORM's per-row queries costs more CPU than the calls themselves. Values are bound,
 // never interpolated.
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { Db, PrismaClient } from './client.js';
 import { type Column, EVENT, ITEM, type Kind, MESSAGE, PG_TYPE, TRACE } from './columns.js';
+import type { Db, PrismaClient } from './db.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import type { ItemUpdate, RunCounters, WriteBatch } from './rows.js';
 

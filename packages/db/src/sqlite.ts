@@ -7,7 +7,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { Mutex } from 'async-mutex';
 import Database from 'better-sqlite3';
 import { startCheckpointer } from './checkpointer.js';
-import type { Db } from './client.js';
+import type { Db } from './db.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { sqliteBatchWriter } from './sqlite-batch.js';
 import { SerializedAdapterFactory } from './sqlite-serial.js';
@@ -20,7 +20,7 @@ const BUSY_TIMEOUT_MS = 10_000;
  * WAL and about 3x faster for small writes; checkpoints are the worker's, not a commit's (with the
  * engine committing hundreds of times a second on the event loop, an inline checkpoint stalled it
  * for ~10 ms every few hundred milliseconds). better-sqlite3 builds SQLite with a 16 MB page cache
- * per connection; two connections get half each, the memory one had (B4: +15-20 MB otherwise).
+ * per connection; two connections get half each, the memory one had (15-20 MB more at peak otherwise).
  */
 const PRAGMAS = [
   'journal_mode = WAL',

@@ -11,18 +11,27 @@ export interface ParsedDbUrl {
   file?: string;
 }
 
-/** `file:` picks SQLite (relative paths from the working directory), `postgres(ql)://` PostgreSQL. */
-export function parseDbUrl(url: string = DEFAULT_DATABASE_URL): ParsedDbUrl {
-  if (url.startsWith('file:')) {
-    let path = url.slice('file:'.length);
-    if (path.startsWith('//')) path = path.slice(2); // file:///abs/path
-    path = path.split('?')[0] ?? path;
-    if (!path) throw new Error('DATABASE_URL: a file: URL needs a path, e.g. file:./data/batchlight.db');
-    const file = isAbsolute(path) ? path : resolve(process.cwd(), path);
-    return { provider: 'sqlite', url: `file:${file}`, file };
-  }
-  if (/^postgres(ql)?:\/\//.test(url)) return { provider: 'postgresql', url };
-  throw new Error('DATABASE_URL must start with file: (SQLite) or postgresql:// (PostgreSQL)');
+/** The path of a `file:` URL (`file:./x.db`, `file:///abs/x.db`), without its query. */
+const filePath = (url: string) => {
+  const path = url.slice('file:'.length);
+  return (path.startsWith('//') ? path.slice(2) : path).split('?')[0] ?? '';
+};
+
+/** What is wrong with a database URL, or null. */
+export function databaseUrlProblem(url: string): string | null {
+  if (url.startsWith('file:')) return filePath(url) ? null : 'a file: URL needs a path, e.g. file:./data/batchlight.db';
+  if (/^postgres(ql)?:\/\//.test(url)) return null;
+  return 'must start with file: (SQLite) or postgresql:// (PostgreSQL)';
+}
+
+/** `file:` picks SQLite (a relative path is taken from `base`), `postgres(ql)://` PostgreSQL. */
+export function parseDbUrl(url: string = DEFAULT_DATABASE_URL, base: string = process.cwd()): ParsedDbUrl {
+  const problem = databaseUrlProblem(url);
+  if (problem) throw new Error(`DATABASE_URL: ${problem}`);
+  if (!url.startsWith('file:')) return { provider: 'postgresql', url };
+  const path = filePath(url);
+  const file = isAbsolute(path) ? path : resolve(base, path);
+  return { provider: 'sqlite', url: `file:${file}`, file };
 }
 
 /** The URL with any password replaced, safe to print. */

@@ -7,6 +7,7 @@ import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
+import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
@@ -56,7 +57,7 @@ export interface ChatInput {
 
 export type Engine = ReturnType<typeof createEngine>;
 
-const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+const FINISHED = new Set<string>(FINISHED_RUN_STATUSES);
 
 export function createEngine(options: EngineOptions) {
   const { db, secretKey } = options;
@@ -323,7 +324,10 @@ export function createEngine(options: EngineOptions) {
 
   /** On start-up: runs left running (or queued) by a crash go on where they stopped. */
   async function recover(): Promise<string[]> {
-    const runs = await prisma.run.findMany({ where: { status: { in: ['running', 'queued'] } }, select: { id: true } });
+    const runs = await prisma.run.findMany({
+      where: { status: { in: [...ACTIVE_RUN_STATUSES] } },
+      select: { id: true },
+    });
     for (const { id } of runs) {
       await withRunLock(id, async () => {
         if (executions.has(id) || starting.has(id)) return; // a resume got here first

@@ -8,11 +8,13 @@ import { monotonicUuidv7 } from '../src/ids.js';
 import {
   auditRun,
   compareRuns,
+  csvRecords,
+  EngineInputError,
   EXPORT_COLUMNS,
   exportRun,
+  NotFoundError,
   percentile,
-  ReportInputError,
-  ReportNotFoundError,
+  type RunStatus,
 } from '../src/index.js';
 
 const nextId = monotonicUuidv7();
@@ -42,36 +44,11 @@ interface BuiltItem {
   messageId: string | null;
 }
 
-/** RFC 4180 parser: quoted fields may hold commas, doubled quotes, CR and LF. */
+/** The rows of a CSV text (the import's reader: one CSV parser in the repository). */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else if (c !== '\r') field += c;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  const records = csvRecords(text);
+  if (!Array.isArray(records)) throw new Error(`line ${records.line}: ${records.message}`);
+  return records.map((r) => r.fields);
 }
 
 async function collect(gen: AsyncGenerator<string>): Promise<string[]> {
@@ -91,7 +68,14 @@ async function inBatches<T>(rows: T[], write: (batch: T[]) => Promise<unknown>) 
  */
 async function buildRun(
   prisma: PrismaClient,
-  opts: { promptSetId: string; models: Model[]; items: ItemSpec[]; name?: string; repeats?: number },
+  opts: {
+    promptSetId: string;
+    models: Model[];
+    items: ItemSpec[];
+    name?: string;
+    repeats?: number;
+    status?: RunStatus;
+  },
 ): Promise<{ runId: string; items: BuiltItem[] }> {
   const run = await prisma.run.create({
     data: {
@@ -99,7 +83,7 @@ async function buildRun(
       promptSetId: opts.promptSetId,
       concurrency: 4,
       repeats: opts.repeats ?? 1,
-      status: 'completed',
+      status: opts.status ?? 'completed',
       totalItems: opts.items.length,
     },
   });
@@ -346,6 +330,7 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
         messagesChecked: 7,
         findingsTotal: 1,
       });
+      expect(report).toMatchObject({ runStatus: 'completed', tracesAnswered: 7, verdict: 'findings' });
       expect(report.counts).toEqual({ match: 2, alias: 4, mismatch: 1, unknown: 0 });
       expect(report.findings).toEqual([
         {
@@ -434,8 +419,63 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       expect(report.ok).toBe(false);
     });
 
+    it('says ok only when answers were checked and nothing was found', async () => {
+      const run = await buildRun(prisma, {
+        promptSetId: setId,
+        models: [gpt],
+        items: [{ modelId: gpt.id, promptIndex: 0, calls: [{ error: { type: 'timeout', message: 't' } }, {}] }],
+      });
+      expect(await auditRun(prisma, run.runId)).toMatchObject({
+        ok: true,
+        runStatus: 'completed',
+        tracesChecked: 2,
+        tracesAnswered: 1,
+        verdict: 'ok',
+      });
+    });
+
+    it('says there was nothing to check when no call answered (a run whose every call failed)', async () => {
+      const failing = { error: { type: 'connection', message: 'ECONNREFUSED' } };
+      const run = await buildRun(prisma, {
+        promptSetId: setId,
+        models: [gpt, qwen],
+        status: 'failed',
+        items: [
+          { modelId: gpt.id, promptIndex: 0, calls: [failing, failing] },
+          { modelId: qwen.id, promptIndex: 0, calls: [failing] },
+        ],
+      });
+      const report = await auditRun(prisma, run.runId);
+      expect(report).toMatchObject({
+        runStatus: 'failed',
+        tracesChecked: 3,
+        tracesAnswered: 0,
+        messagesChecked: 0,
+        findingsTotal: 0,
+        verdict: 'nothing_to_check',
+      });
+      expect(report.counts).toEqual({ match: 0, alias: 0, mismatch: 0, unknown: 0 });
+    });
+
+    it('says a run that is still going is still running, whatever has been recorded so far', async () => {
+      for (const status of ['queued', 'running'] as const) {
+        const run = await buildRun(prisma, {
+          promptSetId: setId,
+          models: [gpt],
+          status,
+          items: [{ modelId: gpt.id, promptIndex: 0, calls: [{ responseModel: 'gpt-5-mini' }] }],
+        });
+        expect(await auditRun(prisma, run.runId), status).toMatchObject({
+          ok: true,
+          runStatus: status,
+          tracesAnswered: 1,
+          verdict: 'still_running',
+        });
+      }
+    });
+
     it('rejects an unknown run', async () => {
-      await expect(auditRun(prisma, 'no-such-run')).rejects.toBeInstanceOf(ReportNotFoundError);
+      await expect(auditRun(prisma, 'no-such-run')).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 
@@ -558,13 +598,13 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
         items: [{ modelId: gpt.id, promptIndex: 0, calls: [{}] }],
       });
       for (const [ids, kind] of [
-        [[main.runId, other.runId], ReportInputError],
-        [[main.runId, 'no-such-run'], ReportNotFoundError],
-        [[], ReportInputError],
+        [[main.runId, other.runId], EngineInputError],
+        [[main.runId, 'no-such-run'], NotFoundError],
+        [[], EngineInputError],
       ] as const) {
         const err = await compareRuns(prisma, [...ids]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(kind);
-        expect((err as ReportInputError).field).toBe('runIds');
+        expect((err as EngineInputError).field).toBe('runIds');
       }
     });
   });
@@ -683,7 +723,7 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
     });
 
     it('rejects an unknown run', async () => {
-      await expect(collect(exportRun(prisma, 'no-such-run', 'csv'))).rejects.toBeInstanceOf(ReportNotFoundError);
+      await expect(collect(exportRun(prisma, 'no-such-run', 'csv'))).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 });

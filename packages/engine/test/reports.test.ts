@@ -6,9 +6,9 @@ import {
   createEngine,
   csvField,
   type Engine,
+  EngineInputError,
   exportRun,
   percentile,
-  ReportInputError,
 } from '../src/index.js';
 
 describe('report helpers', () => {
@@ -122,7 +122,7 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     );
 
     const other = await runOf([ids.fast!], ids.other);
-    await expect(compareRuns(db.prisma, [a, other])).rejects.toBeInstanceOf(ReportInputError);
+    await expect(compareRuns(db.prisma, [a, other])).rejects.toBeInstanceOf(EngineInputError);
   });
 
   it('exports every item once, in chunks, with the model of each row', async () => {

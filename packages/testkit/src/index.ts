@@ -14,4 +14,4 @@ export type {
 } from './fake.js';
 export { echoedKey, fakeAnswer, nowMs, startFakeHuggingFace, startFakeOpenAI } from './fake.js';
 export { demoPrompts } from './fixtures.js';
-export { type RunningProcess, spawnUntilReady, startServerProcess } from './process.js';
+export { type RunningProcess, spawnUntilReady } from './process.js';

@@ -1,8 +1,7 @@
-// Starts a program as its own process and waits for the line that says it is ready: the real
-// batchlight server for end-to-end tests and benchmarks, or the fake provider CLI.
+// Starts a Node program as its own process and waits for the line that says it is ready (the
+// fake provider's CLI; the server's launcher in @batchlight/server/testing builds on it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -64,18 +63,4 @@ export function spawnUntilReady(
     child.stderr!.on('data', (d: Buffer) => (out += d));
     child.once('exit', onEarlyExit);
   });
-}
-
-const SERVER_MAIN = fileURLToPath(new URL('../../../apps/server/dist/main.js', import.meta.url));
-
-/**
- * The built batchlight server (apps/server/dist/main.js) on a free port of 127.0.0.1, with the
- * given environment (DATABASE_URL at least). `nodeArgs` go before the script (e.g. --cpu-prof).
- */
-export function startServerProcess(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<RunningProcess> {
-  return spawnUntilReady(
-    [...nodeArgs, SERVER_MAIN],
-    { PORT: '0', HOST: '127.0.0.1', INIT_CWD: '', ...env },
-    /listening on (http:\/\/[\d.:]+)/,
-  );
 }

@@ -1,4 +1,5 @@
 import type { RunEventMessage } from '@batchlight/api';
+import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
 import { ItemsTable } from '../components/ItemsTable';
@@ -84,7 +85,7 @@ export function RunPage({ runId }: { runId: string }) {
 
   const s = state.current;
   const finished =
-    s.finished || (run != null && ['completed', 'failed', 'cancelled'].includes(run.status) && !run.executing);
+    s.finished || (run != null && (FINISHED_RUN_STATUSES as readonly string[]).includes(run.status) && !run.executing);
   useEffect(() => {
     if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
   }, [finished, runId]);

@@ -5,8 +5,8 @@ import type { Provider } from '@batchlight/llm';
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import { idempotent, requestId } from '../idempotency.js';
-import { id, modelFields } from '../schemas.js';
+import { idempotent } from '../idempotency.js';
+import { id, modelFields, requestId } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import { modelView } from '../views.js';
 

@@ -5,9 +5,9 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import { type Claim, idempotent, requestId } from '../idempotency.js';
+import { type Claim, idempotent } from '../idempotency.js';
 import { type ParsedPrompt, parsePromptFile } from '../prompt-import.js';
-import { id, promptInput } from '../schemas.js';
+import { id, promptInput, requestId } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 
 const name = z.string().trim().min(1, 'required').max(200);

@@ -10,12 +10,12 @@ import {
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { idempotent } from '../idempotency.js';
-import { createRunInput, cursor, id, itemStatus, limit, runStatus } from '../schemas.js';
+import { createRunInput, cursor, FINISHED_RUN_STATUSES, id, itemStatus, limit, listRunsInput } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
 
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const TERMINAL = new Set<string>(FINISHED_RUN_STATUSES);
 
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
@@ -30,26 +30,24 @@ export const runsRouter = {
     );
   }),
 
-  list: publicProcedure
-    .input(z.object({ status: runStatus.optional(), cursor, limit: limit(200, 50) }).default({ limit: 50 }))
-    .query(async ({ ctx, input }) => {
-      const runs = await ctx.db.prisma.run.findMany({
-        where: {
-          ...(input.status ? { status: input.status } : {}),
-          ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+  list: publicProcedure.input(listRunsInput).query(async ({ ctx, input }) => {
+    const runs = await ctx.db.prisma.run.findMany({
+      where: {
+        ...(input.status ? { status: input.status } : {}),
+        ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+      },
+      orderBy: { id: 'desc' },
+      take: input.limit,
+      include: {
+        models: {
+          select: { modelId: true, name: true, provider: true, providerModel: true },
+          orderBy: { position: 'asc' },
         },
-        orderBy: { id: 'desc' },
-        take: input.limit,
-        include: {
-          models: {
-            select: { modelId: true, name: true, provider: true, providerModel: true },
-            orderBy: { position: 'asc' },
-          },
-          promptSet: { select: { id: true, name: true } },
-        },
-      });
-      return { runs, nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null };
-    }),
+        promptSet: { select: { id: true, name: true } },
+      },
+    });
+    return { runs, nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null };
+  }),
 
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     const run = await ctx.db.prisma.run.findUnique({

@@ -1,17 +1,15 @@
 // The event protocol of a run. Every live view (monitor, CLI, scripts) is built from these.
 import type { Attribution, ErrorType, Provider } from '@batchlight/llm';
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'interrupted',
-];
-export type ItemStatus = 'pending' | 'completed' | 'failed' | 'cancelled';
-export const ITEM_STATUSES: readonly ItemStatus[] = ['pending', 'completed', 'failed', 'cancelled'];
+/** A run's statuses: the one list the API's schemas, the CLI and the monitor take theirs from. */
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** A run in one of these is over; `interrupted` is not: it resumes when the server starts. */
+export const FINISHED_RUN_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
+/** A run in one of these is still executing, or about to. */
+export const ACTIVE_RUN_STATUSES = ['queued', 'running'] as const satisfies readonly RunStatus[];
+export const ITEM_STATUSES = ['pending', 'completed', 'failed', 'cancelled'] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
 /** Identifies the unit of work and the model it belongs to; present on every item event. */
 export interface ItemRef {

@@ -2,7 +2,8 @@
 // against the model the provider reported. Pages through the run: memory stays flat in its size.
 import type { PrismaClient, RunModel } from '@batchlight/db';
 import { type Attribution, attributionOf } from '@batchlight/llm';
-import { ReportNotFoundError } from './errors.js';
+import { NotFoundError } from '../errors.js';
+import { ACTIVE_RUN_STATUSES, type RunStatus } from '../events/types.js';
 
 export type FindingKind =
   | 'provider_reported_other_model'
@@ -24,10 +25,24 @@ export interface AuditFinding {
   actual: string;
 }
 
+/**
+ * What the audit can say of the run as a whole: `ok` (answers were checked, nothing found),
+ * `findings`, `nothing_to_check` (no call answered, so no attribution could be checked) or
+ * `still_running` (the run is not over: whatever is recorded so far may change; it comes first,
+ * findings included, because nothing about the run is final yet).
+ */
+export type AuditVerdict = 'ok' | 'findings' | 'nothing_to_check' | 'still_running';
+
 export interface AuditReport {
   runId: string;
+  /** The run's status when it was audited. */
+  runStatus: RunStatus;
+  verdict: AuditVerdict;
+  /** No finding (the verdict says whether that means much). */
   ok: boolean;
   tracesChecked: number;
+  /** Traces of calls that answered: the ones whose attribution there is to check. */
+  tracesAnswered: number;
   messagesChecked: number;
   counts: Record<Attribution, number>;
   findings: AuditFinding[];
@@ -48,12 +63,15 @@ const MAX_FINDINGS = 1000;
 
 export async function auditRun(prisma: PrismaClient, runId: string): Promise<AuditReport> {
   const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: true } });
-  if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
+  if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
   const snapshots = new Map<string, RunModel>(run.models.map((m) => [m.modelId, m]));
   const report: AuditReport = {
     runId,
+    runStatus: run.status as RunStatus,
+    verdict: 'ok',
     ok: true,
     tracesChecked: 0,
+    tracesAnswered: 0,
     messagesChecked: 0,
     counts: { match: 0, alias: 0, mismatch: 0, unknown: 0 },
     findings: [],
@@ -100,7 +118,10 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
       // cover successful calls only, the ones that produced an answer to attribute.
       const recomputed = attributionOf(t.requestedModel, t.responseModel);
       if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
-      if (t.status === 'ok') report.counts[recomputed]++;
+      if (t.status === 'ok') {
+        report.tracesAnswered++;
+        report.counts[recomputed]++;
+      }
       if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
       if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId))
         f('item_model_differs', t.modelId, t.item.modelId);
@@ -151,5 +172,12 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
     cursor = messages[messages.length - 1]!.id;
   }
   report.ok = report.findingsTotal === 0;
+  report.verdict = (ACTIVE_RUN_STATUSES as readonly string[]).includes(run.status)
+    ? 'still_running'
+    : !report.ok
+      ? 'findings'
+      : report.tracesAnswered === 0
+        ? 'nothing_to_check'
+        : 'ok';
   return report;
 }

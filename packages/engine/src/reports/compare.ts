@@ -1,7 +1,7 @@
 // Lines up runs on the same prompt set prompt by prompt, with aggregates per (run, model).
 import type { PrismaClient } from '@batchlight/db';
+import { EngineInputError, NotFoundError } from '../errors.js';
 import { promptText } from '../run/prompts.js';
-import { ReportInputError, ReportNotFoundError } from './errors.js';
 import { ascending, percentile } from './stats.js';
 
 export interface CompareColumn {
@@ -68,17 +68,17 @@ export async function compareRuns(
   opts: { cursor?: number; limit?: number } = {},
 ): Promise<CompareReport> {
   runIds = [...new Set(runIds)];
-  if (!runIds.length) throw new ReportInputError('runIds', 'choose at least one run');
+  if (!runIds.length) throw new EngineInputError('runIds', 'choose at least one run');
   const runs = await prisma.run.findMany({
     where: { id: { in: runIds } },
     include: { models: { orderBy: { position: 'asc' } } },
   });
   const missing = runIds.find((id) => !runs.some((r) => r.id === id));
-  if (missing) throw new ReportNotFoundError('runIds', `run ${missing} not found`);
+  if (missing) throw new NotFoundError('runIds', `run ${missing} not found`);
   const ordered = runIds.map((id) => runs.find((r) => r.id === id)!);
   const promptSetId = ordered[0]!.promptSetId;
   if (ordered.some((r) => r.promptSetId !== promptSetId))
-    throw new ReportInputError('runIds', 'runs can only be compared on the same prompt set');
+    throw new EngineInputError('runIds', 'runs can only be compared on the same prompt set');
 
   const columns: CompareColumn[] = ordered.flatMap((r) =>
     r.models.map((m) => ({

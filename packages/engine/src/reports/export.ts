@@ -1,8 +1,8 @@
 // Streams a run as CSV or JSONL, a page of items at a time: a 100,000-item run never sits in
 // memory. No credential column exists to leak: rows are built from allow-listed fields.
 import type { PrismaClient } from '@batchlight/db';
+import { NotFoundError } from '../errors.js';
 import { promptText } from '../run/prompts.js';
-import { ReportNotFoundError } from './errors.js';
 
 export const EXPORT_COLUMNS = [
   'run_id',
@@ -53,7 +53,7 @@ export async function* exportRun(prisma: PrismaClient, runId: string, format: 'c
     where: { id: runId },
     include: { models: { select: { modelId: true, name: true, provider: true } } },
   });
-  if (!run) throw new ReportNotFoundError('runId', `run ${runId} not found`);
+  if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
   const models = new Map(run.models.map((m) => [m.modelId, m]));
   if (format === 'csv') yield `${EXPORT_COLUMNS.join(',')}\n`;
   let cursor: string | undefined;

@@ -1,4 +1,4 @@
-export { type AuditFinding, type AuditReport, auditRun, type FindingKind } from './audit.js';
+export { type AuditFinding, type AuditReport, type AuditVerdict, auditRun, type FindingKind } from './audit.js';
 export {
   type CompareAggregate,
   type CompareCell,
@@ -7,6 +7,6 @@ export {
   type CompareRow,
   compareRuns,
 } from './compare.js';
-export { ReportInputError, ReportNotFoundError } from './errors.js';
+export { type CsvRecord, csvRecords } from './csv.js';
 export { csvField, EXPORT_COLUMNS, exportRun } from './export.js';
 export { percentile } from './stats.js';

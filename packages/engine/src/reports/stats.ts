@@ -1,3 +1,5 @@
+// Percentiles of the reports, the monitor (in the browser, through @batchlight/api/stats) and bench:
+// no imports, so it runs anywhere.
 /** Nearest-rank percentile of ascending values (p in 0..100); null for no values. */
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (!sorted.length) return null;

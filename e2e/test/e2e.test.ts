@@ -5,11 +5,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppRouter } from '@batchlight/api';
-import { type FakeServer, type RunningProcess, startFakeOpenAI, startServerProcess } from '@batchlight/testkit';
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { type Client, createClient } from '@batchlight/api/client';
+import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
+import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SHOTS = fileURLToPath(new URL('../test-output/', import.meta.url));
@@ -18,7 +17,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let dir: string;
 let server: RunningProcess;
 let url: string;
-let api: TRPCClient<AppRouter>;
+let api: Client;
 let fake: FakeServer;
 let browser: Browser;
 let page: Page;
@@ -48,7 +47,7 @@ beforeAll(async () => {
     BATCHLIGHT_ALLOWED_ORIGINS: proxy.url,
   });
   url = server.url;
-  api = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc`, transformer: superjson })] });
+  api = createClient({ url }).client;
   for (const [name, providerModel] of [
     ['E2E Fake', 'fake-model'],
     ['E2E Slow', 'slow-model'],

@@ -9,11 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppRouter } from '@batchlight/api';
-import { type RunningProcess, startServerProcess } from '@batchlight/testkit';
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { createClient } from '@batchlight/api/client';
+import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
-import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -98,10 +96,7 @@ describe('web pages on other origins', () => {
   async function start(name: string, env: Record<string, string> = {}) {
     const server = await startServerProcess({ DATABASE_URL: `file:${join(dir, `${name}.db`)}`, ...env });
     servers.push(server);
-    const headers = env.BATCHLIGHT_TOKEN ? { authorization: `Bearer ${env.BATCHLIGHT_TOKEN}` } : {};
-    const api: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson, headers })],
-    });
+    const api = createClient({ url: server.url, token: env.BATCHLIGHT_TOKEN }).client;
     return { server, api, sets: async () => (await api.promptSets.list.query()).map((s) => s.name) };
   }
 
