@@ -342,6 +342,42 @@ async function main() {
         await pg.drop();
       }
     }
+    if (want('B2S')) {
+      // Scoring must not slow a run: B2 with three scorers that need no model per item, against B2
+      // without, alternating on one warm server so the machine's drift falls on both alike.
+      await withServer(sqlite('b2s'), async (_server, api) => {
+        const { model, set } = await setup(api, fake0.url, 5000);
+        const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 };
+        const scorers = [
+          { type: 'contains' as const, value: 'Answer' },
+          { type: 'icontains' as const, value: 'benchmark' },
+          { type: 'regex' as const, value: '^\\S+' },
+        ];
+        await run(api, { ...input, promptLimit: 200, scorers });
+        await run(api, input);
+        const rates = { plain: [] as number[], scored: [] as number[] };
+        let scoredRun = '';
+        for (let round = 0; round < 4; round++)
+          for (const scored of round % 2 ? [true, false] : [false, true]) {
+            await fakeReset(fake0.url);
+            const r = await run(api, scored ? { ...input, scorers } : input);
+            (scored ? rates.scored : rates.plain).push(5000 / (r.wallMs / 1000));
+            if (scored) scoredRun = r.run.id;
+          }
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+        const ratio = median(rates.scored) / median(rates.plain);
+        const scores = await api.runs.scores.query({ runId: scoredRun });
+        const judged = scores.overall.passes + scores.overall.fails + scores.overall.errors;
+        result.B2S = { ...rates, ratio, itemsScored: judged };
+        rows.push({
+          id: 'B2S',
+          what: 'B2 (SQLite) with 3 scorers per item / without, alternating, medians of 4 runs each',
+          value: `${f(ratio, 3)} (${f(median(rates.scored), 0)} vs ${f(median(rates.plain), 0)} prompts/s; ${judged} items scored)`,
+          target: '0.90 – 1.10',
+          pass: ratio >= 0.9 && ratio <= 1.1 && judged === 5000,
+        });
+      });
+    }
     if (want('B4')) {
       const peaks: Record<number, number> = {};
       for (const n of [10_000, 100_000]) {
