@@ -11,7 +11,17 @@ function re2(pattern: string, flags: string) {
 // ajv puts `code` into the validators it generates, to name the engine it calls.
 re2.code = 'require("re2js").RE2JS';
 
-const ajv = new Ajv({ allErrors: false, strict: false, code: { regExp: re2 } });
+// Unknown keywords are refused (a misspelt `requird` would otherwise check nothing); the stricter
+// type rules are off, since the schemas users write often leave `type` implied; nothing is logged.
+const ajv = new Ajv({
+  allErrors: false,
+  strictSchema: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+  logger: false,
+  code: { regExp: re2 },
+});
 
 export type CompiledSchema = { ok: true; validate: ValidateFunction } | { ok: false; message: string };
 

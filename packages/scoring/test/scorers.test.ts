@@ -107,6 +107,8 @@ describe('hostile patterns and schemas', () => {
     expect(bad({ type: 'regex', value: 'a', flags: 'gx' }).path).toEqual(['flags']);
     expect(bad({ type: 'regex', value: 'x'.repeat(1001) }).path).toEqual(['value']);
     expect(bad({ type: 'json-schema', schema: { type: 'no-such-type' } }).path).toEqual(['schema']);
+    expect(bad({ type: 'json-schema', schema: { type: 'object', requird: ['city'] } }).message).toMatch(/requird/);
+    expect(bad({ type: 'json-schema', schema: { $ref: 'https://example.com/s.json' } }).path).toEqual(['schema']);
     expect(bad({ type: 'length' }).path).toEqual(['min']);
     expect(bad({ type: 'length', min: 5, max: 2 }).path).toEqual(['min']);
     expect(bad({ type: 'judge', judge: 'j', rubric: 'Is it polite?' }).path).toEqual(['rubric']);
