@@ -113,6 +113,18 @@ describe.each(PROVIDERS_UNDER_TEST)('scoring on %s', (provider) => {
     expect(err).toBeInstanceOf(EngineInputError);
     expect(err.message).toMatch(/judge model "nobody" is not registered/);
     expect(err.field).toBe('scorers[1].judge');
+    const bad = await engine
+      .createRun({
+        promptSetId: ids.set!,
+        modelIds: [ids.tested!],
+        concurrency: 2,
+        delayMs: 0,
+        scorers: [{ type: 'regex', value: '(a)\\1' }],
+      })
+      .catch((e) => e);
+    expect(bad).toBeInstanceOf(EngineInputError);
+    expect(bad.field).toBe('scorers[0].value');
+    expect(await db.prisma.run.count()).toBe(0);
   });
 
   it('scores each answered item, judges as their own traces under the judge model, errors apart', async () => {

@@ -95,8 +95,15 @@ export async function checkRunScorers(
   callable: (m: ResolvedModel) => ResolvedModel,
   field = 'scorers',
 ): Promise<ScorerSpec[]> {
-  const judges = await resolveJudges(prisma, specs, secretKey, callable);
-  return specs.map((s, i) => {
+  // The API has checked them already; a caller of the engine's own may not have.
+  const parsed = scorerList.safeParse(specs);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const [index, ...rest] = issue.path.map(String);
+    throw new EngineInputError(`${field}[${index ?? ''}]${rest.map((r) => `.${r}`).join('')}`, issue.message);
+  }
+  const judges = await resolveJudges(prisma, parsed.data, secretKey, callable);
+  return parsed.data.map((s, i) => {
     if (s.type !== 'judge') return s;
     const j = judges.get(s.judge)!;
     if (typeof j === 'string') throw new EngineInputError(`${field}[${i}].judge`, j);
