@@ -81,6 +81,8 @@ export class RunExecution {
   private readonly gate: CallGate;
   /** Judges' calls in flight, at most the run's concurrency (apart from the tested models' gate). */
   private readonly judgeGate: CallGate;
+  /** The run's scorers, named once: the list of every prompt without asserts of its own. */
+  private readonly runScorers: NamedScorer[];
   private readonly startedAt = performance.now();
   private readonly startCounts: number;
   private completed: number;
@@ -97,6 +99,7 @@ export class RunExecution {
   ) {
     this.gate = new CallGate(plan.concurrency, plan.delayMs);
     this.judgeGate = new CallGate(plan.concurrency, 0);
+    this.runScorers = plan.scoring ? scorersOf(plan.scoring.scorers, []) : [];
     // Every call in flight and every waiter listens to one of the run's two signals.
     setMaxListeners(0, this.abort.signal, this.starting.signal);
     ({
@@ -282,7 +285,8 @@ export class RunExecution {
         {
           messages: toMessages(r.input),
           expected: r.expected ?? null,
-          scorers: scoring ? scorersOf(scoring.scorers, storedScorers(r.asserts)) : [],
+          scorers:
+            !scoring || r.asserts == null ? this.runScorers : scorersOf(scoring.scorers, storedScorers(r.asserts)),
         },
       ]),
     );
