@@ -342,6 +342,56 @@ async function main() {
         await pg.drop();
       }
     }
+    if (want('B2S')) {
+      // Scoring must not slow a run: B2 with three scorers that need no model per item, against B2
+      // without, alternating on one warm server so the machine's drift falls on both alike. Judged
+      // on the server's CPU per prompt (what scoring adds), which a loaded machine moves far less
+      // than it moves wall time; the throughput ratio is reported beside it.
+      await withServer(sqlite('b2s'), async (server, api) => {
+        const { model, set } = await setup(api, fake0.url, 5000);
+        const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 };
+        const scorers = [
+          { type: 'contains' as const, value: 'Answer' },
+          { type: 'icontains' as const, value: 'benchmark' },
+          { type: 'regex' as const, value: '^\\S+' },
+        ];
+        await run(api, { ...input, promptLimit: 200, scorers });
+        await run(api, input);
+        const rounds = Number(process.env.BENCH_B2S_ROUNDS ?? 6);
+        const plain = { rate: [] as number[], cpu: [] as number[] };
+        const scored = { rate: [] as number[], cpu: [] as number[] };
+        let scoredRun = '';
+        for (let round = 0; round < rounds; round++)
+          for (const withScorers of round % 2 ? [true, false] : [false, true]) {
+            await fakeReset(fake0.url);
+            const m = await measuredRun(api, server, fake0, withScorers ? { ...input, scorers } : input, 5000);
+            const into = withScorers ? scored : plain;
+            into.rate.push(5000 / (m.r.wallMs / 1000));
+            into.cpu.push(m.cpu.server);
+            if (withScorers) scoredRun = m.r.run.id;
+          }
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+        const cpuRatio = median(scored.cpu) / median(plain.cpu);
+        const rateRatio = median(scored.rate) / median(plain.rate);
+        const scores = await api.runs.scores.query({ runId: scoredRun });
+        const judged = scores.overall.passes + scores.overall.fails + scores.overall.errors;
+        result.B2S = { plain, scored, cpuRatio, rateRatio, itemsScored: judged };
+        rows.push({
+          id: 'B2S',
+          what: `B2 (SQLite) with 3 scorers per item / without: server CPU per prompt, medians of ${rounds} alternating runs each`,
+          value: `${f(cpuRatio, 3)} (${f(median(scored.cpu), 3)} vs ${f(median(plain.cpu), 3)} ms; ${judged} items scored)`,
+          target: '≤ 1.10',
+          pass: cpuRatio <= 1.1 && judged === 5000,
+        });
+        rows.push({
+          id: 'B2S',
+          what: 'the same, throughput (wall time: moves with the machine’s load)',
+          value: `${f(rateRatio, 3)} (${f(median(scored.rate), 0)} vs ${f(median(plain.rate), 0)} prompts/s)`,
+          target: 'report',
+          pass: null,
+        });
+      });
+    }
     if (want('B4')) {
       const peaks: Record<number, number> = {};
       for (const n of [10_000, 100_000]) {

@@ -38,6 +38,9 @@ export const OPTIONS = {
   status: { type: 'string' },
   database: { type: 'string' },
   port: { type: 'string' },
+  scorer: { type: 'string', multiple: true },
+  judge: { type: 'string' },
+  'fail-under': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -603,6 +603,61 @@ describe('strict arguments', () => {
   });
 });
 
+describe('scores', () => {
+  it('run --scorer scores every answer; show and score print pass rates with intervals; --fail-under gates (exit 1 below)', async () => {
+    const passing = await cli([
+      'run',
+      '--model',
+      'quick,slow',
+      '--prompts',
+      'Demo: explain it',
+      '--limit',
+      '5',
+      '--scorer',
+      '{"type":"length","min":1}',
+      '--scorer',
+      'is-json',
+      '--follow',
+      '--fail-under',
+      'overall:0',
+    ]);
+    expect(passing.stdout).toMatch(/pass rate \(95% CI\)/);
+    // Plain answers are not JSON: every item fails is-json (a failure, not an error).
+    expect(passing.stdout).toMatch(/quick\s+all\s+0\s+5\s+0\s+0\.0% \(0\.0–43\.4%\)/);
+    expect(passing.stdout).toMatch(/length:1\.\.\s+5\s+0\s+0\s+100\.0% \(56\.6–100\.0%\)/);
+    expect(passing.code).toBe(0);
+    const runId = /run (\S+) completed/.exec(passing.stdout)![1]!;
+
+    const gated = await cli(['show', runId, '--fail-under', '0.5']);
+    expect(gated.stdout).toMatch(/--fail-under 0\.5: quick 0\.0%, slow 0\.0%/);
+    expect(gated.code).toBe(1);
+
+    // Re-scored with the same name: is-json now passes nothing still; a new scorer passes everything.
+    const rescored = await cli([
+      'score',
+      runId,
+      '--scorer',
+      '{"type":"length","min":1,"name":"is-json"}',
+      '--fail-under',
+      '0.9',
+    ]);
+    expect(rescored.stdout).toMatch(
+      /scored 10 answered item\(s\): 10 score\(s\), 0 judge call\(s\), no tested-model call/,
+    );
+    expect(rescored.code).toBe(0);
+    const json = JSON.parse((await cli(['show', runId, '--json'])).stdout);
+    expect(json.scores.overall).toMatchObject({ passes: 10, fails: 0, errors: 0 });
+
+    const bad = await cli(['show', runId, '--fail-under', '1.5']);
+    expect(bad.code).toBe(2);
+    expectOneLine(bad);
+    expect(bad.stderr).toMatch(/--fail-under: a pass rate between 0 and 1/);
+    const code = await cli(['score', runId, '--scorer', 'javascript: 1']);
+    expect(code.code).toBe(2);
+    expect(code.stderr).toMatch(/--scorer: 1\.type: "javascript" runs user code/);
+  });
+});
+
 describe('compare', () => {
   it('labels each run by its name, or the last 8 characters of its id (the first 8 are a timestamp)', async () => {
     const named = await startRun(['quick'], { limit: 2, name: 'baseline' });

@@ -1,6 +1,7 @@
 // Parses prompt files (JSONL or CSV) into prompts, with errors that name the line.
 
 import { csvRecords } from '@batchlight/engine';
+import { assertFromText, parseAsserts, type ScorerSpec } from '@batchlight/scoring';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { checkInput } from './input-check.js';
@@ -10,6 +11,8 @@ export interface ParsedPrompt {
   input: string | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   expected?: string | null;
   metadata?: Record<string, unknown> | null;
+  /** Scorers of this prompt alone, from its `assert` entries (promptfoo-like). */
+  asserts?: ScorerSpec[] | null;
 }
 export interface ImportError {
   line: number;
@@ -27,6 +30,7 @@ const jsonlRecord = z.object({
   messages: promptInput.optional(),
   expected: z.union([z.string(), z.number()]).nullable().optional(),
   metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  assert: z.unknown().optional(),
 });
 
 /** One JSON value per line: `{"input": "..."}` (also `prompt` or `messages`), or a bare string. */
@@ -63,16 +67,30 @@ export function parseJsonl(content: string): ParseResult {
       errors.push({ line, message: 'missing "input" (or "prompt" / "messages")' });
       return;
     }
+    let asserts: ScorerSpec[] | null = null;
+    if (r.data.assert != null) {
+      const a = parseAsserts(r.data.assert);
+      if (!a.ok) {
+        errors.push({ line, message: a.message });
+        return;
+      }
+      asserts = a.scorers.length ? a.scorers : null;
+    }
     prompts.push({
       input,
       expected: r.data.expected == null ? null : String(r.data.expected),
       metadata: r.data.metadata ?? null,
+      asserts,
     });
   });
   return { prompts, errors };
 }
 
-/** A header row naming an `input` (or `prompt`) column; `expected` optional; other columns become metadata. */
+/**
+ * A header row naming an `input` (or `prompt`) column; `expected` optional; `assert` and
+ * promptfoo's `__expected`, `__expected1`… columns hold one assertion each (`contains: Paris`); other
+ * columns become metadata.
+ */
 export function parseCsv(content: string): ParseResult {
   const records = csvRecords(content.replace(/^\uFEFF/, ''));
   if (!Array.isArray(records)) return { prompts: [], errors: [records] };
@@ -86,6 +104,7 @@ export function parseCsv(content: string): ParseResult {
       errors: [{ line: header.line, message: 'the header needs an "input" (or "prompt") column' }],
     };
   const expectedCol = names.indexOf('expected');
+  const assertCols = names.flatMap((n, i) => (/^(assert\d*|__expected\d*)$/.test(n) ? [i] : []));
   const prompts: ParsedPrompt[] = [];
   const errors: ImportError[] = [];
   for (const r of rows) {
@@ -101,12 +120,23 @@ export function parseCsv(content: string): ParseResult {
     }
     const metadata: Record<string, string> = {};
     names.forEach((_n, i) => {
-      if (i !== inputCol && i !== expectedCol) metadata[header.fields[i]!] = r.fields[i]!;
+      if (i !== inputCol && i !== expectedCol && !assertCols.includes(i)) metadata[header.fields[i]!] = r.fields[i]!;
     });
+    const cells = assertCols.map((i) => r.fields[i]!).filter((c) => c.trim() !== '');
+    let asserts: ScorerSpec[] | null = null;
+    if (cells.length) {
+      const a = parseAsserts(cells.map(assertFromText));
+      if (!a.ok) {
+        errors.push({ line: r.line, message: a.message });
+        continue;
+      }
+      asserts = a.scorers;
+    }
     prompts.push({
       input,
       expected: expectedCol >= 0 ? r.fields[expectedCol] || null : null,
       metadata: Object.keys(metadata).length ? metadata : null,
+      asserts,
     });
   }
   return { prompts, errors };

@@ -67,3 +67,46 @@ describe('CSV import', () => {
     expect(parsePromptFile('jsonl', '\n\n').errors).toEqual([{ line: 1, message: 'no prompts found' }]);
   });
 });
+
+describe('assert entries (promptfoo-like)', () => {
+  it('JSONL: an `assert` array becomes the prompt scorers; code and unknown types are refused by line', () => {
+    const r = parseJsonl(
+      [
+        '{"input": "capital of France?", "expected": "Paris", "assert": [{"type": "icontains", "value": "paris"}, {"type": "llm-rubric", "value": "Is {{output}} right?", "provider": "judge"}]}',
+        '{"input": "no asserts"}',
+        '{"input": "x", "assert": [{"type": "javascript", "value": "output.length > 3"}]}',
+        '{"input": "y", "assert": [{"type": "regex", "value": "(a)\\\\1"}]}',
+      ].join('\n'),
+    );
+    expect(r.prompts[0]!.asserts).toEqual([
+      { type: 'icontains', value: 'paris' },
+      { type: 'judge', rubric: 'Is {{output}} right?', judge: 'judge' },
+    ]);
+    expect(r.prompts[1]!.asserts).toBeNull();
+    expect(r.errors).toEqual([
+      { line: 3, message: 'assert[0].type: "javascript" runs user code, and batchlight runs none in the server' },
+      { line: 4, message: expect.stringMatching(/^assert\[0\]\.value: not a valid RE2 pattern/) },
+    ]);
+  });
+
+  it('CSV: `assert` and `__expected` columns hold one assertion each; empty cells add none', () => {
+    const r = parseCsv(
+      [
+        'input,expected,assert,__expected2,tag',
+        'capital of France?,Paris,icontains: paris,latency: 2000,geo',
+        'two plus two,4,,,math',
+        'bad,,python: 1,,',
+      ].join('\n'),
+    );
+    expect(r.prompts[0]).toMatchObject({
+      expected: 'Paris',
+      metadata: { tag: 'geo' },
+      asserts: [
+        { type: 'icontains', value: 'paris' },
+        { type: 'latency', maxMs: 2000 },
+      ],
+    });
+    expect(r.prompts[1]).toMatchObject({ asserts: null, metadata: { tag: 'math' } });
+    expect(r.errors).toEqual([{ line: 4, message: expect.stringMatching(/"python" runs user code/) }]);
+  });
+});

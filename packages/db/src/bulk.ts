@@ -20,6 +20,8 @@ export interface PromptRow {
   input: unknown;
   expected: string | null;
   metadata: unknown;
+  /** Scorer specs of the prompt's `assert` entries (null: none). */
+  asserts?: unknown;
 }
 export interface NewRunItem {
   id: string;
@@ -36,6 +38,7 @@ const PROMPT: Column<PromptRow>[] = [
   ['input', 'json', (r) => r.input],
   ['expected', 'text', (r) => r.expected],
   ['metadata', 'json', (r) => r.metadata],
+  ['asserts', 'json', (r) => r.asserts],
 ];
 const RUN_ITEM: Column<NewRunItem>[] = [
   ['id', 'text', (r) => r.id],

@@ -1,7 +1,7 @@
 // The columns of the tables written in bulk: the engine's hot-path tables, for both ways of
 // writing them (PostgreSQL's multi-row SQL in postgres.ts, SQLite's prepared statements in
 // sqlite-batch.ts); bulk.ts uses the same column shape for prompts and run items.
-import type { EventRow, ItemUpdate, MessageRow, TraceRow } from './rows.js';
+import type { EventRow, ItemUpdate, MessageRow, ScoreRow, TraceRow } from './rows.js';
 
 export type Kind = 'text' | 'int' | 'float' | 'bool' | 'time' | 'json';
 export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
@@ -49,6 +49,25 @@ export const TRACE: Column<TraceRow>[] = [
   ['outputTruncated', 'bool', (r) => r.outputTruncated ?? false],
   ['outputChars', 'int', (r) => r.outputChars],
   ['finishReason', 'text', (r) => r.finishReason],
+  ['judgedTraceId', 'text', (r) => r.judgedTraceId],
+];
+/**
+ * Score rows are upserted on (itemId, scorer): re-scoring a run replaces a scorer's earlier result
+ * in the same transaction as the judge traces that gave the new one.
+ */
+export const SCORE_UPSERT =
+  'ON CONFLICT ("itemId", "scorer") DO UPDATE SET "status" = excluded."status", "score" = excluded."score", ' +
+  '"reason" = excluded."reason", "judgeTraceId" = excluded."judgeTraceId", "createdAt" = excluded."createdAt"';
+export const SCORE: Column<ScoreRow>[] = [
+  ['id', 'text', (r) => r.id],
+  ['runId', 'text', (r) => r.runId],
+  ['itemId', 'text', (r) => r.itemId],
+  ['scorer', 'text', (r) => r.scorer],
+  ['status', 'text', (r) => r.status],
+  ['score', 'float', (r) => r.score],
+  ['reason', 'text', (r) => r.reason],
+  ['judgeTraceId', 'text', (r) => r.judgeTraceId],
+  ['createdAt', 'time', (r) => r.createdAt],
 ];
 export const MESSAGE: Column<MessageRow>[] = [
   ['id', 'text', (r) => r.id],

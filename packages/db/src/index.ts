@@ -11,10 +11,11 @@ export type {
   RunEvent,
   RunItem,
   RunModel,
+  Score,
   Trace,
 } from './generated/sqlite/client.js';
 export { Prisma } from './generated/sqlite/client.js';
 export { MIGRATIONS_DIR, type MigrateResult, MigrationError, migrate, readMigrations } from './migrate.js';
-export type { EventRow, ItemUpdate, MessageRow, RunCounters, TraceRow, WriteBatch } from './rows.js';
+export type { EventRow, ItemUpdate, MessageRow, RunCounters, ScoreRow, TraceRow, WriteBatch } from './rows.js';
 export { databaseEnv, databaseUrlFrom, databaseUrlSetting } from './settings.js';
 export { type DbProvider, DEFAULT_DATABASE_URL, parseDbUrl, redactDbUrl } from './url.js';

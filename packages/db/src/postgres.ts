@@ -3,7 +3,7 @@
 // through the ORM's per-row queries costs more CPU than the calls themselves. Values are bound,
 // never interpolated.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { type Column, EVENT, ITEM, type Kind, MESSAGE, PG_TYPE, TRACE } from './columns.js';
+import { type Column, EVENT, ITEM, type Kind, MESSAGE, PG_TYPE, SCORE, SCORE_UPSERT, TRACE } from './columns.js';
 import type { Db, PrismaClient } from './db.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import type { ItemUpdate, RunCounters, WriteBatch } from './rows.js';
@@ -71,11 +71,11 @@ function tuples<R>(cols: Column<R>[], chunk: R[], args: unknown[]): string {
 }
 
 /** Multi-row INSERTs, split so no statement exceeds the database's bound-parameter limit. */
-function inserts<R>(table: string, cols: Column<R>[], rows: R[]): Statement[] {
+function inserts<R>(table: string, cols: Column<R>[], rows: R[], onConflict = ''): Statement[] {
   const names = cols.map(([n]) => `"${n}"`).join(', ');
   return pow2Chunks(rows, Math.max(1, Math.floor(MAX_PARAMS / cols.length))).map((chunk) => {
     const args: unknown[] = [];
-    return { sql: `INSERT INTO "${table}" (${names}) VALUES ${tuples(cols, chunk, args)}`, args };
+    return { sql: `INSERT INTO "${table}" (${names}) VALUES ${tuples(cols, chunk, args)} ${onConflict}`, args };
   });
 }
 
@@ -117,6 +117,7 @@ async function writePostgresBatch(prisma: PrismaClient, batch: WriteBatch): Prom
     ...inserts('Trace', TRACE, batch.traces),
     ...inserts('Message', MESSAGE, batch.messages),
     ...itemUpdates(batch.items),
+    ...inserts('Score', SCORE, batch.scores, SCORE_UPSERT),
     ...counterUpdates(batch.counters),
     ...inserts('RunEvent', EVENT, batch.events),
   ];

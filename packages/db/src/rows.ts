@@ -34,6 +34,21 @@ export interface TraceRow {
   outputTruncated?: boolean;
   outputChars?: number | null;
   finishReason?: string | null;
+  /** A judge's call: the trace it judged. */
+  judgedTraceId?: string | null;
+}
+
+/** One scorer's result on one item (a fresh item: re-scoring goes through the Prisma client). */
+export interface ScoreRow {
+  id: string;
+  runId: string;
+  itemId: string;
+  scorer: string;
+  status: string;
+  score: number | null;
+  reason: string;
+  judgeTraceId: string | null;
+  createdAt: Date;
 }
 
 export interface MessageRow {
@@ -82,6 +97,7 @@ export interface WriteBatch {
   traces: TraceRow[];
   messages: MessageRow[];
   items: ItemUpdate[];
+  scores: ScoreRow[];
   counters: Map<string, RunCounters>;
   events: EventRow[];
 }

@@ -5,7 +5,7 @@
 // Prisma query takes too (sqlite-serial.ts), so it never meets one of them inside SQLite.
 import type { Mutex } from 'async-mutex';
 import type Database from 'better-sqlite3';
-import { type Column, EVENT, ITEM, type Kind, MESSAGE, TRACE } from './columns.js';
+import { type Column, EVENT, ITEM, type Kind, MESSAGE, SCORE, SCORE_UPSERT, TRACE } from './columns.js';
 import type { RunCounters, WriteBatch } from './rows.js';
 
 // Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset, and
@@ -45,6 +45,7 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
     const trace = conn.prepare(insertSql('Trace', TRACE as Column<never>[]));
     const message = conn.prepare(insertSql('Message', MESSAGE as Column<never>[]));
     const event = conn.prepare(insertSql('RunEvent', EVENT as Column<never>[]));
+    const score = conn.prepare(`${insertSql('Score', SCORE as Column<never>[])} ${SCORE_UPSERT}`);
     const item = conn.prepare(
       `UPDATE "RunItem" SET ${ITEM.slice(1)
         .map(([n]) => `"${n}" = ?`)
@@ -60,6 +61,7 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
         const v = values(ITEM, r);
         item.run([...v.slice(1), v[0]]);
       }
+      for (const r of batch.scores) score.run(values(SCORE, r));
       for (const [runId, c] of batch.counters) counters.run([...COUNTERS.map((k) => c[k]), runId]);
       for (const r of batch.events) event.run(values(EVENT, r));
     }).immediate;
@@ -69,6 +71,7 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
       !batch.traces.length &&
       !batch.messages.length &&
       !batch.items.length &&
+      !batch.scores.length &&
       !batch.counters.size &&
       !batch.events.length
     )

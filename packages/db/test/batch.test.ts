@@ -39,6 +39,15 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     return { db, p, a, b, run, item, conv };
   }
 
+  const SCORE = {
+    scorer: 'judge',
+    status: 'fail',
+    score: 0,
+    reason: 'no',
+    judgeTraceId: null,
+    createdAt: new Date('2026-11-26T10:00:02.000Z'),
+  };
+
   function batchFor(s: Awaited<ReturnType<typeof seeded>>, modelId: string, n: number): WriteBatch {
     const started = new Date('2026-11-26T10:00:00.123Z');
     const ended = new Date('2026-11-26T10:00:01.456Z');
@@ -98,6 +107,7 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
           endedAt: ended,
         },
       ],
+      scores: [],
       counters: new Map([
         [
           s.run.id,
@@ -126,7 +136,16 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
 
   it('stores every column so the ORM reads back what was written', async () => {
     const s = await seeded();
-    await s.db.writeBatch(batchFor(s, s.a.id, 3));
+    const first = batchFor(s, s.a.id, 3);
+    // A judge's call (model b, no run of its own) on trace 0, and the score it gave.
+    const judged = first.traces[0]!;
+    const judge = { ...judged, id: `${judged.id.slice(0, -1)}9`, runId: null, itemId: null, modelId: s.b.id };
+    first.traces.push({ ...judge, judgedTraceId: judged.id, output: '{"pass":true,"reason":"ok"}' });
+    first.scores.push(
+      { ...SCORE, id: `${judged.id.slice(0, -1)}1`, runId: s.run.id, itemId: s.item.id, judgeTraceId: judge.id },
+      { ...SCORE, id: `${judged.id.slice(0, -1)}2`, runId: s.run.id, itemId: s.item.id, scorer: 'contains:x' },
+    );
+    await s.db.writeBatch(first);
     await s.db.writeBatch({
       ...batchFor(s, s.a.id, 0),
       items: [],
@@ -147,8 +166,18 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
         ],
       ]),
     });
-    const traces = await s.p.trace.findMany({ orderBy: { id: 'asc' } });
+    const traces = await s.p.trace.findMany({ where: { runId: s.run.id }, orderBy: { id: 'asc' } });
     expect(traces).toHaveLength(3);
+    expect(await s.p.trace.findFirstOrThrow({ where: { judgedTraceId: traces[0]!.id } })).toMatchObject({
+      modelId: s.b.id,
+      runId: null,
+    });
+    const scores = await s.p.score.findMany({ orderBy: { scorer: 'asc' } });
+    expect(scores).toMatchObject([
+      { scorer: 'contains:x', status: 'fail', score: 0, reason: 'no', judgeTraceId: null },
+      { scorer: 'judge', status: 'fail', score: 0, reason: 'no', judgeTraceId: `${traces[0]!.id.slice(0, -1)}9` },
+    ]);
+    expect(scores[0]!.createdAt).toEqual(new Date('2026-11-26T10:00:02.000Z'));
     expect(traces[0]).toMatchObject({
       modelId: s.a.id,
       itemId: s.item.id,

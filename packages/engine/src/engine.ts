@@ -4,6 +4,7 @@
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
 import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
 import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
+import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
@@ -14,6 +15,8 @@ import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/reso
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
+import { rescoreRun } from './run/rescore.js';
+import { checkRunScorers, resolveJudges, storedScorers } from './run/scoring.js';
 
 export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
 
@@ -46,6 +49,8 @@ export interface CreateRunInput {
   name?: string | null;
   maxRetries?: number;
   timeoutMs?: number;
+  /** Scorers run on every answered item, beside the prompts' own asserts. */
+  scorers?: ScorerSpec[];
 }
 
 export interface ChatInput {
@@ -123,6 +128,15 @@ export function createEngine(options: EngineOptions) {
       prisma.trace.groupBy({ by: ['itemId'], where: { ...pending, status: { in: ['ok', 'error'] } }, _count: true }),
     ]);
     const answeredBy = new Map(answered.map((a) => [a.itemId, a._count]));
+    const runScorers = storedScorers(run.scorers);
+    const asserts = await promptAsserts(run.promptSetId);
+    const scoring =
+      runScorers.length || asserts.length
+        ? {
+            scorers: runScorers,
+            judges: await resolveJudges(prisma, [...runScorers, ...asserts.flat()], secretKey, callable),
+          }
+        : null;
     await sequencer.open(runId);
     const plan: RunPlan = {
       runId,
@@ -147,6 +161,7 @@ export function createEngine(options: EngineOptions) {
           .filter((a) => a.itemId)
           .map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
       ),
+      scoring,
     };
     if (closing) return; // close() began while this read the run: it resumes at the next start-up
     const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
@@ -180,6 +195,11 @@ export function createEngine(options: EngineOptions) {
     }
     const set = await prisma.promptSet.findUnique({ where: { id: input.promptSetId } });
     if (!set) throw new EngineInputError('promptSetId', `unknown prompt set ${input.promptSetId}`);
+    const scorers = input.scorers?.length ? await checkRunScorers(prisma, input.scorers, secretKey, callable) : null;
+    // The prompts' judges too: a run whose asserts name a model that cannot judge fails here.
+    const judges = await resolveJudges(prisma, (await promptAsserts(set.id)).flat(), secretKey, callable);
+    for (const j of judges.values())
+      if (typeof j === 'string') throw new EngineInputError('promptSetId', `an assert of the prompt set: ${j}`);
     const available = await prisma.prompt.count({ where: { promptSetId: set.id } });
     if (!available) throw new EngineInputError('promptSetId', `prompt set "${set.name}" has no prompts`);
     const promptCount = Math.min(input.promptLimit ?? available, available);
@@ -222,6 +242,7 @@ export function createEngine(options: EngineOptions) {
             maxRetries: input.maxRetries ?? 3,
             timeoutMs: input.timeoutMs ?? 60_000,
             totalItems,
+            ...(scorers ? { scorers: scorers as Prisma.InputJsonValue } : {}),
           },
         });
         await tx.runModel.createMany({
@@ -320,6 +341,32 @@ export function createEngine(options: EngineOptions) {
     });
     await start(runId);
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
+  }
+
+  /** The `asserts` of a prompt set's prompts that have some (few sets do; most prompts none). */
+  async function promptAsserts(promptSetId: string): Promise<ScorerSpec[][]> {
+    const rows = await prisma.$queryRaw<Array<{ asserts: unknown }>>`
+      SELECT "asserts" FROM "Prompt" WHERE "promptSetId" = ${promptSetId} AND "asserts" IS NOT NULL`;
+    // SQLite hands raw JSON columns back as text.
+    return rows.map((r) => storedScorers(typeof r.asserts === 'string' ? JSON.parse(r.asserts) : r.asserts));
+  }
+
+  /**
+   * Adds `scorers` to a finished run (a scorer of the same name is replaced) and scores every
+   * answered item with them from the stored outputs: no tested model is called, only judges.
+   */
+  async function scoreRun(runId: string, scorers: ScorerSpec[]) {
+    refuseWhileClosing('scoring');
+    return withRunLock(runId, async () => {
+      const run = await prisma.run.findUnique({ where: { id: runId } });
+      if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
+      if (executions.has(runId) || starting.has(runId) || !FINISHED.has(run.status))
+        throw new ConflictError('runId', `the run is ${run.status}: score it once it has finished`);
+      if (!scorers.length) throw new EngineInputError('scorers', 'give at least one scorer');
+      const checked = await checkRunScorers(prisma, scorers, secretKey, callable);
+      const judges = await resolveJudges(prisma, checked, secretKey, callable);
+      return rescoreRun({ prisma, writer, llm }, run, checked, judges);
+    });
   }
 
   /** On start-up: runs left running (or queued) by a crash go on where they stopped. */
@@ -446,6 +493,7 @@ export function createEngine(options: EngineOptions) {
     bus,
     writer,
     createRun,
+    scoreRun,
     cancelRun,
     resumeRun,
     recover,

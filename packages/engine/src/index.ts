@@ -9,3 +9,5 @@ export { decryptSecret, encryptSecret, maskSecret } from './models/secrets.js';
 export * from './reports/index.js';
 export { promptText, toMessages } from './run/prompts.js';
 export { PREVIEW_CHARS } from './run/records.js';
+export type { RescoreResult } from './run/rescore.js';
+export type { ScoreView } from './run/scoring.js';

@@ -97,6 +97,8 @@ export interface Behavior {
    * answered (attribution tests compare it with the trace's model).
    */
   signAnswer?: boolean;
+  /** The answer's text instead of the generated one (a judge's verdict, an exact answer to score). */
+  content?: string;
   /** The finish_reason the answer ends with (default `stop`; `length` for an answer cut by max tokens). */
   finishReason?: string;
 }
@@ -488,7 +490,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
 
     const responseModel = echoes('model') ? `${b.answerAs ?? model}:${echo}` : (b.answerAs ?? model);
     if (entry) entry.responseModel = responseModel;
-    const answer = fakeAnswer(messages, b.outputTokens) + (b.signAnswer ? ` [for ${model}]` : '');
+    const answer = (b.content ?? fakeAnswer(messages, b.outputTokens)) + (b.signAnswer ? ` [for ${model}]` : '');
     // The output as it is streamed: the answer's words, and the echoed key split over two chunks.
     const words = answer.split(' ');
     const pieces = [words[0]!, ...words.slice(1).map((w) => ` ${w}`)];

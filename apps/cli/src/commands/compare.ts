@@ -17,25 +17,36 @@ export const compare = defineCommand({
   async run(ctx, _v, runIds) {
     const c = await ctx.client.runs.compare.query({ runIds, limit: 1 });
     print(ctx.json, c, () =>
-      table(
-        ['run', 'model', 'items', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost', 'mismatch'],
-        c.columns.map((col) => {
-          const a = c.aggregates[col.key]!;
-          return [
-            runLabel(col),
-            col.modelName,
-            a.items,
-            pct(a.successRate),
-            ms(a.latencyP50),
-            ms(a.latencyP95),
-            ms(a.ttftP50),
-            `${a.inputTokens}/${a.outputTokens}`,
-            usd(a.costUsd),
-            a.mismatches,
-          ];
-        }),
-        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
+      [
+        table(
+          ['run', 'model', 'items', 'success', 'p50', 'p95', 'ttft p50', 'tokens in/out', 'cost', 'mismatch'],
+          c.columns.map((col) => {
+            const a = c.aggregates[col.key]!;
+            return [
+              runLabel(col),
+              col.modelName,
+              a.items,
+              pct(a.successRate),
+              ms(a.latencyP50),
+              ms(a.latencyP95),
+              ms(a.ttftP50),
+              `${a.inputTokens}/${a.outputTokens}`,
+              usd(a.costUsd),
+              a.mismatches,
+            ];
+          }),
+          ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        ),
+        // Paired tests against the first column, on the prompts both scored.
+        ...c.scores.flatMap((s) => [
+          s.summary,
+          ...(s.regressed.length
+            ? [
+                `  regressed (passed in ${s.labelB}, fail in ${s.labelA}): prompts ${s.regressed.map((p) => `#${p}`).join(', ')}`,
+              ]
+            : []),
+        ]),
+      ].join('\n'),
     );
     return EXIT.ok;
   },

@@ -14,6 +14,7 @@ import { promptsList } from './prompts-list.js';
 import { resume } from './resume.js';
 import { run } from './run.js';
 import { runs } from './runs.js';
+import { score } from './score.js';
 import { show } from './show.js';
 import { studio } from './studio.js';
 
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   exportCommand,
   audit,
   compare,
+  score,
   modelsList,
   modelsAdd,
   modelsTest,

@@ -3,16 +3,22 @@ import { defineCommand } from '../args.js';
 import { EXIT } from '../errors.js';
 import { summary, summaryTable } from '../follow.js';
 import { duration, print, table, usd } from '../format.js';
+import { checkFailUnder, failUnderFrom, scoresText } from '../scores.js';
 
 export const show = defineCommand({
   name: 'show',
-  usage: '<runId>',
-  description: 'one run: settings, counters, models and per-model numbers',
-  options: [],
+  usage: '<runId> [--fail-under RATE|overall:RATE]',
+  description:
+    'one run: settings, counters, models, per-model numbers and scores (pass rates with 95% intervals);\n' +
+    '--fail-under 0.9 exits 1 when a model passes less than 90% of its answered items (overall:0.9: all pooled)',
+  options: ['fail-under'],
   args: ['<runId>'],
-  async run(ctx, _v, [id]) {
+  async run(ctx, v, [id]) {
+    const failUnder = failUnderFrom(v['fail-under']);
     const r = await ctx.client.runs.get.query({ id: id! });
     const perModel = await summary(ctx.client, r.id);
+    const scores = await ctx.client.runs.scores.query({ runId: r.id });
+    const gate = failUnder ? checkFailUnder(scores, failUnder) : null;
     // Answers cut off by max tokens (finish_reason `length`) are successes, and a finding.
     const cutOff = perModel.reduce((n, m) => n + m.lengthFinishes, 0);
     const settings = [
@@ -22,7 +28,7 @@ export const show = defineCommand({
       `repeats ${r.repeats}`,
       ...(r.promptLimit ? [`limit ${r.promptLimit}`] : []),
     ];
-    print(ctx.json, { ...r, summary: perModel }, () =>
+    print(ctx.json, { ...r, summary: perModel, scores, ...(gate ? { failUnder: gate } : {}) }, () =>
       [
         `run ${r.id}${r.name ? ` "${r.name}"` : ''} — ${r.status}`,
         settings.join(' · '),
@@ -38,8 +44,11 @@ export const show = defineCommand({
         ),
         '',
         summaryTable(perModel),
+        '',
+        scoresText(scores),
+        ...(gate ? [gate.message] : []),
       ].join('\n'),
     );
-    return EXIT.ok;
+    return gate && !gate.ok ? EXIT.runFailed : EXIT.ok;
   },
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { bulkInsert, type PromptRow } from '@batchlight/db';
 import { promptText } from '@batchlight/engine';
+import { scorerList } from '@batchlight/scoring';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
@@ -25,6 +26,7 @@ function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<Pr
       input: p.input,
       expected: p.expected ?? null,
       metadata: p.metadata ?? null,
+      asserts: p.asserts ?? null,
     };
   }
 }
@@ -95,6 +97,7 @@ export const promptSetsRouter = {
           text: promptText(p.input),
           expected: p.expected,
           metadata: p.metadata,
+          asserts: p.asserts,
         })),
         nextCursor: prompts.length === input.limit ? input.cursor + input.limit : null,
       };
@@ -110,6 +113,8 @@ export const promptSetsRouter = {
               input: promptInput,
               expected: z.string().max(200_000).nullable().optional(),
               metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+              /** This prompt's own scorers; a judge names a registered model by id or name. */
+              asserts: scorerList.nullable().optional(),
             }),
           )
           .min(1, 'add at least one prompt'),

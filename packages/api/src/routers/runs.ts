@@ -1,12 +1,15 @@
 import {
   auditRun,
   compareRuns,
+  compareScores,
   exportRun,
   PREVIEW_CHARS,
   type RunEventMessage,
   type RunFeedMessage,
   readEventLog,
+  runScores,
 } from '@batchlight/engine';
+import { scorerList } from '@batchlight/scoring';
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { idempotent } from '../idempotency.js';
@@ -17,9 +20,18 @@ import { nextEvent } from '../wait.js';
 
 const TERMINAL = new Set<string>(FINISHED_RUN_STATUSES);
 
+/**
+ * A run's input with its scorers. Kept out of schemas.ts: that file is loaded in the browser, and
+ * the scorers' schema compiles regular expressions and JSON Schemas as it checks them.
+ */
+const createRunWithScorers = createRunInput.extend({
+  /** Scorers run on every answered item (beside each prompt's own asserts). */
+  scorers: scorerList.optional(),
+});
+
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
-  create: publicProcedure.input(createRunInput).mutation(({ ctx, input }) => {
+  create: publicProcedure.input(createRunWithScorers).mutation(({ ctx, input }) => {
     const { requestId: _, ...run } = input;
     return idempotent(
       ctx,
@@ -119,6 +131,19 @@ export const runsRouter = {
     .input(z.object({ id, retryFailed: z.boolean().default(false) }))
     .mutation(({ ctx, input }) => ctx.engine.resumeRun(input.id, { retryFailed: input.retryFailed })),
 
+  /**
+   * Adds scorers to a finished run and scores its stored answers with them: the tested models are
+   * not called again, only judges. A scorer of a name the run has already is replaced.
+   */
+  score: publicProcedure
+    .input(z.object({ runId: id, scorers: scorerList.min(1, 'give at least one scorer') }))
+    .mutation(({ ctx, input }) => ctx.engine.scoreRun(input.runId, input.scorers)),
+
+  /** Pass rates with Wilson intervals, mean scores with bootstrap intervals, errors apart, judges' cost apart. */
+  scores: publicProcedure
+    .input(z.object({ runId: id }))
+    .query(({ ctx, input }) => runScores(ctx.db.prisma, input.runId)),
+
   audit: publicProcedure.input(z.object({ runId: id })).query(({ ctx, input }) => auditRun(ctx.db.prisma, input.runId)),
 
   compare: publicProcedure
@@ -129,7 +154,11 @@ export const runsRouter = {
         limit: z.number().int().min(1).max(500).optional(),
       }),
     )
-    .query(({ ctx, input }) => compareRuns(ctx.db.prisma, input.runIds, { cursor: input.cursor, limit: input.limit })),
+    .query(async ({ ctx, input }) => {
+      const report = await compareRuns(ctx.db.prisma, input.runIds, { cursor: input.cursor, limit: input.limit });
+      // Paired tests of each column against the first, on the prompts both scored.
+      return { ...report, scores: await compareScores(ctx.db.prisma, input.runIds) };
+    }),
 
   /** Streams the run as CSV or JSONL text chunks (use httpBatchStreamLink); never holds the run in memory. */
   export: publicProcedure.input(z.object({ runId: id, format: z.enum(['csv', 'jsonl']) })).query(async function* ({

@@ -53,6 +53,22 @@ export interface EventPayloads {
     message: string;
     latencyMs: number | null;
   };
+  /**
+   * Scores just computed for an answered item: the scorers needing no model with its completion,
+   * then each judge's as it answers. A judge's result names the judge's model as `judgeModelId`;
+   * `modelId` stays the judged (tested) model's.
+   */
+  'item.scored': ItemRef & {
+    traceId: string;
+    scores: Array<{
+      scorer: string;
+      status: 'pass' | 'fail' | 'error';
+      score: number | null;
+      reason: string;
+      judgeTraceId: string | null;
+      judgeModelId: string | null;
+    }>;
+  };
   'run.progress': {
     completed: number;
     failed: number;
@@ -82,6 +98,7 @@ export const EVENT_TYPES = [
   'item.retrying',
   'item.completed',
   'item.failed',
+  'item.scored',
   'run.progress',
   'run.finished',
 ] as const satisfies readonly EventType[];

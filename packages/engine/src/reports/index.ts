@@ -9,4 +9,14 @@ export {
 } from './compare.js';
 export { type CsvRecord, csvRecords } from './csv.js';
 export { csvField, EXPORT_COLUMNS, exportRun } from './export.js';
+export {
+  compareScores,
+  type ItemVerdict,
+  type JudgeCost,
+  type ModelScores,
+  type RunScores,
+  runScores,
+  type ScoreComparison,
+  type ScorerSummary,
+} from './scores.js';
 export { percentile } from './stats.js';

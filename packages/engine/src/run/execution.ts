@@ -3,14 +3,24 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrismaClient, RunItem } from '@batchlight/db';
-import { type ChatMessage, type LlmClient, type ResolvedModel, retryPolicy } from '@batchlight/llm';
+import { type CallResult, type ChatMessage, type LlmClient, type ResolvedModel, retryPolicy } from '@batchlight/llm';
+import type { ScoreInput, ScorerSpec } from '@batchlight/scoring';
 import type { EventBus } from '../events/bus.js';
 import type { EventSequencer } from '../events/log.js';
-import type { EventPayloads, EventType, ItemRef, RunStatus } from '../events/types.js';
+import type { EventPayloads, EventType, ItemRef, RunEventMessage, RunStatus } from '../events/types.js';
 import type { BatchWriter, WriteSet } from '../events/writer.js';
 import { CallGate } from './gate.js';
-import { toMessages } from './prompts.js';
+import { promptText, toMessages } from './prompts.js';
 import { assistantMessageRecord, completedPayload, promptMessageRecord, traceRecord } from './records.js';
+import {
+  judgeItem,
+  type NamedScorer,
+  type ScoreView,
+  scoreRow,
+  scorersOf,
+  scoreWithoutModels,
+  storedScorers,
+} from './scoring.js';
 
 export interface ExecutionDeps {
   prisma: PrismaClient;
@@ -38,6 +48,18 @@ export interface RunPlan {
    * from there), `answered` how many of them a provider answered, the ones the retry budget counts.
    */
   priorAttempts: Map<string, { last: number; answered: number }>;
+  /**
+   * The run's scorers and the judges they (and the prompts' asserts) name, resolved; null when
+   * the run scores nothing (then no prompt's expected or asserts is even read).
+   */
+  scoring: { scorers: ScorerSpec[]; judges: Map<string, ResolvedModel | string> } | null;
+}
+
+/** What an item's call is sent, and what scoring its answer needs. */
+interface PromptWork {
+  messages: ChatMessage[];
+  expected: string | null;
+  scorers: NamedScorer[];
 }
 
 /** Why a run stops early: the user cancelled it, or the server is shutting down (it resumes later). */
@@ -57,6 +79,10 @@ export class RunExecution {
   /** Starts no more calls: retries and items not yet let go wait no longer (stop, or a drain). */
   private readonly starting = new AbortController();
   private readonly gate: CallGate;
+  /** Judges' calls in flight, at most the run's concurrency (apart from the tested models' gate). */
+  private readonly judgeGate: CallGate;
+  /** The run's scorers, named once: the list of every prompt without asserts of its own. */
+  private readonly runScorers: NamedScorer[];
   private readonly startedAt = performance.now();
   private readonly startCounts: number;
   private completed: number;
@@ -72,6 +98,8 @@ export class RunExecution {
     private readonly plan: RunPlan,
   ) {
     this.gate = new CallGate(plan.concurrency, plan.delayMs);
+    this.judgeGate = new CallGate(plan.concurrency, 0);
+    this.runScorers = plan.scoring ? scorersOf(plan.scoring.scorers, []) : [];
     // Every call in flight and every waiter listens to one of the run's two signals.
     setMaxListeners(0, this.abort.signal, this.starting.signal);
     ({
@@ -244,16 +272,76 @@ export class RunExecution {
     if (failure) throw failure;
   }
 
-  private async promptsFor(items: RunItem[]): Promise<Map<number, ChatMessage[]>> {
+  private async promptsFor(items: RunItem[]): Promise<Map<number, PromptWork>> {
     const indexes = [...new Set(items.map((i) => i.promptIndex))];
+    const scoring = this.plan.scoring;
     const rows = await this.deps.prisma.prompt.findMany({
       where: { promptSetId: this.plan.promptSetId, index: { in: indexes } },
-      select: { index: true, input: true },
+      select: { index: true, input: true, expected: !!scoring, asserts: !!scoring },
     });
-    return new Map(rows.map((r) => [r.index, toMessages(r.input)]));
+    return new Map(
+      rows.map((r) => [
+        r.index,
+        {
+          messages: toMessages(r.input),
+          expected: r.expected ?? null,
+          scorers:
+            !scoring || r.asserts == null ? this.runScorers : scorersOf(scoring.scorers, storedScorers(r.asserts)),
+        },
+      ]),
+    );
   }
 
-  private async processItem(item: RunItem, messages: ChatMessage[], release: () => void): Promise<void> {
+  /**
+   * Scores an answer: the scorers needing no model now (returned, to be written with the item's
+   * completion), the judges after (each its own call and write, under the judge gate).
+   */
+  private scoreNow(prompt: PromptWork, outcome: CallResult): { views: ScoreView[]; item: ScoreInput } {
+    const item: ScoreInput = {
+      input: promptText(prompt.messages),
+      expected: prompt.expected,
+      output: outcome.output,
+      latencyMs: outcome.latencyMs,
+      costUsd: outcome.cost.usd,
+    };
+    return { views: scoreWithoutModels(prompt.scorers, item), item };
+  }
+
+  private async judge(ref: ItemRef, traceId: string, prompt: PromptWork, item: ScoreInput): Promise<void> {
+    const judges = this.plan.scoring?.judges;
+    if (!judges) return;
+    await Promise.all(
+      prompt.scorers.map(async ({ name, spec }) => {
+        if (spec.type !== 'judge') return;
+        let release: () => void;
+        try {
+          release = await this.judgeGate.acquire(this.starting.signal);
+        } catch {
+          return; // stopped: `runs.score` can judge it later
+        }
+        let judged: Awaited<ReturnType<typeof judgeItem>>;
+        try {
+          judged = await judgeItem(
+            { llm: this.deps.llm, timeoutMs: this.plan.timeoutMs, signal: this.abort.signal },
+            judges.get(spec.judge) ?? `judge model "${spec.judge}" is not registered`,
+            { name, spec },
+            item,
+            traceId,
+          );
+        } finally {
+          release();
+        }
+        await this.deps.writer.write({
+          traces: judged.trace ? [judged.trace] : [],
+          scores: [scoreRow(this.plan.runId, ref.itemId, judged.view)],
+          events: [this.emit('item.scored', { ...ref, traceId, scores: [judged.view] })],
+        });
+      }),
+    );
+  }
+
+  private async processItem(item: RunItem, prompt: PromptWork, release: () => void): Promise<void> {
+    const { messages } = prompt;
     const { llm, writer } = this.deps;
     const { runId, maxRetries, timeoutMs } = this.plan;
     const model = this.plan.models.get(item.modelId);
@@ -297,6 +385,9 @@ export class RunExecution {
         const at = { promptIndex: item.promptIndex, repeatIndex: item.repeatIndex };
         this.completed++;
         this.costUsd += outcome.cost.usd ?? 0;
+        const scored = prompt.scorers.length ? this.scoreNow(prompt, outcome) : null;
+        const events: RunEventMessage[] = [this.emit('item.completed', completedPayload(outcome, ref, traceId))];
+        if (scored?.views.length) events.push(this.emit('item.scored', { ...ref, traceId, scores: scored.views }));
         await writer.write({
           traces: [trace],
           messages: [
@@ -324,8 +415,10 @@ export class RunExecution {
               },
             },
           ],
-          events: [this.emit('item.completed', completedPayload(outcome, ref, traceId))],
+          scores: scored?.views.map((v) => scoreRow(runId, item.id, v, outcome.endedAt)),
+          events,
         });
+        if (scored) await this.judge(ref, traceId, prompt, scored.item);
         return;
       }
 
