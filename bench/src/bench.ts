@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunEventMessage } from '@batchlight/api';
+import type { TailMessage } from '@batchlight/api';
 import { type Client, createClient } from '@batchlight/api/client';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
 import { percentile } from '@batchlight/api/stats';
@@ -83,7 +83,7 @@ async function run(
       const sub = api.runs.events.subscribe(
         { runId: created.id },
         {
-          onData: ({ data }: { data: RunEventMessage }) => {
+          onData: ({ data }: { data: TailMessage }) => {
             // `at` is stamped as the event's batch is written, just before its commit.
             if (data.type === 'item.started') startedAt.set(data.payload.itemId, Date.parse(data.at));
             if (data.type === 'item.completed') {

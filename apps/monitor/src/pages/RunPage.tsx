@@ -62,6 +62,7 @@ export function RunPage({ runId }: { runId: string }) {
           { runId, lastEventId: null },
           {
             onData: ({ data }) => {
+              if (data.type === 'resync') return;
               received.current++;
               buffer.push(data);
               if (!frame) frame = requestAnimationFrame(flush);
