@@ -120,7 +120,13 @@ export const runsRouter = {
         limit: z.number().int().min(1).max(500).optional(),
       }),
     )
-    .query(({ ctx, input }) => compareRuns(ctx.db.prisma, input.runIds, { cursor: input.cursor, limit: input.limit })),
+    .query(({ ctx, input }) =>
+      compareRuns(ctx.db.prisma, input.runIds, {
+        cursor: input.cursor,
+        limit: input.limit,
+        live: (runId) => ctx.engine.snapshot(runId),
+      }),
+    ),
 
   /** Streams the run as CSV or JSONL text chunks (use httpBatchStreamLink); never holds the run in memory. */
   export: publicProcedure.input(z.object({ runId: id, format: z.enum(['csv', 'jsonl']) })).query(async function* ({
