@@ -80,6 +80,24 @@ describe.each(PROVIDERS_UNDER_TEST)('snapshot, then tail, on %s', (provider) => 
     expect(end.latency.p95!).toBeLessThanOrEqual(exactP95 * 1.08 + 1e-9);
   });
 
+  it('keeps the per-model figures true when failed items run again (resume with retryFailed)', async () => {
+    const c = t.client;
+    const model = await fakeModel(c, fake.url, 'gpt-5-mini');
+    const set = await promptSet(c, 20);
+    // Every call fails with a 400 (not retried): the run completes with 20 failed items.
+    fake.setBehavior({ latencyMs: 1, fault: '400' });
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 4, delayMs: 0 });
+    await collectEvents(c, run.id);
+    const failed = await c.runs.snapshot.query({ runId: run.id });
+    expect(failed.models[0]).toMatchObject({ completed: 0, failed: 20 });
+    fake.setBehavior({ latencyMs: 1 });
+    await c.runs.resume.mutate({ id: run.id, retryFailed: true });
+    await collectEvents(c, run.id, { lastEventId: String(failed.seq) });
+    const end = await c.runs.snapshot.query({ runId: run.id });
+    expect(end.models[0]).toMatchObject({ completed: 20, failed: 0 });
+    expect(end.finished).toMatchObject({ status: 'completed', completed: 20, failed: 0 });
+  });
+
   it('answers NOT_FOUND naming runId for an unknown run', async () => {
     await expect(t.client.runs.snapshot.query({ runId: '00000000-0000-4000-8000-000000000000' })).rejects.toThrow(
       /runId/,

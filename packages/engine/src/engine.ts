@@ -308,6 +308,11 @@ export function createEngine(options: EngineOptions) {
     }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
+    const reopened = await prisma.runItem.groupBy({
+      by: ['modelId', 'status'],
+      where: { runId, status: { in: statuses } },
+      _count: true,
+    });
     await prisma.$transaction(async (tx) => {
       await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
       const counts = await tx.runItem.groupBy({ by: ['status'], where: { runId }, _count: true });
@@ -324,6 +329,10 @@ export function createEngine(options: EngineOptions) {
         },
       });
     });
+    await stats.reopen(
+      runId,
+      reopened.map((r) => ({ modelId: r.modelId, status: r.status, count: r._count })),
+    );
     await start(runId);
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }

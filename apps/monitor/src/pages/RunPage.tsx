@@ -12,6 +12,8 @@ import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '..
 type Audit = Outputs['runs']['audit'];
 const MAX_ROWS = 100_000;
 const SNAPSHOT_EVERY_MS = 1000;
+const ROWS_WAIT_MS = 500;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function RunPage({ runId }: { runId: string }) {
   const state = useRef(emptyState());
@@ -98,9 +100,13 @@ export function RunPage({ runId }: { runId: string }) {
         if (!alive) return;
         setRun(r);
         schedule();
-        // Rows page in behind the live counters and charts; the stream keeps them current.
+        // Rows page in behind the live counters and charts; the stream keeps them current and adds
+        // the rows of items that start. Past the first page, rows of items that ended before the
+        // page opened wait for the run's end: paging a large running run's items would cost the
+        // server more than the run's own commits.
         let cursor: string | undefined;
         do {
+          while (alive && !state.current.finished && cursor) await sleep(ROWS_WAIT_MS);
           const page = await api.runs.items.query({ runId, cursor, limit: 1000 });
           if (!alive) return;
           addItems(state.current, page.items);

@@ -146,6 +146,24 @@ export class RunStatsStore {
     await entry.saving;
   }
 
+  /**
+   * Items of a stopped run put back to pending (a resume): they leave their model's failed and
+   * cancelled counts, which their next outcome's event counts again. Saved at once.
+   */
+  async reopen(runId: string, items: Array<{ modelId: string; status: string; count: number }>): Promise<void> {
+    const state = await this.state(runId);
+    for (const { modelId, status, count } of items) {
+      const m = state.models[modelId];
+      if (!m) continue;
+      if (status === 'failed') m.failed = Math.max(0, m.failed - count);
+      if (status === 'cancelled') m.cancelled = Math.max(0, m.cancelled - count);
+    }
+    state.finished = null;
+    const entry = this.entries.get(runId);
+    if (entry) entry.savedSeq = -1; // moved without a new event: save even at the same seq
+    await this.save(runId);
+  }
+
   /** Waits for the saves under way and saves what moved since (shutdown: before the database closes). */
   async flush(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((runId) => this.save(runId)));
