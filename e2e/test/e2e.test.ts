@@ -392,8 +392,10 @@ describe('live monitor in Chromium', () => {
     const run = await api.runs.create.mutate({
       promptSetId: set.id,
       modelIds: [models['E2E Slow']!],
-      concurrency: 2,
-      delayMs: 0,
+      // One call at a time, 50 ms apart (~7 s): still running when a page on a loaded machine has
+      // loaded and subscribed from its snapshot (which no longer replays what came before).
+      concurrency: 1,
+      delayMs: 50,
       promptLimit: 40,
     });
     // The page talks to the server through a TCP proxy the test can cut: a real dropped connection.
