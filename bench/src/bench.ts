@@ -5,12 +5,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunEventMessage } from '@batchlight/api';
+import type { TailMessage } from '@batchlight/api';
 import { type Client, createClient } from '@batchlight/api/client';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
 import { percentile } from '@batchlight/api/stats';
+import { createDb, Prisma } from '@batchlight/db';
 import { tempPostgres } from '@batchlight/db/testing';
 import WebSocket from 'ws';
+import { launchChromium, openMonitor, timeFinishedPage } from './monitor.js';
 import { fakeReset, fakeStats, type Proc, startFake, startServer } from './processes.js';
 import { timerIntervals } from './stalls.js';
 import { captureRequestStarts } from './wire.js';
@@ -83,7 +85,7 @@ async function run(
       const sub = api.runs.events.subscribe(
         { runId: created.id },
         {
-          onData: ({ data }: { data: RunEventMessage }) => {
+          onData: ({ data }: { data: TailMessage }) => {
             // `at` is stamped as the event's batch is written, just before its commit.
             if (data.type === 'item.started') startedAt.set(data.payload.itemId, Date.parse(data.at));
             if (data.type === 'item.completed') {
@@ -415,6 +417,151 @@ async function main() {
         value: `${f(peaks[10_000]!, 0)} MB → ${f(peaks[100_000]!, 0)} MB (×${f(flat)})`,
         target: '≤ 300 MB, flat',
         pass: peaks[100_000]! <= 300 && flat < 1.5,
+      });
+    }
+    if (want('B9') || want('B10')) {
+      const n = Number(process.env.BENCH_MONITOR_ITEMS ?? 100_000);
+      const N = n.toLocaleString('en');
+      await withServer(sqlite('b7'), async (server, api) => {
+        const { model, set } = await setup(api, fake0.url, n);
+        const input = { promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 };
+        await run(api, { ...input, promptLimit: 5000 }, { subscribe: false });
+        // Without a page: the server's CPU per prompt and peak RSS to compare with.
+        const cpuAlone = cpuMeter(server, fake0);
+        const alone = await run(api, input, { subscribe: false });
+        const alonePerPrompt = cpuAlone(n).server;
+        const rssAlone = server.peakRssMb();
+        // With a page open from the start and a second one opened at 50%.
+        const browser = await launchChromium();
+        try {
+          const cpuWith = cpuMeter(server, fake0);
+          const created = await api.runs.create.mutate(input);
+          const pageUrl = `${server.url}/#/run/${created.id}`;
+          const pages = [await openMonitor(browser, pageUrl)];
+          const busy0 = [await pages[0]!.busySeconds()];
+          const t0 = [performance.now()];
+          const lagsS: number[] = [];
+          let maxLagItems = 0;
+          for (;;) {
+            await new Promise((r) => setTimeout(r, 1000));
+            const [r, ...shown] = await Promise.all([
+              api.runs.get.query({ id: created.id }),
+              ...pages.map((p) => p.shown()),
+            ]);
+            const rate = r.completedItems / Math.max(0.001, (Date.now() - r.startedAt!.getTime()) / 1000);
+            for (const v of shown) {
+              if (v == null) continue;
+              const behind = Math.max(0, r.completedItems - v);
+              maxLagItems = Math.max(maxLagItems, behind);
+              lagsS.push(behind / Math.max(1, rate));
+            }
+            if (pages.length === 1 && r.completedItems >= n / 2) {
+              pages.push(await openMonitor(browser, pageUrl));
+              busy0.push(await pages[1]!.busySeconds());
+              t0.push(performance.now());
+            }
+            if ((FINISHED_RUN_STATUSES as readonly string[]).includes(r.status)) break;
+          }
+          const withPerPrompt = cpuWith(n).server;
+          const busy = await Promise.all(
+            pages.map(async (p, i) => ({
+              share: ((await p.busySeconds()) - busy0[i]!) / ((performance.now() - t0[i]!) / 1000),
+            })),
+          );
+          lagsS.sort((a, b) => a - b);
+          const rssWith = server.peakRssMb();
+          for (const p of pages) await p.close();
+          const finishedPage = await timeFinishedPage(browser, pageUrl, n);
+          const perViewerMb = (rssWith - rssAlone) / 2;
+          const cpuRatio = withPerPrompt / alonePerPrompt;
+          const worstLag = Math.max(0, ...lagsS);
+          const meanBusy = busy.reduce((a, b) => a + b.share, 0) / busy.length;
+          result.B9 = {
+            items: n,
+            lagSeconds: { max: worstLag, p95: pct(lagsS, 95), samples: lagsS.length, maxItems: maxLagItems },
+            rendererBusyShare: busy.map((b) => b.share),
+            serverCpuMsPerPrompt: { alone: alonePerPrompt, withPages: withPerPrompt, ratio: cpuRatio },
+            peakRssMb: { alone: rssAlone, withPages: rssWith, perViewer: perViewerMb },
+            finishedPage,
+            runWallMs: { alone: alone.wallMs },
+          };
+          rows.push({
+            id: 'B9',
+            what: `monitor: page counter behind the server (${N} items, C=64, 0 ms; sampled 1/s)`,
+            value: `max ${f(worstLag, 2)} s (${maxLagItems} items), p95 ${f(pct(lagsS, 95), 2)} s, ${lagsS.length} samples`,
+            target: '≤ 1 s',
+            pass: worstLag <= 1,
+          });
+          rows.push({
+            id: 'B9',
+            what: 'monitor: renderer main thread busy (page from start; page at 50%)',
+            value: busy.map((b) => `${f(b.share * 100, 0)}%`).join('; '),
+            target: '≤ 50% mean',
+            pass: meanBusy <= 0.5,
+          });
+          rows.push({
+            id: 'B9',
+            what: 'monitor: server CPU per prompt with pages / without',
+            value: `${f(cpuRatio)}× (${f(withPerPrompt, 3)} vs ${f(alonePerPrompt, 3)} ms)`,
+            target: '≤ 1.2×',
+            pass: cpuRatio <= 1.2,
+          });
+          rows.push({
+            id: 'B9',
+            what: 'monitor: server peak RSS growth per viewer (2 viewers)',
+            value: `${f(perViewerMb, 1)} MB (${f(rssAlone, 0)} → ${f(rssWith, 0)} MB)`,
+            target: '≤ 30 MB',
+            pass: perViewerMb <= 30,
+          });
+          const slowest = Math.max(finishedPage.countersMs, finishedPage.chartsMs, finishedPage.firstRowsMs);
+          rows.push({
+            id: 'B9',
+            what: `monitor: a finished ${N}-item run's page: counters / charts / first rows`,
+            value: `${f(finishedPage.countersMs / 1000, 2)} / ${f(finishedPage.chartsMs / 1000, 2)} / ${f(finishedPage.firstRowsMs / 1000, 2)} s`,
+            target: '≤ 2 s',
+            pass: slowest <= 2000,
+          });
+
+          if (want('B10')) {
+            // Two finished runs of n items on one prompt set: a page of 100 rows, with the
+            // aggregates computed from the rows (what every page cost before they were kept) and
+            // read as kept, alternating, in one process.
+            const db = await createDb(sqlite('b7'));
+            try {
+              const ids = [alone.run.id, created.id];
+              const page = () => api.runs.compare.query({ runIds: ids, cursor: 200, limit: 100 });
+              await page();
+              const cold: number[] = [];
+              const kept: number[] = [];
+              for (let i = 0; i < 3; i++) {
+                await db.prisma.runStats.updateMany({
+                  where: { runId: { in: ids } },
+                  data: { compare: Prisma.DbNull },
+                });
+                let t = performance.now();
+                await page();
+                cold.push(performance.now() - t);
+                t = performance.now();
+                await page();
+                kept.push(performance.now() - t);
+              }
+              cold.sort((a, b) => a - b);
+              kept.sort((a, b) => a - b);
+              result.B10 = { items: n, fromRowsMs: cold, keptMs: kept };
+              rows.push({
+                id: 'B10',
+                what: `compare: a page of 100 at 2 × ${N}: aggregates from rows → kept (median of 3)`,
+                value: `${f(pct(cold, 50), 0)} → ${f(pct(kept, 50), 0)} ms`,
+                target: 'tens of ms',
+                pass: pct(kept, 50) < 100,
+              });
+            } finally {
+              await db.close();
+            }
+          }
+        } finally {
+          await browser.close();
+        }
       });
     }
     if (want('B6')) {

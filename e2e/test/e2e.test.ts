@@ -326,30 +326,76 @@ describe('live monitor in Chromium', () => {
     console.log(`10k run: ${gaps.length} frames in 3 s, p95 frame gap ${p95.toFixed(1)} ms`);
     expect(gaps.length).toBeGreaterThan(0);
     await shot('run-10k');
-    // Reopening the finished run: 10,000 rows from runs.items, then the whole log replayed (see report).
+    // Reopening the finished run: its snapshot (counters, charts over every call), no log replayed.
     const section = page.locator('section[data-last-seq]');
     await expect.poll(async () => Number(await section.getAttribute('data-last-seq'))).toBeGreaterThan(20_000);
     const lastSeq = await section.getAttribute('data-last-seq');
     const t0 = Date.now();
     await page.reload();
+    await expect.poll(() => section.getAttribute('data-last-seq'), { timeout: 30_000, interval: 50 }).toBe(lastSeq);
+    await expect.poll(() => count('count-completed'), { timeout: 30_000, interval: 50 }).toBe(10_000);
     await expect
-      .poll(async () => Number(await section.getAttribute('data-events-received')), { timeout: 30_000, interval: 50 })
-      .toBeGreaterThan(0);
-    const subscribedAfter = Date.now() - t0;
-    await expect.poll(() => section.getAttribute('data-last-seq'), { timeout: 30_000 }).toBe(lastSeq);
-    console.log(
-      `10k run reopened: ${lastSeq} events replayed and applied in ${Date.now() - t0} ms (rows loaded and subscribed after ${subscribedAfter} ms)`,
-    );
-    expect(await page.locator('.table-head h3').textContent()).toMatch(/10,000/);
+      .poll(() => page.getByTestId('charts').getAttribute('data-calls'), { timeout: 30_000, interval: 50 })
+      .toBe('10000');
+    console.log(`10k run reopened: counters and charts of all ${lastSeq} events in ${Date.now() - t0} ms`);
+    expect(await section.getAttribute('data-events-received')).toBe('0');
+    // The rows page in behind the counters.
+    await expect.poll(() => page.locator('.table-head h3').textContent(), { timeout: 30_000 }).toMatch(/10,000/);
   });
+
+  it('opened mid-run, starts from the snapshot and its counter never goes backwards', async () => {
+    const set = await api.promptSets.create.mutate({
+      name: 'mid-run',
+      prompts: Array.from({ length: 4000 }, (_, i) => ({ input: `Mid-run prompt ${i}` })),
+    });
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Fake']!],
+      concurrency: 64,
+      delayMs: 0,
+    });
+    // Opened once the run is well under way, as a user arriving at a running run does.
+    let before = 0;
+    while (before < 1000) {
+      await new Promise((r) => setTimeout(r, 100));
+      before = (await api.runs.get.query({ id: run.id })).completedItems;
+    }
+    const p = await newPage();
+    try {
+      // Every value the counter shows, recorded in the page as it changes.
+      await p.addInitScript(() => {
+        const seen: number[] = [];
+        (window as unknown as { seenCounts: number[] }).seenCounts = seen;
+        new MutationObserver(() => {
+          const el = document.querySelector('[data-testid=count-completed]');
+          const v = el ? Number(el.textContent!.replace(/,/g, '')) : Number.NaN;
+          if (!Number.isNaN(v) && seen.at(-1) !== v) seen.push(v);
+        }).observe(document, { subtree: true, childList: true, characterData: true });
+      });
+      await p.goto(`${url}/#/run/${run.id}`);
+      const pcount = async () => Number((await p.getByTestId('count-completed').textContent())!.replace(/,/g, ''));
+      await expect.poll(pcount, { timeout: 120_000 }).toBe(4000);
+      const seen = await p.evaluate(() => (window as unknown as { seenCounts: number[] }).seenCounts);
+      // The first figure shown is the snapshot's: no earlier than what the server had when opened.
+      expect(seen[0]).toBeGreaterThanOrEqual(before);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+      expect(seen.at(-1)).toBe(4000);
+      // Charts over the whole run: every call in the histogram.
+      await expect.poll(() => p.getByTestId('charts').getAttribute('data-calls'), { timeout: 10_000 }).toBe('4000');
+    } finally {
+      await p.context().close();
+    }
+  }, 240_000);
 
   it('on a dropped connection shows a banner, then resumes from lastEventId with no row lost or doubled', async () => {
     const set = await demoSet();
     const run = await api.runs.create.mutate({
       promptSetId: set.id,
       modelIds: [models['E2E Slow']!],
-      concurrency: 2,
-      delayMs: 0,
+      // One call at a time, 50 ms apart (~7 s): still running when a page on a loaded machine has
+      // loaded and subscribed from its snapshot (which no longer replays what came before).
+      concurrency: 1,
+      delayMs: 50,
       promptLimit: 40,
     });
     // The page talks to the server through a TCP proxy the test can cut: a real dropped connection.
@@ -370,11 +416,16 @@ describe('live monitor in Chromium', () => {
       await expect.poll(() => pcount('count-completed'), { timeout: 30_000 }).toBe(40);
       await expect.poll(() => p.getByRole('status').filter({ hasText: 'Connection lost' }).count()).toBe(0);
       expect(proxy.cuts).toBeGreaterThan(0);
-      // Resumed after the last event applied: every seq of the log arrived exactly once.
+      // Resumed after the last event applied: every seq after the snapshot's arrived exactly once.
       await expect
         .poll(async () => Number(await section.getAttribute('data-last-seq')), { timeout: 10_000 })
         .toBeGreaterThan(80);
-      expect(await section.getAttribute('data-events-received')).toBe(await section.getAttribute('data-last-seq'));
+      const [first, last, received] = await Promise.all(
+        ['data-first-seq', 'data-last-seq', 'data-events-received'].map(async (a) =>
+          Number(await section.getAttribute(a)),
+        ),
+      );
+      expect(received).toBe(last! - first!);
       const ids = await p
         .locator('[data-item-id]')
         .evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));

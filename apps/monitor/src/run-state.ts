@@ -1,6 +1,8 @@
-// The live state of one run, built from a snapshot of its items and then its event stream.
-// Pure functions: the run page applies a frame's worth of events at once.
-import type { EventPayloads, RunEventMessage } from '@batchlight/api';
+// The live state of one run: the server's snapshot (counters, per-model aggregates, latency bins,
+// the time series, the last retries, as of event `seq`), then the events after that seq, and the
+// rows of the items loaded so far. Pure functions: the run page applies a frame's worth of events
+// at once, and a fresh snapshot now and then (for the charts and the per-model figures).
+import type { EventPayloads, RunEventMessage, RunSnapshot } from '@batchlight/api';
 import { percentile } from '@batchlight/api/stats';
 import type { ItemRow } from './api';
 
@@ -32,14 +34,18 @@ export interface Row {
 export type Progress = EventPayloads['run.progress'];
 
 export interface RunState {
+  /** The seq the event stream started after (the first snapshot's): events received = lastSeq - firstSeq. */
+  firstSeq: number;
   lastSeq: number;
+  /** The seq the counters (`progress`) are of: an older progress never replaces them. */
+  progressSeq: number;
+  /** The latest snapshot from the server: charts and per-model figures over the whole run. */
+  snapshot: RunSnapshot | null;
   rows: Map<string, Row>;
   /** Item ids in run order (ids are time-ordered). */
   order: string[];
   progress: Progress | null;
   status: string | null;
-  /** Completed calls over time, for the latency chart. */
-  points: Array<{ at: number; latencyMs: number; modelId: string }>;
   /** Recent retries and rate-limit waits, newest first. */
   waits: Array<{ at: number; itemId: string; text: string }>;
   finished: boolean;
@@ -47,15 +53,54 @@ export interface RunState {
 
 export function emptyState(): RunState {
   return {
+    firstSeq: 0,
     lastSeq: 0,
+    progressSeq: 0,
+    snapshot: null,
     rows: new Map(),
     order: [],
     progress: null,
     status: null,
-    points: [],
     waits: [],
     finished: false,
   };
+}
+
+const waitText = (w: { promptIndex: number; errorType: string; httpStatus: number | null; waitMs: number }) =>
+  `#${w.promptIndex} ${w.errorType}${w.httpStatus ? ` ${w.httpStatus}` : ''} → retry in ${w.waitMs} ms`;
+
+/**
+ * Takes a snapshot in. `start`: the event stream goes on from its seq (the page's first one, or a
+ * resync): the run's status and retries are the snapshot's. Otherwise it is a refresh taken while
+ * events stream in, possibly ahead of them: it replaces the charts' and models' figures, and the
+ * counters only if it is newer than the progress they are of, so they never go back.
+ */
+export function applySnapshot(state: RunState, snap: RunSnapshot, opts: { start?: boolean } = {}): RunState {
+  if (!state.snapshot || snap.seq >= state.snapshot.seq) state.snapshot = snap;
+  if (snap.seq > state.progressSeq) {
+    const p = snap.finished
+      ? {
+          ...(snap.progress ?? { inFlight: 0, throughput: 0, retries: 0, elapsedMs: snap.finished.durationMs }),
+          ...snap.finished,
+          inFlight: 0,
+        }
+      : snap.progress;
+    if (p) {
+      state.progress = p;
+      state.progressSeq = snap.seq;
+    }
+  }
+  if (opts.start && snap.seq >= state.lastSeq) {
+    state.firstSeq = snap.seq;
+    state.lastSeq = snap.seq;
+    state.status = snap.status;
+    state.finished = snap.finished != null;
+    state.waits = snap.retries
+      .slice()
+      .reverse()
+      .map((r) => ({ at: Date.parse(r.at), itemId: r.itemId, text: waitText(r) }));
+  }
+  return state;
 }
 
 export function rowFromItem(i: ItemRow): Row {
@@ -82,16 +127,18 @@ export function rowFromItem(i: ItemRow): Row {
   };
 }
 
+const TERMINAL = new Set<RowStatus>(['completed', 'failed', 'cancelled']);
+
+/** Rows as the server had them; one the event stream already moved on is left as it is. */
 export function addItems(state: RunState, items: ItemRow[]): RunState {
   for (const i of items) {
-    if (!state.rows.has(i.id)) state.order.push(i.id);
+    const had = state.rows.get(i.id);
+    if (!had) state.order.push(i.id);
+    else if (had.attempts > i.attempts || (TERMINAL.has(had.status) && !TERMINAL.has(i.status as RowStatus))) continue;
     state.rows.set(i.id, rowFromItem(i));
   }
   return state;
 }
-
-const TERMINAL = new Set<RowStatus>(['completed', 'failed', 'cancelled']);
-const MAX_POINTS = 20_000;
 
 /**
  * Applies events in seq order, skipping any already applied (a replay after a reconnect), so no
@@ -107,7 +154,10 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
         if (e.payload.status === 'running') state.finished = false;
         break;
       case 'run.progress':
-        state.progress = e.payload;
+        if (e.seq > state.progressSeq) {
+          state.progress = e.payload;
+          state.progressSeq = e.seq;
+        }
         break;
       case 'run.finished':
         state.status = e.payload.status;
@@ -117,6 +167,7 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
           ...e.payload,
           inFlight: 0,
         };
+        state.progressSeq = Math.max(state.progressSeq, e.seq);
         break;
       case 'item.started':
       case 'item.retrying':
@@ -142,15 +193,11 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
           (p.attempt === row.attempts &&
             TERMINAL.has(row.status) &&
             (e.type === 'item.started' || e.type === 'item.retrying'));
-        if (e.type === 'item.completed') {
-          state.points.push({ at: Date.parse(e.at), latencyMs: e.payload.latencyMs, modelId: p.modelId });
-          if (state.points.length > MAX_POINTS) state.points.splice(0, state.points.length - MAX_POINTS);
-        }
         if (e.type === 'item.retrying')
           state.waits.unshift({
             at: Date.parse(e.at),
             itemId: p.itemId,
-            text: `#${p.promptIndex} ${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''} → retry in ${e.payload.waitMs} ms`,
+            text: waitText({ ...e.payload, promptIndex: p.promptIndex }),
           });
         if (state.waits.length > 50) state.waits.length = 50;
         if (stale) break;
@@ -213,7 +260,12 @@ export interface ModelStats {
   lengthFinishes: number;
 }
 
+/**
+ * Per-model figures: the server's, over the whole run, when a snapshot is in (percentiles within a
+ * bin, 8%); otherwise from the rows loaded (exact, for those rows).
+ */
 export function modelStats(state: RunState): Map<string, ModelStats> {
+  if (state.snapshot) return snapshotModelStats(state.snapshot);
   const acc = new Map<string, { s: ModelStats; lat: number[]; ttft: number[] }>();
   for (const r of state.rows.values()) {
     let a = acc.get(r.modelId);
@@ -267,6 +319,31 @@ export function modelStats(state: RunState): Map<string, ModelStats> {
       p95: percentile(lat, 95),
       ttftP50: percentile(ttft, 50),
       ttftP95: percentile(ttft, 95),
+    });
+  }
+  return out;
+}
+
+function snapshotModelStats(snap: RunSnapshot): Map<string, ModelStats> {
+  const out = new Map<string, ModelStats>();
+  for (const m of snap.models) {
+    const done = m.completed + m.failed;
+    out.set(m.modelId, {
+      modelId: m.modelId,
+      items: m.completed + m.failed + m.cancelled,
+      completed: m.completed,
+      failed: m.failed,
+      running: 0,
+      successRate: done ? m.completed / done : null,
+      p50: m.latency.p50,
+      p95: m.latency.p95,
+      ttftP50: m.ttft.p50,
+      ttftP95: m.ttft.p95,
+      inputTokens: m.inputTokens,
+      outputTokens: m.outputTokens,
+      costUsd: m.costUsd,
+      mismatches: m.mismatches,
+      lengthFinishes: m.lengthFinishes,
     });
   }
   return out;

@@ -15,6 +15,7 @@ const fake = vi.hoisted(() => ({
   items: [] as unknown[],
   onData: null as null | ((m: { data: unknown }) => void),
   subscribedWith: null as unknown,
+  snapshot: null as unknown,
   connection: new Set<(s: 'open' | 'closed') => void>(),
 }));
 
@@ -34,6 +35,7 @@ vi.mock('../src/api', async (importOriginal) => {
         list: { query: async () => ({ runs: fake.runs, nextCursor: null }) },
         feed: { subscribe: () => ({ unsubscribe() {} }) },
         get: { query: async () => fake.run },
+        snapshot: { query: async () => fake.snapshot },
         items: { query: async () => ({ items: fake.items, nextCursor: null }) },
         audit: {
           query: async () => ({
@@ -312,9 +314,39 @@ describe('run page', () => {
         attempts: 0,
         trace: null,
       }));
+      const hist = { count: 0, min: null, max: null, mean: null, p50: null, p90: null, p95: null, p99: null, bins: [] };
+      const snapshot = (seq: number, lengthFinishes: number) => ({
+        runId: 'r1',
+        seq,
+        status: 'running',
+        progress: null,
+        finished: null,
+        models: [
+          {
+            modelId: 'm1',
+            completed: lengthFinishes ? 200 : 0,
+            failed: 0,
+            cancelled: 0,
+            retries: 0,
+            inputTokens: 0,
+            outputTokens: 0,
+            costUsd: 0,
+            mismatches: 0,
+            lengthFinishes,
+            latency: hist,
+            ttft: hist,
+          },
+        ],
+        latency: hist,
+        ttft: hist,
+        series: { startMs: 0, bucketMs: 250, points: [] },
+        retries: [],
+      });
+      fake.snapshot = snapshot(0, 0);
       render(<RunPage runId="r1" />);
       await waitFor(() => expect(fake.onData).not.toBeNull());
-      expect(fake.subscribedWith).toEqual({ runId: 'r1', lastEventId: null });
+      // From the snapshot's seq, told to resync rather than fed a backlog.
+      expect(fake.subscribedWith).toEqual({ runId: 'r1', lastEventId: '0', behind: 'resync' });
       const at = new Date().toISOString();
       let seq = 0;
       const ev = (type: string, payload: object) =>
@@ -362,7 +394,8 @@ describe('run page', () => {
         for (const f of frames.splice(0)) f(performance.now());
       });
       expect(screen.getByTestId('count-completed').textContent).toBe('200');
-      // Answers cut off by max tokens are counted in the model's panel once its stats refresh.
+      // Answers cut off by max tokens: the server's per-model figures, in the panel at the next snapshot.
+      fake.snapshot = snapshot(401, 4);
       await waitFor(() => expect(screen.getByTestId('length-finishes').textContent).toBe('4'), { timeout: 5_000 });
       expect(document.querySelector('section')!.getAttribute('data-last-seq')).toBe('401');
       // A replayed seq (as after a reconnect) changes nothing.

@@ -1,8 +1,8 @@
-import type { RunEventMessage } from '@batchlight/api';
+import type { RunEventMessage, RunSnapshot } from '@batchlight/api';
 import { describe, expect, it } from 'vitest';
 import type { ItemRow } from '../src/api';
 import { diffWords } from '../src/diff';
-import { addItems, applyEvents, emptyState, modelStats } from '../src/run-state';
+import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '../src/run-state';
 
 const item = (id: string, over: Partial<ItemRow> = {}): ItemRow =>
   ({
@@ -71,7 +71,6 @@ describe('run state', () => {
     applyEvents(s, [...events, done('i1', 200)]); // the first three again, then a new one
     expect(s.lastSeq).toBe(4);
     expect(s.order).toEqual(['i0', 'i1']);
-    expect(s.points).toHaveLength(2);
     expect([...s.rows.values()].map((r) => r.status)).toEqual(['completed', 'completed']);
   });
 
@@ -135,6 +134,98 @@ describe('run state', () => {
     expect(st).toMatchObject({ items: 6, completed: 4, failed: 1, successRate: 0.8, p50: 200, p95: 300 });
     expect([st.inputTokens, st.outputTokens, st.mismatches, st.lengthFinishes]).toEqual([30, 60, 1, 2]);
     expect(st.costUsd).toBeCloseTo(0.003);
+  });
+});
+
+const progress = (completed: number) => ({
+  completed,
+  failed: 0,
+  cancelled: 0,
+  inFlight: 4,
+  total: 1000,
+  retries: 0,
+  throughput: 100,
+  elapsedMs: completed * 10,
+});
+const hist = { count: 0, min: null, max: null, mean: null, p50: null, p90: null, p95: null, p99: null, bins: [] };
+const snapshot = (seq: number, completed: number, over: Partial<RunSnapshot> = {}): RunSnapshot => ({
+  runId: 'r',
+  seq,
+  status: 'running',
+  progress: progress(completed),
+  finished: null,
+  models: [],
+  latency: hist,
+  ttft: hist,
+  series: { startMs: 0, bucketMs: 250, points: [] },
+  retries: [],
+  ...over,
+});
+
+describe('run state from a snapshot', () => {
+  it('starts from the snapshot and its seq: events up to it are not applied again', () => {
+    const s = applySnapshot(emptyState(), snapshot(500, 120), { start: true });
+    expect([s.firstSeq, s.lastSeq, s.progress?.completed, s.status]).toEqual([500, 500, 120, 'running']);
+    applyEvents(s, [ev('run.progress', progress(80), 400), ev('run.progress', progress(130), 501)]);
+    expect(s.progress?.completed).toBe(130);
+    expect(s.lastSeq).toBe(501);
+  });
+
+  it('never lets a progress older than the counters replace them, whichever came first', () => {
+    const s = applySnapshot(emptyState(), snapshot(100, 40), { start: true });
+    applyEvents(s, [ev('run.progress', progress(50), 101)]);
+    // A refresh ahead of the stream: its counters are newer.
+    applySnapshot(s, snapshot(300, 90));
+    expect(s.progress?.completed).toBe(90);
+    // The stream catches up through progress events older than that snapshot: no step back.
+    applyEvents(s, [ev('run.progress', progress(60), 150), ev('run.progress', progress(70), 200)]);
+    expect(s.progress?.completed).toBe(90);
+    applyEvents(s, [ev('run.progress', progress(95), 301)]);
+    expect(s.progress?.completed).toBe(95);
+    // An older snapshot (a slow answer) changes neither the counters nor the charts' figures.
+    applySnapshot(s, snapshot(250, 80));
+    expect(s.progress?.completed).toBe(95);
+    expect(s.snapshot?.seq).toBe(300);
+  });
+
+  it("shows a finished run's final counters and the server's per-model figures", () => {
+    const finished = {
+      status: 'completed' as const,
+      completed: 10,
+      failed: 1,
+      cancelled: 0,
+      total: 11,
+      durationMs: 5,
+      costUsd: 1,
+    };
+    const model = {
+      modelId: 'm1',
+      completed: 10,
+      failed: 1,
+      cancelled: 0,
+      retries: 2,
+      inputTokens: 100,
+      outputTokens: 200,
+      costUsd: 1,
+      mismatches: 1,
+      lengthFinishes: 3,
+      latency: { ...hist, count: 10, p50: 120, p95: 300 },
+      ttft: { ...hist, count: 10, p50: 20, p95: 40 },
+    };
+    const s = applySnapshot(emptyState(), snapshot(900, 10, { status: 'completed', finished, models: [model] }), {
+      start: true,
+    });
+    expect(s.finished).toBe(true);
+    expect(s.progress).toMatchObject({ completed: 10, failed: 1, inFlight: 0 });
+    expect(modelStats(s).get('m1')).toMatchObject({ completed: 10, failed: 1, p50: 120, p95: 300, ttftP95: 40 });
+  });
+
+  it('keeps a row the stream moved on when an older page of rows arrives', () => {
+    seq = 0;
+    const s = applySnapshot(emptyState(), snapshot(0, 0), { start: true });
+    applyEvents(s, [done('i0', 100)]);
+    addItems(s, [item('i0', { status: 'pending', attempts: 0 })]);
+    expect(s.rows.get('i0')).toMatchObject({ status: 'completed', latencyMs: 100 });
   });
 });
 

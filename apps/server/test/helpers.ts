@@ -75,6 +75,8 @@ export function collectEvents(
       { runId, lastEventId: opts.lastEventId ?? null },
       {
         onData: (e) => {
+          // A subscription in `replay` mode (the default) never asks for a resync.
+          if (e.data.type === 'resync') return reject(new Error(`unexpected resync: ${e.data.reason}`));
           events.push(e.data);
           if (e.data.type === 'run.finished' || (opts.stopAfter && events.length >= opts.stopAfter)) done();
         },

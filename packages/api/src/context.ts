@@ -19,9 +19,21 @@ export interface Context {
   /** Which key variables and hosts a model may be saved with. */
   policy: CallPolicy;
   limits: ApiLimits;
+  /**
+   * On a WebSocket connection: bytes sent but not yet taken by the peer (its socket's buffer). A
+   * subscription waits while it is high instead of piling events up in server memory.
+   */
+  outbound?: { bufferedBytes(): number };
 }
 
-/** Built once per server; every request and WebSocket connection gets the same services. */
+/**
+ * Built once per server; every request and WebSocket connection gets the same services, and a
+ * WebSocket connection (`res` is its socket) its own `outbound`.
+ */
 export function createTRPCContext(services: Context) {
-  return (): Context => services;
+  return (opts?: { res?: unknown }): Context => {
+    const socket = opts?.res as { bufferedAmount?: unknown } | undefined;
+    if (typeof socket?.bufferedAmount !== 'number') return services;
+    return { ...services, outbound: { bufferedBytes: () => socket.bufferedAmount as number } };
+  };
 }

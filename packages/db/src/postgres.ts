@@ -17,6 +17,9 @@ export function openPostgres(url: string): Db {
     provider: 'postgresql',
     url,
     writeBatch: (batch) => writePostgresBatch(prisma, batch),
+    // A pool: a read takes a connection of its own and waits for no write.
+    readEvents: async (runId, afterSeq, limit) =>
+      prisma.runEvent.findMany({ where: { runId, seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take: limit }),
     close: () => prisma.$disconnect(),
   };
 }

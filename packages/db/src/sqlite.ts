@@ -10,6 +10,7 @@ import { startCheckpointer } from './checkpointer.js';
 import type { Db } from './db.js';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { sqliteBatchWriter } from './sqlite-batch.js';
+import { sqliteEventReader } from './sqlite-reader.js';
 import { SerializedAdapterFactory } from './sqlite-serial.js';
 
 /** How long a write waits for another process (Prisma Studio, the CLI) to release the file. */
@@ -45,12 +46,15 @@ export async function openSqlite(url: string, file: string): Promise<Db> {
     writer.pragma('wal_autocheckpoint = 1000');
     void prisma.$queryRawUnsafe('PRAGMA wal_autocheckpoint = 1000').catch(() => undefined);
   });
+  const events = sqliteEventReader(file, BUSY_TIMEOUT_MS);
   return {
     prisma,
     provider: 'sqlite',
     url,
     writeBatch: sqliteBatchWriter(writer, lock),
+    readEvents: (runId, afterSeq, limit) => events.read(runId, afterSeq, limit),
     async close() {
+      events.close();
       await checkpointer.stop();
       await lock.runExclusive(() => writer.close());
       await prisma.$disconnect();

@@ -8,6 +8,7 @@ import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
 import { EventSequencer } from './events/log.js';
+import { RunStatsStore } from './events/stats-store.js';
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
@@ -75,7 +76,8 @@ export function createEngine(options: EngineOptions) {
   const bus = options.bus ?? createInProcessBus();
   const log = options.log ?? ((m: string) => console.error(m));
   const sequencer = new EventSequencer(prisma);
-  const writer = new BatchWriter(db, bus);
+  const stats = new RunStatsStore(db, log);
+  const writer = new BatchWriter(db, bus, (events) => stats.observe(events));
   const executions = new Map<string, RunExecution>();
   /** Runs whose execution is being set up: start() registers here before its first await. */
   const starting = new Map<string, Promise<void>>();
@@ -166,7 +168,11 @@ export function createEngine(options: EngineOptions) {
     if (closing) return; // close() began while this read the run: it resumes at the next start-up
     const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
     executions.set(runId, execution);
-    void execution.done.finally(() => executions.delete(runId));
+    stats.pin(runId);
+    void execution.done.finally(() => {
+      executions.delete(runId);
+      void stats.unpin(runId);
+    });
   }
 
   /** `inTransaction` runs first in the transaction that creates the run (an idempotency key's write). */
@@ -323,6 +329,11 @@ export function createEngine(options: EngineOptions) {
     }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
+    const reopened = await prisma.runItem.groupBy({
+      by: ['modelId', 'status'],
+      where: { runId, status: { in: statuses } },
+      _count: true,
+    });
     await prisma.$transaction(async (tx) => {
       await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
       const counts = await tx.runItem.groupBy({ by: ['status'], where: { runId }, _count: true });
@@ -339,6 +350,10 @@ export function createEngine(options: EngineOptions) {
         },
       });
     });
+    await stats.reopen(
+      runId,
+      reopened.map((r) => ({ modelId: r.modelId, status: r.status, count: r._count })),
+    );
     await start(runId);
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
@@ -483,6 +498,7 @@ export function createEngine(options: EngineOptions) {
       await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
       for (const t of deadlines) clearTimeout(t);
       await writer.close();
+      await stats.flush();
       await ownLlm?.close();
     })();
     return closed;
@@ -500,6 +516,8 @@ export function createEngine(options: EngineOptions) {
     chat,
     testModel,
     close,
+    /** The run's aggregates as of its last committed event (`seq`): subscribe from there. */
+    snapshot: (runId: string) => stats.snapshot(runId),
     isExecuting: (runId: string) => executions.has(runId) || starting.has(runId),
     /** Shutting down: no run or call starts any more. */
     isClosing: () => closing,

@@ -2,6 +2,8 @@ export type { ChatInput, CreateRunInput, Engine, EngineOptions } from './engine.
 export { ConflictError, createEngine, EngineInputError, NotFoundError, ShuttingDownError } from './engine.js';
 export { createInProcessBus, type EventBus } from './events/bus.js';
 export { readEventLog } from './events/log.js';
+export * from './events/stats.js';
+export { type ModelSnapshot, type RunSnapshot, snapshotOf } from './events/stats-store.js';
 export * from './events/types.js';
 export { uuidv7 } from './ids.js';
 export { resolveRegistryModel, resolveSnapshot } from './models/resolve.js';

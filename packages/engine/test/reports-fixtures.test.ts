@@ -591,6 +591,38 @@ describe.each(PROVIDERS_UNDER_TEST)('reports over fixture rows on %s', (provider
       expect(page2.rows[0]!.deltas[qa]).toEqual({ latencyMs: 9 - 400, costUsd: null });
     });
 
+    it("keeps a finished run's aggregates from its first comparison until it finishes again", async () => {
+      const built = await buildRun(prisma, {
+        promptSetId: setId,
+        models: [gpt],
+        items: [0, 1, 2, 3].map((promptIndex) => ({
+          modelId: gpt.id,
+          promptIndex,
+          calls: [{ latencyMs: 100 * (promptIndex + 1), ttftMs: 5 }],
+        })),
+      });
+      const firstFinish = new Date('2026-11-30T01:00:00.000Z');
+      await prisma.run.update({ where: { id: built.runId }, data: { finishedAt: firstFinish } });
+      const key = `${built.runId}:${gpt.id}`;
+      const first = await compareRuns(prisma, [built.runId]);
+      expect(first.aggregates[key]).toMatchObject({ completed: 4, latencyP50: 200, latencyP95: 400 });
+
+      // A row changed behind the report's back: pages show it, the kept aggregates are not rescanned.
+      const slowest = built.items[3]!.traceIds[0]!;
+      await prisma.trace.update({ where: { id: slowest }, data: { latencyMs: 9000 } });
+      const again = await compareRuns(prisma, [built.runId]);
+      expect(again.aggregates).toEqual(first.aggregates);
+      expect(again.rows[3]!.cells[key]).toMatchObject({ latencyMs: 9000 });
+
+      // Finished again (resumed, then done): computed afresh.
+      await prisma.run.update({
+        where: { id: built.runId },
+        data: { finishedAt: new Date(firstFinish.getTime() + 1) },
+      });
+      const after = await compareRuns(prisma, [built.runId]);
+      expect(after.aggregates[key]).toMatchObject({ completed: 4, latencyP50: 200, latencyP95: 9000 });
+    });
+
     it('rejects runs on another prompt set, unknown runs (not found) and an empty list, naming runIds', async () => {
       const other = await buildRun(prisma, {
         promptSetId: otherSetId,

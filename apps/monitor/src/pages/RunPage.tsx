@@ -7,10 +7,13 @@ import { LatencyCharts } from '../components/LatencyCharts';
 import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, ProgressBar, Stat, StatusBadge } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
-import { addItems, applyEvents, emptyState, modelStats } from '../run-state';
+import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '../run-state';
 
 type Audit = Outputs['runs']['audit'];
 const MAX_ROWS = 100_000;
+const SNAPSHOT_EVERY_MS = 1000;
+const ROWS_WAIT_MS = 500;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function RunPage({ runId }: { runId: string }) {
   const state = useRef(emptyState());
@@ -29,47 +32,87 @@ export function RunPage({ runId }: { runId: string }) {
   useEffect(() => {
     let alive = true;
     let unsubscribe = () => {};
+    let poll: ReturnType<typeof setTimeout> | undefined;
     state.current = emptyState();
     received.current = 0;
     const buffer: RunEventMessage[] = [];
     let frame = 0;
-    // Events are coalesced and applied once per animation frame: a 10,000-item run stays smooth.
+    // Events are coalesced and applied once per animation frame: a 100,000-item run stays smooth.
     const flush = () => {
       frame = 0;
       if (!alive || !buffer.length) return;
       const batch = buffer.splice(0);
       applyEvents(state.current, batch);
-      if (batch.some((e) => e.type === 'run.finished' || e.type === 'run.status'))
+      if (batch.some((e) => e.type === 'run.finished' || e.type === 'run.status')) {
         void api.runs.get.query({ id: runId }).then((r) => alive && setRun(r));
+        void refresh();
+      }
       setVersion((v) => v + 1);
+    };
+    // The charts and per-model figures: the server's snapshot, fetched at most once a second while
+    // the run goes (a copy of aggregates kept as it runs, not a scan), and once more at its end.
+    const refresh = async () => {
+      const snap = await api.runs.snapshot.query({ runId });
+      if (!alive) return;
+      applySnapshot(state.current, snap);
+      setVersion((v) => v + 1);
+    };
+    const schedule = () => {
+      poll = setTimeout(async () => {
+        if (!alive || state.current.finished) return;
+        await refresh().catch(() => undefined);
+        schedule();
+      }, SNAPSHOT_EVERY_MS);
+    };
+    // From the snapshot's seq on; a subscriber that falls too far behind is told to resync: it
+    // takes a new snapshot and goes on from there instead of being fed the backlog.
+    const subscribe = (from: number) => {
+      const sub = api.runs.events.subscribe(
+        { runId, lastEventId: String(from), behind: 'resync' },
+        {
+          onData: ({ data }) => {
+            if (data.type === 'resync') {
+              sub.unsubscribe();
+              void start();
+              return;
+            }
+            received.current++;
+            buffer.push(data);
+            if (!frame) frame = requestAnimationFrame(flush);
+          },
+          onError: (err) => alive && setError(errorMessage(err)),
+        },
+      );
+      unsubscribe = () => sub.unsubscribe();
+    };
+    const start = async () => {
+      const snap = await api.runs.snapshot.query({ runId });
+      if (!alive) return;
+      if (frame) flush(); // events already received come first: the snapshot is newer
+      applySnapshot(state.current, snap, { start: true });
+      received.current = 0;
+      setVersion((v) => v + 1);
+      subscribe(snap.seq);
     };
     (async () => {
       try {
-        const r = await api.runs.get.query({ id: runId });
+        const [r] = await Promise.all([api.runs.get.query({ id: runId }), start()]);
         if (!alive) return;
         setRun(r);
+        schedule();
+        // Rows page in behind the live counters and charts; the stream keeps them current and adds
+        // the rows of items that start. Past the first page, rows of items that ended before the
+        // page opened wait for the run's end: paging a large running run's items would cost the
+        // server more than the run's own commits.
         let cursor: string | undefined;
         do {
+          while (alive && !state.current.finished && cursor) await sleep(ROWS_WAIT_MS);
           const page = await api.runs.items.query({ runId, cursor, limit: 1000 });
           if (!alive) return;
           addItems(state.current, page.items);
           setVersion((v) => v + 1); // the first rows show while the rest load
           cursor = page.nextCursor ?? undefined;
         } while (cursor && state.current.order.length < MAX_ROWS);
-        setVersion((v) => v + 1);
-        // Replays the whole log, then goes live; events already reflected in rows are no-ops.
-        const sub = api.runs.events.subscribe(
-          { runId, lastEventId: null },
-          {
-            onData: ({ data }) => {
-              received.current++;
-              buffer.push(data);
-              if (!frame) frame = requestAnimationFrame(flush);
-            },
-            onError: (err) => alive && setError(errorMessage(err)),
-          },
-        );
-        unsubscribe = () => sub.unsubscribe();
       } catch (err) {
         if (alive) setError(errorMessage(err));
       }
@@ -78,6 +121,7 @@ export function RunPage({ runId }: { runId: string }) {
     return () => {
       alive = false;
       unsubscribe();
+      clearTimeout(poll);
       off();
       if (frame) cancelAnimationFrame(frame);
     };
@@ -90,13 +134,9 @@ export function RunPage({ runId }: { runId: string }) {
     if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
   }, [finished, runId]);
 
-  // Rows and counters follow every frame; stats (sorts for percentiles) at most every 500 ms and
-  // charts (SVG redraws) at most once a second, each with a trailing update so the last state shows.
-  const statsVersion = useThrottled(version, 500);
-  // A finished run's log is replayed in one burst: draw its charts once, when the replay ends.
-  const replaying = finished && !s.finished;
-  const chartVersion = useThrottled(replaying ? -1 : version, 1000);
-  const stats = useMemo(() => modelStats(s), [statsVersion]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Rows and counters follow every frame; per-model figures and charts follow the snapshot (at
+  // most once a second).
+  const stats = useMemo(() => modelStats(s), [s.snapshot]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const names = useMemo(() => new Map((run?.models ?? []).map((m) => [m.modelId, m.name])), [run]);
 
@@ -133,7 +173,7 @@ export function RunPage({ runId }: { runId: string }) {
   }
 
   return (
-    <section data-last-seq={s.lastSeq} data-events-received={received.current}>
+    <section data-first-seq={s.firstSeq} data-last-seq={s.lastSeq} data-events-received={received.current}>
       {!connected && !finished ? (
         <div className="banner" role="status">
           Connection lost — reconnecting; the run goes on and no event will be missed.
@@ -259,11 +299,7 @@ export function RunPage({ runId }: { runId: string }) {
         })}
       </div>
 
-      {replaying && chartVersion === -1 ? (
-        <div className="card muted charts-empty">Reading the run's history… {fmtInt(s.lastSeq)} events</div>
-      ) : (
-        <LatencyCharts points={s.points} names={names} version={chartVersion} />
-      )}
+      <LatencyCharts snapshot={s.snapshot} names={names} />
 
       <div className="two-col">
         <div className="card">

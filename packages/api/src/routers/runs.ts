@@ -4,21 +4,18 @@ import {
   compareScores,
   exportRun,
   PREVIEW_CHARS,
-  type RunEventMessage,
   type RunFeedMessage,
-  readEventLog,
   runScores,
 } from '@batchlight/engine';
 import { scorerList } from '@batchlight/scoring';
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
+import { tailRun } from '../event-tail.js';
 import { idempotent } from '../idempotency.js';
-import { createRunInput, cursor, FINISHED_RUN_STATUSES, id, itemStatus, limit, listRunsInput } from '../schemas.js';
+import { createRunInput, cursor, id, itemStatus, limit, listRunsInput } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
-
-const TERMINAL = new Set<string>(FINISHED_RUN_STATUSES);
 
 /**
  * A run's input with its scorers. Kept out of schemas.ts: that file is loaded in the browser, and
@@ -155,7 +152,11 @@ export const runsRouter = {
       }),
     )
     .query(async ({ ctx, input }) => {
-      const report = await compareRuns(ctx.db.prisma, input.runIds, { cursor: input.cursor, limit: input.limit });
+      const report = await compareRuns(ctx.db.prisma, input.runIds, {
+        cursor: input.cursor,
+        limit: input.limit,
+        live: (runId) => ctx.engine.snapshot(runId),
+      });
       // Paired tests of each column against the first, on the prompts both scored.
       return { ...report, scores: await compareScores(ctx.db.prisma, input.runIds) };
     }),
@@ -171,46 +172,37 @@ export const runsRouter = {
   }),
 
   /**
+   * The run as of its last committed event: counters, per-model aggregates, latency bins and
+   * percentiles, a time series of at most 240 buckets, the last retries, and `seq`, the event it
+   * reflects. Kept as the run goes: it costs a copy, not a scan. Subscribe to `events` from `seq`.
+   */
+  snapshot: publicProcedure.input(z.object({ runId: id })).query(async ({ ctx, input }) => {
+    const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+    if (!exists) notFound('runId', `run ${input.runId}`);
+    return ctx.engine.snapshot(input.runId);
+  }),
+
+  /**
    * The run's events from `lastEventId` on: subscribes to the live bus first, then replays the
-   * log, then goes on live, so no seq is skipped or sent twice. Ends after `run.finished`.
+   * log, then goes on live, so no seq is skipped or sent twice. Ends after `run.finished`. A
+   * subscriber that falls behind by more than a bound gets `{ type: 'resync' }` and the end
+   * (`behind: 'resync'`: load `snapshot` and subscribe from its seq), or the log again from where
+   * it was (`behind: 'replay'`, the default: every event, paced by how fast it reads).
    */
   events: publicProcedure
-    .input(z.object({ runId: id, lastEventId: z.string().regex(/^\d+$/, 'must be an event seq').nullish() }))
+    .input(
+      z.object({
+        runId: id,
+        lastEventId: z.string().regex(/^\d+$/, 'must be an event seq').nullish(),
+        behind: z.enum(['replay', 'resync']).default('replay'),
+      }),
+    )
     .subscription(async function* ({ ctx, input, signal }) {
-      const { prisma } = ctx.db;
-      const exists = await prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
+      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
       if (!exists) notFound('runId', `run ${input.runId}`);
-      const live: RunEventMessage[] = [];
-      const wake = { fn: null as null | (() => void) };
-      const unsubscribe = ctx.engine.bus.subscribe(input.runId, (e) => {
-        live.push(e);
-        wake.fn?.();
-      });
-      try {
-        let last = input.lastEventId ? Number(input.lastEventId) : 0;
-        let lastType: string | null = null;
-        for await (const e of readEventLog(prisma, input.runId, last)) {
-          yield tracked(String(e.seq), e);
-          last = e.seq;
-          lastType = e.type;
-        }
-        if (lastType === 'run.finished' && !ctx.engine.isExecuting(input.runId)) return;
-        for (;;) {
-          while (live.length) {
-            const e = live.shift()!;
-            if (e.seq <= last) continue; // already replayed from the log
-            yield tracked(String(e.seq), e);
-            last = e.seq;
-            if (e.type === 'run.finished') return;
-          }
-          if (!ctx.engine.isExecuting(input.runId)) {
-            const run = await prisma.run.findUnique({ where: { id: input.runId }, select: { status: true } });
-            if (run && TERMINAL.has(run.status) && !live.length) return;
-          }
-          if (!(await nextEvent(wake, signal, 5_000))) return;
-        }
-      } finally {
-        unsubscribe();
+      const afterSeq = input.lastEventId ? Number(input.lastEventId) : 0;
+      for await (const m of tailRun(ctx, { runId: input.runId, afterSeq, behind: input.behind, signal })) {
+        yield tracked(String(m.seq), m);
       }
     }),
 

@@ -1,6 +1,7 @@
 // Hands out each run's event sequence numbers. One process owns a run at a time, so a counter
 // seeded from the log's last seq keeps seq strictly increasing with no gap.
-import type { PrismaClient } from '@batchlight/db';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Db, PrismaClient } from '@batchlight/db';
 import type { EventPayloads, EventType, RunEventMessage } from './types.js';
 
 export class EventSequencer {
@@ -31,24 +32,28 @@ export class EventSequencer {
   }
 }
 
-/** Reads a run's committed events after `afterSeq`, in order, a page at a time. */
+/**
+ * Reads a run's committed events after `afterSeq`, in order, a page at a time through the
+ * database's event reader (on SQLite a read-only connection: no write of the run waits for it).
+ * Between pages it gives the event loop back, and waits `pauseMs` more when asked: a replay is
+ * paced, so many of them at once cannot take the loop (and the run's commits) for themselves.
+ */
 export async function* readEventLog(
-  prisma: PrismaClient,
+  db: Db,
   runId: string,
   afterSeq: number,
-  pageSize = 1000,
+  opts: { pageSize?: number; pauseMs?: number } = {},
 ): AsyncGenerator<RunEventMessage> {
+  const pageSize = opts.pageSize ?? 1000;
   let cursor = afterSeq;
   for (;;) {
-    const rows = await prisma.runEvent.findMany({
-      where: { runId, seq: { gt: cursor } },
-      orderBy: { seq: 'asc' },
-      take: pageSize,
-    });
+    const rows = await db.readEvents(runId, cursor, pageSize);
     for (const r of rows) {
       yield { runId, seq: r.seq, type: r.type, payload: r.payload, at: r.createdAt.toISOString() } as RunEventMessage;
     }
     if (rows.length < pageSize) return;
     cursor = rows[rows.length - 1]!.seq;
+    if (opts.pauseMs) await sleep(opts.pauseMs);
+    else await new Promise<void>((r) => setImmediate(r));
   }
 }

@@ -42,6 +42,8 @@ export class BatchWriter {
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
+    /** Sees each committed batch's events before they are published (the run aggregates). */
+    private readonly observe: (events: readonly RunEventMessage[]) => void = () => undefined,
     private readonly maxBatch = 2000,
   ) {}
 
@@ -86,7 +88,10 @@ export class BatchWriter {
           continue;
         }
         for (const p of batch) {
-          if (p.set.events?.length) this.bus.publish(p.set.events);
+          if (p.set.events?.length) {
+            this.observe(p.set.events);
+            this.bus.publish(p.set.events);
+          }
           p.resolve();
         }
       }

@@ -1,6 +1,8 @@
 // Lines up runs on the same prompt set prompt by prompt, with aggregates per (run, model).
-import type { PrismaClient } from '@batchlight/db';
+import type { Prisma, PrismaClient } from '@batchlight/db';
 import { EngineInputError, NotFoundError } from '../errors.js';
+import type { RunSnapshot } from '../events/stats-store.js';
+import { FINISHED_RUN_STATUSES } from '../events/types.js';
 import { promptText } from '../run/prompts.js';
 import { ascending, percentile } from './stats.js';
 
@@ -62,10 +64,84 @@ export interface CompareReport {
   nextCursor: number | null;
 }
 
+/** A finished run's exact aggregates per model, as kept in RunStats.compare. */
+interface SavedCompare {
+  finishedAt: string;
+  aggregates: Record<string, CompareAggregate>;
+}
+
+const FINISHED = new Set<string>(FINISHED_RUN_STATUSES);
+
+/** One (run, model)'s figures from its rows: a scan of its items and final traces. */
+async function exactAggregate(prisma: PrismaClient, runId: string, modelId: string): Promise<CompareAggregate> {
+  const where = { runId, modelId };
+  const [counts, ok] = await Promise.all([
+    prisma.runItem.groupBy({ by: ['status'], where, _count: true }),
+    prisma.trace.findMany({
+      where: { ...where, status: 'ok', finalOf: { isNot: null } },
+      select: {
+        latencyMs: true,
+        ttftMs: true,
+        inputTokens: true,
+        outputTokens: true,
+        costUsd: true,
+        attribution: true,
+        finishReason: true,
+      },
+    }),
+  ]);
+  const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
+  const items = counts.reduce((a, c) => a + c._count, 0);
+  const lat = ascending(ok.map((t) => t.latencyMs));
+  const ttft = ascending(ok.map((t) => t.ttftMs));
+  const done = n('completed') + n('failed');
+  return {
+    items,
+    completed: n('completed'),
+    failed: n('failed'),
+    successRate: done ? n('completed') / done : null,
+    latencyP50: percentile(lat, 50),
+    latencyP95: percentile(lat, 95),
+    ttftP50: percentile(ttft, 50),
+    ttftP95: percentile(ttft, 95),
+    inputTokens: ok.reduce((a, t) => a + (t.inputTokens ?? 0), 0),
+    outputTokens: ok.reduce((a, t) => a + (t.outputTokens ?? 0), 0),
+    costUsd: ok.reduce((a, t) => a + (t.costUsd ?? 0), 0),
+    mismatches: ok.filter((t) => t.attribution === 'mismatch').length,
+    lengthFinishes: ok.filter((t) => t.finishReason === 'length').length,
+  };
+}
+
+/** A running run's figures for one model, from its live aggregates. */
+function liveAggregate(snap: RunSnapshot, modelId: string, items: number): CompareAggregate {
+  const m = snap.models.find((x) => x.modelId === modelId);
+  const done = m ? m.completed + m.failed : 0;
+  return {
+    items,
+    completed: m?.completed ?? 0,
+    failed: m?.failed ?? 0,
+    successRate: m && done ? m.completed / done : null,
+    latencyP50: m?.latency.p50 ?? null,
+    latencyP95: m?.latency.p95 ?? null,
+    ttftP50: m?.ttft.p50 ?? null,
+    ttftP95: m?.ttft.p95 ?? null,
+    inputTokens: m?.inputTokens ?? 0,
+    outputTokens: m?.outputTokens ?? 0,
+    costUsd: m?.costUsd ?? 0,
+    mismatches: m?.mismatches ?? 0,
+    lengthFinishes: m?.lengthFinishes ?? 0,
+  };
+}
+
+/**
+ * A page of the comparison. Aggregates come from what is kept per run, not from a scan per page:
+ * a finished run's exact figures are computed at its first comparison and kept (RunStats.compare);
+ * a run still going gives its live aggregates through `live` (without it, they are computed).
+ */
 export async function compareRuns(
   prisma: PrismaClient,
   runIds: string[],
-  opts: { cursor?: number; limit?: number } = {},
+  opts: { cursor?: number; limit?: number; live?: (runId: string) => Promise<RunSnapshot> } = {},
 ): Promise<CompareReport> {
   runIds = [...new Set(runIds)];
   if (!runIds.length) throw new EngineInputError('runIds', 'choose at least one run');
@@ -93,43 +169,38 @@ export async function compareRuns(
   );
 
   const aggregates: Record<string, CompareAggregate> = {};
-  for (const col of columns) {
-    const where = { runId: col.runId, modelId: col.modelId };
-    const [counts, ok] = await Promise.all([
-      prisma.runItem.groupBy({ by: ['status'], where, _count: true }),
-      prisma.trace.findMany({
-        where: { ...where, status: 'ok', finalOf: { isNot: null } },
-        select: {
-          latencyMs: true,
-          ttftMs: true,
-          inputTokens: true,
-          outputTokens: true,
-          costUsd: true,
-          attribution: true,
-          finishReason: true,
-        },
-      }),
-    ]);
-    const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
-    const items = counts.reduce((a, c) => a + c._count, 0);
-    const lat = ascending(ok.map((t) => t.latencyMs));
-    const ttft = ascending(ok.map((t) => t.ttftMs));
-    const done = n('completed') + n('failed');
-    aggregates[col.key] = {
-      items,
-      completed: n('completed'),
-      failed: n('failed'),
-      successRate: done ? n('completed') / done : null,
-      latencyP50: percentile(lat, 50),
-      latencyP95: percentile(lat, 95),
-      ttftP50: percentile(ttft, 50),
-      ttftP95: percentile(ttft, 95),
-      inputTokens: ok.reduce((a, t) => a + (t.inputTokens ?? 0), 0),
-      outputTokens: ok.reduce((a, t) => a + (t.outputTokens ?? 0), 0),
-      costUsd: ok.reduce((a, t) => a + (t.costUsd ?? 0), 0),
-      mismatches: ok.filter((t) => t.attribution === 'mismatch').length,
-      lengthFinishes: ok.filter((t) => t.finishReason === 'length').length,
-    };
+  const saved = await prisma.runStats.findMany({
+    where: { runId: { in: runIds } },
+    select: { runId: true, compare: true },
+  });
+  const savedOf = new Map(saved.map((r) => [r.runId, r.compare as SavedCompare | null]));
+  for (const run of ordered) {
+    const keyOf = (modelId: string) => `${run.id}:${modelId}`;
+    const finishedAt = FINISHED.has(run.status) ? (run.finishedAt?.toISOString() ?? null) : null;
+    const kept = savedOf.get(run.id);
+    if (finishedAt && kept?.finishedAt === finishedAt) {
+      for (const [modelId, a] of Object.entries(kept.aggregates)) aggregates[keyOf(modelId)] = a;
+      continue;
+    }
+    if (!finishedAt && opts.live) {
+      // Still going: the aggregates kept as its events commit (percentiles within a bin, 8%).
+      const snap = await opts.live(run.id);
+      const perModel = run.models.length ? run.totalItems / run.models.length : 0;
+      for (const m of run.models) aggregates[keyOf(m.modelId)] = liveAggregate(snap, m.modelId, perModel);
+      continue;
+    }
+    const computed: Record<string, CompareAggregate> = {};
+    for (const m of run.models) computed[m.modelId] = await exactAggregate(prisma, run.id, m.modelId);
+    for (const [modelId, a] of Object.entries(computed)) aggregates[keyOf(modelId)] = a;
+    if (finishedAt) {
+      // A finished run's figures do not change: computed once, kept with the finish they are of.
+      const compare = { finishedAt, aggregates: computed } satisfies SavedCompare as unknown as Prisma.InputJsonValue;
+      await prisma.runStats.upsert({
+        where: { runId: run.id },
+        create: { runId: run.id, seq: 0, compare },
+        update: { compare },
+      });
+    }
   }
 
   const start = Math.max(0, Math.floor(opts.cursor ?? 0));
@@ -146,7 +217,14 @@ export async function compareRuns(
   const indexes = prompts.map((p) => p.index);
   const items = indexes.length
     ? await prisma.runItem.findMany({
-        where: { runId: { in: runIds }, repeatIndex: 0, promptIndex: { in: indexes } },
+        // Every column of the unique (runId, modelId, promptIndex, repeatIndex) index: a lookup
+        // per cell, not a scan of the runs' items.
+        where: {
+          runId: { in: runIds },
+          modelId: { in: [...new Set(columns.map((c) => c.modelId))] },
+          promptIndex: { in: indexes },
+          repeatIndex: 0,
+        },
         include: {
           finalTrace: {
             select: {
