@@ -116,23 +116,42 @@ describe('a viewer that does not read', () => {
     await Promise.all([t?.close(), fake?.close()]);
   });
 
-  /** A client whose sockets the test can pause: ws's public pause()/resume(). */
+  /**
+   * A client whose sockets the test can pause (ws's public pause()/resume()). A paused socket
+   * answers no ping, so the server drops it after its keep-alive (35 s) and the client reconnects:
+   * a socket opened while paused is paused too.
+   */
   function pausableClient() {
     const sockets: WebSocket[] = [];
+    const state = { paused: false };
     class Tapped extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
         super(...args);
         sockets.push(this);
+        this.once('open', () => state.paused && this.pause());
       }
     }
     const { client, close } = createClient({ url: t.server.url, WebSocket: Tapped });
-    return { client, close, sockets };
+    return {
+      client,
+      close,
+      pause: () => {
+        state.paused = true;
+        for (const s of sockets) s.pause();
+      },
+      resume: () => {
+        state.paused = false;
+        for (const s of sockets) s.resume();
+      },
+    };
   }
 
   it.each(['replay', 'resync'] as const)(
     'holds at most the queue bound and the socket high-water mark (%s), then catches up as told',
     async (behind) => {
-      fake.setBehavior({ latencyMs: 0, outputTokens: 60 });
+      // The first calls are held, so the reader is subscribed (and paused) before the run goes fast:
+      // a subscriber that arrives more than the bound behind would be told to resync at once.
+      fake.setBehavior({ latencyMs: 3000, outputTokens: 60 });
       const c = t.client;
       const model = await fakeModel(c, fake.url, 'gpt-5-mini');
       // Long enough to fill the socket, the kernel's buffers and the queue: cancelled once it has.
@@ -154,7 +173,10 @@ describe('a viewer that does not read', () => {
         {
           onData: ({ data }) => {
             got.push(data);
-            if (got.length === 1) for (const s of slow.sockets) s.pause();
+            if (got.length === 1) {
+              slow.pause();
+              fake.setBehavior({ latencyMs: 0, outputTokens: 60 });
+            }
             if (data.type === 'run.finished' || data.type === 'resync') resolveEnd();
           },
           onComplete: () => resolveEnd(),
@@ -187,7 +209,7 @@ describe('a viewer that does not read', () => {
         expect(maxQueued).toBeLessThanOrEqual(MAX_QUEUED + 1);
         // One frame past the mark at most: a subscription checks before each event it sends.
         expect(maxBuffered).toBeLessThanOrEqual(SOCKET_HIGH_WATER + 16 * 1024);
-        for (const s of slow.sockets) s.resume();
+        slow.resume();
         await ended;
       } finally {
         clearInterval(sampler);

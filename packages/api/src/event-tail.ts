@@ -1,7 +1,8 @@
 // One subscriber's view of a run's events: the log after its last seen seq, then the live bus,
 // with what the subscriber has not taken kept within a bound. Events wait in a queue only while
-// the subscriber's socket is full (its peer reads slower than the run writes); there, progress is
-// coalesced (only the latest counters matter) and item events are kept up to MAX_QUEUED. Past that
+// the subscriber's socket is full (its peer reads slower than the run writes); there, a `resync`
+// subscriber's progress is coalesced (only the latest counters matter), and events are kept up to
+// MAX_QUEUED. Past that
 // the queue is dropped: the subscriber is told to resync from a snapshot (`resync`), or goes back
 // to the log from where it was (`replay`, for readers that want every event: the CLI). Either way
 // the server never holds more than the bound for a viewer, and the log, committed before any event
@@ -80,12 +81,16 @@ export async function* tailRun(
   let progressAt: number | null = null;
   let overflowed = false;
   const wake = { fn: null as null | (() => void) };
+  // Progress is coalesced only for a subscriber that takes a snapshot when behind, and only while
+  // its socket is full (it cannot keep up): a queue that fills while the log is replayed, or for a
+  // reader that wants every event, keeps every progress (past the bound, the log has them).
+  const coalesce = () => opts.behind === 'resync' && (ctx.outbound?.bufferedBytes() ?? 0) > SOCKET_HIGH_WATER;
   const unsubscribe = engine.bus.subscribe(runId, (e) => {
     if (overflowed) return;
-    if (e.type === 'run.progress') {
+    if (e.type === 'run.progress' && coalesce()) {
       if (progressAt !== null) queue[progressAt] = null;
       progressAt = queue.length;
-    }
+    } else if (e.type === 'run.progress') progressAt = null;
     queue.push(e);
     if (queue.length - (progressAt === null ? 0 : 1) > MAX_QUEUED) {
       queue = [];
