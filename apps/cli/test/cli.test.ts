@@ -335,6 +335,7 @@ describe('batchlight CLI against a real server', () => {
   });
 
   it('cancel stops a run (follow exits 1, cancelled); resume finishes it (follow exits 0, completed)', async () => {
+    // 40 calls of 150 ms one at a time: the run lasts 6 s, far longer than a CLI start on a loaded machine.
     const started = JSON.parse(
       (
         await cli([
@@ -344,7 +345,7 @@ describe('batchlight CLI against a real server', () => {
           '--prompts',
           'Demo: explain it',
           '--limit',
-          '12',
+          '40',
           '--concurrency',
           '1',
           '--json',
@@ -362,7 +363,7 @@ describe('batchlight CLI against a real server', () => {
     const resumed = await cli(['resume', started.id]);
     expect([resumed.code, resumed.stdout]).toEqual([0, expect.stringMatching(/: (queued|running);/)]);
     const done = await cli(['follow', started.id]);
-    expect(done.stdout).toMatch(new RegExp(`run ${started.id} completed: 12 completed, 0 failed`));
+    expect(done.stdout).toMatch(new RegExp(`run ${started.id} completed: 40 completed, 0 failed`));
     expect(done.code).toBe(0);
   });
 
