@@ -131,7 +131,9 @@ describe('live monitor in Chromium', () => {
     expect(await count('count-completed')).toBe(run.completedItems);
     expect(await count('count-failed')).toBe(run.failedItems);
     expect(await count('count-total')).toBe(run.totalItems);
-    await expect.poll(() => page.getByTestId('audit').textContent()).toMatch(/20 traces and 20 messages match/);
+    await expect
+      .poll(() => page.getByTestId('audit').textContent())
+      .toMatch(/20 answered traces and 20 messages match/);
     await shot('run-page');
 
     // A click on a row opens its trace: full output and requested vs reported model.
@@ -143,6 +145,51 @@ describe('live monitor in Chromium', () => {
     expect(await page.getByTestId('trace-finish').textContent()).toBe('stop');
     await shot('trace', page, false);
     await page.keyboard.press('Escape');
+  });
+
+  it('shows a run whose calls all failed as all failed: no "all match", nothing to audit', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const closed = await api.models.create.mutate({
+      name: 'E2E Closed Port',
+      provider: 'openai',
+      providerModel: 'nobody-home',
+      baseUrl: `http://127.0.0.1:${closedPort}/v1`,
+      credentialEnv: 'LLM_KEY_E2E_FAKE',
+    });
+    const set = await demoSet();
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [closed.id],
+      concurrency: 4,
+      delayMs: 0,
+      promptLimit: 4,
+      maxRetries: 0,
+      name: 'all failed',
+    });
+    await page.goto(`${url}/#/run/${run.id}`);
+    const badge = page.locator('h1 [data-testid=run-outcome]');
+    await expect.poll(() => badge.getAttribute('data-outcome'), { timeout: 20_000 }).toBe('all_failed');
+    expect(await badge.textContent()).toBe('all failed');
+    expect(await count('count-failed')).toBe(4);
+    const panel = page.locator('[data-model="E2E Closed Port"]');
+    expect(await panel.getByTestId('model-attribution').textContent()).toBe('none answered');
+    expect(await page.content()).not.toContain('all match');
+    await expect
+      .poll(() => page.getByTestId('audit').textContent())
+      .toMatch(/Nothing to check: no call answered \(4 traces, 0 answered\)/);
+    expect(await page.getByTestId('audit').textContent()).not.toMatch(/✓/);
+    // The API's own word, and the runs list, say the same.
+    expect(await api.runs.get.query({ id: run.id })).toMatchObject({ status: 'completed', outcome: 'all_failed' });
+    await shot('run-all-failed');
+    await page.goto(`${url}/#/runs`);
+    const row = page.locator(`tr[data-run-id="${run.id}"]`);
+    await expect.poll(() => row.getByTestId('run-outcome').textContent()).toBe('all failed');
+    await shot('runs-all-failed', page, false);
   });
 
   it('loses no row and doubles none across a reload in the middle of a run', async () => {
@@ -230,9 +277,18 @@ describe('live monitor in Chromium', () => {
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.completedItems).toBeLessThan(30);
     await expect.poll(() => count('count-completed')).toBe(cancelled.completedItems);
+    // The pause between cancel and resume is wall time, not active time.
+    const pauseMs = 1500;
+    await new Promise((r) => setTimeout(r, pauseMs));
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => count('count-completed'), { timeout: 30_000 }).toBe(30);
     await page.locator('h1 .badge.status-completed').waitFor({ timeout: 10_000 });
+    const done = await api.runs.get.query({ id: run.id });
+    expect(done.wallMs! - done.activeMs!).toBeGreaterThanOrEqual(pauseMs - 50);
+    const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+    await expect.poll(() => page.getByTestId('active-time').textContent()).toBe(seconds(done.activeMs!));
+    expect(await page.getByTestId('wall-time').textContent()).toBe(seconds(done.wallMs!));
+    expect(await page.getByTestId('throughput').textContent()).toBe(`${((30 / done.activeMs!) * 1000).toFixed(1)}/s`);
     const ids = await page
       .locator('[data-item-id]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-item-id')));

@@ -53,7 +53,10 @@ vi.mock('../src/api', async (importOriginal) => {
           },
         },
       },
-      traces: { get: { query: async () => fake.trace } },
+      traces: {
+        get: { query: async () => fake.trace },
+        list: { query: async () => ({ traces: [], nextCursor: null }) },
+      },
     },
   };
 });
@@ -143,6 +146,9 @@ describe('runs list', () => {
         startedAt: new Date(Date.now() - 65_000),
         finishedAt: null,
         costUsd: 0.0123,
+        outcome: 'running',
+        activeMs: 50_000,
+        wallMs: 65_000,
       },
     ];
     render(<RunsPage />);
@@ -150,7 +156,7 @@ describe('runs list', () => {
     expect(row.textContent).toMatch(/running/);
     expect(row.textContent).toMatch(/A, B/);
     expect(row.textContent).toMatch(/32 \/ 120 · 2 failed/);
-    expect(row.textContent).toMatch(/1m 0[5-6]s/);
+    expect(row.textContent).toMatch(/50s1m 0[5-6]s/); // active, then wall
     expect(row.textContent).toMatch(/\$0\.0123/);
   });
 });

@@ -9,6 +9,9 @@ import {
   EngineInputError,
   exportRun,
   percentile,
+  runOutcome,
+  runTimes,
+  throughput,
 } from '../src/index.js';
 
 describe('report helpers', () => {
@@ -31,6 +34,46 @@ describe('report helpers', () => {
     expect(csvField('-1+2')).toBe("'-1+2");
     expect(csvField(-1.5)).toBe('-1.5');
     expect(csvField(null)).toBe('');
+  });
+
+  it('writes floats without binary noise and without exponents', () => {
+    expect(csvField(0.000047900000000000006)).toBe('0.0000479');
+    expect(csvField(4.79e-7)).toBe('0.000000479');
+    expect(csvField(0.1 + 0.2)).toBe('0.3');
+    expect(csvField(123.456)).toBe('123.456');
+    expect(csvField(42)).toBe('42');
+  });
+});
+
+describe('run outcome and times', () => {
+  const run = (status: string, completedItems: number, failedItems: number) => ({
+    status,
+    completedItems,
+    failedItems,
+  });
+  it('tells completed, completed with failures and all failed apart', () => {
+    expect(runOutcome(run('completed', 4, 0))).toBe('completed');
+    expect(runOutcome(run('completed', 3, 1))).toBe('completed_with_failures');
+    expect(runOutcome(run('completed', 0, 4))).toBe('all_failed');
+    expect(runOutcome(run('running', 0, 4))).toBe('running');
+    expect(runOutcome(run('cancelled', 0, 4))).toBe('cancelled');
+  });
+  it('counts active time over every stretch, and wall time from the first start', () => {
+    const startedAt = new Date(0);
+    expect(runTimes({ startedAt: null, finishedAt: null, activeMs: 0, stretchStartedAt: null }, 5)).toEqual({
+      activeMs: null,
+      wallMs: null,
+    });
+    // Ran 4 s, paused, resumed at 10 s and running since: 4 s + 2 s active, 12 s wall.
+    expect(
+      runTimes({ startedAt, finishedAt: null, activeMs: 4000, stretchStartedAt: new Date(10_000) }, 12_000),
+    ).toEqual({ activeMs: 6000, wallMs: 12_000 });
+    expect(runTimes({ startedAt, finishedAt: new Date(15_000), activeMs: 9000, stretchStartedAt: null })).toEqual({
+      activeMs: 9000,
+      wallMs: 15_000,
+    });
+    expect(throughput(30, 6000)).toBe(5);
+    expect(throughput(30, 0)).toBeNull();
   });
 });
 
@@ -141,5 +184,20 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     let csv = '';
     for await (const c of exportRun(db.prisma, runId, 'csv')) csv += c;
     expect(csv).toContain(`"'=cmd|, ""quoted"""`);
+
+    // A cost stored with float noise is exported at its precision, in both formats.
+    const noisy = 0.000047900000000000006;
+    expect(String(noisy)).toBe('0.000047900000000000006');
+    const trace = rows.find((r) => r.status === 'completed')!.trace_id;
+    await db.prisma.trace.update({ where: { id: trace }, data: { costUsd: noisy } });
+    csv = '';
+    for await (const c of exportRun(db.prisma, runId, 'csv')) csv += c;
+    const header = csv.split('\n')[0]!.split(',');
+    const line = csv.split('\n').find((l) => l.includes(trace))!;
+    expect(line.split(',')[header.indexOf('cost_usd')]).toBe('0.0000479');
+    let jsonl = '';
+    for await (const c of exportRun(db.prisma, runId, 'jsonl')) jsonl += c;
+    expect(jsonl).toContain('"cost_usd":0.0000479,');
+    expect(`${csv}${jsonl}`).not.toContain('0.000047900000000000006');
   });
 });

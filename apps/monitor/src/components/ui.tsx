@@ -1,7 +1,17 @@
+import { OUTCOME_LABELS, type RunOutcome } from '@batchlight/api/outcome';
 import type { ReactNode } from 'react';
 
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge status-${status}`}>{status}</span>;
+}
+
+/** What a run came to: `completed` only when no call failed (see runOutcome). */
+export function OutcomeBadge({ outcome }: { outcome: RunOutcome }) {
+  return (
+    <span className={`badge status-${outcome}`} data-testid="run-outcome" data-outcome={outcome}>
+      {OUTCOME_LABELS[outcome]}
+    </span>
+  );
 }
 
 export function AttributionBadge({

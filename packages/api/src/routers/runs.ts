@@ -1,3 +1,4 @@
+import type { Run } from '@batchlight/db';
 import {
   auditRun,
   compareRuns,
@@ -6,6 +7,8 @@ import {
   type RunEventMessage,
   type RunFeedMessage,
   readEventLog,
+  runOutcome,
+  runTimes,
 } from '@batchlight/engine';
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
@@ -16,6 +19,19 @@ import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
 
 const TERMINAL = new Set<string>(FINISHED_RUN_STATUSES);
+
+/**
+ * A run row with what it came to (`outcome`) and its times (`activeMs`, `wallMs`). A stretch left
+ * open by a crash counts only once the run starts again (its end is read from the log then).
+ */
+function runSummary<R extends Run>(run: R, executing: boolean, now: number) {
+  const { stretchStartedAt, ...rest } = run;
+  return {
+    ...rest,
+    outcome: runOutcome(run),
+    ...runTimes({ ...run, stretchStartedAt: executing ? stretchStartedAt : null }, now),
+  };
+}
 
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
@@ -46,7 +62,11 @@ export const runsRouter = {
         promptSet: { select: { id: true, name: true } },
       },
     });
-    return { runs, nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null };
+    const now = Date.now();
+    return {
+      runs: runs.map((r) => runSummary(r, ctx.engine.isExecuting(r.id), now)),
+      nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null,
+    };
   }),
 
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
@@ -58,7 +78,8 @@ export const runsRouter = {
       },
     });
     if (!run) notFound('id', `run ${input.id}`);
-    return { ...run, models: run.models.map(runModelView), executing: ctx.engine.isExecuting(run.id) };
+    const executing = ctx.engine.isExecuting(run.id);
+    return { ...runSummary(run, executing, Date.now()), models: run.models.map(runModelView), executing };
   }),
 
   items: publicProcedure

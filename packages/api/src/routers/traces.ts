@@ -26,6 +26,7 @@ export const tracesRouter = {
         orderBy: { id: 'asc' },
         take: input.limit,
         omit: { input: true, rawUsage: true },
+        include: { item: { select: { promptIndex: true, repeatIndex: true } } },
       });
       return {
         traces: rows.map(({ output, ...t }) => ({ ...t, outputPreview: output?.slice(0, PREVIEW_CHARS) ?? null })),

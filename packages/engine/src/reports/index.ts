@@ -8,5 +8,5 @@ export {
   compareRuns,
 } from './compare.js';
 export { type CsvRecord, csvRecords } from './csv.js';
-export { csvField, EXPORT_COLUMNS, exportRun } from './export.js';
+export { csvField, decimalText, EXPORT_COLUMNS, exportNumber, exportRun } from './export.js';
 export { percentile } from './stats.js';
