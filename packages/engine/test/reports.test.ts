@@ -9,6 +9,7 @@ import {
   EngineInputError,
   exportRun,
   percentile,
+  runMatrix,
   runOutcome,
   runTimes,
   throughput,
@@ -166,6 +167,57 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
 
     const other = await runOf([ids.fast!], ids.other);
     await expect(compareRuns(db.prisma, [a, other])).rejects.toBeInstanceOf(EngineInputError);
+  });
+
+  it('pages one run as a matrix: rows of prompts, a column per model, searched, filtered and sorted in the database', async () => {
+    const runId = await runOf([ids.fast!, ids.slow!]);
+    const all = await runMatrix(db.prisma, runId, { limit: 500 });
+    expect(all.columns.map((c) => c.modelName)).toEqual(['fast', 'slow']);
+    expect([all.rowsTotal, all.matching, all.rows.length]).toEqual([30, 30, 30]);
+    expect(all.rows.map((r) => r.promptIndex)).toEqual([...Array(30).keys()]);
+    const slowKey = `${ids.slow}:0`;
+    const row3 = all.rows[3]!;
+    expect(row3.prompt).toBe('prompt 3');
+    expect(row3.cells[slowKey]).toMatchObject({ status: 'completed', attempts: 1 });
+
+    // Sorted by the slow column's latency, descending, paged 7 at a time: the database's order.
+    const latencies = all.rows.map((r) => ({ i: r.promptIndex, l: r.cells[slowKey]!.latencyMs! }));
+    const expected = [...latencies].sort((a, b) => b.l - a.l || a.i - b.i).map((x) => x.i);
+    const pages: number[] = [];
+    for (let offset = 0; offset < 30; offset += 7) {
+      const page = await runMatrix(db.prisma, runId, {
+        sort: { field: 'latency', column: slowKey },
+        dir: 'desc',
+        offset,
+        limit: 7,
+      });
+      pages.push(...page.rows.map((r) => r.promptIndex));
+    }
+    expect(pages).toEqual(expected);
+
+    // Search: prompt text (any case), and outputs; `%` is a character, not a wildcard.
+    const byPrompt = await runMatrix(db.prisma, runId, { search: 'PROMPT 1' });
+    expect(byPrompt.rows.map((r) => r.promptIndex)).toEqual([1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    expect((await runMatrix(db.prisma, runId, { search: '%' })).matching).toBe(0);
+    const word = row3.cells[slowKey]!.output!.split(/\s+/).find((w) => w.length > 6)!;
+    const byOutput = await runMatrix(db.prisma, runId, { search: word });
+    expect(byOutput.rows.map((r) => r.promptIndex)).toContain(3);
+    for (const r of byOutput.rows)
+      expect(
+        `${r.prompt} ${Object.values(r.cells)
+          .map((c) => c?.output)
+          .join(' ')}`.toLowerCase(),
+      ).toContain(word.toLowerCase());
+
+    // Status filter (of one model's cells): one failed item makes one matching row.
+    const item = await db.prisma.runItem.findFirstOrThrow({ where: { runId, modelId: ids.fast!, promptIndex: 5 } });
+    await db.prisma.runItem.update({ where: { id: item.id }, data: { status: 'failed' } });
+    const failed = await runMatrix(db.prisma, runId, { status: 'failed' });
+    expect([failed.matching, failed.rows.map((r) => r.promptIndex)]).toEqual([1, [5]]);
+    expect((await runMatrix(db.prisma, runId, { status: 'failed', modelId: ids.slow! })).matching).toBe(0);
+    await expect(runMatrix(db.prisma, runId, { sort: { field: 'cost', column: 'nope:0' } })).rejects.toThrow(
+      /column nope:0/,
+    );
   });
 
   it('exports every item once, in chunks, with the model of each row', async () => {

@@ -187,6 +187,9 @@ export function RunPage({ runId }: { runId: string }) {
               Retry failed
             </button>
           ) : null}
+          <a className="button" href={`#/run/${run.id}/matrix`}>
+            Matrix
+          </a>
           <a className="button" href={`/export/${run.id}.csv`} download>
             Export CSV
           </a>

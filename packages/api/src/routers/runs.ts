@@ -3,17 +3,29 @@ import {
   auditRun,
   compareRuns,
   exportRun,
+  isRowField,
+  type MatrixQuery,
   PREVIEW_CHARS,
   type RunEventMessage,
   type RunFeedMessage,
   readEventLog,
+  runMatrix,
   runOutcome,
   runTimes,
 } from '@batchlight/engine';
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { idempotent } from '../idempotency.js';
-import { createRunInput, cursor, FINISHED_RUN_STATUSES, id, itemStatus, limit, listRunsInput } from '../schemas.js';
+import {
+  createRunInput,
+  cursor,
+  FINISHED_RUN_STATUSES,
+  id,
+  itemStatus,
+  limit,
+  listRunsInput,
+  matrixInput,
+} from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
@@ -141,6 +153,15 @@ export const runsRouter = {
     .mutation(({ ctx, input }) => ctx.engine.resumeRun(input.id, { retryFailed: input.retryFailed })),
 
   audit: publicProcedure.input(z.object({ runId: id })).query(({ ctx, input }) => auditRun(ctx.db.prisma, input.runId)),
+
+  /** One run as a matrix (prompts × models and repeats), searched, filtered, sorted and paged server-side. */
+  matrix: publicProcedure.input(matrixInput).query(({ ctx, input }) => {
+    const { runId, sortColumn, sortField, ...query } = input;
+    let sort: MatrixQuery['sort'];
+    if (sortField && isRowField(sortField)) sort = { field: sortField };
+    else if (sortField) sort = { field: sortField, column: sortColumn ?? '' };
+    return runMatrix(ctx.db.prisma, runId, { ...query, sort });
+  }),
 
   compare: publicProcedure
     .input(

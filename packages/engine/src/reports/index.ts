@@ -9,4 +9,14 @@ export {
 } from './compare.js';
 export { type CsvRecord, csvRecords } from './csv.js';
 export { csvField, decimalText, EXPORT_COLUMNS, exportNumber, exportRun } from './export.js';
+export {
+  MATRIX_MAX_LIMIT,
+  type MatrixCell,
+  type MatrixColumn,
+  type MatrixPage,
+  type MatrixQuery,
+  type MatrixRow,
+  runMatrix,
+} from './matrix.js';
+export * from './matrix-fields.js';
 export { percentile } from './stats.js';
