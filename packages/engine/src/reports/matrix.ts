@@ -136,23 +136,23 @@ export async function runMatrix(prisma: PrismaClient, runId: string, query: Matr
   }
   const whereSql = Prisma.join(where, ' AND ');
 
-  let join = Prisma.empty;
   let order = ROW_ORDER.index;
   const sort = query.sort;
   if (sort && 'column' in sort) {
     const col = columns.find((c) => c.key === sort.column);
     if (!col) throw new NotFoundError('sort.column', `column ${sort.column} is not one of this run's`);
-    join = Prisma.sql`LEFT JOIN "RunItem" s ON s."runId" = ${runId} AND s."modelId" = ${col.modelId}
-      AND s."promptIndex" = p."index" AND s."repeatIndex" = ${col.repeatIndex}
-      LEFT JOIN "Trace" t ON t."id" = s."finalTraceId"`;
-    order = CELL_ORDER[sort.field];
+    // A correlated lookup through the item's unique key, not a join: PostgreSQL, before it has
+    // analysed a freshly written run, plans that join as a nested loop over every pair of rows.
+    order = Prisma.sql`(SELECT ${CELL_ORDER[sort.field]} FROM "RunItem" s LEFT JOIN "Trace" t ON t."id" = s."finalTraceId"
+      WHERE s."runId" = ${runId} AND s."modelId" = ${col.modelId} AND s."promptIndex" = p."index"
+        AND s."repeatIndex" = ${col.repeatIndex})`;
   } else if (sort) order = ROW_ORDER[sort.field];
   const dir = query.dir === 'desc' ? Prisma.raw('DESC') : Prisma.raw('ASC');
 
   const [counted, page] = await Promise.all([
     prisma.$queryRaw<Array<{ n: number | bigint }>>(Prisma.sql`SELECT COUNT(*) AS n FROM "Prompt" p WHERE ${whereSql}`),
     prisma.$queryRaw<Array<{ idx: number | bigint }>>(
-      Prisma.sql`SELECT p."index" AS idx FROM "Prompt" p ${join} WHERE ${whereSql}
+      Prisma.sql`SELECT p."index" AS idx FROM "Prompt" p WHERE ${whereSql}
         ORDER BY ${order} ${dir} NULLS LAST, p."index" ASC LIMIT ${limit} OFFSET ${offset}`,
     ),
   ]);
