@@ -260,6 +260,25 @@ describe('live monitor in Chromium', () => {
     expect(fresh.retries).toBe(4);
     expect(await count('count-retries')).toBe(4);
     expect(await page.getByTestId('waits').locator('li').count()).toBe(4);
+
+    // Every attempt of a retried item opens from its trace drawer, which has its own URL.
+    const items = (await api.runs.items.query({ runId: run.id, limit: 100 })).items;
+    const retried = items.find((i) => i.attempts > 1)!;
+    await page.locator(`[data-item-id="${retried.id}"]`).click();
+    const attempts = page.getByTestId('attempts').getByRole('button');
+    await expect.poll(() => attempts.count()).toBe(retried.attempts);
+    await expect.poll(() => page.url()).toContain(`?trace=${retried.trace!.id}`);
+    await attempts.first().click();
+    await expect.poll(() => page.getByTestId('trace-models').textContent()).toMatch(/attempt 1/);
+    expect(await page.getByTestId('trace-models').textContent()).toMatch(/rate_limit.*429/);
+    await shot('trace-attempts', page, false);
+    const firstAttempt = page.url();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog', { name: 'trace' }).count()).toBe(0);
+    await page.goto(`${url}/#/runs`);
+    await page.goto(firstAttempt);
+    await expect.poll(() => page.getByTestId('trace-models').textContent()).toMatch(/attempt 1/);
+    await page.keyboard.press('Escape');
   });
 
   it('cancels a run, then resumes it to completion', async () => {
@@ -413,7 +432,7 @@ describe('live monitor in Chromium', () => {
     const matrixCount = page.getByTestId('matrix-count');
     await expect.poll(() => matrixCount.textContent(), { timeout: 30_000 }).toBe('(5,000)');
     // Two columns (the repeats), and only the rows on screen in the DOM.
-    expect(await page.locator('[role=columnheader][data-column]').count()).toBe(2);
+    expect(await page.locator('[data-column]').count()).toBe(2);
     await page.locator('[data-prompt-index="0"] button.mx-cell').first().waitFor();
     expect(await page.locator('[data-prompt-index]').count()).toBeLessThan(40);
     await shot('matrix', page, false);
@@ -440,7 +459,7 @@ describe('live monitor in Chromium', () => {
     await expect.poll(() => sortButton.textContent()).toBe('latency ▲');
     await sortButton.click();
     await expect.poll(() => sortButton.textContent()).toBe('latency ▼');
-    const column = (await page.locator('[role=columnheader][data-column]').first().getAttribute('data-column'))!;
+    const column = (await page.locator('[data-column]').first().getAttribute('data-column'))!;
     const expected = await api.runs.matrix.query({
       runId: tenK,
       sortField: 'latency',
@@ -564,6 +583,59 @@ describe('live monitor in Chromium', () => {
     }
     // Credentials are only ever masked.
     expect(await page.content()).not.toContain('sk-e2e');
+  });
+
+  it('fits a 390 px screen without sideways page scrolling, and follows a dark system theme', async () => {
+    const set = await demoSet();
+    const { id: runId } = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Fake']!, models['E2E Liar']!],
+      concurrency: 4,
+      delayMs: 0,
+      promptLimit: 6,
+      name: 'narrow',
+    });
+    await expect
+      .poll(async () => (await api.runs.get.query({ id: runId })).status, { timeout: 30_000 })
+      .toBe('completed');
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    const phone = await context.newPage();
+    try {
+      for (const [name, hash] of [
+        ['narrow-runs', '#/runs'],
+        ['narrow-run', `#/run/${runId}`],
+        ['narrow-matrix', `#/run/${runId}/matrix`],
+        ['narrow-new-run', '#/new'],
+        ['narrow-models', '#/models'],
+        ['narrow-prompts', '#/prompts'],
+        ['narrow-compare', `#/compare?ids=${runId}`],
+      ] as const) {
+        await phone.goto(`${url}/${hash}`);
+        await phone.locator('main h1').first().waitFor();
+        await phone.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading'), null, {
+          timeout: 30_000,
+        });
+        const { scroll, client } = await phone.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          client: document.documentElement.clientWidth,
+        }));
+        expect(scroll, `${hash} is ${scroll}px wide`).toBeLessThanOrEqual(client);
+        await shot(name, phone);
+      }
+      // Dark: the page and its cards are dark, the text light.
+      const colours = await phone.evaluate(() => ({
+        body: getComputedStyle(document.documentElement).backgroundColor,
+        ink: getComputedStyle(document.documentElement).color,
+      }));
+      const lum = (rgb: string) => {
+        const [r, g, b] = rgb.match(/\d+/g)!.map(Number);
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      expect(lum(colours.body)).toBeLessThan(40);
+      expect(lum(colours.ink)).toBeGreaterThan(200);
+    } finally {
+      await context.close();
+    }
   });
 
   it('ran every page above under its Content Security Policy without a violation', async () => {

@@ -100,7 +100,10 @@ describe('new run form', () => {
     const field = (name: string) => document.querySelector(`input[name=${name}]`)!.closest('label')!;
     await waitFor(() => expect(field('concurrency').textContent).toContain('must be between 1 and 256'));
     expect(field('concurrency').className).toContain('has-error');
-    expect(screen.getByText('choose at least one model').closest('label')!.textContent).toContain('Models');
+    // The models are a fieldset (its heading toggles no checkbox), with the error inside.
+    const models = screen.getByText('choose at least one model').closest('fieldset')!;
+    expect(models.querySelector('legend')!.textContent).toBe('Models');
+    expect(models.closest('label')).toBeNull();
     expect(field('delayMs').className).not.toContain('has-error');
     expect(fake.create).toHaveBeenCalledWith(
       expect.objectContaining({

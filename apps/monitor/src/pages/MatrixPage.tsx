@@ -144,11 +144,10 @@ export function MatrixPage({ runId }: { runId: string }) {
         ? ' ▲'
         : ' ▼'
       : '';
-  const ariaSort = (s: Sort) => (sortMark(s) ? (dir === 'asc' ? 'ascending' : 'descending') : undefined);
   const grid = { gridTemplateColumns: `56px minmax(240px, 2fr) repeat(${shown.length}, minmax(230px, 1fr))` };
 
   /** Arrow keys move between cells (and rows); Enter opens the focused cell's trace. */
-  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+  const onKey = (e: KeyboardEvent<HTMLButtonElement>) => {
     const el = e.target as HTMLElement;
     const r = Number(el.dataset.row);
     const c = Number(el.dataset.col);
@@ -227,14 +226,14 @@ export function MatrixPage({ runId }: { runId: string }) {
             </select>
           </div>
         </div>
-        <div ref={scroller} className="mx-scroll" data-testid="matrix" onKeyDown={onKey}>
-          <div className="mx-row mx-header" style={grid} role="row">
-            <span className="mx-key" role="columnheader" aria-sort={ariaSort({ field: 'index' })}>
+        <div ref={scroller} className="mx-scroll" data-testid="matrix">
+          <div className="mx-row mx-header" style={grid}>
+            <span className="mx-key">
               <button type="button" className="link" onClick={() => sortBy({ field: 'index' })}>
                 #{sortMark({ field: 'index' })}
               </button>
             </span>
-            <span className="mx-key mx-prompt" role="columnheader" aria-sort={ariaSort({ field: 'prompt' })}>
+            <span className="mx-key mx-prompt">
               <button type="button" className="link" onClick={() => sortBy({ field: 'prompt' })}>
                 prompt{sortMark({ field: 'prompt' })}
               </button>{' '}
@@ -244,7 +243,7 @@ export function MatrixPage({ runId }: { runId: string }) {
               </button>
             </span>
             {shown.map((c) => (
-              <span key={c.key} role="columnheader" data-column={c.key}>
+              <span key={c.key} data-column={c.key}>
                 <b>{c.modelName}</b>
                 {run && run.repeats > 1 ? <span className="muted"> · repeat {c.repeatIndex + 1}</span> : null}
                 <span className="mx-sorts">
@@ -271,7 +270,6 @@ export function MatrixPage({ runId }: { runId: string }) {
                 <div
                   key={vi.key}
                   className="mx-row"
-                  role="row"
                   data-prompt-index={row?.promptIndex}
                   style={{ ...grid, position: 'absolute', top: 0, transform: `translateY(${vi.start}px)`, height: ROW }}
                 >
@@ -300,6 +298,7 @@ export function MatrixPage({ runId }: { runId: string }) {
                             disabled={!cell.traceId}
                             aria-label={`${c.modelName}, prompt ${row.promptIndex}: ${cell.status}`}
                             onClick={() => cell.traceId && openTrace(cell.traceId)}
+                            onKeyDown={onKey}
                           >
                             <span className="mx-meta">
                               <StatusBadge status={cell.status} />
@@ -331,7 +330,7 @@ export function MatrixPage({ runId }: { runId: string }) {
           </div>
         </div>
       </div>
-      {trace ? <TraceDrawer traceId={trace} onClose={closeTrace} /> : null}
+      {trace ? <TraceDrawer traceId={trace} onClose={closeTrace} onOpen={openTrace} /> : null}
     </section>
   );
 }

@@ -77,8 +77,8 @@ export function NewRunPage() {
             ))}
           </select>
         </Field>
-        <Field label="Models" error={errors.modelIds} hint="Each prompt goes to every model you tick.">
-          <div className="checks" role="group">
+        <Field label="Models" group error={errors.modelIds} hint="Each prompt goes to every model you tick.">
+          <div className="checks">
             {models.map((m) => (
               <label key={m.id} className="check">
                 <input

@@ -1,13 +1,14 @@
 import type { RunEventMessage } from '@batchlight/api';
 import { runOutcome, throughput } from '@batchlight/api/outcome';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
 import { ItemsTable } from '../components/ItemsTable';
 import { LatencyCharts } from '../components/LatencyCharts';
 import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
+import { query } from '../router';
 import { addItems, applyEvents, emptyState, modelStats } from '../run-state';
 
 type Audit = Outputs['runs']['audit'];
@@ -20,7 +21,16 @@ export function RunPage({ runId }: { runId: string }) {
   const [run, setRun] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [connected, setConnected] = useState(true);
-  const [trace, setTrace] = useState<string | null>(null);
+  // The open trace lives in the URL (#/run/<id>?trace=<traceId>): a link opens it.
+  const [trace, setTraceState] = useState<string | null>(() => query().get('trace'));
+  const setTrace = useCallback(
+    (id: string | null) => {
+      setTraceState(id);
+      history.replaceState(null, '', `#/run/${runId}${id ? `?trace=${id}` : ''}`);
+    },
+    [runId],
+  );
+  const closeTrace = useCallback(() => setTrace(null), [setTrace]);
   const [audit, setAudit] = useState<Audit | null>(null);
   const [interrupted, setInterrupted] = useState<Interrupted>([]);
   const [busy, setBusy] = useState(false);
@@ -366,7 +376,7 @@ export function RunPage({ runId }: { runId: string }) {
       </div>
 
       <ItemsTable state={s} version={version} names={names} onOpen={setTrace} />
-      {trace ? <TraceDrawer traceId={trace} onClose={() => setTrace(null)} /> : null}
+      {trace ? <TraceDrawer traceId={trace} onClose={closeTrace} onOpen={setTrace} /> : null}
     </section>
   );
 }
