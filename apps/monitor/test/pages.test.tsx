@@ -116,6 +116,10 @@ describe('new run form', () => {
       }),
     );
     expect(screen.queryByRole('alert')).toBeNull(); // field errors are not repeated in a banner
+    // Editing the field clears its error; the others stay until their field is edited.
+    fireEvent.change(screen.getByRole('textbox', { name: /Concurrency/ }), { target: { value: '8' } });
+    expect(field('concurrency').className).not.toContain('has-error');
+    expect(screen.getByText('choose at least one model')).toBeTruthy();
   });
 
   it('shows a non-field error as a message', async () => {
