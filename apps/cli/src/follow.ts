@@ -1,5 +1,6 @@
 // `--follow`: a live progress line from the run's event subscription, then a per-model summary.
 import type { EventPayloads, RunEventMessage, RunStatus } from '@batchlight/api';
+import { OUTCOME_LABELS, runOutcome } from '@batchlight/api/outcome';
 import type { Context } from './args.js';
 import type { Client } from './client.js';
 import { CliError, EXIT } from './errors.js';
@@ -12,12 +13,15 @@ export interface FollowResult {
   cancelled: number;
   total: number;
   mismatches: number;
+  /** Wall time, first start to finish. */
   durationMs: number;
+  /** Time spent executing, over every stretch. */
+  activeMs: number;
   costUsd: number;
 }
 
 type Progress = EventPayloads['run.progress'] & {
-  /** When (local clock) the last progress event, and so its elapsedMs, arrived. */
+  /** When (local clock) the last progress event, and so its activeMs, arrived. */
   elapsedAt: number;
   finished: boolean;
   waiting: number;
@@ -27,7 +31,8 @@ type Progress = EventPayloads['run.progress'] & {
 
 export function progressLine(p: Progress, now: number): string {
   const done = p.completed + p.failed + p.cancelled;
-  const elapsed = p.elapsedMs + (p.finished ? 0 : now - p.elapsedAt);
+  // Active time over every stretch: a resumed run goes on from where its earlier stretches ended.
+  const elapsed = p.activeMs + (p.finished ? 0 : now - p.elapsedAt);
   const eta = p.throughput > 0 && done < p.total ? ` · ETA ${duration(((p.total - done) / p.throughput) * 1000)}` : '';
   const waits = p.waiting ? ` · ${p.waiting} waiting to retry${p.lastWait ? ` (${p.lastWait})` : ''}` : '';
   return (
@@ -60,7 +65,8 @@ export async function follow(
     total: run.totalItems,
     throughput: 0,
     retries: run.retries,
-    elapsedMs: run.startedAt ? now - run.startedAt.getTime() : 0,
+    elapsedMs: 0,
+    activeMs: run.activeMs ?? 0,
     elapsedAt: now,
     finished: false,
     waiting: 0,
@@ -90,6 +96,8 @@ export async function follow(
             lastSeq = e.seq;
             if (e.type === 'run.progress') {
               const { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs } = e.payload;
+              // Logs written before activeMs existed carry only the stretch's elapsedMs.
+              const activeMs = e.payload.activeMs ?? elapsedMs;
               Object.assign(p, {
                 completed,
                 failed,
@@ -99,6 +107,7 @@ export async function follow(
                 retries,
                 throughput,
                 elapsedMs,
+                activeMs,
                 elapsedAt: Date.now(),
               });
             } else if (e.type === 'item.retrying') {
@@ -110,13 +119,14 @@ export async function follow(
               // A resumed run's log holds an earlier run.finished; the server ends the
               // subscription after the last one, so the verdict waits for that end.
               const { completed, failed, cancelled, total, durationMs } = e.payload;
+              const activeMs = e.payload.activeMs ?? durationMs;
               Object.assign(p, {
                 completed,
                 failed,
                 cancelled,
                 total,
                 inFlight: 0,
-                elapsedMs: durationMs,
+                activeMs,
                 finished: true,
               });
               waitingItems.clear();
@@ -173,7 +183,8 @@ export async function follow(
                     failed: r.failedItems,
                     cancelled: r.cancelledItems,
                     total: r.totalItems,
-                    durationMs: p.elapsedMs,
+                    durationMs: r.wallMs ?? 0,
+                    activeMs: r.activeMs ?? 0,
                     costUsd: r.costUsd,
                   },
                 });
@@ -200,6 +211,7 @@ export async function follow(
       total: finished.payload.total,
       mismatches: audit.counts.mismatch,
       durationMs: finished.payload.durationMs,
+      activeMs: finished.payload.activeMs ?? finished.payload.durationMs,
       costUsd: finished.payload.costUsd,
     };
   } finally {
@@ -273,9 +285,12 @@ export async function followAndReport(ctx: Context, runId: string): Promise<numb
   if (ctx.json) console.log(JSON.stringify({ runId, ...result, models: rows }, null, 2));
   else {
     console.log(summaryTable(rows));
+    const outcome =
+      OUTCOME_LABELS[runOutcome({ ...result, completedItems: result.completed, failedItems: result.failed })];
+    const wall = result.durationMs !== result.activeMs ? ` (wall ${duration(result.durationMs)})` : '';
     console.log(
-      `run ${runId} ${result.status}: ${result.completed} completed, ${result.failed} failed` +
-        `${result.cancelled ? `, ${result.cancelled} cancelled` : ''} in ${duration(result.durationMs)}, cost ${usd(result.costUsd)}` +
+      `run ${runId} ${outcome}: ${result.completed} completed, ${result.failed} failed` +
+        `${result.cancelled ? `, ${result.cancelled} cancelled` : ''} in ${duration(result.activeMs)}${wall}, cost ${usd(result.costUsd)}` +
         `${result.mismatches ? ` · ${result.mismatches} attribution mismatch(es): see batchlight audit ${runId}` : ''}`,
     );
   }

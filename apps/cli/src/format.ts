@@ -1,4 +1,5 @@
 // Output: JSON or text on stdout, and the plain-text helpers (tables, durations, money).
+import { throughput } from '@batchlight/api/outcome';
 
 /** A command's result on stdout: `data` as JSON with --json, else the text. */
 export function print(json: boolean, data: unknown, text: () => string): void {
@@ -40,4 +41,21 @@ export function bar(fraction: number, width = 28): string {
   const f = Math.max(0, Math.min(1, fraction));
   const full = Math.round(f * width);
   return '█'.repeat(full) + '░'.repeat(width - full);
+}
+
+/** A run's active time (over every stretch), wall time (first start to finish) and throughput. */
+export function times(r: {
+  activeMs: number | null;
+  wallMs: number | null;
+  completedItems: number;
+  failedItems: number;
+  finishedAt: Date | null;
+}): string {
+  if (r.activeMs == null || r.wallMs == null) return 'not started';
+  const rate = throughput(r.completedItems + r.failedItems, r.activeMs);
+  return [
+    `active ${duration(r.activeMs)}`,
+    `wall ${duration(r.wallMs)}${r.finishedAt ? '' : ' so far'}`,
+    ...(rate != null ? [`${rate.toFixed(1)} items/s`] : []),
+  ].join(' · ');
 }

@@ -335,7 +335,7 @@ describe('batchlight CLI against a real server', () => {
   });
 
   it('cancel stops a run (follow exits 1, cancelled); resume finishes it (follow exits 0, completed)', async () => {
-    // 40 calls of 150 ms one at a time: the run lasts 6 s, far longer than a CLI start on a loaded machine.
+    // 40 calls of 150 ms one at a time: the cancel lands mid-run even when starting the CLI is slow.
     const started = JSON.parse(
       (
         await cli([
@@ -359,12 +359,23 @@ describe('batchlight CLI against a real server', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`run ${started.id} cancelled: \\d+ completed, 0 failed, \\d+ cancelled`));
 
+    // The pause between the stretches counts in the wall time, not in the active time.
+    const pauseMs = 1500;
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
     // The resumed run's log now holds two run.finished events; follow waits for the last one.
     const resumed = await cli(['resume', started.id]);
     expect([resumed.code, resumed.stdout]).toEqual([0, expect.stringMatching(/: (queued|running);/)]);
     const done = await cli(['follow', started.id]);
-    expect(done.stdout).toMatch(new RegExp(`run ${started.id} completed: 40 completed, 0 failed`));
+    expect(done.stdout).toMatch(
+      new RegExp(`run ${started.id} completed: 40 completed, 0 failed in \\S+ \\(wall \\S+\\)`),
+    );
     expect(done.code).toBe(0);
+    const shown = await cli(['show', started.id]);
+    expect(shown.stdout).toMatch(/· active \S+ · wall \S+ · \d+\.\d items\/s\n/);
+    const json = JSON.parse((await cli(['show', started.id, '--json'])).stdout);
+    // Active time covers both stretches: more than the second one alone, less than the wall time by the pause.
+    expect(json.wallMs - json.activeMs).toBeGreaterThanOrEqual(pauseMs - 50);
+    expect(json.activeMs).toBeGreaterThan(0);
   });
 
   it('gives one-line errors: wrong token, unreachable server, bad arguments', async () => {
@@ -717,7 +728,13 @@ describe('audit', () => {
       '--follow',
     ]);
     expect(failed.code).toBe(1);
-    const runId = /run (\S+) \w+: 0 completed, 2 failed/.exec(failed.stdout)![1]!;
+    const runId = /run (\S+) all failed: 0 completed, 2 failed/.exec(failed.stdout)![1]!;
+    const [shown, listed] = await Promise.all([cli(['show', runId]), cli(['runs', '--json'])]);
+    expect(shown.stdout).toMatch(new RegExp(`^run ${runId} — all failed\n`));
+    expect(JSON.parse(listed.stdout).find((x: { id: string }) => x.id === runId)).toMatchObject({
+      status: 'completed',
+      outcome: 'all_failed',
+    });
     const [plain, strict, json] = await Promise.all([
       cli(['audit', runId]),
       cli(['audit', runId, '--strict']),

@@ -13,7 +13,8 @@ const base = {
   total: 100,
   throughput: 4,
   retries: 3,
-  elapsedMs: 10_500,
+  elapsedMs: 2_000,
+  activeMs: 10_500,
   elapsedAt: 1_000,
   finished: false,
   waiting: 1,
@@ -22,7 +23,7 @@ const base = {
 };
 
 describe('progress line', () => {
-  it('shows counts, throughput, elapsed, ETA, retries and retry waits', () => {
+  it('shows counts, throughput, active time over every stretch, ETA, retries and retry waits', () => {
     const line = progressLine(base, 1_000);
     expect(line).toContain('42/100');
     expect(line).toContain('✓40 ✗2');

@@ -1,4 +1,5 @@
 import { ComparePage } from './pages/ComparePage';
+import { MatrixPage } from './pages/MatrixPage';
 import { ModelsPage } from './pages/ModelsPage';
 import { NewRunPage } from './pages/NewRunPage';
 import { PromptSetsPage } from './pages/PromptSetsPage';
@@ -15,7 +16,7 @@ const NAV = [
 ] as const;
 
 export function App() {
-  const [page, id] = useRoute();
+  const [page, id, view] = useRoute();
   return (
     <div className="shell">
       <header className="top">
@@ -35,7 +36,9 @@ export function App() {
         </nav>
       </header>
       <main>
-        {page === 'run' && id ? (
+        {page === 'run' && id && view === 'matrix' ? (
+          <MatrixPage key={id} runId={id} />
+        ) : page === 'run' && id ? (
           <RunPage key={id} runId={id} />
         ) : page === 'new' ? (
           <NewRunPage />

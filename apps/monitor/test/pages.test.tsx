@@ -55,7 +55,10 @@ vi.mock('../src/api', async (importOriginal) => {
           },
         },
       },
-      traces: { get: { query: async () => fake.trace } },
+      traces: {
+        get: { query: async () => fake.trace },
+        list: { query: async () => ({ traces: [], nextCursor: null }) },
+      },
     },
   };
 });
@@ -99,7 +102,10 @@ describe('new run form', () => {
     const field = (name: string) => document.querySelector(`input[name=${name}]`)!.closest('label')!;
     await waitFor(() => expect(field('concurrency').textContent).toContain('must be between 1 and 256'));
     expect(field('concurrency').className).toContain('has-error');
-    expect(screen.getByText('choose at least one model').closest('label')!.textContent).toContain('Models');
+    // The models are a fieldset (its heading toggles no checkbox), with the error inside.
+    const models = screen.getByText('choose at least one model').closest('fieldset')!;
+    expect(models.querySelector('legend')!.textContent).toBe('Models');
+    expect(models.closest('label')).toBeNull();
     expect(field('delayMs').className).not.toContain('has-error');
     expect(fake.create).toHaveBeenCalledWith(
       expect.objectContaining({
@@ -112,6 +118,10 @@ describe('new run form', () => {
       }),
     );
     expect(screen.queryByRole('alert')).toBeNull(); // field errors are not repeated in a banner
+    // Editing the field clears its error; the others stay until their field is edited.
+    fireEvent.change(screen.getByRole('textbox', { name: /Concurrency/ }), { target: { value: '8' } });
+    expect(field('concurrency').className).not.toContain('has-error');
+    expect(screen.getByText('choose at least one model')).toBeTruthy();
   });
 
   it('shows a non-field error as a message', async () => {
@@ -145,6 +155,9 @@ describe('runs list', () => {
         startedAt: new Date(Date.now() - 65_000),
         finishedAt: null,
         costUsd: 0.0123,
+        outcome: 'running',
+        activeMs: 50_000,
+        wallMs: 65_000,
       },
     ];
     render(<RunsPage />);
@@ -152,7 +165,7 @@ describe('runs list', () => {
     expect(row.textContent).toMatch(/running/);
     expect(row.textContent).toMatch(/A, B/);
     expect(row.textContent).toMatch(/32 \/ 120 · 2 failed/);
-    expect(row.textContent).toMatch(/1m 0[5-6]s/);
+    expect(row.textContent).toMatch(/50s1m 0[5-6]s/); // active, then wall
     expect(row.textContent).toMatch(/\$0\.0123/);
   });
 });

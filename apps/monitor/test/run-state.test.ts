@@ -146,6 +146,7 @@ const progress = (completed: number) => ({
   retries: 0,
   throughput: 100,
   elapsedMs: completed * 10,
+  activeMs: completed * 10,
 });
 const hist = { count: 0, min: null, max: null, mean: null, p50: null, p90: null, p95: null, p99: null, bins: [] };
 const snapshot = (seq: number, completed: number, over: Partial<RunSnapshot> = {}): RunSnapshot => ({
@@ -196,6 +197,7 @@ describe('run state from a snapshot', () => {
       cancelled: 0,
       total: 11,
       durationMs: 5,
+      activeMs: 5,
       costUsd: 1,
     };
     const model = {

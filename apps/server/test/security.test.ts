@@ -281,6 +281,8 @@ describe('first start', () => {
     expect(sims.length).toBeGreaterThanOrEqual(2);
     const flaky = sims.find((m) => /flaky/i.test(m.name))!;
     expect((flaky.params.simulation as { rateLimitRate: number }).rateLimitRate).toBeGreaterThan(0);
+    // Unseeded: its faults fall on other prompts each run, so the demo does not fail the same way every time.
+    expect(flaky.params.simulation).not.toHaveProperty('seed');
     const sets = await c.promptSets.list.query();
     expect(sets[0]!.promptCount).toBeGreaterThanOrEqual(50);
     const fast = sims.find((m) => /fast/i.test(m.name))!;

@@ -2,6 +2,7 @@
 // CLI and the monitor import from here (`@batchlight/api/schemas`) instead of restating them. The
 // monitor loads this in the browser: zod and the engine's status lists only, no Node built-ins.
 import { ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
+import { isRowField, MATRIX_SORT_FIELDS } from '@batchlight/engine/matrix-fields';
 import { z } from 'zod';
 
 export const id = z.string().min(1, 'required').max(100);
@@ -110,4 +111,23 @@ export const listRunsInput = z
   .object({ status: runStatus.optional(), cursor, limit: limit(200, 50) })
   .default({ limit: 50 });
 export { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
+export { MATRIX_CELL_FIELDS, MATRIX_SORT_FIELDS } from '@batchlight/engine/matrix-fields';
 export const traceStatus = z.enum(['ok', 'error', 'interrupted', 'cancelled']);
+
+export const matrixInput = z
+  .object({
+    runId: id,
+    search: z.string().max(500, 'at most 500 characters').optional(),
+    status: itemStatus.optional(),
+    modelId: id.optional(),
+    sortField: z.enum(MATRIX_SORT_FIELDS).optional(),
+    /** The column (`modelId:repeatIndex`) a cell field sorts by. */
+    sortColumn: z.string().max(210).optional(),
+    dir: z.enum(['asc', 'desc']).default('asc'),
+    offset: z.number().int().min(0, 'must be 0 or more').max(100_000_000).default(0),
+    limit: limit(500, 100),
+  })
+  .refine((q) => !q.sortField || isRowField(q.sortField) || q.sortColumn, {
+    path: ['sortColumn'],
+    message: 'required to sort by a cell field',
+  });

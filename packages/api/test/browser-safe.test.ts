@@ -1,4 +1,4 @@
-// The entries the monitor loads in a browser (`@batchlight/api/schemas`, `/stats`) must import
+// The entries the monitor loads in a browser (`@batchlight/api/schemas`, `/stats`, `/outcome`) must import
 // nothing that needs Node or the server: no `node:` modules, no database, no engine runtime. This
 // walks their import graph in the built files, as a bundler would, and fails on anything else.
 import { readFileSync } from 'node:fs';
@@ -35,11 +35,14 @@ function graph(entry: string): { files: string[]; packages: string[] } {
 }
 
 describe('browser entries of @batchlight/api', () => {
-  it.each(['@batchlight/api/schemas', '@batchlight/api/stats'])('%s imports only zod and pure modules', (entry) => {
-    const { files, packages } = graph(require.resolve(entry));
-    expect(packages.filter((p) => !ALLOWED_PACKAGES.includes(p))).toEqual([]);
-    for (const f of files) expect(f).not.toMatch(/\/(db|llm)\/dist\/|\/engine\/dist\/index\.js$/);
-  });
+  it.each(['@batchlight/api/schemas', '@batchlight/api/stats', '@batchlight/api/outcome'])(
+    '%s imports only zod and pure modules',
+    (entry) => {
+      const { files, packages } = graph(require.resolve(entry));
+      expect(packages.filter((p) => !ALLOWED_PACKAGES.includes(p))).toEqual([]);
+      for (const f of files) expect(f).not.toMatch(/\/(db|llm)\/dist\/|\/engine\/dist\/index\.js$/);
+    },
+  );
 
   it('would catch a Node built-in', () => {
     const { packages } = graph(require.resolve('@batchlight/api'));

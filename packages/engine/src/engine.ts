@@ -15,7 +15,7 @@ import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
-import { closeInterruptedCalls } from './run/recovery.js';
+import { closeInterruptedCalls, closeLostStretch } from './run/recovery.js';
 import { rescoreRun } from './run/rescore.js';
 import { checkRunScorers, resolveJudges, storedScorers } from './run/scoring.js';
 
@@ -118,6 +118,7 @@ export function createEngine(options: EngineOptions) {
   }
 
   async function launch(runId: string): Promise<void> {
+    await closeLostStretch(prisma, runId);
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
     // Attempts already made, for the items still to run only: those that completed never run
@@ -164,6 +165,7 @@ export function createEngine(options: EngineOptions) {
           .map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
       ),
       scoring,
+      priorActiveMs: run.activeMs,
     };
     if (closing) return; // close() began while this read the run: it resumes at the next start-up
     const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
@@ -283,6 +285,7 @@ export function createEngine(options: EngineOptions) {
       await execution.done;
     } else if (run.status === 'queued' || run.status === 'running' || run.status === 'interrupted') {
       // Not executing here (e.g. interrupted and not yet resumed): cancel what is left directly.
+      await closeLostStretch(prisma, runId);
       await sequencer.open(runId);
       const { count } = await prisma.runItem.updateMany({
         where: { runId, status: 'pending' },
@@ -301,7 +304,8 @@ export function createEngine(options: EngineOptions) {
             failed: done.failedItems,
             cancelled: done.cancelledItems,
             total: done.totalItems,
-            durationMs: 0,
+            durationMs: done.startedAt ? done.finishedAt!.getTime() - done.startedAt.getTime() : 0,
+            activeMs: done.activeMs,
             costUsd: done.costUsd,
           }),
         ],

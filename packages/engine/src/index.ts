@@ -9,6 +9,7 @@ export { uuidv7 } from './ids.js';
 export { resolveRegistryModel, resolveSnapshot } from './models/resolve.js';
 export { decryptSecret, encryptSecret, maskSecret } from './models/secrets.js';
 export * from './reports/index.js';
+export * from './run/outcome.js';
 export { promptText, toMessages } from './run/prompts.js';
 export { PREVIEW_CHARS } from './run/records.js';
 export type { RescoreResult } from './run/rescore.js';

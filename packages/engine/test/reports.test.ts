@@ -9,6 +9,10 @@ import {
   EngineInputError,
   exportRun,
   percentile,
+  runMatrix,
+  runOutcome,
+  runTimes,
+  throughput,
 } from '../src/index.js';
 
 describe('report helpers', () => {
@@ -31,6 +35,46 @@ describe('report helpers', () => {
     expect(csvField('-1+2')).toBe("'-1+2");
     expect(csvField(-1.5)).toBe('-1.5');
     expect(csvField(null)).toBe('');
+  });
+
+  it('writes floats without binary noise and without exponents', () => {
+    expect(csvField(0.000047900000000000006)).toBe('0.0000479');
+    expect(csvField(4.79e-7)).toBe('0.000000479');
+    expect(csvField(0.1 + 0.2)).toBe('0.3');
+    expect(csvField(123.456)).toBe('123.456');
+    expect(csvField(42)).toBe('42');
+  });
+});
+
+describe('run outcome and times', () => {
+  const run = (status: string, completedItems: number, failedItems: number) => ({
+    status,
+    completedItems,
+    failedItems,
+  });
+  it('tells completed, completed with failures and all failed apart', () => {
+    expect(runOutcome(run('completed', 4, 0))).toBe('completed');
+    expect(runOutcome(run('completed', 3, 1))).toBe('completed_with_failures');
+    expect(runOutcome(run('completed', 0, 4))).toBe('all_failed');
+    expect(runOutcome(run('running', 0, 4))).toBe('running');
+    expect(runOutcome(run('cancelled', 0, 4))).toBe('cancelled');
+  });
+  it('counts active time over every stretch, and wall time from the first start', () => {
+    const startedAt = new Date(0);
+    expect(runTimes({ startedAt: null, finishedAt: null, activeMs: 0, stretchStartedAt: null }, 5)).toEqual({
+      activeMs: null,
+      wallMs: null,
+    });
+    // Ran 4 s, paused, resumed at 10 s and running since: 4 s + 2 s active, 12 s wall.
+    expect(
+      runTimes({ startedAt, finishedAt: null, activeMs: 4000, stretchStartedAt: new Date(10_000) }, 12_000),
+    ).toEqual({ activeMs: 6000, wallMs: 12_000 });
+    expect(runTimes({ startedAt, finishedAt: new Date(15_000), activeMs: 9000, stretchStartedAt: null })).toEqual({
+      activeMs: 9000,
+      wallMs: 15_000,
+    });
+    expect(throughput(30, 6000)).toBe(5);
+    expect(throughput(30, 0)).toBeNull();
   });
 });
 
@@ -125,6 +169,57 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     await expect(compareRuns(db.prisma, [a, other])).rejects.toBeInstanceOf(EngineInputError);
   });
 
+  it('pages one run as a matrix: rows of prompts, a column per model, searched, filtered and sorted in the database', async () => {
+    const runId = await runOf([ids.fast!, ids.slow!]);
+    const all = await runMatrix(db.prisma, runId, { limit: 500 });
+    expect(all.columns.map((c) => c.modelName)).toEqual(['fast', 'slow']);
+    expect([all.rowsTotal, all.matching, all.rows.length]).toEqual([30, 30, 30]);
+    expect(all.rows.map((r) => r.promptIndex)).toEqual([...Array(30).keys()]);
+    const slowKey = `${ids.slow}:0`;
+    const row3 = all.rows[3]!;
+    expect(row3.prompt).toBe('prompt 3');
+    expect(row3.cells[slowKey]).toMatchObject({ status: 'completed', attempts: 1 });
+
+    // Sorted by the slow column's latency, descending, paged 7 at a time: the database's order.
+    const latencies = all.rows.map((r) => ({ i: r.promptIndex, l: r.cells[slowKey]!.latencyMs! }));
+    const expected = [...latencies].sort((a, b) => b.l - a.l || a.i - b.i).map((x) => x.i);
+    const pages: number[] = [];
+    for (let offset = 0; offset < 30; offset += 7) {
+      const page = await runMatrix(db.prisma, runId, {
+        sort: { field: 'latency', column: slowKey },
+        dir: 'desc',
+        offset,
+        limit: 7,
+      });
+      pages.push(...page.rows.map((r) => r.promptIndex));
+    }
+    expect(pages).toEqual(expected);
+
+    // Search: prompt text (any case), and outputs; `%` is a character, not a wildcard.
+    const byPrompt = await runMatrix(db.prisma, runId, { search: 'PROMPT 1' });
+    expect(byPrompt.rows.map((r) => r.promptIndex)).toEqual([1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    expect((await runMatrix(db.prisma, runId, { search: '%' })).matching).toBe(0);
+    const word = row3.cells[slowKey]!.output!.split(/\s+/).find((w) => w.length > 6)!;
+    const byOutput = await runMatrix(db.prisma, runId, { search: word });
+    expect(byOutput.rows.map((r) => r.promptIndex)).toContain(3);
+    for (const r of byOutput.rows)
+      expect(
+        `${r.prompt} ${Object.values(r.cells)
+          .map((c) => c?.output)
+          .join(' ')}`.toLowerCase(),
+      ).toContain(word.toLowerCase());
+
+    // Status filter (of one model's cells): one failed item makes one matching row.
+    const item = await db.prisma.runItem.findFirstOrThrow({ where: { runId, modelId: ids.fast!, promptIndex: 5 } });
+    await db.prisma.runItem.update({ where: { id: item.id }, data: { status: 'failed' } });
+    const failed = await runMatrix(db.prisma, runId, { status: 'failed' });
+    expect([failed.matching, failed.rows.map((r) => r.promptIndex)]).toEqual([1, [5]]);
+    expect((await runMatrix(db.prisma, runId, { status: 'failed', modelId: ids.slow! })).matching).toBe(0);
+    await expect(runMatrix(db.prisma, runId, { sort: { field: 'cost', column: 'nope:0' } })).rejects.toThrow(
+      /column nope:0/,
+    );
+  });
+
   it('exports every item once, in chunks, with the model of each row', async () => {
     const runId = await runOf([ids.fast!, ids.slow!]);
     const chunks: string[] = [];
@@ -141,5 +236,20 @@ describe.each(PROVIDERS_UNDER_TEST)('compare and export on %s', (provider) => {
     let csv = '';
     for await (const c of exportRun(db.prisma, runId, 'csv')) csv += c;
     expect(csv).toContain(`"'=cmd|, ""quoted"""`);
+
+    // A cost stored with float noise is exported at its precision, in both formats.
+    const noisy = 0.000047900000000000006;
+    expect(String(noisy)).toBe('0.000047900000000000006');
+    const trace = rows.find((r) => r.status === 'completed')!.trace_id;
+    await db.prisma.trace.update({ where: { id: trace }, data: { costUsd: noisy } });
+    csv = '';
+    for await (const c of exportRun(db.prisma, runId, 'csv')) csv += c;
+    const header = csv.split('\n')[0]!.split(',');
+    const line = csv.split('\n').find((l) => l.includes(trace))!;
+    expect(line.split(',')[header.indexOf('cost_usd')]).toBe('0.0000479');
+    let jsonl = '';
+    for await (const c of exportRun(db.prisma, runId, 'jsonl')) jsonl += c;
+    expect(jsonl).toContain('"cost_usd":0.0000479,');
+    expect(`${csv}${jsonl}`).not.toContain('0.000047900000000000006');
   });
 });

@@ -16,6 +16,7 @@ export interface ModelParams {
 }
 
 export interface SimulationParams {
+  /** Makes the draws (latency, length, faults) reproducible per (prompt, attempt); without it each call draws afresh. */
   seed?: number;
   latencyMs?: { p50: number; p95: number } | number;
   /** Delay before the first token, as a fraction of the latency (0..1). */

@@ -93,6 +93,17 @@ describe('simulated provider', () => {
     expect(retried.map((o) => o.ok)).not.toEqual(firsts.map((o) => o.ok));
   });
 
+  it('without a seed, the same call draws afresh each time (faults come and go)', async () => {
+    const unseeded = sim({ latencyMs: 0, errorRate: 0.5 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, () => client.call(unseeded, { messages: user('the same prompt') })),
+    );
+    const failed = outcomes.filter((o) => !o.ok).length;
+    // Seeded, 60 identical calls would all fail or all succeed.
+    expect(failed).toBeGreaterThan(0);
+    expect(failed).toBeLessThan(60);
+  });
+
   it('timeout and abort clear their timers', async () => {
     // Outcomes, not durations: a 5 s answer that ends as a timeout or an abort was cut by them.
     const slow = sim({ latencyMs: 5000 });

@@ -1,4 +1,6 @@
 // `batchlight runs`: the recent runs.
+
+import { OUTCOME_LABELS } from '@batchlight/api/outcome';
 import { listRunsInput, RUN_STATUSES } from '@batchlight/api/schemas';
 import { defineCommand, oneOf, wholeNumber } from '../args.js';
 import { EXIT } from '../errors.js';
@@ -20,10 +22,10 @@ export const runs = defineCommand({
     print(ctx.json, runs, () =>
       runs.length
         ? table(
-            ['id', 'status', 'models', 'done/total', 'failed', 'cost', 'created'],
+            ['id', 'outcome', 'models', 'done/total', 'failed', 'cost', 'created'],
             runs.map((r) => [
               r.id,
-              r.status,
+              OUTCOME_LABELS[r.outcome],
               r.models.map((m) => m.name).join(', '),
               `${r.completedItems + r.failedItems}/${r.totalItems}`,
               r.failedItems,

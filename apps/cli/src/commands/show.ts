@@ -1,8 +1,10 @@
 // `batchlight show`: one run's settings, counters, models and per-model numbers.
+
+import { OUTCOME_LABELS } from '@batchlight/api/outcome';
 import { defineCommand } from '../args.js';
 import { EXIT } from '../errors.js';
 import { summary, summaryTable } from '../follow.js';
-import { duration, print, table, usd } from '../format.js';
+import { print, table, times, usd } from '../format.js';
 import { checkFailUnder, failUnderFrom, scoresText } from '../scores.js';
 
 export const show = defineCommand({
@@ -30,14 +32,12 @@ export const show = defineCommand({
     ];
     print(ctx.json, { ...r, summary: perModel, scores, ...(gate ? { failUnder: gate } : {}) }, () =>
       [
-        `run ${r.id}${r.name ? ` "${r.name}"` : ''} — ${r.status}`,
+        `run ${r.id}${r.name ? ` "${r.name}"` : ''} — ${OUTCOME_LABELS[r.outcome]}`,
         settings.join(' · '),
         `items ${r.totalItems}: ${r.completedItems} completed, ${r.failedItems} failed, ` +
           `${r.cancelledItems} cancelled, ${r.retries} retries · cost ${usd(r.costUsd)}`,
         ...(cutOff ? [`${cutOff} answer(s) cut off by max tokens (finish_reason length): the "length" column`] : []),
-        r.startedAt
-          ? `started ${r.startedAt.toISOString()}${r.finishedAt ? ` · took ${duration(r.finishedAt.getTime() - r.startedAt.getTime())}` : ''}`
-          : 'not started',
+        r.startedAt ? `started ${r.startedAt.toISOString()} · ${times(r)}` : 'not started',
         table(
           ['model', 'provider', 'sends', 'revision'],
           r.models.map((m) => [m.name, m.provider, m.providerModel, m.modelRevision]),

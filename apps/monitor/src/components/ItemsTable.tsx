@@ -78,10 +78,14 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
           {v.getVirtualItems().map((vi) => {
             const r = state.rows.get(ids[vi.index]!)!;
             return (
-              <div
+              <button
+                type="button"
                 key={r.id}
                 className={`vt-row${r.traceId ? ' clickable' : ''}${r.attribution === 'mismatch' ? ' row-mismatch' : ''}`}
                 data-item-id={r.id}
+                data-index={vi.index}
+                disabled={!r.traceId}
+                aria-label={`prompt ${r.promptIndex}, ${names.get(r.modelId) ?? r.modelId}: ${r.status}`}
                 data-status={r.status}
                 style={{
                   position: 'absolute',
@@ -91,6 +95,17 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
                   width: '100%',
                 }}
                 onClick={() => r.traceId && onOpen(r.traceId)}
+                onKeyDown={(e) => {
+                  // Arrow keys move between rows (Tab reaches them, Enter opens the trace).
+                  const step = e.key === 'ArrowDown' ? 1 : e.key === 'ArrowUp' ? -1 : 0;
+                  if (!step) return;
+                  e.preventDefault();
+                  const next = Math.max(0, Math.min(ids.length - 1, vi.index + step));
+                  v.scrollToIndex(next);
+                  requestAnimationFrame(() =>
+                    scroller.current?.querySelector<HTMLElement>(`[data-index="${next}"]`)?.focus(),
+                  );
+                }}
               >
                 <span className="mono">
                   {r.promptIndex}
@@ -115,7 +130,7 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
                   {r.note ? <em className="note">{r.note} </em> : null}
                   {r.outputPreview}
                 </span>
-              </div>
+              </button>
             );
           })}
         </div>

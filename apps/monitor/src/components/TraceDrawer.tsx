@@ -1,31 +1,81 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs } from '../api';
 import { fmtMs, fmtUsd } from '../format';
 import { AttributionBadge, ErrorBox, StatusBadge } from './ui';
 
 type Trace = Outputs['traces']['get'];
+type Attempts = Outputs['traces']['list']['traces'];
 
 /** One call in full: input, output, timings, usage, error, requested vs reported model. */
-export function TraceDrawer({ traceId, onClose }: { traceId: string; onClose: () => void }) {
+export function TraceDrawer({
+  traceId,
+  onClose,
+  onOpen,
+}: {
+  traceId: string;
+  onClose: () => void;
+  /** Another attempt of the same item was chosen (the page keeps the shown trace in its URL). */
+  onOpen?: (traceId: string) => void;
+}) {
+  const [shownId, setShownId] = useState(traceId);
   const [t, setT] = useState<Trace | null>(null);
+  const [attempts, setAttempts] = useState<Attempts>([]);
   const [error, setError] = useState<string | null>(null);
+  const close = useRef<HTMLButtonElement>(null);
+  useEffect(() => setShownId(traceId), [traceId]);
   useEffect(() => {
-    api.traces.get.query({ id: traceId }).then(setT, (e) => setError(errorMessage(e)));
+    setT(null);
+    api.traces.get.query({ id: shownId }).then(
+      (trace) => {
+        setT(trace);
+        // Every attempt of the item: a retried call left one trace per attempt.
+        if (trace.itemId)
+          api.traces.list.query({ itemId: trace.itemId, limit: 100 }).then(
+            (r) => setAttempts(r.traces),
+            () => undefined,
+          );
+      },
+      (e) => setError(errorMessage(e)),
+    );
+  }, [shownId]);
+  useEffect(() => {
     const esc = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
     window.addEventListener('keydown', esc);
+    close.current?.focus();
     return () => window.removeEventListener('keydown', esc);
-  }, [traceId, onClose]);
+  }, [onClose]);
+  const show = (id: string) => {
+    setShownId(id);
+    onOpen?.(id);
+  };
   const input = (t?.input ?? []) as Array<{ role: string; content: string }>;
   return (
-    <div className="drawer-backdrop" onClick={onClose}>
-      <aside className="drawer" role="dialog" aria-label="trace" onClick={(e) => e.stopPropagation()}>
+    <div className="drawer-backdrop">
+      <button type="button" className="drawer-dismiss" aria-label="close the trace" tabIndex={-1} onClick={onClose} />
+      <aside className="drawer" role="dialog" aria-label="trace">
         <div className="panel-head">
           <h2>Trace</h2>
-          <button type="button" className="button" onClick={onClose}>
+          <button type="button" className="button" ref={close} onClick={onClose}>
             Close
           </button>
         </div>
         <ErrorBox error={error} />
+        {attempts.length > 1 ? (
+          <nav className="attempts" aria-label="attempts" data-testid="attempts">
+            {attempts.map((a) => (
+              <button
+                key={a.id}
+                type="button"
+                className={`button small${a.id === shownId ? ' primary' : ''}`}
+                aria-current={a.id === shownId ? 'true' : undefined}
+                onClick={() => show(a.id)}
+              >
+                attempt {a.attempt}:{' '}
+                {a.status === 'ok' ? 'ok' : `${a.errorType ?? a.status}${a.httpStatus ? ` ${a.httpStatus}` : ''}`}
+              </button>
+            ))}
+          </nav>
+        ) : null}
         {!t ? (
           <div className="muted">Loading…</div>
         ) : (

@@ -1,7 +1,17 @@
+import { OUTCOME_LABELS, type RunOutcome } from '@batchlight/api/outcome';
 import type { ReactNode } from 'react';
 
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge status-${status}`}>{status}</span>;
+}
+
+/** What a run came to: `completed` only when no call failed (see runOutcome). */
+export function OutcomeBadge({ outcome }: { outcome: RunOutcome }) {
+  return (
+    <span className={`badge status-${outcome}`} data-testid="run-outcome" data-outcome={outcome}>
+      {OUTCOME_LABELS[outcome]}
+    </span>
+  );
 }
 
 export function AttributionBadge({
@@ -55,23 +65,42 @@ export function ErrorBox({ error }: { error: string | null }) {
   ) : null;
 }
 
+/**
+ * A labelled form field. One control: a `<label>` around it. Several (`group`, e.g. checkboxes
+ * with labels of their own): a `<fieldset>`, so a click on its heading or blank space toggles nothing.
+ */
 export function Field({
   label,
   error,
   children,
   hint,
+  group = false,
 }: {
   label: string;
   error?: string;
   children: ReactNode;
   hint?: string;
+  group?: boolean;
 }) {
-  return (
-    <label className={`field${error ? ' has-error' : ''}`}>
-      <span className="label">{label}</span>
-      {children}
+  const className = `field${error ? ' has-error' : ''}`;
+  const after = (
+    <>
       {hint && !error ? <span className="hint">{hint}</span> : null}
       {error ? <span className="field-error">{error}</span> : null}
+    </>
+  );
+  return group ? (
+    <fieldset className={className}>
+      <legend className="label">{label}</legend>
+      {children}
+      {after}
+    </fieldset>
+  ) : (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the child passed in
+    <label className={className}>
+      <span className="label">{label}</span>
+      {children}
+      {after}
     </label>
   );
 }

@@ -24,7 +24,7 @@ export function ComparePage() {
   useEffect(() => {
     setReport(null);
     setError(null);
-    if (ids.length < 2) return;
+    if (ids.length < 1) return;
     api.runs.compare.query({ runIds: ids, limit: 100 }).then(setReport, (e) => setError(errorMessage(e)));
   }, [ids.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -37,14 +37,19 @@ export function ComparePage() {
         <h1>Compare runs</h1>
       </div>
       <div className="card">
-        <div className="muted">Pick two or more runs on the same prompt set.</div>
+        <div className="muted">Pick one run (its models side by side) or several on the same prompt set.</div>
         <div className="checks">
           {candidates.map((r) => (
             <label key={r.id} className="check">
               <input
                 type="checkbox"
                 checked={picked.includes(r.id)}
-                onChange={(e) => setPicked(e.target.checked ? [...picked, r.id] : picked.filter((x) => x !== r.id))}
+                onChange={(e) => {
+                  const next = e.target.checked ? [...picked, r.id] : picked.filter((x) => x !== r.id);
+                  setPicked(next);
+                  // The choice lives in the URL: a reload or a shared link keeps it.
+                  history.replaceState(null, '', `#/compare?ids=${next.join(',')}`);
+                }}
               />
               <span>{r.name || r.promptSet.name}</span>{' '}
               <span className="muted mono">
@@ -56,15 +61,15 @@ export function ComparePage() {
         <button
           type="button"
           className="button primary"
-          disabled={picked.length < 2}
+          disabled={picked.length < 1}
           onClick={() => go(`compare?ids=${picked.join(',')}`)}
         >
           Compare
         </button>
       </div>
       <ErrorBox error={error} />
-      {ids.length >= 2 && !report && !error ? <div className="muted">Loading…</div> : null}
-      {ids.length < 2 ? <Empty>Choose at least two runs.</Empty> : null}
+      {ids.length >= 1 && !report && !error ? <div className="muted">Loading…</div> : null}
+      {ids.length < 1 ? <Empty>Choose a run, or several.</Empty> : null}
       {report ? <CompareView report={report} /> : null}
       {report?.nextCursor != null ? (
         <div className="actions center">
@@ -86,8 +91,14 @@ export function ComparePage() {
   );
 }
 
+/** A run by its name, else the last 8 characters of its id (the first 8 of a uuidv7 are a timestamp). */
+const runLabel = (c: { runName: string | null; runId: string }) => c.runName || c.runId.slice(-8);
+/** Higher latency is worse, lower better; the same (or unknown) is neither. */
+const deltaTone = (v: number | null | undefined) => (v == null || v === 0 ? 'same' : v > 0 ? 'worse' : 'better');
+
 function CompareView({ report }: { report: Report }) {
   const first = report.columns[0]!;
+  const multiRun = new Set(report.columns.map((c) => c.runId)).size > 1;
   return (
     <>
       <div className="card">
@@ -113,7 +124,7 @@ function CompareView({ report }: { report: Report }) {
               return (
                 <tr key={c.key}>
                   <td className="mono">
-                    <a href={`#/run/${c.runId}`}>{c.runName || c.runId.slice(-8)}</a>
+                    <a href={`#/run/${c.runId}`}>{runLabel(c)}</a>
                   </td>
                   <td>{c.modelName}</td>
                   <td className="num">{fmtInt(a.items)}</td>
@@ -136,7 +147,7 @@ function CompareView({ report }: { report: Report }) {
         <h3>
           Prompt by prompt{' '}
           <span className="muted">
-            (differences from {first.modelName} in {first.runName || first.runId.slice(-8)})
+            (differences from {first.modelName} in {runLabel(first)})
           </span>
         </h3>
         {report.rows.map((row) => (
@@ -155,7 +166,10 @@ function CompareView({ report }: { report: Report }) {
                 return (
                   <div key={c.key} className="cell">
                     <div className="cell-head">
-                      <b>{c.modelName}</b>{' '}
+                      <b data-testid="compare-column">
+                        {c.modelName}
+                        {multiRun ? <span className="muted"> · {runLabel(c)}</span> : null}
+                      </b>{' '}
                       <AttributionBadge
                         attribution={cell?.attribution ?? null}
                         requested={c.providerModel}
@@ -166,11 +180,16 @@ function CompareView({ report }: { report: Report }) {
                         {fmtMs(cell?.latencyMs)} · {fmtUsd(cell?.costUsd)}
                       </span>
                       {d ? (
-                        <span className={`delta ${d.latencyMs != null && d.latencyMs > 0 ? 'worse' : 'better'}`}>
-                          {' '}
-                          Δ {d.latencyMs != null ? `${d.latencyMs > 0 ? '+' : ''}${Math.round(d.latencyMs)} ms` : '—'} ·{' '}
-                          {d.costUsd != null ? `${d.costUsd > 0 ? '+' : ''}${fmtUsd(d.costUsd)}` : '—'}
-                        </span>
+                        <>
+                          {' Δ '}
+                          <span className={`delta ${deltaTone(d.latencyMs)}`}>
+                            {d.latencyMs != null ? `${d.latencyMs > 0 ? '+' : ''}${Math.round(d.latencyMs)} ms` : '—'}
+                          </span>
+                          {' · '}
+                          <span className={`delta ${deltaTone(d.costUsd)}`}>
+                            {d.costUsd != null ? `${d.costUsd > 0 ? '+' : ''}${fmtUsd(d.costUsd)}` : '—'}
+                          </span>
+                        </>
                       ) : null}
                     </div>
                     <div className="cell-out">

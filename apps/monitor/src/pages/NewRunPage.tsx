@@ -34,7 +34,11 @@ export function NewRunPage() {
     );
   }, []);
 
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  // Editing a field clears its error: the message was about the value that is gone.
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
+    setForm({ ...form, [k]: e.target.value });
+    if (errors[k]) setErrors(({ [k]: _, ...rest }) => rest);
+  };
   const num = (v: string) => (v.trim() === '' ? NaN : Number(v));
 
   async function submit(e: FormEvent) {
@@ -77,8 +81,8 @@ export function NewRunPage() {
             ))}
           </select>
         </Field>
-        <Field label="Models" error={errors.modelIds} hint="Each prompt goes to every model you tick.">
-          <div className="checks" role="group">
+        <Field label="Models" group error={errors.modelIds} hint="Each prompt goes to every model you tick.">
+          <div className="checks">
             {models.map((m) => (
               <label key={m.id} className="check">
                 <input
@@ -86,12 +90,13 @@ export function NewRunPage() {
                   name="model"
                   value={m.id}
                   checked={form.modelIds.includes(m.id)}
-                  onChange={(e) =>
+                  onChange={(e) => {
                     setForm({
                       ...form,
                       modelIds: e.target.checked ? [...form.modelIds, m.id] : form.modelIds.filter((x) => x !== m.id),
-                    })
-                  }
+                    });
+                    setErrors(({ modelIds: _, ...rest }) => rest);
+                  }}
                 />
                 <span>{m.name}</span>{' '}
                 <span className="muted mono">

@@ -1,15 +1,18 @@
 import type { RunEventMessage } from '@batchlight/api';
+import { runOutcome, throughput } from '@batchlight/api/outcome';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
 import { ItemsTable } from '../components/ItemsTable';
 import { LatencyCharts } from '../components/LatencyCharts';
 import { TraceDrawer } from '../components/TraceDrawer';
-import { ErrorBox, ProgressBar, Stat, StatusBadge } from '../components/ui';
+import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
+import { query } from '../router';
 import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '../run-state';
 
 type Audit = Outputs['runs']['audit'];
+type Interrupted = Outputs['traces']['list']['traces'];
 const MAX_ROWS = 100_000;
 const SNAPSHOT_EVERY_MS = 1000;
 const ROWS_WAIT_MS = 500;
@@ -21,8 +24,18 @@ export function RunPage({ runId }: { runId: string }) {
   const [run, setRun] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [connected, setConnected] = useState(true);
-  const [trace, setTrace] = useState<string | null>(null);
+  // The open trace lives in the URL (#/run/<id>?trace=<traceId>): a link opens it.
+  const [trace, setTraceState] = useState<string | null>(() => query().get('trace'));
+  const setTrace = useCallback(
+    (id: string | null) => {
+      setTraceState(id);
+      history.replaceState(null, '', `#/run/${runId}${id ? `?trace=${id}` : ''}`);
+    },
+    [runId],
+  );
+  const closeTrace = useCallback(() => setTrace(null), [setTrace]);
   const [audit, setAudit] = useState<Audit | null>(null);
+  const [interrupted, setInterrupted] = useState<Interrupted>([]);
   const [busy, setBusy] = useState(false);
   /** Bumped by a resume: the page loads the run afresh and subscribes again. */
   const [epoch, setEpoch] = useState(0);
@@ -133,6 +146,13 @@ export function RunPage({ runId }: { runId: string }) {
   useEffect(() => {
     if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
   }, [finished, runId]);
+  // Calls a restart cut off are closed as `interrupted` (no event says so): listed with the retries.
+  useEffect(() => {
+    api.traces.list.query({ runId, status: 'interrupted', limit: 50 }).then(
+      (r) => setInterrupted(r.traces),
+      () => undefined,
+    );
+  }, [finished, runId]);
 
   // Rows and counters follow every frame; per-model figures and charts follow the snapshot (at
   // most once a second).
@@ -151,6 +171,11 @@ export function RunPage({ runId }: { runId: string }) {
   const done = completed + failed + cancelled;
   const eta = !finished && p && p.throughput > 0 ? ((total - done) / p.throughput) * 1000 : null;
   const status = s.status ?? run.status;
+  const outcome = runOutcome({ status, completedItems: completed, failedItems: failed });
+  // Active time covers every stretch (start and resumes); wall time runs from the first start.
+  const activeMs = finished ? run.activeMs : (p?.activeMs ?? run.activeMs);
+  const wallMs = finished ? run.wallMs : run.startedAt ? Date.now() - new Date(run.startedAt).getTime() : null;
+  const rate = finished ? throughput(completed + failed, activeMs) : (p?.throughput ?? null);
 
   async function act(kind: 'cancel' | 'resume' | 'retry') {
     setBusy(true);
@@ -182,7 +207,7 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="page-head">
         <div>
           <h1>
-            {run.name || run.promptSet.name} <StatusBadge status={status} />
+            {run.name || run.promptSet.name} <OutcomeBadge outcome={outcome} />
           </h1>
           <div className="sub">
             <span className="mono">{run.id}</span> · {run.promptSet.name} · concurrency {run.concurrency} · delay{' '}
@@ -212,6 +237,9 @@ export function RunPage({ runId }: { runId: string }) {
               Retry failed
             </button>
           ) : null}
+          <a className="button" href={`#/run/${run.id}/matrix`}>
+            Matrix
+          </a>
           <a className="button" href={`/export/${run.id}.csv`} download>
             Export CSV
           </a>
@@ -237,11 +265,13 @@ export function RunPage({ runId }: { runId: string }) {
           <Stat label="in flight" value={<span data-testid="count-inflight">{fmtInt(inFlight)}</span>} />
           <Stat label="total" value={<span data-testid="count-total">{fmtInt(total)}</span>} />
           {cancelled ? <Stat label="cancelled" value={fmtInt(cancelled)} tone="warn" /> : null}
-          <Stat label="throughput" value={p ? `${p.throughput.toFixed(1)}/s` : '—'} />
           <Stat
-            label={finished ? 'duration' : 'ETA'}
-            value={finished ? fmtDuration(p?.elapsedMs ?? null) : eta != null ? fmtDuration(eta) : '—'}
+            label="throughput"
+            value={<span data-testid="throughput">{rate != null ? `${rate.toFixed(1)}/s` : '—'}</span>}
           />
+          <Stat label="active time" value={<span data-testid="active-time">{fmtDuration(activeMs)}</span>} />
+          <Stat label="wall time" value={<span data-testid="wall-time">{fmtDuration(wallMs)}</span>} />
+          {!finished ? <Stat label="ETA" value={eta != null ? fmtDuration(eta) : '—'} /> : null}
           <Stat
             label="retries"
             value={<span data-testid="count-retries">{fmtInt(p?.retries ?? run.retries)}</span>}
@@ -286,9 +316,12 @@ export function RunPage({ runId }: { runId: string }) {
                   {fmtInt(st?.lengthFinishes ?? 0)}
                 </b>
                 <span>attribution</span>
-                <b>
+                <b data-testid="model-attribution">
                   {st?.mismatches ? (
                     <span className="badge attr-mismatch">{st.mismatches} mismatched</span>
+                  ) : !st?.completed ? (
+                    // Nothing answered: there is no attribution to vouch for.
+                    <span className="badge attr-unknown">{finished ? 'none answered' : 'none answered yet'}</span>
                   ) : (
                     <span className="badge attr-match">all match</span>
                   )}
@@ -304,11 +337,20 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="two-col">
         <div className="card">
           <h3>Retries and rate-limit waits</h3>
-          {s.waits.length ? (
+          {s.waits.length || interrupted.length ? (
             <ul className="waits" data-testid="waits">
               {s.waits.slice(0, 12).map((w, i) => (
                 <li key={i}>
                   <span className="muted">{new Date(w.at).toLocaleTimeString()}</span> {w.text}
+                </li>
+              ))}
+              {interrupted.map((t) => (
+                <li key={t.id} data-testid="interrupted-call">
+                  <button type="button" className="link" onClick={() => setTrace(t.id)}>
+                    <span className="muted">{new Date(t.startedAt).toLocaleTimeString()}</span> #
+                    {t.item?.promptIndex ?? '?'} attempt {t.attempt} interrupted: the server stopped mid-call, called
+                    again on restart
+                  </button>
                 </li>
               ))}
             </ul>
@@ -319,10 +361,17 @@ export function RunPage({ runId }: { runId: string }) {
         <div className="card" data-testid="audit">
           <h3>Attribution audit</h3>
           {audit ? (
-            audit.ok ? (
-              <div className="ok-text">
-                ✓ {fmtInt(audit.tracesChecked)} traces and {fmtInt(audit.messagesChecked)} messages match their models (
-                {audit.counts.alias} alias).
+            audit.verdict === 'still_running' ? (
+              <div className="muted">The run is still running: the audit is final once it ends.</div>
+            ) : audit.verdict === 'nothing_to_check' ? (
+              <div className="warn-text" data-testid="audit-verdict">
+                Nothing to check: no call answered ({fmtInt(audit.tracesChecked)} traces, 0 answered), so no attribution
+                could be checked.
+              </div>
+            ) : audit.ok ? (
+              <div className="ok-text" data-testid="audit-verdict">
+                ✓ {fmtInt(audit.tracesAnswered)} answered traces and {fmtInt(audit.messagesChecked)} messages match
+                their models ({audit.counts.alias} alias).
               </div>
             ) : (
               <>
@@ -363,7 +412,7 @@ export function RunPage({ runId }: { runId: string }) {
       </div>
 
       <ItemsTable state={s} version={version} names={names} onOpen={setTrace} />
-      {trace ? <TraceDrawer traceId={trace} onClose={() => setTrace(null)} /> : null}
+      {trace ? <TraceDrawer traceId={trace} onClose={closeTrace} onOpen={setTrace} /> : null}
     </section>
   );
 }

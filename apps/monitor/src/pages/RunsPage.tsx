@@ -1,6 +1,7 @@
+import { runOutcome } from '@batchlight/api/outcome';
 import { useEffect, useState } from 'react';
 import { api, errorMessage, type Outputs } from '../api';
-import { Empty, ErrorBox, ProgressBar, StatusBadge } from '../components/ui';
+import { Empty, ErrorBox, OutcomeBadge, ProgressBar } from '../components/ui';
 import { fmtDuration, fmtTime, fmtUsd } from '../format';
 
 type RunListItem = Outputs['runs']['list']['runs'][number];
@@ -37,6 +38,9 @@ export function RunsPage() {
             cancelledItems: m.cancelled,
             costUsd: m.costUsd,
           };
+          next[i] = { ...next[i]!, outcome: runOutcome(next[i]!) };
+          // A run that just finished: its times are the server's (active time over every stretch).
+          if (m.status !== prev[i]!.status && m.status !== 'running') void load();
           return next;
         }),
     });
@@ -72,7 +76,12 @@ export function RunsPage() {
               <th>Models</th>
               <th className="w-progress">Progress</th>
               <th>Started</th>
-              <th className="num">Duration</th>
+              <th className="num" title="time spent executing, over every start and resume">
+                Active
+              </th>
+              <th className="num" title="from the first start to the finish">
+                Wall
+              </th>
               <th className="num">Cost</th>
             </tr>
           </thead>
@@ -80,6 +89,7 @@ export function RunsPage() {
             {runs.map((r) => {
               const done = r.completedItems + r.failedItems + r.cancelledItems;
               const end = r.finishedAt ? new Date(r.finishedAt).getTime() : Date.now();
+              const wall = r.startedAt ? end - new Date(r.startedAt).getTime() : null;
               return (
                 <tr key={r.id} data-run-id={r.id}>
                   <td>
@@ -87,7 +97,7 @@ export function RunsPage() {
                     <div className="sub mono">{r.id.slice(-8)}</div>
                   </td>
                   <td>
-                    <StatusBadge status={r.status} />
+                    <OutcomeBadge outcome={r.outcome} />
                   </td>
                   <td>{r.models.map((m) => m.name).join(', ')}</td>
                   <td>
@@ -98,7 +108,8 @@ export function RunsPage() {
                     </div>
                   </td>
                   <td>{fmtTime(r.startedAt ?? r.createdAt)}</td>
-                  <td className="num">{r.startedAt ? fmtDuration(end - new Date(r.startedAt).getTime()) : '—'}</td>
+                  <td className="num">{fmtDuration(r.activeMs)}</td>
+                  <td className="num">{fmtDuration(wall)}</td>
                   <td className="num">{fmtUsd(r.costUsd)}</td>
                 </tr>
               );

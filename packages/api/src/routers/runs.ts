@@ -1,18 +1,24 @@
+import type { Run } from '@batchlight/db';
 import {
   auditRun,
   compareRuns,
   compareScores,
   exportRun,
+  isRowField,
+  type MatrixQuery,
   PREVIEW_CHARS,
   type RunFeedMessage,
+  runMatrix,
+  runOutcome,
   runScores,
+  runTimes,
 } from '@batchlight/engine';
 import { scorerList } from '@batchlight/scoring';
 import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { tailRun } from '../event-tail.js';
 import { idempotent } from '../idempotency.js';
-import { createRunInput, cursor, id, itemStatus, limit, listRunsInput } from '../schemas.js';
+import { createRunInput, cursor, id, itemStatus, limit, listRunsInput, matrixInput } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
 import { nextEvent } from '../wait.js';
@@ -25,6 +31,19 @@ const createRunWithScorers = createRunInput.extend({
   /** Scorers run on every answered item (beside each prompt's own asserts). */
   scorers: scorerList.optional(),
 });
+
+/**
+ * A run row with what it came to (`outcome`) and its times (`activeMs`, `wallMs`). A stretch left
+ * open by a crash counts only once the run starts again (its end is read from the log then).
+ */
+function runSummary<R extends Run>(run: R, executing: boolean, now: number) {
+  const { stretchStartedAt, ...rest } = run;
+  return {
+    ...rest,
+    outcome: runOutcome(run),
+    ...runTimes({ ...run, stretchStartedAt: executing ? stretchStartedAt : null }, now),
+  };
+}
 
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
@@ -55,7 +74,11 @@ export const runsRouter = {
         promptSet: { select: { id: true, name: true } },
       },
     });
-    return { runs, nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null };
+    const now = Date.now();
+    return {
+      runs: runs.map((r) => runSummary(r, ctx.engine.isExecuting(r.id), now)),
+      nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null,
+    };
   }),
 
   get: publicProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
@@ -67,7 +90,8 @@ export const runsRouter = {
       },
     });
     if (!run) notFound('id', `run ${input.id}`);
-    return { ...run, models: run.models.map(runModelView), executing: ctx.engine.isExecuting(run.id) };
+    const executing = ctx.engine.isExecuting(run.id);
+    return { ...runSummary(run, executing, Date.now()), models: run.models.map(runModelView), executing };
   }),
 
   items: publicProcedure
@@ -142,6 +166,15 @@ export const runsRouter = {
     .query(({ ctx, input }) => runScores(ctx.db.prisma, input.runId)),
 
   audit: publicProcedure.input(z.object({ runId: id })).query(({ ctx, input }) => auditRun(ctx.db.prisma, input.runId)),
+
+  /** One run as a matrix (prompts × models and repeats), searched, filtered, sorted and paged server-side. */
+  matrix: publicProcedure.input(matrixInput).query(({ ctx, input }) => {
+    const { runId, sortColumn, sortField, ...query } = input;
+    let sort: MatrixQuery['sort'];
+    if (sortField && isRowField(sortField)) sort = { field: sortField };
+    else if (sortField) sort = { field: sortField, column: sortColumn ?? '' };
+    return runMatrix(ctx.db.prisma, runId, { ...query, sort });
+  }),
 
   compare: publicProcedure
     .input(

@@ -9,6 +9,8 @@ export const tracesRouter = {
     .input(
       z.object({
         runId: id.optional(),
+        /** Every attempt of one item, oldest first. */
+        itemId: id.optional(),
         modelId: id.optional(),
         status: traceStatus.optional(),
         cursor,
@@ -19,6 +21,7 @@ export const tracesRouter = {
       const rows = await ctx.db.prisma.trace.findMany({
         where: {
           ...(input.runId ? { runId: input.runId } : {}),
+          ...(input.itemId ? { itemId: input.itemId } : {}),
           ...(input.modelId ? { modelId: input.modelId } : {}),
           ...(input.status ? { status: input.status } : {}),
           ...(input.cursor ? { id: { gt: input.cursor } } : {}),
@@ -26,6 +29,7 @@ export const tracesRouter = {
         orderBy: { id: 'asc' },
         take: input.limit,
         omit: { input: true, rawUsage: true },
+        include: { item: { select: { promptIndex: true, repeatIndex: true } } },
       });
       return {
         traces: rows.map(({ output, ...t }) => ({ ...t, outputPreview: output?.slice(0, PREVIEW_CHARS) ?? null })),

@@ -76,9 +76,12 @@ export interface EventPayloads {
     inFlight: number;
     total: number;
     retries: number;
-    /** Items finished per second since the run (or its resumption) started. */
+    /** Items finished (completed or failed) per second of active time, over every stretch. */
     throughput: number;
+    /** Time since this stretch (the start or the last resume) began. */
     elapsedMs: number;
+    /** Time the run has spent executing, over every stretch (see runTimes). */
+    activeMs: number;
   };
   'run.finished': {
     status: RunStatus;
@@ -86,7 +89,10 @@ export interface EventPayloads {
     failed: number;
     cancelled: number;
     total: number;
+    /** Wall time: from the first start to the finish. */
     durationMs: number;
+    /** Time spent executing, over every stretch. */
+    activeMs: number;
     costUsd: number;
   };
 }

@@ -37,13 +37,33 @@ type Record_ = Record<(typeof EXPORT_COLUMNS)[number], string | number | null>;
 
 const PAGE = 500;
 
+/** Significant digits an exported float keeps: a cost (tokens × a price per million) has fewer. */
+const SIGNIFICANT = 12;
+
+/**
+ * `v` without binary float noise (0.000047900000000000006 is 0.0000479): rounded to 12
+ * significant digits. Whole numbers stay as they are.
+ */
+export function exportNumber(v: number): number {
+  return Number.isInteger(v) || !Number.isFinite(v) ? v : Number(v.toPrecision(SIGNIFICANT));
+}
+
+/** A number in plain decimal notation (never 4.79e-7), noise rounded away as by exportNumber. */
+export function decimalText(v: number): string {
+  const n = exportNumber(v);
+  const plain = String(n);
+  if (!/e/i.test(plain)) return plain;
+  const digits = Math.min(100, Math.max(0, SIGNIFICANT - 1 - Math.floor(Math.log10(Math.abs(n)))));
+  return n.toFixed(digits).replace(/\.?0+$/, '');
+}
+
 /**
  * RFC 4180 quoting. Text starting with = + - @ gets a leading ' so spreadsheets do not run it
- * as a formula (CSV injection); numbers are written as they are.
+ * as a formula (CSV injection); numbers are written in plain decimals (decimalText).
  */
 export function csvField(v: string | number | null): string {
   if (v === null) return '';
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number') return decimalText(v);
   const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -92,13 +112,13 @@ export async function* exportRun(prisma: PrismaClient, runId: string, format: 'c
         attribution: t?.attribution ?? null,
         status: i.status,
         attempts: i.attempts,
-        latency_ms: t?.latencyMs ?? null,
-        ttft_ms: t?.ttftMs ?? null,
+        latency_ms: t?.latencyMs != null ? exportNumber(t.latencyMs) : null,
+        ttft_ms: t?.ttftMs != null ? exportNumber(t.ttftMs) : null,
         input_tokens: t?.inputTokens ?? null,
         output_tokens: t?.outputTokens ?? null,
         cached_input_tokens: t?.cachedInputTokens ?? null,
         reasoning_tokens: t?.reasoningTokens ?? null,
-        cost_usd: t?.costUsd ?? null,
+        cost_usd: t?.costUsd != null ? exportNumber(t.costUsd) : null,
         cost_source: t?.costSource ?? null,
         trace_id: t?.id ?? null,
         prompt: p ? promptText(p.input) : null,

@@ -8,7 +8,17 @@ export {
   compareRuns,
 } from './compare.js';
 export { type CsvRecord, csvRecords } from './csv.js';
-export { csvField, EXPORT_COLUMNS, exportRun } from './export.js';
+export { csvField, decimalText, EXPORT_COLUMNS, exportNumber, exportRun } from './export.js';
+export {
+  MATRIX_MAX_LIMIT,
+  type MatrixCell,
+  type MatrixColumn,
+  type MatrixPage,
+  type MatrixQuery,
+  type MatrixRow,
+  runMatrix,
+} from './matrix.js';
+export * from './matrix-fields.js';
 export {
   compareScores,
   type ItemVerdict,

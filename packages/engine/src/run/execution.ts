@@ -10,6 +10,7 @@ import type { EventSequencer } from '../events/log.js';
 import type { EventPayloads, EventType, ItemRef, RunEventMessage, RunStatus } from '../events/types.js';
 import type { BatchWriter, WriteSet } from '../events/writer.js';
 import { CallGate } from './gate.js';
+import { throughput } from './outcome.js';
 import { promptText, toMessages } from './prompts.js';
 import { assistantMessageRecord, completedPayload, promptMessageRecord, traceRecord } from './records.js';
 import {
@@ -48,6 +49,8 @@ export interface RunPlan {
    * from there), `answered` how many of them a provider answered, the ones the retry budget counts.
    */
   priorAttempts: Map<string, { last: number; answered: number }>;
+  /** Active time of the run's earlier stretches (before this start or resume). */
+  priorActiveMs: number;
   /**
    * The run's scorers and the judges they (and the prompts' asserts) name, resolved; null when
    * the run scores nothing (then no prompt's expected or asserts is even read).
@@ -84,7 +87,6 @@ export class RunExecution {
   /** The run's scorers, named once: the list of every prompt without asserts of its own. */
   private readonly runScorers: NamedScorer[];
   private readonly startedAt = performance.now();
-  private readonly startCounts: number;
   private completed: number;
   private failed: number;
   private cancelled: number;
@@ -109,7 +111,6 @@ export class RunExecution {
       retries: this.retries,
       costUsd: this.costUsd,
     } = plan.counters);
-    this.startCounts = this.completed + this.failed;
     this.done = this.execute();
   }
 
@@ -151,6 +152,7 @@ export class RunExecution {
       if (stop === 'shutdown') {
         // Left `running` on purpose: the next start-up resumes it.
         clearInterval(ticker);
+        await prisma.run.update({ where: { id: runId }, data: this.stretchEnd() });
         return 'interrupted';
       }
       status = stop === 'cancel' ? 'cancelled' : 'completed';
@@ -167,7 +169,7 @@ export class RunExecution {
     await this.progress(true);
     const finished = await prisma.run.update({
       where: { id: runId },
-      data: { status, finishedAt: new Date(), error },
+      data: { status, finishedAt: new Date(), error, ...this.stretchEnd() },
     });
     await writer.write({
       events: [
@@ -179,6 +181,7 @@ export class RunExecution {
           cancelled: finished.cancelledItems,
           total: finished.totalItems,
           durationMs: finished.finishedAt!.getTime() - (finished.startedAt ?? finished.createdAt).getTime(),
+          activeMs: finished.activeMs,
           costUsd: finished.costUsd,
         }),
       ],
@@ -188,10 +191,16 @@ export class RunExecution {
     return status;
   }
 
+  /** This stretch's time, added to the run's active time when the stretch ends. */
+  private stretchEnd() {
+    return { activeMs: { increment: Math.round(performance.now() - this.startedAt) }, stretchStartedAt: null };
+  }
+
   private async setStatus(status: RunStatus) {
     const { prisma } = this.deps;
-    await prisma.run.updateMany({ where: { id: this.plan.runId, startedAt: null }, data: { startedAt: new Date() } });
-    await prisma.run.update({ where: { id: this.plan.runId }, data: { status } });
+    const now = new Date(Date.now() - Math.round(performance.now() - this.startedAt));
+    await prisma.run.updateMany({ where: { id: this.plan.runId, startedAt: null }, data: { startedAt: now } });
+    await prisma.run.update({ where: { id: this.plan.runId }, data: { status, stretchStartedAt: now } });
     await this.deps.writer.write({ events: [this.emit('run.status', { status })] });
     this.publishFeed(status);
   }
@@ -211,7 +220,8 @@ export class RunExecution {
   /** Emits run.progress when something changed since the last one (and always when `force`). */
   private async progress(force = false) {
     const elapsedMs = performance.now() - this.startedAt;
-    const finishedHere = this.completed + this.failed - this.startCounts;
+    const activeMs = this.plan.priorActiveMs + elapsedMs;
+    const finished = this.completed + this.failed;
     const payload: EventPayloads['run.progress'] = {
       completed: this.completed,
       failed: this.failed,
@@ -219,8 +229,9 @@ export class RunExecution {
       inFlight: this.gate.inFlight,
       total: this.plan.total,
       retries: this.retries,
-      throughput: elapsedMs > 0 ? Math.round((finishedHere / elapsedMs) * 1000 * 10) / 10 : 0,
+      throughput: Math.round((throughput(finished, activeMs) ?? 0) * 10) / 10,
       elapsedMs: Math.round(elapsedMs),
+      activeMs: Math.round(activeMs),
     };
     const key = `${payload.completed}/${payload.failed}/${payload.cancelled}/${payload.inFlight}/${payload.retries}`;
     if (!force && key === this.lastProgressKey) return;

@@ -62,3 +62,23 @@ export async function closeInterruptedCalls(prisma: PrismaClient, runId: string)
   await prisma.trace.createMany({ data: traces });
   return traces.length;
 }
+
+/**
+ * A stretch that ended without being counted (the process died) still has `stretchStartedAt`:
+ * its time, up to the run's last logged event, is added to the run's active time. Called before
+ * a run starts again or is cancelled while not executing.
+ */
+export async function closeLostStretch(prisma: PrismaClient, runId: string): Promise<void> {
+  const run = await prisma.run.findUnique({ where: { id: runId }, select: { stretchStartedAt: true } });
+  if (!run?.stretchStartedAt) return;
+  const last = await prisma.runEvent.findFirst({
+    where: { runId },
+    orderBy: { seq: 'desc' },
+    select: { createdAt: true },
+  });
+  const lostMs = last ? Math.max(0, last.createdAt.getTime() - run.stretchStartedAt.getTime()) : 0;
+  await prisma.run.update({
+    where: { id: runId },
+    data: { activeMs: { increment: Math.round(lostMs) }, stretchStartedAt: null },
+  });
+}

@@ -117,8 +117,9 @@ export function simulatedText(messages: readonly ChatMessage[], outputTokens: nu
 const finite = (n: unknown, fallback: number) => (typeof n === 'number' && Number.isFinite(n) ? n : fallback);
 
 /**
- * The in-process simulator. Each call seeds its own PRNG from `simulation.seed`, the messages and
- * the attempt number, so identical calls are reproducible (and a retry draws afresh). Output and
+ * The in-process simulator. With `simulation.seed`, each call seeds its own PRNG from it, the
+ * messages and the attempt number, so identical calls are reproducible (and a retry draws afresh);
+ * without one every call draws afresh, as a real provider's faults come and go. Output and
  * latency are held within `limits` whatever the params say: the API checks them when a model is
  * saved, and this holds for a row written any other way.
  */
@@ -126,7 +127,7 @@ export function createSimulatedAdapter(limits: LlmLimits['simulation'] = DEFAULT
   return async (call: AdapterCall): Promise<AdapterResult> => {
     await call.beforeSend();
     const sim: SimulationParams = call.params.simulation ?? {};
-    const seedBase = sim.seed ?? 0;
+    const seedBase = sim.seed ?? Math.floor(Math.random() * 2 ** 32);
     const msgKey = call.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
     const rng = mulberry32(hash32(`${seedBase}|${call.model.providerModel}|${call.attempt}|${msgKey}`));
 

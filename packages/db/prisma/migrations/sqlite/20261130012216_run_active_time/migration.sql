@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN "activeMs" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "Run" ADD COLUMN "stretchStartedAt" DATETIME;
