@@ -168,7 +168,13 @@ describe('classifyError and helpers', () => {
       classifyError(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))
         .type,
     ).toBe('connection');
-    expect(classifyError(new Error('socket hang up')).type).toBe('connection');
+    // Node's own, and undici's SocketError under fetch's 'terminated': classified by their codes.
+    expect(classifyError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).type).toBe('connection');
+    const cut = new TypeError('terminated', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    expect(classifyError(cut).type).toBe('connection');
+    expect(classifyError(new TypeError('terminated')).type).toBe('invalid_response');
+    const quiet = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(classifyError(new TypeError('terminated', { cause: quiet })).type).toBe('timeout');
     expect(classifyError(new SyntaxError('Unexpected end of JSON input')).type).toBe('invalid_response');
     expect(classifyError(new Error('x'), { aborted: true }).type).toBe('aborted');
     expect(classifyError(new Error('x'), { timedOut: true, timeoutMs: 5 })).toMatchObject({
