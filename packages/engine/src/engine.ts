@@ -366,7 +366,10 @@ export function createEngine(options: EngineOptions) {
         })
       ).id;
     }
-    const outcome = await llm.call(model, { messages: input.messages, timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    const outcome = await llm.call(model, {
+      messages: input.messages,
+      timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
     const trace = traceRecord(outcome, input.messages, { runId: null, itemId: null, attempt: 1 });
     await writer.write({
       traces: [trace],

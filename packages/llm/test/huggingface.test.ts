@@ -1,4 +1,4 @@
-import { type FakeServer, startFakeHuggingFace } from '@batchlight/testkit';
+import { type Behavior, type FakeServer, startFakeHuggingFace } from '@batchlight/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CallFailure, type CallResult, createLlmClient } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
@@ -71,7 +71,7 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
     });
   }
 
-  const faults: Array<[string, any, string, number | null]> = [
+  const faults: Array<[string, Behavior, string, number | null]> = [
     ['429', { fault: { kind: '429', retryAfterSeconds: 2 } }, 'rate_limited', 429],
     ['429ms', { fault: { kind: '429', retryAfterMs: 750 } }, 'rate_limited', 429],
     ['500', { fault: '500' }, 'server_error', 500],
@@ -123,8 +123,8 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
 
   it('the token never appears in an outcome even when the error body echoes it', async () => {
     const outs: unknown[] = [];
-    for (const fault of ['401', '500', '400']) {
-      hf.setBehavior({ fault: fault as any, echoAuthInError: true });
+    for (const fault of ['401', '500', '400'] as const) {
+      hf.setBehavior({ fault, echoAuthInError: true });
       for (const stream of [true, false])
         outs.push(await client.call(endpointModel('echo', { stream }), { messages: user('x') }));
     }

@@ -207,7 +207,7 @@ describe('openai adapter on its transport', () => {
     const viaGlobal = createLlmClient({ fetch: (i, o) => fetch(i, o) });
     const m = makeModel({ provider: 'openai', providerModel: 'x', baseUrl: 'http://127.0.0.1:1/v1' });
     for (const stream of [true, false]) {
-      const mm = makeModel({ ...m, params: { stream } } as any);
+      const mm = makeModel({ ...m, params: { stream } });
       const ours = (await client.call(mm, { messages: user('x') })) as CallFailure;
       const theirs = (await viaGlobal.call(mm, { messages: user('x') })) as CallFailure;
       expect(ours.error).toEqual(theirs.error);
@@ -234,7 +234,7 @@ describe('CallRequest.pace', () => {
   const GAP = 60;
 
   it.each([
-    ['openai on the pooled fetch', () => createLlmClient(), () => onFake('gpt-x')],
+    ['openai on its transport', () => createLlmClient(), () => onFake('gpt-x')],
     ['openai on a caller-given fetch', () => createLlmClient({ fetch: (i, o) => fetch(i, o) }), () => onFake('gpt-x')],
     [
       'simulated',
@@ -283,5 +283,38 @@ describe('CallRequest.pace', () => {
     expect(out.ok).toBe(false);
     expect((out as CallFailure).error.type).toBe('aborted');
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it.each([
+    ['the client', () => createLlmClient()],
+    ['the threaded client', () => createThreadedLlmClient()],
+  ])(
+    '%s: pace.signal stops a call waiting for its turn (sent: false, nothing sent) and leaves a sent one alone',
+    async (_name, mk) => {
+      const client = mk();
+      fake.setBehavior({ latencyMs: 300 });
+      const stop = new AbortController();
+      const pace = { key: `stop-${Math.random()}`, gapMs: 10_000, signal: stop.signal };
+      const first = client.call(onFake('gpt-x'), { messages: user('hi'), pace });
+      const second = client.call(onFake('gpt-x'), { messages: user('hi'), pace });
+      await until(() => fake.requests.length === 1);
+      stop.abort(new Error('draining'));
+      const [a, b] = await Promise.all([first, second]);
+      if ('close' in client) await (client as { close(): Promise<void> }).close();
+      expect(a.ok).toBe(true); // already sent: it went on to its answer
+      expect(b.ok).toBe(false);
+      expect([(b as CallFailure).error.type, (b as CallFailure).sent]).toEqual(['aborted', false]);
+      expect(fake.requests).toHaveLength(1);
+    },
+  );
+
+  it("a queue of calls waits for its turns outside the calls' timeout", async () => {
+    const client = createLlmClient();
+    const pace = { key: `queue-${Math.random()}`, gapMs: 1_500 };
+    // Three answers at once, given 1.2 s each; the last waits two gaps (3 s) for its turn.
+    const outs = await Promise.all(
+      [0, 1, 2].map(() => client.call(onFake('gpt-x'), { messages: user('hi'), pace, timeoutMs: 1_200 })),
+    );
+    expect(outs.map((o) => (o.ok ? 'ok' : o.error.type))).toEqual(['ok', 'ok', 'ok']);
   });
 });

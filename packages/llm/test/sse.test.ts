@@ -28,7 +28,8 @@ function cutAt(text: string | Uint8Array, offsets: number[]): Uint8Array[] {
 async function events(parts: Uint8Array[]): Promise<SSEvent[]> {
   const reader = new SSEReader();
   const out: SSEvent[] = [];
-  const plain = (es: Array<{ event?: string; data: string }>) => es.map((e) => ({ event: e.event ?? null, data: e.data }));
+  const plain = (es: Array<{ event?: string; data: string }>) =>
+    es.map((e) => ({ event: e.event ?? null, data: e.data }));
   for await (const chunk of chunked(parts)) out.push(...plain(reader.push(chunk)));
   return [...out, ...plain(reader.end())];
 }
@@ -139,7 +140,8 @@ describe('SSEReader', () => {
       const parts = cutAt(bytes, cuts);
       // Where the two differ by design (an event with no data line; an empty event name, which
       // the SDK keeps as '' and the parser drops), neither carries anything a stream uses.
-      const withData = (es: SSEvent[]) => es.filter((e) => e.data !== '').map((e) => ({ ...e, event: e.event || null }));
+      const withData = (es: SSEvent[]) =>
+        es.filter((e) => e.data !== '').map((e) => ({ ...e, event: e.event || null }));
       expect(withData(await events(parts)), JSON.stringify({ text, cuts })).toEqual(withData(await sdkEvents(parts)));
     }
   });

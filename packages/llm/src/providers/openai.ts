@@ -75,7 +75,9 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch; transport: Tra
     if (!hookInFetch) await call.beforeSend();
 
     if (params.stream === false) {
-      const { data, response } = await client.chat.completions.create({ ...body, stream: false }, reqOpts).withResponse();
+      const { data, response } = await client.chat.completions
+        .create({ ...body, stream: false }, reqOpts)
+        .withResponse();
       // As the provider sent it, whatever the SDK's types promise.
       const d = data as unknown as CompletionLike | null;
       if (!d || typeof d !== 'object' || !Array.isArray(d.choices) || d.choices.length === 0) {

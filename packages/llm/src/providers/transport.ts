@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
+import { Agent, Dispatcher, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
 
 /** What a call asks of the transport around the moment its request goes out. */
 export interface SendHooks {
@@ -6,6 +6,8 @@ export interface SendHooks {
   beforeSend(): Promise<void>;
   /** Called once the request has been handed to its connection. */
   sent(): void;
+  /** The request's own signal: aborted during the wait, the request is never handed over. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -30,24 +32,48 @@ export function createTransport(): Transport {
   return {
     fetch: undiciFetch as unknown as typeof fetch,
     init(hooks) {
-      // An interceptor sees the request once fetch has built it. On a pooled socket that is free,
-      // undici writes a buffered request within dispatch(), so `sent` comes after the write.
-      const paced: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-        hooks.beforeSend().then(
-          () => {
-            dispatch(opts, handler);
-            hooks.sent();
-          },
-          // Only an abort stops the wait, and fetch has rejected with its reason already.
-          (err: unknown) => handler.onResponseError?.(null as never, err as Error),
-        );
-        return true;
-      };
-      // Two copies of undici's types (Node's and the package's) do not unify; the object is undici's.
       // Redirects are not followed: a provider's 3xx is an answer we do not understand, and a
       // key must not travel to wherever it points.
-      const init: UndiciRequestInit = { dispatcher: agent.compose(paced), redirect: 'manual' };
+      const init: UndiciRequestInit = { dispatcher: new PacedDispatcher(agent, hooks), redirect: 'manual' };
+      // Two copies of undici's types (Node's and the package's) do not unify; the object is undici's.
       return init as unknown as RequestInit;
     },
   };
+}
+
+/**
+ * One request's dispatcher: it sees the request once fetch has built it, waits for `beforeSend`,
+ * then hands it to the pool. On a pooled socket that is free, undici writes a buffered request
+ * within dispatch(), so `sent` comes after the write. A subclass rather than `agent.compose()`:
+ * an interceptor wraps the response handler twice more, which every chunk of a stream pays for.
+ */
+class PacedDispatcher extends Dispatcher {
+  constructor(
+    private readonly pool: Dispatcher,
+    private readonly hooks: SendHooks,
+  ) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const { beforeSend, sent, signal } = this.hooks;
+    beforeSend().then(
+      () => {
+        if (signal?.aborted) return handler.onError?.(signal.reason);
+        this.pool.dispatch(options, handler);
+        sent();
+      },
+      // Only an abort stops the wait, and fetch has rejected with its reason already.
+      (err: unknown) => handler.onError?.(err as Error),
+    );
+    return true;
+  }
+
+  override close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  override destroy(): Promise<void> {
+    return Promise.resolve();
+  }
 }
