@@ -19,7 +19,7 @@ export interface AdapterCall {
    * is taken when it resolves. Idempotent: later calls resolve at once.
    */
   beforeSend(): Promise<void>;
-  /** Call once the request is written, where the adapter can tell (our pooled fetch can). */
+  /** Call once the request is handed to its connection, where the adapter can tell (the transport can). */
   sent(): void;
   /** Call when the first output token arrives (idempotent). */
   markFirstToken(): void;
