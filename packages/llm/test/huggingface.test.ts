@@ -2,6 +2,7 @@ import { type Behavior, type FakeServer, startFakeHuggingFace } from '@batchligh
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CallFailure, type CallResult, createLlmClient } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
+import { until } from './server.js';
 
 const TOKEN = 'hf_plantedSecretToken0123456789';
 let hf: FakeServer;
@@ -109,14 +110,14 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
 
   it('timeout and abort', async () => {
     hf.setBehavior({ fault: 'hang' });
-    const t = (await client.call(endpointModel('hang'), { messages: user('x'), timeoutMs: 100 })) as CallFailure;
+    // Long enough for the request to reach the fake on a loaded machine: the test counts it there.
+    const t = (await client.call(endpointModel('hang'), { messages: user('x'), timeoutMs: 1_000 })) as CallFailure;
     expect(t.error.type).toBe('timeout');
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const a = (await client.call(endpointModel('hang', { stream: false }), {
-      messages: user('x'),
-      signal: ac.signal,
-    })) as CallFailure;
+    const pending = client.call(endpointModel('hang', { stream: false }), { messages: user('x'), signal: ac.signal });
+    await until(() => hf.countsByModel().hang === 2, 30_000);
+    ac.abort();
+    const a = (await pending) as CallFailure;
     expect(a.error.type).toBe('aborted');
     expect(hf.countsByModel()).toEqual({ hang: 2 });
   });
