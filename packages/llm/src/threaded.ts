@@ -65,10 +65,9 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
   const post = (m: ToWorker) => worker?.postMessage(m);
 
   const start = (): Worker => {
-    // The worker's young generation is bounded at 32 MB (V8 sizes it by the machine's memory):
-    // the server's peak RSS for 10,000 prompts is 268-272 MB with it. 16 MB saved ~10 MB more, but
-    // each call's state then outlived the generation and was promoted: B2 ran at 765-784 prompts/s
-    // instead of 997-1,092 (24 MB: 762-893).
+    // The worker's young generation is bounded at 32 MB: V8 sizes it by the machine's memory, which
+    // costs the server's memory target. Smaller, each call's state outlives the generation and is
+    // promoted, which costs throughput (docs/performance.md).
     const w = new Worker(new URL('./worker.js', import.meta.url), {
       env: SHARE_ENV,
       resourceLimits: { maxYoungGenerationSizeMb: 32 },

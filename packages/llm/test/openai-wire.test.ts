@@ -297,7 +297,7 @@ describe('CallRequest.pace', () => {
       const pace = { key: `stop-${Math.random()}`, gapMs: 10_000, signal: stop.signal };
       const first = client.call(onFake('gpt-x'), { messages: user('hi'), pace });
       const second = client.call(onFake('gpt-x'), { messages: user('hi'), pace });
-      await until(() => fake.requests.length === 1);
+      await until(() => fake.requests.length === 1, 30_000); // a new worker starts slowly on a loaded machine
       stop.abort(new Error('draining'));
       const [a, b] = await Promise.all([first, second]);
       if ('close' in client) await (client as { close(): Promise<void> }).close();

@@ -193,8 +193,8 @@ describe('fake OpenAI over HTTP', () => {
   });
 
   it('counts latency from the request’s arrival: a body that comes late does not add to it', async () => {
-    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 400 } });
-    // Headers first, the body 300 ms later; answered 400 ms after arrival, not after the body.
+    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 700 } });
+    // Headers first, the body 600 ms later; answered 700 ms after arrival, not after the body.
     const slowUpload = (stream: boolean) =>
       new Promise<number>((resolve, reject) => {
         const b = body('late', { stream });
@@ -209,14 +209,14 @@ describe('fake OpenAI over HTTP', () => {
         );
         req.on('error', reject);
         req.flushHeaders();
-        setTimeout(() => req.end(b), 300);
+        setTimeout(() => req.end(b), 600);
       });
     for (const stream of [false, true]) {
       const took = await slowUpload(stream);
-      expect(took).toBeGreaterThanOrEqual(399); // never early (counted from before the request)
-      // From arrival: about 400 ms; from the body's end it would be 700 ms or more. The bound
-      // between leaves a loaded machine 250 ms of lateness.
-      expect(took).toBeLessThan(650);
+      expect(took).toBeGreaterThanOrEqual(699); // never early (counted from before the request)
+      // From arrival: about 700 ms; from the body's end it would be 1,300 ms or more. The bound
+      // between leaves a loaded machine 550 ms of lateness.
+      expect(took).toBeLessThan(1_250);
     }
     await f3.close();
   });
