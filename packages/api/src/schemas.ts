@@ -1,8 +1,10 @@
 // Input schemas of the API: the product's limits, defaults, statuses and provider names, which the
 // CLI and the monitor import from here (`@batchlight/api/schemas`) instead of restating them. The
-// monitor loads this in the browser: zod and the engine's status lists only, no Node built-ins.
+// monitor loads this in the browser: zod, the engine's status lists and the LLM package's defaults
+// only, no Node built-ins.
 import { ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
 import { isRowField, MATRIX_SORT_FIELDS } from '@batchlight/engine/matrix-fields';
+import { DEFAULT_TIMEOUT_MS } from '@batchlight/llm/defaults';
 import { z } from 'zod';
 
 export const id = z.string().min(1, 'required').max(100);
@@ -86,7 +88,13 @@ export const modelFields = z.object({
 });
 
 /** A run's settings when a client leaves them out (the CLI's options, the monitor's form). */
-export const RUN_DEFAULTS = { concurrency: 4, delayMs: 0, repeats: 1, maxRetries: 3, timeoutMs: 60_000 } as const;
+export const RUN_DEFAULTS = {
+  concurrency: 4,
+  delayMs: 0,
+  repeats: 1,
+  maxRetries: 3,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+} as const;
 
 const wholeBetween = (min: number, max: number) =>
   z.number().int().min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`);

@@ -3,7 +3,7 @@
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
 import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
-import { CallPolicy, createThreadedLlmClient } from '@batchlight/llm';
+import { CallPolicy, createThreadedLlmClient, DEFAULT_TIMEOUT_MS } from '@batchlight/llm';
 import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
@@ -248,7 +248,7 @@ export function createEngine(options: EngineOptions) {
             promptLimit: input.promptLimit ?? null,
             repeats,
             maxRetries: input.maxRetries ?? 3,
-            timeoutMs: input.timeoutMs ?? 60_000,
+            timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
             totalItems,
             ...(scorers ? { scorers: scorers as Prisma.InputJsonValue } : {}),
           },
@@ -432,7 +432,10 @@ export function createEngine(options: EngineOptions) {
         })
       ).id;
     }
-    const outcome = await llm.call(model, { messages: input.messages, timeoutMs: input.timeoutMs ?? 60_000 });
+    const outcome = await llm.call(model, {
+      messages: input.messages,
+      timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
     const trace = traceRecord(outcome, input.messages, { runId: null, itemId: null, attempt: 1 });
     await writer.write({
       traces: [trace],

@@ -7,7 +7,7 @@ import { CallGate } from '../src/run/gate.js';
 
 describe('CallGate', () => {
   it('never lets more than `concurrency` calls run at once', async () => {
-    const gate = new CallGate(3, 0);
+    const gate = new CallGate(3);
     const signal = new AbortController().signal;
     setMaxListeners(0, signal);
     let inFlight = 0;
@@ -26,30 +26,8 @@ describe('CallGate', () => {
     expect(gate.inFlight).toBe(0);
   });
 
-  it('spaces call starts at least delayMs apart', async () => {
-    const gate = new CallGate(10, 15);
-    const signal = new AbortController().signal;
-    const starts: number[] = [];
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const release = await gate.acquire(signal);
-        await gate.spaceStart(signal);
-        starts.push(performance.now());
-        release();
-      }),
-    );
-    // The gate's moments are ≥ 15.5 ms apart. A caller reads the clock after its await, which a
-    // loaded machine delays by more for one caller than the next: a gap between two readings can
-    // show less than the gap. Counted from a moment before the first (t0), the k-th caller cannot
-    // read less than k gaps; unspaced, it would read about zero. The gap on the wire is the LLM
-    // client's to keep exactly (packages/llm: Pacer.sent, pooled fetch).
-    starts.sort((a, b) => a - b);
-    for (const [k, s] of starts.entries()) expect(s - t0, `caller ${k}`).toBeGreaterThanOrEqual(k * 15);
-  });
-
   it('rejects waiting callers when the signal aborts, and keeps its slot count right', async () => {
-    const gate = new CallGate(1, 0);
+    const gate = new CallGate(1);
     const ac = new AbortController();
     const held = await gate.acquire(ac.signal);
     const waiting = gate.acquire(ac.signal);

@@ -1,5 +1,6 @@
 import { attributionOf } from './attribution.js';
 import { computeCost } from './cost.js';
+import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import type { HeadersLike } from './errors.js';
 import { classifyError, TruncatedStreamError } from './errors.js';
 import { resolveApiKey } from './model.js';
@@ -9,6 +10,7 @@ import { createHuggingFaceAdapter } from './providers/huggingface.js';
 import { createOpenAIAdapter } from './providers/openai.js';
 import type { Adapter } from './providers/shared.js';
 import { createSimulatedAdapter } from './providers/simulated.js';
+import { createTransport } from './providers/transport.js';
 import { scrubberFor } from './scrub.js';
 import type {
   CallFailure,
@@ -22,13 +24,12 @@ import type {
 } from './types.js';
 import { DEFAULT_LLM_LIMITS } from './types.js';
 
-export const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_NAME_CHARS = 300;
 
 export interface LlmClientOptions {
   /**
-   * fetch used by the provider SDKs (tests, proxies). Default: OpenAI uses a pooled node:http
-   * fetch owned by this client (providers/pooled-fetch.ts), Hugging Face the global fetch.
+   * fetch used by the provider SDKs (tests, proxies). Default: undici's fetch on a keep-alive
+   * pool owned by this client (providers/transport.ts).
    */
   fetch?: typeof fetch;
   /** Which key variables and hosts a call may use (default: the default key variables, any host). */
@@ -45,12 +46,14 @@ export interface LlmClientOptions {
 export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
   const limits = options.limits ?? DEFAULT_LLM_LIMITS;
   const policy = new CallPolicy(options.policy);
+  const transport = createTransport();
   const adapters: Record<Provider, Adapter> = {
-    openai: createOpenAIAdapter(options),
-    huggingface: createHuggingFaceAdapter(options),
+    openai: createOpenAIAdapter({ fetch: options.fetch, transport }),
+    huggingface: createHuggingFaceAdapter({ fetch: options.fetch, transport }),
     simulated: createSimulatedAdapter(limits.simulation),
   };
 
+  // The one place a run's delayMs is kept (CallRequest.pace).
   const pacer = new Pacer();
 
   async function call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome> {
@@ -99,17 +102,25 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     const ctl = new AbortController();
     let abortedByCaller = false;
     let timedOut = false;
+    let stoppedBeforeTurn = false;
     const onCallerAbort = () => {
       if (!timedOut) abortedByCaller = true;
       ctl.abort(callerSignal?.reason);
     };
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    const timer = setTimeout(() => {
+    const paceSignal = request.pace?.signal;
+    const onPaceStop = () => {
+      if (timedOut || abortedByCaller) return;
+      stoppedBeforeTurn = true;
+      ctl.abort(paceSignal?.reason);
+    };
+    const onTimeout = () => {
       if (!abortedByCaller) timedOut = true;
       const e = new Error(`timed out after ${timeoutMs} ms`);
       e.name = 'TimeoutError';
       ctl.abort(e);
-    }, timeoutMs);
+    };
+    let timer = setTimeout(onTimeout, timeoutMs);
 
     let firstTokenAt: Date | null = null;
     let lastResponse: { status: number; headers: HeadersLike } | null = null;
@@ -127,10 +138,22 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     };
     const beforeSend = () =>
       (sending ??= (async () => {
-        if (request.pace) await pacer.next(request.pace.key, request.pace.gapMs, ctl.signal);
+        const pace = request.pace;
+        if (pace && pace.gapMs > 0) {
+          // A queue of calls waits here, a gap each: not on the call's time, and not past a stop.
+          clearTimeout(timer);
+          paceSignal?.addEventListener('abort', onPaceStop, { once: true });
+          if (paceSignal?.aborted) onPaceStop();
+          try {
+            await pacer.next(pace.key, pace.gapMs, ctl.signal);
+          } finally {
+            paceSignal?.removeEventListener('abort', onPaceStop);
+          }
+          timer = setTimeout(onTimeout, timeoutMs);
+        }
         startedAt = new Date();
-        // The start as recorded: the next one is at least the gap later (and later still once a
-        // write that comes after this is done, where the adapter reports it).
+        // The start as recorded: the next one is at least the gap later (and later still once
+        // the request is handed to its connection, where the adapter reports it).
         sent();
       })());
     try {
@@ -184,6 +207,10 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         ttftMs: ft ? ft.getTime() - startedAt.getTime() : null,
       };
     } catch (err) {
+      if (stoppedBeforeTurn) {
+        const error = { type: 'aborted' as const, message: 'stopped before its turn; nothing was sent' };
+        return { ...fail(new Date(), null, { ...error, httpStatus: null, retryAfterMs: null }), sent: false };
+      }
       return fail(
         startedAt,
         firstTokenAt,

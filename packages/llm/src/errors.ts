@@ -95,6 +95,11 @@ export function typeForStatus(status: number): ErrorType {
   return 'invalid_response';
 }
 
+/**
+ * Error codes of a connection that failed or broke: Node's socket errors, and undici's (the
+ * `code` of its public error classes: `SocketError` is a socket closed under a request, the cause
+ * of fetch's `TypeError('terminated')` when a body is cut off).
+ */
 const CONNECTION_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -109,22 +114,40 @@ const CONNECTION_CODES = new Set([
   'UND_ERR_CLOSED',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-const CONNECTION_TEXT =
-  /fetch failed|socket hang up|other side closed|terminated|ECONNRESET|ECONNREFUSED|network|connection error/i;
+/** undici's own timeouts (`HeadersTimeoutError`, `BodyTimeoutError`): the provider went quiet. */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-function causeChain(err: unknown): any[] {
-  const out: any[] = [];
-  let e: any = err;
+/** What classifyError reads of a thrown value, whoever threw it. */
+interface Thrown {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  /** An AggregateError's (a connection tried on several addresses). */
+  errors?: unknown;
+  status?: unknown;
+  httpResponse?: { status?: unknown } | null;
+  headers?: unknown;
+}
+
+function asThrown(v: unknown): Thrown | null {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') ? (v as Thrown) : null;
+}
+
+/** The error and its causes (and the first error of an AggregateError), a few deep. */
+function causeChain(err: unknown): Thrown[] {
+  const out: Thrown[] = [];
+  let e = asThrown(err);
   for (let i = 0; e && i < 6; i++) {
     out.push(e);
-    e = e.cause;
+    e = asThrown(e.cause) ?? (Array.isArray(e.errors) ? asThrown(e.errors[0]) : null);
   }
   return out;
 }
 
-function statusOf(err: any): number | null {
-  if (typeof err?.status === 'number') return err.status;
-  if (typeof err?.httpResponse?.status === 'number') return err.httpResponse.status;
+function statusOf(e: Thrown | null): number | null {
+  if (typeof e?.status === 'number') return e.status;
+  if (typeof e?.httpResponse?.status === 'number') return e.httpResponse.status;
   return null;
 }
 
@@ -134,7 +157,7 @@ function statusOf(err: any): number | null {
  * object, header or request is ever kept.
  */
 export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallError {
-  const e = err as any;
+  const e = asThrown(err);
   const raw = typeof e?.message === 'string' && e.message ? e.message : String(err);
   const make = (
     type: ErrorType,
@@ -153,30 +176,27 @@ export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallErro
   if (err instanceof TruncatedStreamError) return make('truncated', raw);
 
   let status = statusOf(e);
-  let headers: HeadersLike = e?.headers ?? null;
+  let headers = (e?.headers ?? null) as HeadersLike;
   if (status == null && ctx.response && (ctx.response.status < 200 || ctx.response.status >= 300)) {
     status = ctx.response.status;
   }
   if (ctx.response && (!headers || typeof headers !== 'object')) headers = ctx.response.headers;
   if (status != null && status > 0) {
-    if (status >= 200 && status < 300) return make('invalid_response', raw, status);
     const type = typeForStatus(status);
     const retryAfterMs = type === 'rate_limited' || status === 503 ? parseRetryAfter(headers) : null;
     return make(type, raw, status, retryAfterMs);
   }
 
   const chain = causeChain(e);
-  const names = chain.map((c) => String(c?.name ?? c?.constructor?.name ?? ''));
+  // A class's name where its instances keep Error's (the openai SDK's errors say 'Error').
+  const names = chain.flatMap((c) => [String(c.name ?? ''), c.constructor?.name ?? '']);
+  const codes = chain.map((c) => c.code);
   if (names.includes('APIUserAbortError') || names.includes('AbortError')) return make('aborted', raw);
   if (names.includes('APIConnectionTimeoutError') || names.includes('TimeoutError')) return make('timeout', raw);
+  if (codes.some((c) => typeof c === 'string' && TIMEOUT_CODES.has(c))) return make('timeout', raw);
   if (names.includes('InvalidResponseError') || names.includes('SyntaxError')) return make('invalid_response', raw);
-  for (const c of chain) {
-    if (typeof c?.code === 'string' && CONNECTION_CODES.has(c.code)) return make('connection', raw);
-  }
+  if (codes.some((c) => typeof c === 'string' && CONNECTION_CODES.has(c))) return make('connection', raw);
   if (names.includes('APIConnectionError')) return make('connection', raw);
-  if (chain.some((c) => typeof c?.message === 'string' && CONNECTION_TEXT.test(c.message)))
-    return make('connection', raw);
-  if (/JSON|parse|Unexpected token|Unexpected end/i.test(raw)) return make('invalid_response', raw);
-  // An error with no HTTP status and no network cause: we cannot understand what came back.
+  // No HTTP status and no network cause: we cannot understand what came back.
   return make('invalid_response', raw);
 }

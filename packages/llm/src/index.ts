@@ -1,7 +1,8 @@
 export { attributionOf } from './attribution.js';
 export type { LlmClientOptions } from './client.js';
-export { createLlmClient, DEFAULT_TIMEOUT_MS } from './client.js';
+export { createLlmClient } from './client.js';
 export { computeCost } from './cost.js';
+export { DEFAULT_TIMEOUT_MS } from './defaults.js';
 export type { ClassifyContext } from './errors.js';
 export {
   classifyError,
@@ -12,7 +13,6 @@ export {
   typeForStatus,
 } from './errors.js';
 export { freezeModel, resolveApiKey } from './model.js';
-export { Pacer } from './pacer.js';
 export {
   CallPolicy,
   type CallPolicySpec,

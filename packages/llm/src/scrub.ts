@@ -124,7 +124,10 @@ export class SecretScrubber {
       if (seen && this.hashes.has(h) && this.pieces.has(text.slice(i, i + SECRET_PIECE))) {
         if (runStart >= 0 && i <= runEnd) runEnd = i + SECRET_PIECE;
         else {
-          if (runStart >= 0) (result += text.slice(copied, runStart) + SCRUBBED), (copied = runEnd);
+          if (runStart >= 0) {
+            result += text.slice(copied, runStart) + SCRUBBED;
+            copied = runEnd;
+          }
           runStart = i;
           runEnd = i + SECRET_PIECE;
         }
@@ -146,7 +149,8 @@ export function scrubberFor(secret: string | undefined): SecretScrubber {
   let s = cache.get(secret);
   if (!s) {
     if (cache.size >= 32) cache.delete(cache.keys().next().value!);
-    cache.set(secret, (s = new SecretScrubber(secret)));
+    s = new SecretScrubber(secret);
+    cache.set(secret, s);
   }
   return s;
 }

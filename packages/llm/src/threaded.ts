@@ -7,7 +7,7 @@
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { LlmClientOptions } from './client.js';
 import type { CallFailure, CallOutcome, CallRequest, LlmClient, ResolvedModel } from './types.js';
-import type { FromWorker, ToWorker, WireModel } from './worker.js';
+import type { FromWorker, ToWorker } from './worker.js';
 
 export interface ThreadedLlmClient extends LlmClient {
   /** Stops the worker; calls still in flight fail as aborted. */
@@ -19,10 +19,11 @@ interface Pending {
   request: CallRequest;
   resolve: (o: CallOutcome) => void;
   onAbort?: () => void;
+  onPaceStop?: () => void;
 }
 
 /** The model as it crosses to the worker: a stored key is non-enumerable, so it is copied by hand. */
-function wire(model: ResolvedModel): WireModel {
+function wire(model: ResolvedModel): ResolvedModel {
   const c = model.credential;
   return { ...model, credential: c.kind === 'secret' ? { kind: 'secret', value: c.value } : { ...c } };
 }
@@ -57,16 +58,16 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
     if (!p) return;
     pending.delete(id);
     if (p.onAbort) p.request.signal?.removeEventListener('abort', p.onAbort);
+    if (p.onPaceStop) p.request.pace?.signal?.removeEventListener('abort', p.onPaceStop);
     if (pending.size === 0) worker?.unref(); // an idle client never keeps the process alive
     p.resolve(outcome);
   };
   const post = (m: ToWorker) => worker?.postMessage(m);
 
   const start = (): Worker => {
-    // The worker's young generation is bounded at 32 MB (V8 sizes it by the machine's memory):
-    // the server's peak RSS for 10,000 prompts is 268-272 MB with it. 16 MB saved ~10 MB more, but
-    // each call's state then outlived the generation and was promoted: B2 ran at 765-784 prompts/s
-    // instead of 997-1,092 (24 MB: 762-893).
+    // The worker's young generation is bounded at 32 MB: V8 sizes it by the machine's memory, which
+    // costs the server's memory target. Smaller, each call's state outlives the generation and is
+    // promoted, which costs throughput (docs/performance.md).
     const w = new Worker(new URL('./worker.js', import.meta.url), {
       env: SHARE_ENV,
       resourceLimits: { maxYoungGenerationSizeMb: 32 },
@@ -97,15 +98,16 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
         if (closed) return settle(id, failure(p, 'LLM client closed'));
         worker ??= start();
         worker.ref();
-        const { signal } = request;
+        const { signal, pace } = request;
+        const why = (s: AbortSignal) => (s.reason instanceof Error ? s.reason.message : String(s.reason));
         if (signal) {
-          p.onAbort = () =>
-            post({
-              t: 'abort',
-              id,
-              message: signal.reason instanceof Error ? signal.reason.message : String(signal.reason),
-            });
+          p.onAbort = () => post({ t: 'abort', id, message: why(signal) });
           signal.addEventListener('abort', p.onAbort, { once: true });
+        }
+        const paceSignal = pace?.signal;
+        if (paceSignal) {
+          p.onPaceStop = () => post({ t: 'stopPace', id, message: why(paceSignal) });
+          paceSignal.addEventListener('abort', p.onPaceStop, { once: true });
         }
         post({
           t: 'call',
@@ -116,7 +118,7 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
             params: request.params,
             timeoutMs: request.timeoutMs,
             attempt: request.attempt,
-            pace: request.pace,
+            ...(pace ? { pace: { key: pace.key, gapMs: pace.gapMs, stopped: paceSignal?.aborted ?? false } } : {}),
             aborted: signal?.aborted ?? false,
             hasFirstToken: !!request.onFirstToken,
           },

@@ -76,11 +76,13 @@ export interface CallRequest {
    */
   attempt?: number;
   /**
-   * Calls with the same `key` are written to the provider at least `gapMs` apart, kept the
-   * moment before the request is written to its socket (the SDK has built it by then); the call's
-   * `startedAt` and latency count from that moment. The engine passes a run's `delayMs` here.
+   * Calls with the same `key` are sent at least `gapMs` apart: each waits for its turn the moment
+   * before its request is handed to its connection (the SDK has built it by then), and the next gap
+   * counts from the hand-over. The call's timeout, `startedAt` and latency count from its turn.
+   * `signal` stops a call still waiting for its turn (then it fails as `aborted` with
+   * `sent: false`) and leaves one already sent alone. The engine passes a run's `delayMs` here.
    */
-  pace?: { key: string; gapMs: number };
+  pace?: { key: string; gapMs: number; signal?: AbortSignal };
 }
 
 export type Attribution = 'match' | 'alias' | 'mismatch' | 'unknown';
@@ -146,6 +148,8 @@ export interface CallFailure extends CallTiming {
   requestedModel: string;
   /** What arrived before the failure: a truncated stream's partial answer (absent otherwise). */
   output?: string | null;
+  /** False when the request never went out: `pace.signal` stopped it before its turn. */
+  sent?: false;
   error: {
     type: ErrorType;
     message: string;

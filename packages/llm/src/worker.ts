@@ -4,18 +4,19 @@ import { createLlmClient, type LlmClientOptions } from './client.js';
 import { freezeModel } from './model.js';
 import type { CallOutcome, CallRequest, ResolvedModel } from './types.js';
 
-export type WireModel = ResolvedModel;
 export type ToWorker =
   | {
       t: 'call';
       id: number;
-      model: WireModel;
-      request: Pick<CallRequest, 'messages' | 'params' | 'timeoutMs' | 'attempt' | 'pace'> & {
+      model: ResolvedModel;
+      request: Pick<CallRequest, 'messages' | 'params' | 'timeoutMs' | 'attempt'> & {
+        /** CallRequest.pace without its signal, which a `stopPace` message stands for. */
+        pace?: { key: string; gapMs: number; stopped: boolean };
         aborted: boolean;
         hasFirstToken: boolean;
       };
     }
-  | { t: 'abort'; id: number; message: string };
+  | { t: 'abort' | 'stopPace'; id: number; message: string };
 export type FromWorker =
   | { t: 'done'; id: number; outcome: Omit<CallOutcome, 'model'> }
   | { t: 'firstToken'; id: number; at: number };
@@ -23,21 +24,23 @@ export type FromWorker =
 if (parentPort) {
   const port = parentPort;
   const client = createLlmClient(workerData as Pick<LlmClientOptions, 'policy' | 'limits'>);
-  const aborts = new Map<number, AbortController>();
+  const aborts = new Map<number, { call: AbortController; pace: AbortController }>();
   port.on('message', (m: ToWorker) => {
-    if (m.t === 'abort') aborts.get(m.id)?.abort(new Error(m.message));
-    else void run(m);
+    if (m.t === 'call') void run(m);
+    else aborts.get(m.id)?.[m.t === 'abort' ? 'call' : 'pace'].abort(new Error(m.message));
   });
 
   async function run(m: Extract<ToWorker, { t: 'call' }>) {
-    const ac = new AbortController();
+    const ac = { call: new AbortController(), pace: new AbortController() };
     aborts.set(m.id, ac);
-    if (m.request.aborted) ac.abort(new Error('aborted'));
-    const { hasFirstToken, aborted: _, ...rest } = m.request;
+    if (m.request.aborted) ac.call.abort(new Error('aborted'));
+    const { hasFirstToken, aborted: _, pace, ...rest } = m.request;
+    if (pace?.stopped) ac.pace.abort(new Error('stopped'));
     try {
       const outcome = await client.call(freezeModel(m.model), {
         ...rest,
-        signal: ac.signal,
+        signal: ac.call.signal,
+        ...(pace ? { pace: { key: pace.key, gapMs: pace.gapMs, signal: ac.pace.signal } } : {}),
         ...(hasFirstToken
           ? {
               onFirstToken: (at: Date) =>

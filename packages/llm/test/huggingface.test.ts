@@ -1,7 +1,8 @@
-import { type FakeServer, startFakeHuggingFace } from '@batchlight/testkit';
+import { type Behavior, type FakeServer, startFakeHuggingFace } from '@batchlight/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CallFailure, type CallResult, createLlmClient } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
+import { until } from './server.js';
 
 const TOKEN = 'hf_plantedSecretToken0123456789';
 let hf: FakeServer;
@@ -71,7 +72,7 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
     });
   }
 
-  const faults: Array<[string, any, string, number | null]> = [
+  const faults: Array<[string, Behavior, string, number | null]> = [
     ['429', { fault: { kind: '429', retryAfterSeconds: 2 } }, 'rate_limited', 429],
     ['429ms', { fault: { kind: '429', retryAfterMs: 750 } }, 'rate_limited', 429],
     ['500', { fault: '500' }, 'server_error', 500],
@@ -109,22 +110,22 @@ describe('huggingface provider, dedicated endpoint (endpointUrl)', () => {
 
   it('timeout and abort', async () => {
     hf.setBehavior({ fault: 'hang' });
-    const t = (await client.call(endpointModel('hang'), { messages: user('x'), timeoutMs: 100 })) as CallFailure;
+    // Long enough for the request to reach the fake on a loaded machine: the test counts it there.
+    const t = (await client.call(endpointModel('hang'), { messages: user('x'), timeoutMs: 1_000 })) as CallFailure;
     expect(t.error.type).toBe('timeout');
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const a = (await client.call(endpointModel('hang', { stream: false }), {
-      messages: user('x'),
-      signal: ac.signal,
-    })) as CallFailure;
+    const pending = client.call(endpointModel('hang', { stream: false }), { messages: user('x'), signal: ac.signal });
+    await until(() => hf.countsByModel().hang === 2, 30_000);
+    ac.abort();
+    const a = (await pending) as CallFailure;
     expect(a.error.type).toBe('aborted');
     expect(hf.countsByModel()).toEqual({ hang: 2 });
   });
 
   it('the token never appears in an outcome even when the error body echoes it', async () => {
     const outs: unknown[] = [];
-    for (const fault of ['401', '500', '400']) {
-      hf.setBehavior({ fault: fault as any, echoAuthInError: true });
+    for (const fault of ['401', '500', '400'] as const) {
+      hf.setBehavior({ fault, echoAuthInError: true });
       for (const stream of [true, false])
         outs.push(await client.call(endpointModel('echo', { stream }), { messages: user('x') }));
     }

@@ -1,4 +1,4 @@
-import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { type Behavior, type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CallFailure, type CallResult, createLlmClient } from '../src/index.js';
 import { makeModel, user } from './helpers.js';
@@ -52,7 +52,7 @@ describe('openai provider against the fake', () => {
         cachedInputTokens: 400,
         reasoningTokens: 120,
       });
-      expect((r.usage.raw as any).prompt_tokens).toBe(1000);
+      expect((r.usage.raw as { prompt_tokens: number }).prompt_tokens).toBe(1000);
       // 600 uncached * $1 + 400 cached * $0.5 + 500 out * $2, per million
       expect(r.cost.source).toBe('pricing');
       expect(r.cost.usd).toBeCloseTo((600 * 1 + 400 * 0.5 + 500 * 2) / 1e6, 12);
@@ -95,7 +95,7 @@ describe('openai provider against the fake', () => {
     expect(b.attribution).toBe('mismatch');
   });
 
-  const faults: Array<[string, any, string, number | null]> = [
+  const faults: Array<[string, Behavior, string, number | null]> = [
     ['429 retry-after seconds', { fault: { kind: '429', retryAfterSeconds: 3 } }, 'rate_limited', 429],
     ['429 retry-after-ms', { fault: { kind: '429', retryAfterMs: 1234, retryAfterSeconds: 9 } }, 'rate_limited', 429],
     ['500', { fault: '500' }, 'server_error', 500],
@@ -184,11 +184,9 @@ describe('openai provider against the fake', () => {
     });
     const outcomes: unknown[] = [];
     for (const fault of ['401', '400', '500', { kind: '429', retryAfterMs: 5 }] as const) {
-      fake.setBehavior({ fault: fault as any, echoAuthInError: true });
+      fake.setBehavior({ fault, echoAuthInError: true });
       for (const stream of [true, false]) {
-        outcomes.push(
-          await client.call(makeModel({ ...envModel, params: { stream } } as any), { messages: user('x') }),
-        );
+        outcomes.push(await client.call(makeModel({ ...envModel, params: { stream } }), { messages: user('x') }));
         outcomes.push(await client.call(model('echo-secret', { stream }), { messages: user('x') }));
       }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer } from '../src/index.js';
+import { Pacer } from '../src/pacer.js';
 
 describe('Pacer', () => {
   it('spaces the moments of one key by the gap, in the order asked, and leaves other keys alone', async () => {

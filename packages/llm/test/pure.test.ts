@@ -168,7 +168,15 @@ describe('classifyError and helpers', () => {
       classifyError(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))
         .type,
     ).toBe('connection');
-    expect(classifyError(new Error('socket hang up')).type).toBe('connection');
+    // Node's own, and undici's SocketError under fetch's 'terminated': classified by their codes.
+    expect(classifyError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).type).toBe('connection');
+    const cut = new TypeError('terminated', {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
+    expect(classifyError(cut).type).toBe('connection');
+    expect(classifyError(new TypeError('terminated')).type).toBe('invalid_response');
+    const quiet = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(classifyError(new TypeError('terminated', { cause: quiet })).type).toBe('timeout');
     expect(classifyError(new SyntaxError('Unexpected end of JSON input')).type).toBe('invalid_response');
     expect(classifyError(new Error('x'), { aborted: true }).type).toBe('aborted');
     expect(classifyError(new Error('x'), { timedOut: true, timeoutMs: 5 })).toMatchObject({
@@ -210,7 +218,7 @@ describe('freezeModel and resolveApiKey', () => {
     for (const o of [f, f.params, f.pricing, f.credential, f.params.simulation, f.params.simulation!.latencyMs])
       expect(Object.isFrozen(o)).toBe(true);
     expect(() => {
-      (f as any).providerModel = 'other';
+      (f as { providerModel: string }).providerModel = 'other';
     }).toThrow();
     expect(resolveApiKey(f.credential)).toBe('sk-hidden-0000000');
     expect(JSON.stringify(f)).not.toContain('sk-hidden');

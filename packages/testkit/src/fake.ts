@@ -105,6 +105,14 @@ export interface Behavior {
 
 export type BehaviorSpec = Behavior | ((req: FakeRequest) => Behavior | undefined);
 
+/** A chat request body as any client may send it. */
+interface ChatBody {
+  model?: unknown;
+  messages?: Array<{ role?: unknown; content?: unknown } | null>;
+  stream?: unknown;
+  stream_options?: { include_usage?: unknown } | null;
+}
+
 export interface EchoKey {
   /**
    * Where: the response's `model`, its `usage` (a field, a nested string and a key), an error
@@ -346,9 +354,10 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     });
 
     const raw = await readBody(req);
-    let body: any;
+    let body: ChatBody | null;
     try {
-      body = JSON.parse(raw);
+      // Any JSON at all: the fields are checked as they are read.
+      body = JSON.parse(raw) as ChatBody | null;
     } catch {
       return json(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
     }
@@ -357,7 +366,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       routeMatch?.[1] ?? (flavor === 'huggingface' ? /^\/([^/]+)\/v1\/chat\/completions$/.exec(path)?.[1] : undefined);
     const model = typeof body?.model === 'string' && body.model ? body.model : (routeMatch?.[2] ?? '');
     const messages: FakeMessage[] = Array.isArray(body?.messages)
-      ? body.messages.map((m: any) => ({
+      ? body.messages.map((m) => ({
           role: String(m?.role ?? ''),
           content: typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? ''),
         }))

@@ -4,6 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPrompts, type FakeServer, startFakeHuggingFace, startFakeOpenAI } from '../src/index.js';
 
+/** What the tests read of the fake's answers and stats. */
+interface Answer {
+  object: string;
+  model: string;
+  choices: [{ message: { content: string } }];
+  usage: { prompt_tokens: number };
+}
+interface Stats {
+  total: number;
+  countsByModel: Record<string, number>;
+  starts?: number[];
+}
+
 const body = (model: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'What is two plus two?' }], ...extra });
 
@@ -36,8 +49,8 @@ describe('fake OpenAI over HTTP', () => {
 
   it('answers non-streaming with a deterministic chat.completion', async () => {
     fake.reset();
-    const r1 = (await (await post(`${fake.url}/v1/chat/completions`, body('m-a'))).json()) as any;
-    const r2 = (await (await post(`${fake.url}/v1/chat/completions`, body('m-a'))).json()) as any;
+    const r1 = (await (await post(`${fake.url}/v1/chat/completions`, body('m-a'))).json()) as Answer;
+    const r2 = (await (await post(`${fake.url}/v1/chat/completions`, body('m-a'))).json()) as Answer;
     expect(r1.object).toBe('chat.completion');
     expect(r1.model).toBe('m-a');
     expect(r1.choices[0].message.content).toBe(r2.choices[0].message.content);
@@ -145,7 +158,9 @@ describe('fake OpenAI over HTTP', () => {
     fake.setBehavior({ gate: (req) => new Promise<void>((r) => (release[req.model] = r)) });
     const order: string[] = [];
     const ps = ['g1', 'g2', 'g3'].map((m) =>
-      post(`${fake.url}/v1/chat/completions`, body(m)).then(async (r) => order.push(((await r.json()) as any).model)),
+      post(`${fake.url}/v1/chat/completions`, body(m)).then(async (r) =>
+        order.push(((await r.json()) as Answer).model),
+      ),
     );
     await until(() => Object.keys(release).length === 3); // all three held at their gate
     release.g3!();
@@ -159,10 +174,10 @@ describe('fake OpenAI over HTTP', () => {
   });
 
   it('control API: stats and reset', async () => {
-    const stats = (await (await fetch(`${fake.url}/__fake/stats`)).json()) as any;
+    const stats = (await (await fetch(`${fake.url}/__fake/stats`)).json()) as Stats;
     expect(stats.total).toBeGreaterThan(0);
     await fetch(`${fake.url}/__fake/reset`, { method: 'POST' });
-    const after = (await (await fetch(`${fake.url}/__fake/stats`)).json()) as any;
+    const after = (await (await fetch(`${fake.url}/__fake/stats`)).json()) as Stats;
     expect(after.total).toBe(0);
     expect(fake.requests).toHaveLength(0);
   });
@@ -178,8 +193,8 @@ describe('fake OpenAI over HTTP', () => {
   });
 
   it('counts latency from the request’s arrival: a body that comes late does not add to it', async () => {
-    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 400 } });
-    // Headers first, the body 300 ms later; answered 400 ms after arrival, not after the body.
+    const f3 = await startFakeOpenAI({ behavior: { latencyMs: 700 } });
+    // Headers first, the body 600 ms later; answered 700 ms after arrival, not after the body.
     const slowUpload = (stream: boolean) =>
       new Promise<number>((resolve, reject) => {
         const b = body('late', { stream });
@@ -194,14 +209,14 @@ describe('fake OpenAI over HTTP', () => {
         );
         req.on('error', reject);
         req.flushHeaders();
-        setTimeout(() => req.end(b), 300);
+        setTimeout(() => req.end(b), 600);
       });
     for (const stream of [false, true]) {
       const took = await slowUpload(stream);
-      expect(took).toBeGreaterThanOrEqual(399); // never early (counted from before the request)
-      // From arrival: about 400 ms; from the body's end it would be 700 ms or more. The bound
-      // between leaves a loaded machine 250 ms of lateness.
-      expect(took).toBeLessThan(650);
+      expect(took).toBeGreaterThanOrEqual(699); // never early (counted from before the request)
+      // From arrival: about 700 ms; from the body's end it would be 1,300 ms or more. The bound
+      // between leaves a loaded machine 550 ms of lateness.
+      expect(took).toBeLessThan(1_250);
     }
     await f3.close();
   });
@@ -211,7 +226,7 @@ describe('fake Hugging Face over HTTP', () => {
   it('answers on the endpoint route, model routes, provider routes and the Hub mapping', async () => {
     const hf = await startFakeHuggingFace();
     const b = body('Qwen/Qwen2.5-7B-Instruct');
-    expect(((await (await post(`${hf.url}/v1/chat/completions`, b)).json()) as any).model).toBe(
+    expect(((await (await post(`${hf.url}/v1/chat/completions`, b)).json()) as Answer).model).toBe(
       'Qwen/Qwen2.5-7B-Instruct',
     );
     const viaRoute = await post(
@@ -219,17 +234,17 @@ describe('fake Hugging Face over HTTP', () => {
       JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }),
     );
     expect(viaRoute.headers.get('x-inference-provider')).toBe('hf-inference');
-    expect(((await viaRoute.json()) as any).model).toBe('Qwen/Qwen2.5-7B-Instruct');
+    expect(((await viaRoute.json()) as Answer).model).toBe('Qwen/Qwen2.5-7B-Instruct');
     const viaProvider = await post(`${hf.url}/together/v1/chat/completions`, b);
     expect(viaProvider.headers.get('x-inference-provider')).toBe('together');
     const mapping = (await (
       await fetch(`${hf.url}/api/models/Qwen/Qwen2.5-7B-Instruct?expand[]=inferenceProviderMapping`)
-    ).json()) as any;
+    ).json()) as { inferenceProviderMapping: [unknown] };
     expect(mapping.inferenceProviderMapping[0]).toMatchObject({ provider: 'hf-inference', task: 'conversational' });
     hf.setBehavior({ fault: '503' });
     const e = await post(`${hf.url}/v1/chat/completions`, b);
     expect(e.status).toBe(503);
-    expect(typeof ((await e.json()) as any).error).toBe('string');
+    expect(typeof ((await e.json()) as { error: unknown }).error).toBe('string');
     expect(hf.countsByModel()).toEqual({ 'Qwen/Qwen2.5-7B-Instruct': 4 });
     await hf.close();
   });
@@ -253,7 +268,7 @@ describe('CLI', () => {
       const { url } = JSON.parse(line);
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       await post(`${url}/v1/chat/completions`, body('cli-m'));
-      const stats = (await (await fetch(`${url}/__fake/stats`)).json()) as any;
+      const stats = (await (await fetch(`${url}/__fake/stats`)).json()) as Stats;
       expect(stats.total).toBe(1);
       expect(stats.countsByModel).toEqual({ 'cli-m': 1 });
       expect(stats.starts).toHaveLength(1);

@@ -99,8 +99,8 @@ export class RunExecution {
     private readonly deps: ExecutionDeps,
     private readonly plan: RunPlan,
   ) {
-    this.gate = new CallGate(plan.concurrency, plan.delayMs);
-    this.judgeGate = new CallGate(plan.concurrency, 0);
+    this.gate = new CallGate(plan.concurrency);
+    this.judgeGate = new CallGate(plan.concurrency);
     this.runScorers = plan.scoring ? scorersOf(plan.scoring.scorers, []) : [];
     // Every call in flight and every waiter listens to one of the run's two signals.
     setMaxListeners(0, this.abort.signal, this.starting.signal);
@@ -376,16 +376,20 @@ export class RunExecution {
       // is on record, and recovery closes the ones that left no trace as interrupted.
       try {
         await writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] });
-        await this.gate.spaceStart(starting);
       } catch (err) {
         release();
         if (!starting.aborted) throw err;
         await this.closeStopped(item, attempt - 1, firstStartedAt);
         return;
       }
-      const pace = this.plan.delayMs > 0 ? { key: runId, gapMs: this.plan.delayMs } : undefined;
+      // The LLM client keeps delayMs; a stop ends a call's wait for its turn, not a call under way.
+      const pace = this.plan.delayMs > 0 ? { key: runId, gapMs: this.plan.delayMs, signal: starting } : undefined;
       const outcome = await llm.call(model, { messages, signal: this.abort.signal, timeoutMs, attempt, pace });
       release();
+      if (!outcome.ok && outcome.sent === false) {
+        await this.closeStopped(item, attempt - 1, firstStartedAt);
+        return;
+      }
       firstStartedAt ??= outcome.startedAt;
       const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;
       const trace = traceRecord(outcome, messages, { runId, itemId: item.id, attempt, cancelled: stop === 'cancel' });

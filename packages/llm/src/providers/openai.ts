@@ -1,22 +1,26 @@
 import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { InvalidResponseError } from '../errors.js';
 import { keyHash } from '../model.js';
-import { createPooledFetch, type PooledRequestInit } from './pooled-fetch.js';
 import type { Adapter, AdapterResult, StreamEnd } from './shared.js';
-import { costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
+import { type CompletionLike, costFromUsage, nonEmpty, StreamFold, usageFromOpenAI } from './shared.js';
 import { openAIChunkBatches } from './sse.js';
+import type { Transport } from './transport.js';
+
+/** The longest delay a Node timer takes (larger ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * OpenAI and OpenAI-compatible endpoints through the official SDK. SDK clients are cached in a
- * Map owned by one LlmClient, keyed by provider + baseUrl + sha256(apiKey). They share one
- * pooled node:http fetch (keep-alive) unless the caller gave a fetch; streams are read from the
- * raw response with our SSE decoder. Both only to spend less CPU per call (see pooled-fetch.ts).
+ * Map owned by one LlmClient, keyed by provider + baseUrl + sha256(apiKey), and share the
+ * client's transport (keep-alive) unless the caller gave a fetch. A stream is read from the raw
+ * response (sse.ts), which tells whether its `[DONE]` came: the SDK's own iterator does not.
  */
-export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
+export function createOpenAIAdapter(opts: { fetch?: typeof fetch; transport: Transport }): Adapter {
   const clients = new Map<string, OpenAI>();
-  const fetchImpl = opts.fetch ?? createPooledFetch();
-  // Our fetch keeps CallRequest.pace just before the socket write; with any other fetch it is
-  // kept before the SDK starts (a few hundred microseconds earlier).
+  const fetchImpl = opts.fetch ?? opts.transport.fetch;
+  // On our transport CallRequest.pace is kept as the request goes to its connection; with any
+  // other fetch, before the SDK starts (a few hundred microseconds earlier).
   const hookInFetch = !opts.fetch;
   // A run calls with one frozen model thousands of times: remember its client, and hash its key
   // (sha256, for the cache key) once instead of per call.
@@ -45,7 +49,7 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
   return async (call) => {
     const { model, params } = call;
     const client = clientFor(model, model.baseUrl, call.apiKey);
-    const body: Record<string, unknown> = {
+    const body: ChatCompletionCreateParamsBase = {
       model: model.providerModel,
       messages: call.messages.map((m) => ({ role: m.role, content: m.content })),
     };
@@ -59,24 +63,23 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
     }
     const reqOpts = {
       signal: call.signal,
-      timeout: call.timeoutMs + 1_000,
+      // The call's timeout is the LlmClient's, armed at the pace turn: the SDK's own would also
+      // count the wait for that turn, which runs inside its fetch here.
+      timeout: MAX_TIMER_MS,
       maxRetries: 0,
-      // The SDK passes fetchOptions through to the fetch as they are.
+      // The SDK passes fetchOptions through to the fetch as they are: undici's takes a dispatcher.
       ...(hookInFetch
-        ? {
-            fetchOptions: { beforeSend: call.beforeSend, sent: call.sent } satisfies PooledRequestInit as NonNullable<
-              OpenAI.RequestOptions['fetchOptions']
-            >,
-          }
+        ? { fetchOptions: opts.transport.init(call) as NonNullable<OpenAI.RequestOptions['fetchOptions']> }
         : {}),
     };
     if (!hookInFetch) await call.beforeSend();
 
     if (params.stream === false) {
-      const { data, response } = await (
-        client.chat.completions.create({ ...body, stream: false } as any, reqOpts) as any
-      ).withResponse();
-      const d = data as any;
+      const { data, response } = await client.chat.completions
+        .create({ ...body, stream: false }, reqOpts)
+        .withResponse();
+      // As the provider sent it, whatever the SDK's types promise.
+      const d = data as unknown as CompletionLike | null;
       if (!d || typeof d !== 'object' || !Array.isArray(d.choices) || d.choices.length === 0) {
         throw new InvalidResponseError(`invalid response: no choices (status ${response.status})`);
       }
@@ -95,16 +98,13 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch }): Adapter {
     }
 
     // Non-2xx still throws the SDK's APIError (status, headers) before we get the response.
-    const response: Response = await (
-      client.chat.completions.create(
-        { ...body, stream: true, stream_options: { include_usage: true } } as any,
-        reqOpts,
-      ) as any
-    ).asResponse();
+    const response = await client.chat.completions
+      .create({ ...body, stream: true, stream_options: { include_usage: true } }, reqOpts)
+      .asResponse();
     if (!response.body) throw new InvalidResponseError('invalid response: stream without a body');
     const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
     const end: StreamEnd = { done: false };
-    for await (const batch of openAIChunkBatches(response.body, response.headers, end) as AsyncIterable<unknown[]>) {
+    for await (const batch of openAIChunkBatches(response.body, response.headers, end)) {
       for (const chunk of batch) fold.add(chunk);
     }
     fold.end(end.done);

@@ -19,7 +19,7 @@ export interface AdapterCall {
    * is taken when it resolves. Idempotent: later calls resolve at once.
    */
   beforeSend(): Promise<void>;
-  /** Call once the request is written, where the adapter can tell (our pooled fetch can). */
+  /** Call once the request is handed to its connection, where the adapter can tell (the transport can). */
   sent(): void;
   /** Call when the first output token arrives (idempotent). */
   markFirstToken(): void;
@@ -44,11 +44,21 @@ function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** OpenAI-format usage as any server may send it. */
+interface UsageLike {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+  prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  completion_tokens_details?: { reasoning_tokens?: unknown } | null;
+  cost?: unknown;
+}
+
 /** OpenAI-format usage → Usage (raw kept as sent). */
-export function usageFromOpenAI(u: any): Usage {
-  if (!u || typeof u !== 'object') {
-    return { inputTokens: null, outputTokens: null, cachedInputTokens: null, reasoningTokens: null, raw: u ?? null };
+export function usageFromOpenAI(raw: unknown): Usage {
+  if (!raw || typeof raw !== 'object') {
+    return { inputTokens: null, outputTokens: null, cachedInputTokens: null, reasoningTokens: null, raw: raw ?? null };
   }
+  const u = raw as UsageLike;
   return {
     inputTokens: num(u.prompt_tokens),
     outputTokens: num(u.completion_tokens),
@@ -58,8 +68,8 @@ export function usageFromOpenAI(u: any): Usage {
   };
 }
 
-export function costFromUsage(u: any): number | null {
-  return num(u?.cost);
+export function costFromUsage(u: unknown): number | null {
+  return u && typeof u === 'object' ? num((u as UsageLike).cost) : null;
 }
 
 export function nonEmpty(s: unknown): string | null {
@@ -77,7 +87,7 @@ export class StreamFold {
   responseModel: string | null = null;
   /** The first chunk's `provider` field. */
   servedBy: string | null = null;
-  usageRaw: any = undefined;
+  usageRaw: unknown = undefined;
   finishReason: string | null = null;
   sawChoices = false;
 
@@ -86,9 +96,10 @@ export class StreamFold {
     private readonly maxChars: number = Infinity,
   ) {}
 
-  add(chunk: any): void {
+  add(value: unknown): void {
     this.chunks++;
-    if (!chunk || typeof chunk !== 'object') throw new InvalidResponseError('invalid stream chunk');
+    if (!value || typeof value !== 'object') throw new InvalidResponseError('invalid stream chunk');
+    const chunk = value as ChunkLike;
     if (this.responseModel == null) this.responseModel = nonEmpty(chunk.model);
     if (this.servedBy == null) this.servedBy = nonEmpty(chunk.provider);
     if (chunk.usage) this.usageRaw = chunk.usage;
@@ -101,7 +112,7 @@ export class StreamFold {
         if (this.output.length < this.maxChars) this.output += piece.slice(0, this.maxChars - this.output.length);
         this.outputChars += piece.length;
       }
-      if (c?.finish_reason) this.finishReason = c.finish_reason;
+      if (typeof c?.finish_reason === 'string' && c.finish_reason) this.finishReason = c.finish_reason;
     }
   }
 
@@ -119,6 +130,22 @@ export class StreamFold {
       throw new InvalidResponseError('invalid response: stream ended without any choice');
     }
   }
+}
+
+/** A non-streamed answer as it may come from any OpenAI-compatible server. */
+export interface CompletionLike {
+  model?: unknown;
+  provider?: unknown;
+  usage?: unknown;
+  choices?: Array<{ message?: { content?: unknown } | null; finish_reason?: unknown } | null>;
+}
+
+/** A `chat.completion.chunk` as any server may send it. */
+interface ChunkLike {
+  model?: unknown;
+  provider?: unknown;
+  usage?: unknown;
+  choices?: Array<{ delta?: { content?: unknown } | null; finish_reason?: unknown } | null>;
 }
 
 /** Whether a stream's `[DONE]` line has gone by. */

@@ -75,7 +75,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     let t: NodeJS.Timeout;
     const check = () => {
       const left = due - performance.now();
-      if (left > 0) return void (t = setTimeout(check, Math.ceil(left)));
+      if (left > 0) {
+        t = setTimeout(check, Math.ceil(left));
+        return;
+      }
       signal.removeEventListener('abort', onAbort);
       resolve();
     };
@@ -89,9 +92,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted');
+  const e = new Error('The operation was aborted', { cause: signal.reason });
   e.name = 'AbortError';
-  (e as any).cause = signal.reason;
   return e;
 }
 

@@ -1,86 +1,62 @@
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { APIError } from 'openai';
 import type { StreamEnd } from './shared.js';
 
 /**
- * Server-sent events, decoded the way the openai SDK's Stream decodes them (core/streaming),
- * with less work per chunk: the SDK copies the whole pending buffer on every chunk and scans it
- * byte by byte twice; this decodes each chunk once (TextDecoder in stream mode, so a UTF-8
- * character split across chunks survives) and splits lines in the string. See pooled-fetch.ts
- * for what that saves.
+ * A stream's events, chunk by chunk: `push()` returns the events each chunk completes. The SSE
+ * grammar is eventsource-parser's, the standard's: lines end at `\r\n`, `\n` or `\r`, split across
+ * chunks or not; comments; an event with no `data:` line is not dispatched (the openai SDK's
+ * decoder dispatches it with data `''`, which its JSON parse then rejects). The bytes are decoded in
+ * stream mode, so a UTF-8 character split across chunks survives. Synchronous, so that a network
+ * read of 20 events costs one step of the caller's loop rather than 20 turns of async iterators.
  */
-export interface SSEvent {
-  /** The `event:` field, null when absent. */
-  event: string | null;
-  /** The `data:` lines joined by `\n`. */
-  data: string;
-}
-
-/**
- * Decodes a stream's chunks as they come: push() returns the events each chunk completes.
- * Synchronous, so that a network read of 20 events costs one step of the caller's loop rather
- * than 20 turns of async generators (2-3 µs each, per layer).
- *
- * Lines end at `\r\n`, `\n` or `\r`; `:` starts a comment; a blank line dispatches the event if
- * it has data or an event name (as the SDK does: an empty `data:` line dispatches `''`); an event
- * cut off by the end of the stream is dropped. `id:` and `retry:` are ignored.
- */
-export class SSEDecoder {
+export class SSEReader {
   private readonly decoder = new TextDecoder();
-  private readonly lineEnd = /\r\n|\r|\n/g;
-  private buf = '';
-  private event: string | null = null;
-  private data: string[] = [];
+  private readonly parser: EventSourceParser;
+  private events: EventSourceMessage[] = [];
+  /** The text fed last ended with `\r`, which the parser holds back in case a `\n` follows. */
+  private endsWithCR = false;
 
-  push(chunk: Uint8Array): SSEvent[] {
-    const out: SSEvent[] = [];
-    const lineEnd = this.lineEnd;
-    let buf = this.buf + this.decoder.decode(chunk, { stream: true });
-    let pos = 0;
-    lineEnd.lastIndex = 0;
-    for (let m = lineEnd.exec(buf); m; m = lineEnd.exec(buf)) {
-      // A `\r` last in the buffer may be the first half of a `\r\n` split across chunks.
-      if (m[0] === '\r' && m.index === buf.length - 1) break;
-      const line = buf.slice(pos, m.index);
-      pos = lineEnd.lastIndex;
-      if (line === '') {
-        if (this.event || this.data.length > 0) {
-          out.push({ event: this.event, data: this.data.join('\n') });
-          this.event = null;
-          this.data = [];
-        }
-        continue;
-      }
-      if (line.charCodeAt(0) === 58 /* : */) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.charCodeAt(0) === 32 /* space */) value = value.slice(1);
-      if (field === 'data') this.data.push(value);
-      else if (field === 'event') this.event = value;
-    }
-    buf = pos === buf.length ? '' : buf.slice(pos);
-    this.buf = buf;
-    return out;
+  constructor() {
+    this.parser = createParser({ onEvent: (e) => this.events.push(e) });
+  }
+
+  push(chunk: Uint8Array): EventSourceMessage[] {
+    this.feed(this.decoder.decode(chunk, { stream: true }));
+    return this.take();
   }
 
   /**
-   * At the end of the stream. A `\r` held back by push() was a line end after all, and a blank
-   * line if alone; anything else left over is an event without the blank line that would
-   * dispatch it.
+   * At the end of the stream: what the last bytes complete. A `\r` last was a line end after all;
+   * an event without the blank line that would dispatch it is dropped.
    */
-  end(): SSEvent[] {
-    return this.buf === '\r' && (this.event || this.data.length > 0)
-      ? [{ event: this.event, data: this.data.join('\n') }]
-      : [];
+  end(): EventSourceMessage[] {
+    this.feed(this.decoder.decode());
+    if (this.endsWithCR) this.parser.feed('\n');
+    return this.take();
+  }
+
+  private feed(text: string): void {
+    if (text === '') return;
+    this.parser.feed(text);
+    this.endsWithCR = text.charCodeAt(text.length - 1) === 13;
+  }
+
+  private take(): EventSourceMessage[] {
+    if (this.events.length === 0) return NONE;
+    const out = this.events;
+    this.events = [];
+    return out;
   }
 }
+const NONE: EventSourceMessage[] = [];
 
 /**
  * The JSON payloads of an OpenAI-style stream, with the SDK's Stream semantics, in batches: each
  * batch holds the payloads one network read completed. `[DONE]` ends it (anything after is read
  * and ignored); invalid JSON throws the SyntaxError; a payload with an `error` member throws the
- * SDK's own APIError (no status, the response's headers), so classifyError treats it exactly as
- * before. Unlike the SDK, an `event: error` whose payload has no `error` member throws too,
+ * SDK's own APIError (no status, the response's headers), so classifyError treats it as the SDK's
+ * Stream would. Unlike the SDK, an `event: error` whose payload has no `error` member throws too,
  * instead of passing through as a chunk. A throw comes after the batch of the payloads before it,
  * as it would one payload at a time. `end.done` is set when `[DONE]` comes.
  */
@@ -89,14 +65,12 @@ export async function* openAIChunkBatches(
   headers: Headers,
   end: StreamEnd = { done: false },
 ): AsyncGenerator<unknown[]> {
-  const decoder = new SSEDecoder();
-  let done = false;
-  const payloads = (events: SSEvent[]): { batch: unknown[]; failed: boolean; error?: unknown } => {
+  const reader = new SSEReader();
+  const payloads = (events: EventSourceMessage[]): { batch: unknown[]; error?: unknown } => {
     const batch: unknown[] = [];
     for (const sse of events) {
-      if (done) break;
       if (sse.data.startsWith('[DONE]')) {
-        done = end.done = true;
+        end.done = true;
         break;
       }
       try {
@@ -105,21 +79,21 @@ export async function* openAIChunkBatches(
         if (sse.event === 'error') throw new APIError(undefined, data ?? undefined, undefined, headers);
         batch.push(data);
       } catch (error) {
-        return { batch, failed: true, error };
+        return { batch, error };
       }
     }
-    return { batch, failed: false };
+    return { batch };
   };
-  const step = function* (events: SSEvent[]) {
-    const { batch, failed, error } = payloads(events);
+  const step = function* (events: EventSourceMessage[]) {
+    const { batch, error } = payloads(events);
     if (batch.length) yield batch;
-    if (failed) throw error;
+    if (error !== undefined) throw error;
   };
   for await (const chunk of body) {
-    if (done) continue; // read to the end, as the SDK does
-    yield* step(decoder.push(chunk));
+    if (end.done) continue; // read to the end, as the SDK does
+    yield* step(reader.push(chunk));
   }
-  if (!done) yield* step(decoder.end());
+  if (!end.done) yield* step(reader.end());
 }
 
 /**
@@ -127,12 +101,16 @@ export async function* openAIChunkBatches(
  * by: for an SDK that reads the stream itself and does not say whether it saw one (Hugging Face).
  */
 export function watchForDone(body: ReadableStream<Uint8Array>, end: StreamEnd): ReadableStream<Uint8Array> {
-  const decoder = new SSEDecoder();
+  const reader = new SSEReader();
+  const saw = (events: EventSourceMessage[]) => events.some((e) => e.data.startsWith('[DONE]'));
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, out) {
-        if (!end.done && decoder.push(chunk).some((e) => e.data.startsWith('[DONE]'))) end.done = true;
+        if (!end.done && saw(reader.push(chunk))) end.done = true;
         out.enqueue(chunk);
+      },
+      flush() {
+        if (!end.done && saw(reader.end())) end.done = true;
       },
     }),
   );

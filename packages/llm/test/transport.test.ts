@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { classifyError } from '../src/index.js';
+import { createTransport } from '../src/providers/transport.js';
+import { type Handler, sleep, startServer, type TinyServer, until } from './server.js';
+
+// The transport over real HTTP: undici's fetch on the client's pool, with a call's send hooks.
+let server: TinyServer;
+let handler: Handler = (_req, res) => res.end('ok');
+const transport = createTransport();
+const post = (path: string, init: RequestInit = {}) =>
+  transport.fetch(`${server.url}${path}`, { method: 'POST', body: 'x', ...init });
+
+beforeAll(async () => {
+  server = await startServer((req, res, body) => handler(req, res, body));
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  server.requests.length = 0;
+  handler = (_req, res) => res.end('ok');
+});
+
+describe('createTransport', () => {
+  it('holds the request until beforeSend resolves, then hands it over and calls sent()', async () => {
+    const order: string[] = [];
+    const hooks = (abort?: AbortController) =>
+      transport.init({
+        signal: abort?.signal,
+        beforeSend: async () => {
+          order.push('beforeSend');
+          await sleep(30);
+          abort?.abort(new Error('stop'));
+          order.push(`turn (${server.requests.length} seen)`);
+        },
+        sent: () => order.push('sent'),
+      });
+    expect(await (await post('/paced', hooks())).text()).toBe('ok');
+    expect(order).toEqual(['beforeSend', 'turn (0 seen)', 'sent']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/paced']);
+
+    // Aborted while it waits for its turn: the fetch rejects with the reason, nothing is sent.
+    order.length = 0;
+    const ac = new AbortController();
+    await expect(post('/never', { ...hooks(ac), signal: ac.signal })).rejects.toThrow('stop');
+    await sleep(30);
+    expect(order).toEqual(['beforeSend', 'turn (1 seen)']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/paced']);
+  });
+
+  it('keeps connections alive: sequential requests reuse their sockets', async () => {
+    const before = server.connections();
+    for (let i = 0; i < 20; i++) expect(await (await post('/seq', transport.init(noHooks))).text()).toBe('ok');
+    // undici may find a socket still finishing the previous answer and open a second; without
+    // keep-alive it would be 20.
+    expect(server.connections() - before).toBeLessThanOrEqual(2);
+  });
+
+  it('a body cut by the server: fetch says terminated, classified as connection by its cause', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n', () => res.socket?.destroy());
+    };
+    const r = await post('/cut', transport.init(noHooks));
+    const err = await r.text().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(classifyError(err).type).toBe('connection');
+  });
+
+  it('a reset before the headers and a refused connection are connection failures', async () => {
+    handler = (req) => req.socket.destroy();
+    const reset = await post('/reset', transport.init(noHooks)).catch((e: unknown) => e);
+    expect(classifyError(reset).type).toBe('connection');
+    const closed = await startServer(() => {});
+    const url = closed.url;
+    await closed.close();
+    const refused = await transport.fetch(`${url}/x`, { method: 'POST', body: 'x' }).catch((e: unknown) => e);
+    expect(classifyError(refused).type).toBe('connection');
+  });
+
+  it('does not follow redirects (a key must not travel to wherever a 3xx points)', async () => {
+    handler = (req, res) => {
+      if (req.url === '/moved') {
+        res.writeHead(307, { location: '/target' });
+        res.end('go');
+      } else res.end('target');
+    };
+    const r = await post('/moved', transport.init(noHooks));
+    expect(r.status).toBe(307);
+    expect(await r.text()).toBe('go');
+    await until(() => server.requests.length >= 1);
+    expect(server.requests.map((q) => q.url)).toEqual(['/moved']);
+  });
+});
+
+const noHooks = { beforeSend: () => Promise.resolve(), sent: () => {} };
