@@ -17,6 +17,7 @@ const fake = vi.hoisted(() => ({
   subscribedWith: null as unknown,
   snapshot: null as unknown,
   connection: new Set<(s: 'open' | 'closed') => void>(),
+  scores: vi.fn(async (): Promise<unknown> => ({ models: [], judges: [] })),
 }));
 
 vi.mock('../src/api', async (importOriginal) => {
@@ -37,6 +38,7 @@ vi.mock('../src/api', async (importOriginal) => {
         get: { query: async () => fake.run },
         snapshot: { query: async () => fake.snapshot },
         items: { query: async () => ({ items: fake.items, nextCursor: null }) },
+        scores: { query: fake.scores },
         audit: {
           query: async () => ({
             ok: true,
@@ -76,6 +78,10 @@ beforeEach(() => {
   fake.sets = [{ id: 's1', name: 'Demo', promptCount: 60 }];
   fake.runs = [];
   fake.create.mockReset();
+  // A page left from an earlier test must not take the next one's events, nor its score report.
+  fake.onData = null;
+  fake.scores.mockReset();
+  fake.scores.mockResolvedValue({ models: [], judges: [] });
 });
 
 describe('new run form', () => {
@@ -289,6 +295,54 @@ describe('items table', () => {
 });
 
 describe('run page', () => {
+  it('shows each model’s pass rate with its interval and errors, asked again (throttled) as item.scored events arrive', async () => {
+    const model = { modelId: 'm1', name: 'Judged', provider: 'openai', providerModel: 'x-1', modelRevision: 1 };
+    fake.run = {
+      ...{ id: 'r2', name: 'Scored', status: 'running', executing: true, concurrency: 2, delayMs: 0 },
+      ...{ promptSet: { id: 's1', name: 'Demo', promptCount: 50 }, promptLimit: null, repeats: 1, retries: 0 },
+      ...{ completedItems: 0, failedItems: 0, cancelledItems: 0, totalItems: 50, models: [model] },
+    };
+    fake.items = [];
+    const hist = { count: 0, min: null, max: null, mean: null, p50: null, p90: null, p95: null, p99: null, bins: [] };
+    fake.snapshot = {
+      ...{ runId: 'r2', seq: 0, status: 'running', progress: null, finished: null, models: [], retries: [] },
+      ...{ latency: hist, ttft: hist, series: { startMs: 0, bucketMs: 250, points: [] } },
+    };
+    const rates = (passes: number, fails: number, errors: number, low: number, high: number) => ({
+      models: [{ modelId: 'm1', passes, fails, errors, passRate: { value: passes / (passes + fails), low, high } }],
+      judges: [],
+    });
+    fake.scores.mockResolvedValueOnce(rates(8, 2, 0, 0.49016, 0.94332));
+    fake.scores.mockResolvedValue(rates(45, 5, 1, 0.7864, 0.95653));
+    render(<RunPage runId="r2" />);
+    // Wilson 8/10 = 0.4902–0.9433.
+    await waitFor(() => expect(screen.getByTestId('pass-rate').textContent).toMatch(/^80\.0% \(95% CI 49\.0–94\.3%\)/));
+    expect(screen.getByTestId('score-errors').textContent).toMatch(/8\/10 · 0 errors$/);
+    await waitFor(() => expect(fake.onData).not.toBeNull());
+    const at = new Date().toISOString();
+    act(() => {
+      for (let i = 0; i < 40; i++)
+        fake.onData!({
+          data: {
+            runId: 'r2',
+            seq: i + 1,
+            at,
+            type: 'item.scored',
+            payload: { itemId: `i${i}`, modelId: 'm1', promptIndex: i, repeatIndex: 0, scores: [] },
+          },
+        });
+    });
+    // 40 events: the report is asked again, but not 40 times.
+    await waitFor(
+      () => expect(screen.getByTestId('pass-rate').textContent).toMatch(/^90\.0% \(95% CI 78\.6–95\.7%\)/),
+      {
+        timeout: 5_000,
+      },
+    );
+    expect(screen.getByTestId('score-errors').textContent).toMatch(/45\/50 · 1 error$/);
+    expect(fake.scores.mock.calls.length).toBeLessThanOrEqual(3);
+  });
+
   it('coalesces a burst of events into one update per animation frame, and shows a banner when the socket drops', async () => {
     const frames: FrameRequestCallback[] = [];
     const raf = vi.spyOn(window, 'requestAnimationFrame').mockImplementation((cb) => frames.push(cb));

@@ -5,7 +5,7 @@ import { createDb, type Db, migrate } from '@batchlight/db';
 import { PROVIDERS_UNDER_TEST, type TempDatabase, tempDatabase } from '@batchlight/db/testing';
 import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareScores, createEngine, type Engine, EngineInputError, runScores } from '../src/index.js';
+import { compareScores, createEngine, type Engine, EngineInputError, runMatrix, runScores } from '../src/index.js';
 
 const KEY_ENV = 'LLM_KEY_TEST_SCORING';
 const PROMPTS = [
@@ -211,6 +211,23 @@ describe.each(PROVIDERS_UNDER_TEST)('scoring on %s', (provider) => {
       regressed: [],
     });
     expect(cmp!.summary).toMatch(/^no significant difference between other and tested/);
+
+    // The matrix's cells carry the same scores: pass, fail and the judge's error with its reason;
+    // a failed call's cell has none.
+    const matrix = await runMatrix(p, run.id, { limit: 10 });
+    const cell = (promptIndex: number) => matrix.rows[promptIndex]!.cells[`${ids.tested}:0`]!;
+    expect(cell(0).scores.map((s) => [s.scorer, s.status])).toEqual([
+      ['equals:expected', 'pass'],
+      ['judge:judge', 'pass'],
+      ['length:..100', 'pass'],
+    ]);
+    expect(cell(1).scores.find((s) => s.scorer === 'equals:expected')).toMatchObject({ status: 'fail', score: 0 });
+    expect(cell(3).scores.find((s) => s.scorer === 'judge:judge')!.reason).toMatch(/did not answer a JSON verdict/);
+    expect(cell(4).status).toBe('failed');
+    expect(cell(4).scores).toEqual([]);
+    // Only this page's items: a page of one row carries that row's scores alone.
+    const one = await runMatrix(p, run.id, { offset: 2, limit: 1 });
+    expect(one.rows[0]!.cells[`${ids.tested}:0`]!.scores.map((s) => s.scorer)).toContain('icontains:madrid');
   });
 
   it('re-scores a finished run from its stored answers: only the judge is called', async () => {

@@ -143,6 +143,7 @@ function CompareView({ report }: { report: Report }) {
           </tbody>
         </table>
       </div>
+      {report.scores.length ? <ScoresCard report={report} /> : null}
       <div className="card compare-rows">
         <h3>
           Prompt by prompt{' '}
@@ -213,5 +214,50 @@ function CompareView({ report }: { report: Report }) {
         ))}
       </div>
     </>
+  );
+}
+
+/**
+ * Each column's paired test against the first: the sentence the server worded ("better" only
+ * when significant) and the prompts that passed in the baseline and fail in the candidate.
+ */
+function ScoresCard({ report }: { report: Report }) {
+  const promptOf = new Map(report.rows.map((r) => [r.promptIndex, r.prompt]));
+  return (
+    <div className="card" data-testid="compare-scores">
+      <h3>Scores</h3>
+      {report.scores.map((c) => (
+        <div key={`${c.baseline}|${c.candidate}`} className="score-compare">
+          <p
+            className={c.significant ? 'significance significant' : 'significance'}
+            data-testid="significance"
+            data-significant={c.significant}
+          >
+            {c.summary}
+          </p>
+          {c.regressed.length ? (
+            <div data-testid="regressed">
+              <span className="bad-text">
+                {c.regressed.length} regressed {c.regressed.length === 1 ? 'prompt' : 'prompts'}
+              </span>{' '}
+              <span className="muted">
+                (passed under {c.labelB}, fail under {c.labelA})
+              </span>
+              <ul className="regressed">
+                {c.regressed.map((i) => (
+                  <li key={i}>
+                    <span className="mono muted">#{i}</span> {promptOf.get(i) ?? ''}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : (
+            <div className="muted" data-testid="regressed">
+              no regressed prompts
+            </div>
+          )}
+        </div>
+      ))}
+    </div>
   );
 }

@@ -7,6 +7,7 @@ import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, StatusBadge } from '../components/ui';
 import { fmtInt, fmtMs, fmtUsd } from '../format';
 import { go, query } from '../router';
+import { cellVerdict, scoreTitle } from '../scores';
 
 type Page = Outputs['runs']['matrix'];
 type MatrixRow = Page['rows'][number];
@@ -287,16 +288,18 @@ export function MatrixPage({ runId }: { runId: string }) {
                       </span>
                       {shown.map((c, ci) => {
                         const cell = row.cells[c.key];
+                        const verdict = cell ? cellVerdict(cell.scores) : null;
                         return cell ? (
                           <button
                             key={c.key}
                             type="button"
-                            className="mx-cell"
+                            className={`mx-cell${verdict ? ` score-${verdict}` : ''}`}
                             data-row={vi.index}
                             data-col={ci}
                             data-status={cell.status}
+                            data-score={verdict ?? undefined}
                             disabled={!cell.traceId}
-                            aria-label={`${c.modelName}, prompt ${row.promptIndex}: ${cell.status}`}
+                            aria-label={`${c.modelName}, prompt ${row.promptIndex}: ${cell.status}${verdict ? `, scored ${verdict}` : ''}`}
                             onClick={() => cell.traceId && openTrace(cell.traceId)}
                             onKeyDown={onKey}
                           >
@@ -308,6 +311,16 @@ export function MatrixPage({ runId }: { runId: string }) {
                                 {cell.outputTokens != null ? `${cell.inputTokens ?? 0}/${cell.outputTokens} tok` : '—'}
                               </span>
                               <span>{fmtUsd(cell.costUsd)}</span>
+                              {cell.scores.map((sc) => (
+                                <span
+                                  key={sc.scorer}
+                                  className={`score-chip score-${sc.status}`}
+                                  data-scorer={sc.scorer}
+                                  title={scoreTitle(sc)}
+                                >
+                                  {sc.status === 'pass' ? '✓' : sc.status === 'fail' ? '✗' : '!'}
+                                </span>
+                              ))}
                             </span>
                             <span className={`ellipsis${cell.status === 'completed' ? '' : ' muted'}`}>
                               {cell.errorType ? <em className="note">{cell.errorType} </em> : null}

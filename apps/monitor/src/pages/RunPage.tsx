@@ -10,6 +10,7 @@ import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
 import { query } from '../router';
 import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '../run-state';
+import { passRateText } from '../scores';
 
 type Audit = Outputs['runs']['audit'];
 type Interrupted = Outputs['traces']['list']['traces'];
@@ -41,6 +42,9 @@ export function RunPage({ runId }: { runId: string }) {
   const [epoch, setEpoch] = useState(0);
   /** Events received from the subscription, replays included: equals lastSeq when no seq came twice. */
   const received = useRef(0);
+  /** item.scored events seen: the pass rates are fetched again (throttled) as they arrive. */
+  const [scored, setScored] = useState(0);
+  const [scores, setScores] = useState<Outputs['runs']['scores'] | null>(null);
 
   useEffect(() => {
     let alive = true;
@@ -90,6 +94,7 @@ export function RunPage({ runId }: { runId: string }) {
               return;
             }
             received.current++;
+            if (data.type === 'item.scored') setScored((n) => n + 1);
             buffer.push(data);
             if (!frame) frame = requestAnimationFrame(flush);
           },
@@ -146,6 +151,21 @@ export function RunPage({ runId }: { runId: string }) {
   useEffect(() => {
     if (finished) api.runs.audit.query({ runId }).then(setAudit, () => undefined);
   }, [finished, runId]);
+  // Pass rates come from the server (Wilson intervals over the Score table): asked again at most
+  // once every 2 s while scores arrive, and once more when the run finishes.
+  const scoredThrottled = useThrottled(scored, 2000);
+  useEffect(() => {
+    let alive = true;
+    void scoredThrottled;
+    api.runs.scores.query({ runId }).then(
+      (r) => alive && setScores(r),
+      () => undefined,
+    );
+    return () => {
+      alive = false;
+    };
+  }, [scoredThrottled, finished, runId]);
+  const scoresOf = useMemo(() => new Map((scores?.models ?? []).map((m) => [m.modelId, m])), [scores]);
   // Calls a restart cut off are closed as `interrupted` (no event says so): listed with the retries.
   useEffect(() => {
     api.traces.list.query({ runId, status: 'interrupted', limit: 50 }).then(
@@ -284,6 +304,7 @@ export function RunPage({ runId }: { runId: string }) {
       <div className="model-panels">
         {run.models.map((m) => {
           const st = stats.get(m.modelId);
+          const sc = scoresOf.get(m.modelId);
           return (
             <div className="card model-panel" key={m.modelId} data-model={m.name}>
               <div className="panel-head">
@@ -295,6 +316,21 @@ export function RunPage({ runId }: { runId: string }) {
               <div className="kv">
                 <span>success</span>
                 <b>{fmtPct(st?.successRate)}</b>
+                {sc && sc.passes + sc.fails + sc.errors > 0 ? (
+                  <>
+                    <span title="items passing every scorer, over the answered and judged ones; errors are not failures">
+                      pass rate
+                    </span>
+                    <b data-testid="pass-rate">
+                      {passRateText(sc.passRate)}
+                      <span className="muted" data-testid="score-errors">
+                        {' '}
+                        · {sc.passes}/{sc.passes + sc.fails} · {fmtInt(sc.errors)}{' '}
+                        {sc.errors === 1 ? 'error' : 'errors'}
+                      </span>
+                    </b>
+                  </>
+                ) : null}
                 <span>latency p50 / p95</span>
                 <b>
                   {fmtMs(st?.p50)} / {fmtMs(st?.p95)}

@@ -16,6 +16,7 @@ export {
   type MatrixPage,
   type MatrixQuery,
   type MatrixRow,
+  type MatrixScore,
   runMatrix,
 } from './matrix.js';
 export * from './matrix-fields.js';

@@ -42,6 +42,16 @@ export interface MatrixCell {
   attribution: string | null;
   errorType: string | null;
   httpStatus: number | null;
+  /** The item's scores, by scorer name; empty while unscored and for a failed call. */
+  scores: MatrixScore[];
+}
+
+export interface MatrixScore {
+  scorer: string;
+  /** pass | fail | error */
+  status: string;
+  score: number | null;
+  reason: string;
 }
 
 export interface MatrixRow {
@@ -157,7 +167,7 @@ export async function runMatrix(prisma: PrismaClient, runId: string, query: Matr
     ),
   ]);
   const indexes = page.map((r) => Number(r.idx));
-  const [prompts, items] = indexes.length
+  const [prompts, items, scores] = indexes.length
     ? await Promise.all([
         prisma.prompt.findMany({
           where: { promptSetId: run.promptSetId, index: { in: indexes } },
@@ -172,8 +182,20 @@ export async function runMatrix(prisma: PrismaClient, runId: string, query: Matr
           FROM "RunItem" i LEFT JOIN "Trace" t ON t."id" = i."finalTraceId"
           WHERE i."runId" = ${runId} AND i."modelId" IN (${Prisma.join(run.models.map((m) => m.modelId))})
             AND i."promptIndex" IN (${Prisma.join(indexes)})`),
+        // Through the item's run and prompt, so one page's scores are one query whatever the columns.
+        prisma.score.findMany({
+          where: { runId, item: { promptIndex: { in: indexes } } },
+          select: { itemId: true, scorer: true, status: true, score: true, reason: true },
+          orderBy: { scorer: 'asc' },
+        }),
       ])
-    : [[], []];
+    : [[], [], []];
+  const scoresOf = new Map<string, MatrixScore[]>();
+  for (const { itemId, ...score } of scores) {
+    const list = scoresOf.get(itemId);
+    if (list) list.push(score);
+    else scoresOf.set(itemId, [score]);
+  }
   const promptOf = new Map(prompts.map((p) => [p.index, p]));
   const rows = new Map<number, MatrixRow>(
     indexes.map((index) => {
@@ -205,6 +227,7 @@ export async function runMatrix(prisma: PrismaClient, runId: string, query: Matr
       attribution: i.traceStatus === 'ok' ? i.attribution : null,
       errorType: i.errorType,
       httpStatus: num(i.httpStatus),
+      scores: scoresOf.get(i.itemId) ?? [],
     };
   }
   return { columns, rowsTotal, matching: Number(counted[0]?.n ?? 0), offset, rows: [...rows.values()] };
