@@ -77,6 +77,23 @@ describe.each(PROVIDERS_UNDER_TEST)('the error contract on %s', (provider) => {
     expect((await c.runs.get.query({ id: run.id })).status).toBe('completed');
   });
 
+  it('keeps what an update leaves out: a rename keeps the params and the prices', async () => {
+    const c = t.client;
+    const made = await c.models.create.mutate({
+      name: `keeps-${provider}`,
+      provider: 'simulated',
+      providerModel: 'sim',
+      params: { temperature: 0.5, simulation: { latencyMs: 3 } },
+      pricing: { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: 0.5 },
+    });
+    await c.models.update.mutate({ id: made.id, name: `kept-${provider}` });
+    const after = await c.models.get.query({ id: made.id });
+    expect(after.name).toBe(`kept-${provider}`);
+    expect(after.params).toEqual(made.params);
+    expect(after.pricing).toEqual(made.pricing);
+    expect(after.params).toMatchObject({ temperature: 0.5, simulation: { latencyMs: 3 } });
+  });
+
   it('names the input, not "_", when the body is empty or not an object', async () => {
     for (const body of [undefined, '{"json":null}', '{"json":"text"}']) {
       const r = await post('models.create', body);

@@ -10,6 +10,15 @@ import { id, modelFields, requestId } from '../schemas.js';
 import { badRequest, notFound, publicProcedure } from '../trpc.js';
 import { modelView } from '../views.js';
 
+/**
+ * An update's fields, each optional and none defaulted: zod 4 applies a default inside `.partial()`, so
+ * `modelFields.partial()` turned an update that left out params or pricing into one that cleared them.
+ * Built here, not in schemas.ts: the browser loads that module, and this schema is the server's.
+ */
+const modelUpdateFields = modelFields
+  .extend({ params: modelFields.shape.params.unwrap(), pricing: modelFields.shape.pricing.unwrap() })
+  .partial();
+
 type ModelFields = z.infer<typeof modelFields>;
 
 /** Columns for the credential fields of an input; the key is encrypted, only a hint is kept. */
@@ -137,7 +146,7 @@ export const modelsRouter = {
   ),
 
   /** Every change bumps `revision`; runs already created keep their snapshot. */
-  update: publicProcedure.input(modelFields.partial().extend({ id })).mutation(async ({ ctx, input }) => {
+  update: publicProcedure.input(modelUpdateFields.extend({ id })).mutation(async ({ ctx, input }) => {
     const current = await ctx.db.prisma.model.findUnique({ where: { id: input.id } });
     if (!current) notFound('id', `model ${input.id}`);
     checkRepoint(current, input);
