@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@batchlight/api/client';
 import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
 import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 
 const SHOTS = fileURLToPath(new URL('../test-output/', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let dir: string;
 let server: RunningProcess;
@@ -66,19 +66,7 @@ beforeAll(async () => {
     });
     models[name] = m.id;
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await newPage();
 });
 

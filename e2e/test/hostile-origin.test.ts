@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@batchlight/api/client';
 import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'hostile-origin-token-0123456789';
 const REBIND_HOST = 'rebind.evil.example';
 
@@ -68,23 +68,12 @@ describe('web pages on other origins', () => {
     });
     await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`,
-        // Chromium's own Local (Private) Network Access check would stop the rebinding page before
-        // the server sees it; other browsers have none. Off, so the server's checks are tested.
-        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
-      ],
-    });
+    browser = await launchChromium([
+      `--host-resolver-rules=MAP ${REBIND_HOST} 127.0.0.1`,
+      // Chromium's own Local (Private) Network Access check would stop the rebinding page before
+      // the server sees it; other browsers have none. Off, so the server's checks are tested.
+      '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights',
+    ]);
   });
   afterAll(async () => {
     await browser?.close();

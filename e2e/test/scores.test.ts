@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@batchlight/api/client';
 import { type RunningProcess, startServerProcess } from '@batchlight/server/testing';
 import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 
 const SHOTS = fileURLToPath(new URL('../test-output/', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Ten prompts, each expecting its capital. */
 const CITIES = ['Paris', 'Rome', 'Madrid', 'Lisbon', 'Berlin', 'Vienna', 'Prague', 'Warsaw', 'Oslo', 'Dublin'];
@@ -64,10 +64,7 @@ beforeAll(async () => {
     });
     models[name] = m.id;
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
 });
 
