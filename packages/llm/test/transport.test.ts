@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyError } from '../src/index.js';
 import { createTransport } from '../src/providers/transport.js';
@@ -54,14 +55,14 @@ describe('createTransport', () => {
     expect(server.connections() - before).toBeLessThanOrEqual(2);
   });
 
-  it('a body cut by the server: fetch says terminated, classified as connection by its cause', async () => {
+  it("a body cut by the server: undici's SocketError, classified as connection by its code", async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: first\n\n', () => res.socket?.destroy());
     };
     const r = await post('/cut', transport.init(noHooks));
     const err = await r.text().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(TypeError);
+    expect((err as { code?: unknown }).code).toBe('UND_ERR_SOCKET');
     expect(classifyError(err).type).toBe('connection');
   });
 
@@ -88,6 +89,45 @@ describe('createTransport', () => {
     expect(await r.text()).toBe('go');
     await until(() => server.requests.length >= 1);
     expect(server.requests.map((q) => q.url)).toEqual(['/moved']);
+  });
+
+  it('decodes gzip, deflate and br bodies as fetch does, and passes other codings through', async () => {
+    const json = JSON.stringify({ text: 'Grüße 🎉'.repeat(200) });
+    const encode: Record<string, (b: Buffer) => Buffer> = {
+      gzip: zlib.gzipSync,
+      deflate: zlib.deflateSync,
+      br: zlib.brotliCompressSync,
+      identity: (b) => b,
+    };
+    for (const [coding, enc] of Object.entries(encode)) {
+      handler = (req, res) => {
+        expect(req.headers['accept-encoding']).toBe('gzip, deflate');
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': coding });
+        res.end(enc(Buffer.from(json)));
+      };
+      const r = await post(`/${coding}`, transport.init(noHooks));
+      expect(await r.json()).toEqual(JSON.parse(json));
+    }
+  });
+
+  it('a corrupt gzip body fails the read instead of passing garbage on', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(Buffer.from('not gzip at all'));
+    };
+    const err = await post('/bad-gzip', transport.init(noHooks)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as { code?: unknown }).code).toBe('Z_DATA_ERROR');
+  });
+
+  it('a 204 answers with no body', async () => {
+    handler = (_req, res) => {
+      res.writeHead(204);
+      res.end();
+    };
+    const r = await post('/empty', transport.init(noHooks));
+    expect(r.status).toBe(204);
+    expect(r.body).toBeNull();
   });
 });
 
