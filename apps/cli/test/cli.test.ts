@@ -531,6 +531,24 @@ describe('batchlight CLI against a real server', () => {
     const test = JSON.parse((await cli(['models', 'test', 'quick', '--json'])).stdout);
     expect(test).toMatchObject({ ok: true, attribution: 'match' });
   });
+
+  it('models test of a model nobody answers names the URL and the cause, and exits 1', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await api.models.create.mutate({
+      name: 'nowhere',
+      provider: 'openai',
+      providerModel: 'gpt-x',
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+    });
+    const r = await cli(['models', 'test', 'nowhere']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      new RegExp(`^failed after \\d+ms: http://127\\.0\\.0\\.1:${port}/v1: connection refused \\(ECONNREFUSED\\)`),
+    );
+  });
 });
 
 describe('strict arguments', () => {

@@ -2,6 +2,7 @@ import { ComparePage } from './pages/ComparePage';
 import { MatrixPage } from './pages/MatrixPage';
 import { ModelsPage } from './pages/ModelsPage';
 import { NewRunPage } from './pages/NewRunPage';
+import { PromptSetPage } from './pages/PromptSetPage';
 import { PromptSetsPage } from './pages/PromptSetsPage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
@@ -46,6 +47,8 @@ export function App() {
           <ComparePage />
         ) : page === 'models' ? (
           <ModelsPage />
+        ) : page === 'prompts' && id ? (
+          <PromptSetPage key={id} id={id} />
         ) : page === 'prompts' ? (
           <PromptSetsPage />
         ) : (

@@ -8,6 +8,8 @@ import { checkInput } from './input-check.js';
 import { promptInput } from './schemas.js';
 
 export interface ParsedPrompt {
+  /** Where it is in the file: its first line, 1-based, a CSV header counted (as errors number lines). */
+  line: number;
   input: string | Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   expected?: string | null;
   metadata?: Record<string, unknown> | null;
@@ -77,6 +79,7 @@ export function parseJsonl(content: string): ParseResult {
       asserts = a.scorers.length ? a.scorers : null;
     }
     prompts.push({
+      line,
       input,
       expected: r.data.expected == null ? null : String(r.data.expected),
       metadata: r.data.metadata ?? null,
@@ -133,6 +136,7 @@ export function parseCsv(content: string): ParseResult {
       asserts = a.scorers;
     }
     prompts.push({
+      line: r.line,
       input,
       expected: expectedCol >= 0 ? r.fields[expectedCol] || null : null,
       metadata: Object.keys(metadata).length ? metadata : null,

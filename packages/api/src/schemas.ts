@@ -4,8 +4,8 @@
 // only, no Node built-ins.
 import { ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
 import { isRowField, MATRIX_SORT_FIELDS } from '@batchlight/engine/matrix-fields';
-import { DEFAULT_TIMEOUT_MS } from '@batchlight/llm/defaults';
 import { z } from 'zod';
+import { RUN_DEFAULTS } from './run-defaults.js';
 
 export const id = z.string().min(1, 'required').max(100);
 export const cursor = z.string().max(100).optional();
@@ -33,7 +33,8 @@ export const providerName = z.enum(['openai', 'huggingface', 'simulated']);
 
 /** A price in USD per million tokens. */
 export const price = z
-  .number()
+  // Also for what is not a number (a form's "abc" arrives as NaN): one message, not zod's type dump.
+  .number({ error: 'must be a number ≥ 0' })
   .min(0, 'must be a number ≥ 0')
   .max(10_000, 'must be at most 10000')
   .nullable()
@@ -76,8 +77,17 @@ export const modelFields = z.object({
   apiKey: z.string().min(1).max(1000).nullable().optional(),
   params: z
     .object({
-      temperature: z.number().min(0).max(2).optional(),
-      maxTokens: z.number().int().min(1).max(1_000_000).optional(),
+      temperature: z
+        .number({ error: 'must be a number between 0 and 2' })
+        .min(0, 'must be a number between 0 and 2')
+        .max(2, 'must be a number between 0 and 2')
+        .optional(),
+      maxTokens: z
+        .number({ error: 'must be a whole number between 1 and 1000000' })
+        .int('must be a whole number between 1 and 1000000')
+        .min(1, 'must be a whole number between 1 and 1000000')
+        .max(1_000_000, 'must be a whole number between 1 and 1000000')
+        .optional(),
       topP: z.number().min(0).max(1).optional(),
       stream: z.boolean().optional(),
       hfProvider: z.string().max(100).optional(),
@@ -87,17 +97,18 @@ export const modelFields = z.object({
   pricing: z.object({ inputPerMTok: price, outputPerMTok: price, cachedInputPerMTok: price }).default({}),
 });
 
-/** A run's settings when a client leaves them out (the CLI's options, the monitor's form). */
-export const RUN_DEFAULTS = {
-  concurrency: 4,
-  delayMs: 0,
-  repeats: 1,
-  maxRetries: 3,
-  timeoutMs: DEFAULT_TIMEOUT_MS,
-} as const;
+// In a module of its own, re-exported: a bundle that takes only the defaults (the monitor's form)
+// then leaves this file's schemas out (zod 4's objects probe with eval, which the page's CSP forbids).
+export { RUN_DEFAULTS } from './run-defaults.js';
 
-const wholeBetween = (min: number, max: number) =>
-  z.number().int().min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`);
+const wholeBetween = (min: number, max: number) => {
+  const problem = `must be between ${min} and ${max}`;
+  return z
+    .number({ error: `must be a whole number between ${min} and ${max}` })
+    .int(`must be a whole number between ${min} and ${max}`)
+    .min(min, problem)
+    .max(max, problem);
+};
 
 export const createRunInput = z.object({
   promptSetId: id,
@@ -116,7 +127,13 @@ export const createRunInput = z.object({
 export const itemStatus = z.enum(ITEM_STATUSES);
 export const runStatus = z.enum(RUN_STATUSES);
 export const listRunsInput = z
-  .object({ status: runStatus.optional(), cursor, limit: limit(200, 50) })
+  .object({
+    status: runStatus.optional(),
+    /** Runs whose name, prompt set's name, or a model's name or provider model holds this (any case). */
+    search: z.string().max(200, 'at most 200 characters').optional(),
+    cursor,
+    limit: limit(200, 50),
+  })
   .default({ limit: 50 });
 export { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, ITEM_STATUSES, RUN_STATUSES } from '@batchlight/engine/events';
 export { MATRIX_CELL_FIELDS, MATRIX_SORT_FIELDS } from '@batchlight/engine/matrix-fields';

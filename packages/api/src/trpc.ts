@@ -111,6 +111,11 @@ export function badRequest(field: string, message: string): never {
   throw fieldError('BAD_REQUEST', field, message);
 }
 
+/** The thing `field` names is in a state that forbids the call (409 CONFLICT). */
+export function conflict(field: string, message: string): never {
+  throw fieldError('CONFLICT', field, message);
+}
+
 /** The thing a procedure addresses by `field` does not exist. */
 export function notFound(field: string, what: string): never {
   throw fieldError('NOT_FOUND', field, `${what} not found`);

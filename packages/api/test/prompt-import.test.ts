@@ -23,6 +23,8 @@ describe('JSONL import', () => {
       ],
     ]);
     expect(r.prompts[0]).toMatchObject({ expected: '1', metadata: { tag: 'a' } });
+    // Numbered as errors are: by file line, blank lines counted.
+    expect(r.prompts.map((p) => p.line)).toEqual([1, 3, 4, 5]);
   });
 
   it('names the line of every bad record', () => {
@@ -48,6 +50,8 @@ describe('CSV import', () => {
     expect(r.prompts.map((p) => p.input)).toEqual(['Hello, "world"', 'line one\nline two', 'plain']);
     expect(r.prompts[0]).toMatchObject({ expected: 'hi', metadata: { id: '1' } });
     expect(r.prompts[1]!.expected).toBeNull();
+    // The header is line 1; a record is numbered by the line it starts on.
+    expect(r.prompts.map((p) => p.line)).toEqual([2, 3, 5]);
   });
 
   it('reports the line a bad record starts on, counting newlines inside quoted fields', () => {

@@ -3,7 +3,7 @@
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
 import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
-import { CallPolicy, createThreadedLlmClient, DEFAULT_TIMEOUT_MS } from '@batchlight/llm';
+import { CallPolicy, createThreadedLlmClient, DEFAULT_TIMEOUT_MS, endpointOf, failureCause } from '@batchlight/llm';
 import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
@@ -64,6 +64,7 @@ export interface ChatInput {
 export type Engine = ReturnType<typeof createEngine>;
 
 const FINISHED = new Set<string>(FINISHED_RUN_STATUSES);
+const ACTIVE = new Set<string>(ACTIVE_RUN_STATUSES);
 
 export function createEngine(options: EngineOptions) {
   const { db, secretKey } = options;
@@ -315,6 +316,27 @@ export function createEngine(options: EngineOptions) {
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
 
+  /**
+   * Deletes a run that is not going (completed, failed, cancelled or interrupted) with everything
+   * it holds: items, traces (judges' too), messages, conversations, events, aggregates and scores,
+   * in one statement the schema's cascades carry out (one transaction: all of it or none). A
+   * queued or running run is refused, naming its status.
+   */
+  function deleteRun(runId: string): Promise<{ id: string; name: string | null; status: string }> {
+    return withRunLock(runId, async () => {
+      await starting.get(runId)?.catch(() => undefined);
+      const run = await prisma.run.findUnique({ where: { id: runId }, select: { id: true, name: true, status: true } });
+      if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
+      if (executions.has(runId) || ACTIVE.has(run.status)) {
+        const status = executions.has(runId) ? 'running' : run.status;
+        throw new ConflictError('runId', `the run is ${status}: cancel it first, then delete it`);
+      }
+      await stats.forget(runId);
+      await prisma.run.delete({ where: { id: runId } });
+      return run;
+    });
+  }
+
   /** Goes on with a stopped run: cancelled items (and, if asked, failed ones) run again. */
   function resumeRun(runId: string, opts: { retryFailed?: boolean } = {}): Promise<Run> {
     return withRunLock(runId, () => resumeLocked(runId, opts));
@@ -447,7 +469,7 @@ export function createEngine(options: EngineOptions) {
     return { conversationId, traceId: trace.id!, outcome };
   }
 
-  /** One short prompt to check a model's connection; nothing is recorded. */
+  /** One short prompt to check a model's connection; nothing is recorded. A failure names its URL and cause. */
   async function testModel(modelId: string) {
     refuseWhileClosing('call');
     const row = await prisma.model.findUnique({ where: { id: modelId } });
@@ -473,7 +495,15 @@ export function createEngine(options: EngineOptions) {
           attribution: o.attribution,
           output: o.output.slice(0, 200),
         }
-      : { ok: false as const, latencyMs: o.latencyMs, requestedModel: o.requestedModel, error: o.error };
+      : {
+          ok: false as const,
+          latencyMs: o.latencyMs,
+          requestedModel: o.requestedModel,
+          /** Where the call went, and what stopped it (refused, DNS, TLS, key rejected, timeout). */
+          url: endpointOf(model),
+          cause: failureCause(o.error),
+          error: o.error,
+        };
   }
 
   /** `model`, when the policy lets it be called (the LLM client checks again at each call). */
@@ -519,6 +549,7 @@ export function createEngine(options: EngineOptions) {
     scoreRun,
     cancelRun,
     resumeRun,
+    deleteRun,
     recover,
     chat,
     testModel,

@@ -114,6 +114,8 @@ const CONNECTION_CODES = new Set([
   'UND_ERR_CLOSED',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+/** TLS failed: a certificate refused, or https spoken to a server that does not (OpenSSL's and Node's codes). */
+const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|EPROTO$)/;
 /** undici's own timeouts (`HeadersTimeoutError`, `BodyTimeoutError`): the provider went quiet. */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -164,11 +166,13 @@ export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallErro
     message: string,
     httpStatus: number | null = null,
     retryAfterMs: number | null = null,
+    code: string | null = null,
   ): CallError => ({
     type,
     message: redact(message, ctx.secret),
     httpStatus,
     retryAfterMs,
+    code,
   });
 
   if (ctx.aborted) return make('aborted', 'aborted by caller');
@@ -190,13 +194,36 @@ export function classifyError(err: unknown, ctx: ClassifyContext = {}): CallErro
   const chain = causeChain(e);
   // A class's name where its instances keep Error's (the openai SDK's errors say 'Error').
   const names = chain.flatMap((c) => [String(c.name ?? ''), c.constructor?.name ?? '']);
-  const codes = chain.map((c) => c.code);
+  const codes = chain.flatMap((c) => (typeof c.code === 'string' ? [c.code] : []));
+  // The innermost code is the system's (the SDK's and fetch's wrappers say "Connection error." or
+  // "fetch failed"); its message says where (`connect ECONNREFUSED 127.0.0.1:8000`).
+  const inner = chain.findLast((c) => typeof c.code === 'string');
+  const code = inner ? String(inner.code) : null;
+  const detail = inner && typeof inner.message === 'string' && inner.message && inner.message !== raw;
+  const withCause = detail ? `${raw} (${inner.message})` : raw;
   if (names.includes('APIUserAbortError') || names.includes('AbortError')) return make('aborted', raw);
   if (names.includes('APIConnectionTimeoutError') || names.includes('TimeoutError')) return make('timeout', raw);
-  if (codes.some((c) => typeof c === 'string' && TIMEOUT_CODES.has(c))) return make('timeout', raw);
+  if (codes.some((c) => TIMEOUT_CODES.has(c))) return make('timeout', withCause, null, null, code);
   if (names.includes('InvalidResponseError') || names.includes('SyntaxError')) return make('invalid_response', raw);
-  if (codes.some((c) => typeof c === 'string' && CONNECTION_CODES.has(c))) return make('connection', raw);
-  if (names.includes('APIConnectionError')) return make('connection', raw);
+  if (codes.some((c) => CONNECTION_CODES.has(c) || TLS_CODE.test(c)))
+    return make('connection', withCause, null, null, code);
+  if (names.includes('APIConnectionError')) return make('connection', withCause, null, null, code);
   // No HTTP status and no network cause: we cannot understand what came back.
   return make('invalid_response', raw);
+}
+
+/**
+ * What a failed call's error means to whoever set the model up: refused, host not found, TLS, key
+ * rejected, timed out, each with the code that says so. The error's own message is beside it.
+ */
+export function failureCause(error: CallError): string {
+  const code = error.code ?? '';
+  if (error.type === 'auth') return `the key was rejected (HTTP ${error.httpStatus ?? '401/403'})`;
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED): nothing listens at that host and port';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found (DNS: ${code})`;
+  if (TLS_CODE.test(code))
+    return `TLS failed (${code}): https to a server that speaks plain HTTP, or a certificate that is not trusted`;
+  if (error.type === 'timeout') return `no answer in time (timeout${code ? `: ${code}` : ''})`;
+  if (code) return `${error.type} (${code})`;
+  return error.httpStatus ? `${error.type} (HTTP ${error.httpStatus})` : error.type;
 }

@@ -6,6 +6,7 @@ export { DEFAULT_TIMEOUT_MS } from './defaults.js';
 export type { ClassifyContext } from './errors.js';
 export {
   classifyError,
+  failureCause,
   InvalidResponseError,
   parseRetryAfter,
   redact,
@@ -19,6 +20,7 @@ export {
   CREDENTIAL_ENV_PREFIX,
   DEFAULT_CREDENTIAL_ENVS,
   DEFAULT_PROVIDER_HOSTS,
+  endpointOf,
   isDeniedCredentialEnv,
   parseHostEntry,
 } from './policy.js';

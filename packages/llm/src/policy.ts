@@ -123,3 +123,22 @@ export class CallPolicy {
     return problem ? { field: 'baseUrl', message: problem } : null;
   }
 }
+
+/**
+ * Where a model's calls go, as a user would recognise it: its baseUrl (without any user:password
+ * part), else its provider's own API; null for the simulator, which calls nothing.
+ */
+export function endpointOf(model: Pick<ResolvedModel, 'provider' | 'baseUrl'>): string | null {
+  if (model.baseUrl) {
+    try {
+      const url = new URL(model.baseUrl);
+      url.username = '';
+      url.password = '';
+      return url.href.replace(/\/$/, '');
+    } catch {
+      return model.baseUrl;
+    }
+  }
+  const host = DEFAULT_PROVIDER_HOSTS[model.provider];
+  return host ? `https://${host}` : null;
+}

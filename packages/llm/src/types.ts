@@ -156,6 +156,12 @@ export interface CallFailure extends CallTiming {
     httpStatus: number | null;
     /** For rate_limited (and 503s that say so): how long the provider asked us to wait. */
     retryAfterMs: number | null;
+    /**
+     * The system's or the TLS library's code under a failed connection (ECONNREFUSED, ENOTFOUND,
+     * ERR_SSL_WRONG_VERSION_NUMBER, CERT_HAS_EXPIRED…), which fetch wraps in `cause`: the message
+     * alone says "fetch failed".
+     */
+    code?: string | null;
   };
 }
 

@@ -1,6 +1,7 @@
+import net from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { classifyError } from '../src/index.js';
+import { classifyError, endpointOf, failureCause } from '../src/index.js';
 import { createTransport } from '../src/providers/transport.js';
 import { type Handler, sleep, startServer, type TinyServer, until } from './server.js';
 
@@ -132,3 +133,39 @@ describe('createTransport', () => {
 });
 
 const noHooks = { beforeSend: () => Promise.resolve(), sent: () => {} };
+
+describe('a connection that fails keeps its system code (fetch wraps it in `cause`)', () => {
+  const failed = async (url: string) => {
+    const err = await transport.fetch(url, { method: 'POST', body: 'x', ...transport.init(noHooks) }).catch((e) => e);
+    return classifyError(err, { secret: 'sk-never-shown' });
+  };
+
+  it('a closed port: ECONNREFUSED, said as "connection refused", with the address in the message', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const e = await failed(`http://127.0.0.1:${port}/v1/chat/completions`);
+    expect([e.type, e.code]).toEqual(['connection', 'ECONNREFUSED']);
+    expect(e.message).toContain(`127.0.0.1:${port}`);
+    expect(failureCause(e)).toMatch(/^connection refused \(ECONNREFUSED\)/);
+  });
+
+  it('an unresolvable host: ENOTFOUND (or EAI_AGAIN), said as "host not found"', async () => {
+    const e = await failed('http://nonexistent.invalid/v1/chat/completions');
+    expect(e.type).toBe('connection');
+    expect(failureCause(e)).toMatch(/^host not found \(DNS: (ENOTFOUND|EAI_AGAIN)\)/);
+  });
+
+  it('https to a plain HTTP server: a TLS code, a connection failure (not an "invalid response")', async () => {
+    const e = await failed(`${server.url.replace('http:', 'https:')}/tls`);
+    expect(e.type).toBe('connection');
+    expect(failureCause(e)).toMatch(/^TLS failed \((ERR_SSL_\w+|EPROTO)\)/);
+  });
+
+  it('names where a model calls, without a user or password in the URL', () => {
+    expect(endpointOf({ provider: 'openai', baseUrl: null })).toBe('https://api.openai.com');
+    expect(endpointOf({ provider: 'openai', baseUrl: 'http://u:p@10.0.0.5:8000/v1/' })).toBe('http://10.0.0.5:8000/v1');
+    expect(endpointOf({ provider: 'simulated', baseUrl: null })).toBeNull();
+  });
+});

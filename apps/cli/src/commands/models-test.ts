@@ -17,8 +17,7 @@ export const modelsTest = defineCommand({
       r.ok
         ? `ok in ${ms(r.latencyMs)}: sent ${r.requestedModel}, ${r.responseModel ?? 'no model'} answered ` +
           `(${r.attribution}): ${JSON.stringify(r.output)}`
-        : `failed after ${ms(r.latencyMs)}: ${r.error.type}${r.error.httpStatus ? ` (${r.error.httpStatus})` : ''}: ` +
-          r.error.message,
+        : `failed after ${ms(r.latencyMs)}: ${r.url ?? 'the simulator'}: ${r.cause}\n  ${r.error.message}`,
     );
     return r.ok ? EXIT.ok : EXIT.runFailed;
   },

@@ -14,11 +14,38 @@ const blank = {
   apiKey: '',
   input: '',
   output: '',
+  cached: '',
+  temperature: '',
+  maxTokens: '',
+  stream: true,
+  /** The model's params as stored: the form edits three of them and keeps the rest (simulation, topP…). */
+  params: {} as Record<string, unknown>,
 };
+type Form = typeof blank;
+type TextKey = { [K in keyof Form]: Form[K] extends string ? K : never }[keyof Form];
+
+/** The API's name of each form field, where it differs: errors come back under it. */
+const API_FIELD: Partial<Record<keyof Form, string>> = {
+  input: 'pricing.inputPerMTok',
+  output: 'pricing.outputPerMTok',
+  cached: 'pricing.cachedInputPerMTok',
+  temperature: 'params.temperature',
+  maxTokens: 'params.maxTokens',
+  stream: 'params.stream',
+};
+/** How an error names a field whose label is a symbol ("$ / M input tokens"). */
+const SPOKEN: Record<string, string> = {
+  'pricing.inputPerMTok': 'input price per 1M tokens',
+  'pricing.outputPerMTok': 'output price per 1M tokens',
+  'pricing.cachedInputPerMTok': 'cached input price per 1M tokens',
+  'params.temperature': 'temperature',
+  'params.maxTokens': 'max tokens',
+};
+const apiField = (k: keyof Form) => API_FIELD[k] ?? k;
 
 export function ModelsPage() {
   const [models, setModels] = useState<ModelView[] | null>(null);
-  const [form, setForm] = useState<typeof blank | null>(null);
+  const [form, setForm] = useState<Form | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [tests, setTests] = useState<Record<string, TestResult | 'running'>>({});
@@ -26,7 +53,8 @@ export function ModelsPage() {
   const load = () => api.models.list.query({ includeArchived: true }).then(setModels, (e) => setError(errorMessage(e)));
   useEffect(() => void load(), []);
 
-  const edit = (m?: ModelView) =>
+  const edit = (m?: ModelView) => {
+    setErrors({});
     setForm(
       m
         ? {
@@ -39,15 +67,30 @@ export function ModelsPage() {
             apiKey: '',
             input: m.pricing.inputPerMTok?.toString() ?? '',
             output: m.pricing.outputPerMTok?.toString() ?? '',
+            cached: m.pricing.cachedInputPerMTok?.toString() ?? '',
+            temperature: typeof m.params.temperature === 'number' ? String(m.params.temperature) : '',
+            maxTokens: typeof m.params.maxTokens === 'number' ? String(m.params.maxTokens) : '',
+            stream: m.params.stream !== false,
+            params: m.params,
           }
         : { ...blank },
     );
+  };
 
   async function save(e: FormEvent) {
     e.preventDefault();
     if (!form) return;
     setErrors({});
-    const price = (v: string) => (v.trim() ? Number(v) : null);
+    setError(null);
+    // Empty is "none"; anything else goes as a number, and the API says what is wrong with it.
+    const num = (v: string) => (v.trim() ? Number(v) : null);
+    const { temperature: _t, maxTokens: _m, stream: _s, ...kept } = form.params;
+    const params = {
+      ...kept,
+      ...(form.temperature.trim() ? { temperature: Number(form.temperature) } : {}),
+      ...(form.maxTokens.trim() ? { maxTokens: Number(form.maxTokens) } : {}),
+      stream: form.stream,
+    };
     const body = {
       name: form.name,
       provider: form.provider,
@@ -55,7 +98,8 @@ export function ModelsPage() {
       baseUrl: form.baseUrl.trim() || null,
       ...(form.credentialEnv.trim() ? { credentialEnv: form.credentialEnv.trim() } : {}),
       ...(form.apiKey ? { apiKey: form.apiKey } : {}),
-      pricing: { inputPerMTok: price(form.input), outputPerMTok: price(form.output) },
+      params,
+      pricing: { inputPerMTok: num(form.input), outputPerMTok: num(form.output), cachedInputPerMTok: num(form.cached) },
     };
     try {
       if (form.id) await api.models.update.mutate({ id: form.id, ...body });
@@ -64,7 +108,7 @@ export function ModelsPage() {
       await load();
     } catch (err) {
       const fe = fieldErrors(err);
-      setErrors(fe);
+      setErrors(Object.fromEntries(Object.entries(fe).map(([k, v]) => [k, SPOKEN[k] ? `${SPOKEN[k]}: ${v}` : v])));
       if (!Object.keys(fe).length) setError(errorMessage(err));
     }
   }
@@ -80,8 +124,16 @@ export function ModelsPage() {
     }
   }
 
-  const set = (k: keyof typeof blank) => (e: { target: { value: string } }) =>
-    form && setForm({ ...form, [k]: e.target.value });
+  // Editing a field clears its error: the message was about the value that is gone.
+  const clear = (k: keyof Form) => {
+    const key = apiField(k);
+    if (errors[key]) setErrors(({ [key]: _, ...rest }) => rest);
+  };
+  const set = (k: TextKey) => (e: { target: { value: string } }) => {
+    if (!form) return;
+    setForm({ ...form, [k]: e.target.value });
+    clear(k);
+  };
 
   return (
     <section>
@@ -120,11 +172,42 @@ export function ModelsPage() {
             <Field label="…or store a key" error={errors.apiKey} hint="encrypted; never shown again">
               <input name="apiKey" type="password" autoComplete="off" value={form.apiKey} onChange={set('apiKey')} />
             </Field>
+          </div>
+          <div className="row4">
             <Field label="$ / M input tokens" error={errors['pricing.inputPerMTok']}>
               <input name="input" inputMode="decimal" value={form.input} onChange={set('input')} />
             </Field>
             <Field label="$ / M output tokens" error={errors['pricing.outputPerMTok']}>
               <input name="output" inputMode="decimal" value={form.output} onChange={set('output')} />
+            </Field>
+            <Field
+              label="$ / M cached input tokens"
+              error={errors['pricing.cachedInputPerMTok']}
+              hint="empty: cached tokens cost as input"
+            >
+              <input name="cached" inputMode="decimal" value={form.cached} onChange={set('cached')} />
+            </Field>
+          </div>
+          <div className="row4">
+            <Field label="Temperature" error={errors['params.temperature']} hint="0–2; empty: the provider's">
+              <input name="temperature" inputMode="decimal" value={form.temperature} onChange={set('temperature')} />
+            </Field>
+            <Field label="Max tokens" error={errors['params.maxTokens']} hint="per answer; empty: no limit">
+              <input name="maxTokens" inputMode="numeric" value={form.maxTokens} onChange={set('maxTokens')} />
+            </Field>
+            <Field label="Stream" error={errors['params.stream']} hint="measures time to first token">
+              <span className="check">
+                <input
+                  type="checkbox"
+                  name="stream"
+                  checked={form.stream}
+                  onChange={(e) => {
+                    setForm({ ...form, stream: e.target.checked });
+                    clear('stream');
+                  }}
+                />
+                <span>stream the answer</span>
+              </span>
             </Field>
           </div>
           <div className="actions">
@@ -179,9 +262,12 @@ export function ModelsPage() {
                           ok · {fmtMs(t.latencyMs)} · {t.responseModel} ({t.attribution})
                         </span>
                       ) : (
-                        <span className="bad-text">
-                          {t.error.type}: {t.error.message}
-                        </span>
+                        <div data-testid="test-failure">
+                          <span className="bad-text">
+                            {t.url ?? 'the simulator'}: {t.cause}
+                          </span>
+                          <div className="sub">{t.error.message}</div>
+                        </div>
                       )
                     ) : null}
                   </td>

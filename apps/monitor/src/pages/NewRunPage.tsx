@@ -1,3 +1,4 @@
+import { RUN_DEFAULTS } from '@batchlight/api/schemas';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, errorMessage, fieldErrors, type ModelView, type Outputs } from '../api';
 import { ErrorBox, Field } from '../components/ui';
@@ -11,10 +12,13 @@ export function NewRunPage() {
   const [form, setForm] = useState({
     promptSetId: '',
     modelIds: [] as string[],
-    concurrency: '8',
-    delayMs: '0',
+    // The CLI's defaults: one place defines them (the API's schemas).
+    concurrency: String(RUN_DEFAULTS.concurrency),
+    delayMs: String(RUN_DEFAULTS.delayMs),
     promptLimit: '',
-    repeats: '1',
+    repeats: String(RUN_DEFAULTS.repeats),
+    maxRetries: String(RUN_DEFAULTS.maxRetries),
+    timeoutMs: String(RUN_DEFAULTS.timeoutMs),
     name: '',
   });
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -54,6 +58,8 @@ export function NewRunPage() {
         delayMs: num(form.delayMs),
         promptLimit: form.promptLimit.trim() ? num(form.promptLimit) : null,
         repeats: num(form.repeats),
+        maxRetries: num(form.maxRetries),
+        timeoutMs: num(form.timeoutMs),
         name: form.name.trim() || null,
       });
       go(`run/${run.id}`);
@@ -124,6 +130,14 @@ export function NewRunPage() {
           </Field>
           <Field label="Repeats" error={errors.repeats} hint="1–100">
             <input name="repeats" inputMode="numeric" value={form.repeats} onChange={set('repeats')} />
+          </Field>
+        </div>
+        <div className="row4">
+          <Field label="Max retries" error={errors.maxRetries} hint="0–10 more tries of a failed call">
+            <input name="maxRetries" inputMode="numeric" value={form.maxRetries} onChange={set('maxRetries')} />
+          </Field>
+          <Field label="Timeout (ms)" error={errors.timeoutMs} hint="per call, 100–600000">
+            <input name="timeoutMs" inputMode="numeric" value={form.timeoutMs} onChange={set('timeoutMs')} />
           </Field>
         </div>
         <Field label="Name (optional)" error={errors.name}>

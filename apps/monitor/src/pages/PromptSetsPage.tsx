@@ -4,6 +4,8 @@ import { Empty, ErrorBox, Field } from '../components/ui';
 import { fmtTime } from '../format';
 
 type Preview = Outputs['promptSets']['preview'];
+/** How long the "Imported …" notice stays. */
+const SAVED_NOTICE_MS = 6_000;
 
 export function PromptSetsPage() {
   const [sets, setSets] = useState<Outputs['promptSets']['list'] | null>(null);
@@ -16,6 +18,16 @@ export function PromptSetsPage() {
 
   const load = () => api.promptSets.list.query().then(setSets, (e) => setError(errorMessage(e)));
   useEffect(() => void load(), []);
+  // "Imported …" is about the last import: it goes after a while, and at the next edit or file.
+  useEffect(() => {
+    if (!saved) return;
+    const t = setTimeout(() => setSaved(null), SAVED_NOTICE_MS);
+    return () => clearTimeout(t);
+  }, [saved]);
+  const edit = (text: string) => {
+    setContent(text);
+    setSaved(null);
+  };
   useEffect(() => {
     if (!content.trim()) return setPreview(null);
     const t = setTimeout(
@@ -29,7 +41,7 @@ export function PromptSetsPage() {
     setName(name || file.name.replace(/\.(jsonl|csv)$/i, ''));
     if (/\.csv$/i.test(file.name)) setFormat('csv');
     else setFormat('jsonl');
-    setContent(await file.text());
+    edit(await file.text());
   }
 
   async function save() {
@@ -59,10 +71,17 @@ export function PromptSetsPage() {
         </div>
         <div className="row4">
           <Field label="Name">
-            <input name="setName" value={name} onChange={(e) => setName(e.target.value)} />
+            <input
+              name="setName"
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value);
+                setSaved(null);
+              }}
+            />
           </Field>
           <Field label="Format">
-            <select value={format} onChange={(e) => setFormat(e.target.value as 'jsonl' | 'csv')}>
+            <select name="format" value={format} onChange={(e) => setFormat(e.target.value as 'jsonl' | 'csv')}>
               <option value="jsonl">JSONL</option>
               <option value="csv">CSV</option>
             </select>
@@ -80,7 +99,7 @@ export function PromptSetsPage() {
           rows={6}
           placeholder="…or paste the file here"
           value={content}
-          onChange={(e) => setContent(e.target.value)}
+          onChange={(e) => edit(e.target.value)}
         />
         {preview ? (
           <div className="preview">
@@ -95,11 +114,15 @@ export function PromptSetsPage() {
             ) : (
               <div className="ok-text">{preview.count} prompts ready.</div>
             )}
-            <ol start={0} className="preview-list">
-              {preview.prompts.map((p, i) => (
-                <li key={i}>{typeof p.input === 'string' ? p.input : p.input.map((m) => m.content).join(' / ')}</li>
+            {/* Numbered by file line, as the errors are (a CSV header is line 1). */}
+            <ul className="preview-list" data-testid="import-preview">
+              {preview.prompts.map((p) => (
+                <li key={p.line}>
+                  <span className="line-no">line {p.line}</span>
+                  {typeof p.input === 'string' ? p.input : p.input.map((m) => m.content).join(' / ')}
+                </li>
               ))}
-            </ol>
+            </ul>
           </div>
         ) : null}
         <button
@@ -110,7 +133,11 @@ export function PromptSetsPage() {
         >
           Import
         </button>
-        {saved ? <div className="ok-text">{saved}</div> : null}
+        {saved ? (
+          <div className="ok-text" data-testid="import-saved">
+            {saved}
+          </div>
+        ) : null}
       </div>
       <ErrorBox error={error} />
       {sets === null ? (
@@ -130,7 +157,9 @@ export function PromptSetsPage() {
           <tbody>
             {sets.map((s) => (
               <tr key={s.id}>
-                <td>{s.name}</td>
+                <td>
+                  <a href={`#/prompts/${s.id}`}>{s.name}</a>
+                </td>
                 <td className="num">{s.promptCount}</td>
                 <td>{fmtTime(s.createdAt)}</td>
                 <td>

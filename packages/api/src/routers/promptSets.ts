@@ -9,14 +9,16 @@ import type { Context } from '../context.js';
 import { type Claim, idempotent } from '../idempotency.js';
 import { type ParsedPrompt, parsePromptFile } from '../prompt-import.js';
 import { id, promptInput, requestId } from '../schemas.js';
-import { badRequest, notFound, publicProcedure } from '../trpc.js';
+import { badRequest, conflict, notFound, publicProcedure } from '../trpc.js';
 
 const name = z.string().trim().min(1, 'required').max(200);
 const fileInput = z.object({ format: z.enum(['jsonl', 'csv']), content: z.string().max(100_000_000) });
+/** A prompt to store: a parsed file's (its line is not kept) or one given as it is. */
+type NewPrompt = Omit<ParsedPrompt, 'line'>;
 const findSet = (ctx: Context) => (id: string) => ctx.db.prisma.promptSet.findUnique({ where: { id } });
 
 /** The rows of a new set, made one by one as bulkInsert asks for them (not all 100,000 at once). */
-function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<PromptRow> {
+function* promptRows(promptSetId: string, prompts: NewPrompt[]): Generator<PromptRow> {
   for (let index = 0; index < prompts.length; index++) {
     const p = prompts[index]!;
     yield {
@@ -31,7 +33,7 @@ function* promptRows(promptSetId: string, prompts: ParsedPrompt[]): Generator<Pr
   }
 }
 
-async function createSet(ctx: Context, setName: string, prompts: ParsedPrompt[], claim: Claim) {
+async function createSet(ctx: Context, setName: string, prompts: NewPrompt[], claim: Claim) {
   const id = randomUUID();
   // One transaction: the set, every prompt and the request's key, or nothing.
   return ctx.db.prisma.$transaction(
@@ -132,7 +134,32 @@ export const promptSetsRouter = {
       );
     }),
 
-  /** Parses a file without saving it: the first prompts and every error, by line. */
+  /**
+   * Deletes a set and its prompts. Refused (CONFLICT naming `id`) while a run uses it: runs keep
+   * their set, whatever their status; the message names the latest such run.
+   */
+  delete: publicProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) =>
+    ctx.db.prisma.$transaction(async (tx) => {
+      const set = await tx.promptSet.findUnique({ where: { id: input.id } });
+      if (!set) notFound('id', `prompt set ${input.id}`);
+      const runs = await tx.run.count({ where: { promptSetId: set.id } });
+      if (runs) {
+        const run = await tx.run.findFirstOrThrow({
+          where: { promptSetId: set.id },
+          orderBy: { createdAt: 'desc' },
+          select: { id: true, name: true, status: true },
+        });
+        const label = run.name ? `"${run.name}"` : run.id.slice(-8);
+        const others = runs > 1 ? ` and ${runs - 1} other run(s)` : '';
+        conflict('id', `run ${label} (${run.status})${others} uses this prompt set; delete the runs first`);
+      }
+      // Its prompts go with it (onDelete: Cascade).
+      await tx.promptSet.delete({ where: { id: set.id } });
+      return { id: set.id, name: set.name, promptCount: set.promptCount };
+    }),
+  ),
+
+  /** Parses a file without saving it: the first prompts (each with its file line) and every error, by line. */
   preview: publicProcedure.input(fileInput).mutation(({ input }) => {
     const r = parsePromptFile(input.format, input.content);
     return { count: r.prompts.length, prompts: r.prompts.slice(0, 20), errors: r.errors };

@@ -1,4 +1,4 @@
-import type { Run } from '@batchlight/db';
+import { Prisma, type PrismaClient, type Run } from '@batchlight/db';
 import {
   auditRun,
   compareRuns,
@@ -45,6 +45,28 @@ function runSummary<R extends Run>(run: R, executing: boolean, now: number) {
   };
 }
 
+/**
+ * Ids of the runs (newest first, after `cursor`) whose name, prompt set's name, or one of whose
+ * models' name or provider model holds `search`, in any case on both databases (Prisma's
+ * `contains` is case-sensitive on PostgreSQL only).
+ */
+async function searchRunIds(
+  prisma: PrismaClient,
+  q: { search: string; status?: string; cursor?: string; limit: number },
+): Promise<string[]> {
+  const like = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await prisma.$queryRaw<Array<{ id: string }>>(Prisma.sql`
+    SELECT r."id" FROM "Run" r JOIN "PromptSet" s ON s."id" = r."promptSetId"
+    WHERE (LOWER(COALESCE(r."name", '')) LIKE ${like} ESCAPE '\\'
+      OR LOWER(s."name") LIKE ${like} ESCAPE '\\'
+      OR EXISTS (SELECT 1 FROM "RunModel" m WHERE m."runId" = r."id"
+        AND (LOWER(m."name") LIKE ${like} ESCAPE '\\' OR LOWER(m."providerModel") LIKE ${like} ESCAPE '\\')))
+    ${q.status ? Prisma.sql`AND r."status" = ${q.status}` : Prisma.empty}
+    ${q.cursor ? Prisma.sql`AND r."id" < ${q.cursor}` : Prisma.empty}
+    ORDER BY r."id" DESC LIMIT ${q.limit}`);
+  return rows.map((r) => r.id);
+}
+
 export const runsRouter = {
   /** Validates, snapshots the models, creates every item in one transaction, starts the run. */
   create: publicProcedure.input(createRunWithScorers).mutation(({ ctx, input }) => {
@@ -58,12 +80,17 @@ export const runsRouter = {
     );
   }),
 
+  /** Newest first, a page at a time (`nextCursor`), searched by run, prompt set and model names. */
   list: publicProcedure.input(listRunsInput).query(async ({ ctx, input }) => {
+    const search = input.search?.trim();
+    const ids = search ? await searchRunIds(ctx.db.prisma, { ...input, search }) : null;
     const runs = await ctx.db.prisma.run.findMany({
-      where: {
-        ...(input.status ? { status: input.status } : {}),
-        ...(input.cursor ? { id: { lt: input.cursor } } : {}),
-      },
+      where: ids
+        ? { id: { in: ids } }
+        : {
+            ...(input.status ? { status: input.status } : {}),
+            ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+          },
       orderBy: { id: 'desc' },
       take: input.limit,
       include: {
@@ -140,6 +167,15 @@ export const runsRouter = {
         nextCursor: items.length === input.limit ? items[items.length - 1]!.id : null,
       };
     }),
+
+  /**
+   * Deletes a run that is not going, with its items, traces, messages, events, aggregates and
+   * scores (one transaction). A queued or running run: CONFLICT naming `id` and the status.
+   */
+  delete: publicProcedure
+    .meta({ fields: { runId: 'id' } })
+    .input(z.object({ id }))
+    .mutation(({ ctx, input }) => ctx.engine.deleteRun(input.id)),
 
   /** A finished run cannot be cancelled: CONFLICT naming `id`. */
   cancel: publicProcedure

@@ -164,6 +164,14 @@ export class RunStatsStore {
     await this.save(runId);
   }
 
+  /** Drops a deleted run's aggregates (after its save under way, which would write them back). */
+  async forget(runId: string): Promise<void> {
+    const entry = this.entries.get(runId);
+    if (!entry) return;
+    while (entry.saving) await entry.saving;
+    if (this.entries.get(runId) === entry) this.entries.delete(runId);
+  }
+
   /** Waits for the saves under way and saves what moved since (shutdown: before the database closes). */
   async flush(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((runId) => this.save(runId)));
