@@ -55,7 +55,9 @@ export async function follow(
   runId: string,
   opts: { quiet: boolean; server: string; signal?: AbortSignal },
 ): Promise<FollowResult> {
-  const run = await client.runs.get.query({ id: runId });
+  // The present from the server's snapshot, then the events after its seq: a follower that joins
+  // a long run mid-way is not fed the whole log first.
+  const [run, snap] = await Promise.all([client.runs.get.query({ id: runId }), client.runs.snapshot.query({ runId })]);
   const now = Date.now();
   const p: Progress = {
     completed: run.completedItems,
@@ -84,13 +86,18 @@ export async function follow(
   const timer = opts.quiet ? null : setInterval(draw, tty ? 100 : 2000);
   const waitingItems = new Set<string>();
   let lostSince: number | null = null;
-  let lastSeq = 0;
+  let lastSeq = snap.seq;
+  if (snap.progress && !snap.finished) {
+    const { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs } = snap.progress;
+    Object.assign(p, { completed, failed, cancelled, inFlight, total, retries, throughput, elapsedMs });
+    p.activeMs = snap.progress.activeMs ?? elapsedMs;
+  }
   try {
     const finished = await new Promise<RunEventMessage & { type: 'run.finished' }>((resolve, reject) => {
       let wasConnected = false;
       let lastFinished: (RunEventMessage & { type: 'run.finished' }) | null = null;
       const sub = client.runs.events.subscribe(
-        { runId },
+        { runId, lastEventId: String(snap.seq) },
         {
           onData: ({ data: e }) => {
             lastSeq = e.seq;

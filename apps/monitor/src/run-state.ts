@@ -41,9 +41,11 @@ export interface RunState {
   progressSeq: number;
   /** The latest snapshot from the server: charts and per-model figures over the whole run. */
   snapshot: RunSnapshot | null;
+  /**
+   * Rows as the events of the items in the page's window left them (the table's rows come from the
+   * server's pages; these show what happened since a page was fetched).
+   */
   rows: Map<string, Row>;
-  /** Item ids in run order (ids are time-ordered). */
-  order: string[];
   progress: Progress | null;
   status: string | null;
   /** Recent retries and rate-limit waits, newest first. */
@@ -58,7 +60,6 @@ export function emptyState(): RunState {
     progressSeq: 0,
     snapshot: null,
     rows: new Map(),
-    order: [],
     progress: null,
     status: null,
     waits: [],
@@ -129,15 +130,27 @@ export function rowFromItem(i: ItemRow): Row {
 
 const TERMINAL = new Set<RowStatus>(['completed', 'failed', 'cancelled']);
 
-/** Rows as the server had them; one the event stream already moved on is left as it is. */
-export function addItems(state: RunState, items: ItemRow[]): RunState {
-  for (const i of items) {
-    const had = state.rows.get(i.id);
-    if (!had) state.order.push(i.id);
-    else if (had.attempts > i.attempts || (TERMINAL.has(had.status) && !TERMINAL.has(i.status as RowStatus))) continue;
-    state.rows.set(i.id, rowFromItem(i));
-  }
-  return state;
+/** The prompts whose rows a page shows, from `fromPrompt` to `toPrompt`. */
+export interface PromptWindow {
+  fromPrompt: number;
+  toPrompt: number;
+}
+
+/**
+ * A row as the server's page had it, or as events moved it on since (a later attempt, or the
+ * same attempt started, retrying or ended while the page still says pending).
+ */
+export function shownRow(state: RunState, fetched: Row): Row {
+  const live = state.rows.get(fetched.id);
+  if (!live) return fetched;
+  if (live.attempts > fetched.attempts) return live;
+  return live.attempts === fetched.attempts && !TERMINAL.has(fetched.status) ? live : fetched;
+}
+
+/** Forgets the event rows of prompts outside the window: the page no longer gets their events. */
+export function keepWindow(state: RunState, w: PromptWindow): void {
+  for (const [id, r] of state.rows)
+    if (r.promptIndex < w.fromPrompt || r.promptIndex > w.toPrompt) state.rows.delete(id);
 }
 
 /**
@@ -186,7 +199,6 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
             trace: null,
           } as unknown as ItemRow);
           state.rows.set(p.itemId, row);
-          state.order.push(p.itemId);
         }
         const stale =
           p.attempt < row.attempts ||

@@ -37,7 +37,27 @@ vi.mock('../src/api', async (importOriginal) => {
         feed: { subscribe: () => ({ unsubscribe() {} }) },
         get: { query: async () => fake.run },
         snapshot: { query: async () => fake.snapshot },
-        items: { query: async () => ({ items: fake.items, nextCursor: null }) },
+        items: {
+          // As the server pages: filtered, then a window by offset with the count matching.
+          query: async (q: {
+            status?: string;
+            modelId?: string;
+            mismatch?: boolean;
+            offset?: number;
+            limit: number;
+          }) => {
+            const rows = (
+              fake.items as Array<{ status: string; modelId: string; trace: { attribution?: string } }>
+            ).filter(
+              (i) =>
+                (!q.status || i.status === q.status) &&
+                (!q.modelId || i.modelId === q.modelId) &&
+                (!q.mismatch || i.trace?.attribution === 'mismatch'),
+            );
+            const from = q.offset ?? 0;
+            return { items: rows.slice(from, from + q.limit), nextCursor: null, matching: rows.length };
+          },
+        },
         scores: { query: fake.scores },
         audit: {
           query: async () => ({
@@ -69,7 +89,7 @@ const { NewRunPage } = await import('../src/pages/NewRunPage');
 const { RunsPage } = await import('../src/pages/RunsPage');
 const { TraceDrawer } = await import('../src/components/TraceDrawer');
 const { ItemsTable } = await import('../src/components/ItemsTable');
-const { emptyState, addItems, applyEvents } = await import('../src/run-state');
+const { emptyState, applyEvents } = await import('../src/run-state');
 const { RunPage } = await import('../src/pages/RunPage');
 
 afterEach(cleanup);
@@ -229,22 +249,28 @@ describe('items table', () => {
     Object.defineProperty(HTMLElement.prototype, 'clientWidth', { configurable: true, get: () => 1000 });
     try {
       const state = emptyState();
-      addItems(
-        state,
-        Array.from(
-          { length: 10_000 },
-          (_, i) =>
-            ({
-              id: `i${String(i).padStart(5, '0')}`,
-              modelId: 'm1',
-              promptIndex: i,
-              repeatIndex: 0,
-              status: 'pending',
-              attempts: 0,
-              trace: null,
-            }) as never,
-        ),
-      );
+      // The server's rows: one answered by another model than the one asked.
+      fake.items = Array.from({ length: 10_000 }, (_, i) => ({
+        id: `i${String(i).padStart(5, '0')}`,
+        modelId: 'm1',
+        promptIndex: i,
+        repeatIndex: 0,
+        status: i === 1 ? 'completed' : 'pending',
+        attempts: i === 1 ? 1 : 0,
+        trace:
+          i === 1
+            ? {
+                id: 't-1',
+                status: 'ok',
+                requestedModel: 'gpt-5-mini',
+                responseModel: 'qwen-2.5-7b',
+                attribution: 'mismatch',
+                latencyMs: 300,
+                outputPreview: 'hello',
+              }
+            : null,
+      }));
+      // And the stream, for a row its page still has pending.
       applyEvents(state, [
         {
           runId: 'r',
@@ -252,29 +278,45 @@ describe('items table', () => {
           at: new Date().toISOString(),
           type: 'item.completed',
           payload: {
-            itemId: 'i00001',
+            itemId: 'i00002',
             modelId: 'm1',
-            promptIndex: 1,
+            promptIndex: 2,
             repeatIndex: 0,
             attempt: 1,
-            traceId: 't-1',
+            traceId: 't-2',
             provider: 'openai',
             requestedModel: 'gpt-5-mini',
-            responseModel: 'qwen-2.5-7b',
-            attribution: 'mismatch',
-            latencyMs: 300,
+            responseModel: 'gpt-5-mini',
+            attribution: 'match',
+            latencyMs: 120,
             ttftMs: 40,
             inputTokens: 5,
             outputTokens: 9,
             costUsd: 0.001,
             finishReason: 'stop',
-            outputPreview: 'hello',
+            outputPreview: 'from the stream',
           },
         },
       ]);
       const onOpen = vi.fn();
-      render(<ItemsTable state={state} version={1} names={new Map([['m1', 'GPT-5 Mini']])} onOpen={onOpen} />);
-      expect(screen.getByText('(10,000)')).toBeTruthy();
+      const onWindow = vi.fn();
+      render(
+        <ItemsTable
+          runId="r"
+          state={state}
+          version={1}
+          live={false}
+          names={new Map([['m1', 'GPT-5 Mini']])}
+          onOpen={onOpen}
+          onWindow={onWindow}
+        />,
+      );
+      await waitFor(() => expect(screen.getByText('(10,000)')).toBeTruthy());
+      await waitFor(() => expect(document.querySelector('[data-item-id=i00002]')).not.toBeNull());
+      expect(document.querySelector('[data-item-id=i00002]')!.textContent).toContain('from the stream');
+      // The page is told which prompts are on screen (with a margin): the rows whose events it needs.
+      expect(onWindow).toHaveBeenLastCalledWith({ fromPrompt: 0, toPrompt: expect.any(Number) });
+      expect(onWindow.mock.lastCall![0].toPrompt).toBeLessThan(120);
       const rows = document.querySelectorAll('[data-item-id]');
       expect(rows.length).toBeGreaterThan(5);
       expect(rows.length).toBeLessThan(60);
@@ -286,7 +328,7 @@ describe('items table', () => {
       await act(async () => {
         fireEvent.change(screen.getByLabelText('status filter'), { target: { value: 'mismatch' } });
       });
-      expect(screen.getByText('(1)')).toBeTruthy();
+      await waitFor(() => expect(screen.getByText('(1)')).toBeTruthy());
     } finally {
       delete (HTMLElement.prototype as { clientHeight?: number }).clientHeight;
       delete (HTMLElement.prototype as { clientWidth?: number }).clientWidth;
@@ -413,7 +455,13 @@ describe('run page', () => {
       render(<RunPage runId="r1" />);
       await waitFor(() => expect(fake.onData).not.toBeNull());
       // From the snapshot's seq, told to resync rather than fed a backlog.
-      expect(fake.subscribedWith).toEqual({ runId: 'r1', lastEventId: '0', behind: 'resync' });
+      // Item rows' events only for the prompts of the table's window (at first, its top).
+      expect(fake.subscribedWith).toEqual({
+        runId: 'r1',
+        lastEventId: '0',
+        behind: 'resync',
+        items: { fromPrompt: 0, toPrompt: 100 },
+      });
       const at = new Date().toISOString();
       let seq = 0;
       const ev = (type: string, payload: object) =>

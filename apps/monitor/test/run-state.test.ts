@@ -2,7 +2,15 @@ import type { RunEventMessage, RunSnapshot } from '@batchlight/api';
 import { describe, expect, it } from 'vitest';
 import type { ItemRow } from '../src/api';
 import { diffWords } from '../src/diff';
-import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '../src/run-state';
+import {
+  applyEvents,
+  applySnapshot,
+  emptyState,
+  keepWindow,
+  modelStats,
+  rowFromItem,
+  shownRow,
+} from '../src/run-state';
 
 const item = (id: string, over: Partial<ItemRow> = {}): ItemRow =>
   ({
@@ -61,7 +69,7 @@ const done = (
 describe('run state', () => {
   it('applies each event once, however often a reconnect replays it', () => {
     seq = 0;
-    const s = addItems(emptyState(), [item('i0'), item('i1')]);
+    const s = emptyState();
     const events = [
       ev('item.started', { ...ref('i0'), startedAt: '' }),
       done('i0', 100),
@@ -70,13 +78,14 @@ describe('run state', () => {
     applyEvents(s, events);
     applyEvents(s, [...events, done('i1', 200)]); // the first three again, then a new one
     expect(s.lastSeq).toBe(4);
-    expect(s.order).toEqual(['i0', 'i1']);
+    expect([...s.rows.keys()]).toEqual(['i0', 'i1']);
     expect([...s.rows.values()].map((r) => r.status)).toEqual(['completed', 'completed']);
   });
 
-  it('never moves a row backwards from its snapshot when the log is replayed from the start', () => {
+  it('never moves a row backwards from its page when the log is replayed from the start', () => {
     seq = 0;
-    const s = addItems(emptyState(), [item('i0', { status: 'completed', attempts: 2 })]);
+    const s = emptyState();
+    const page = rowFromItem(item('i0', { status: 'completed', attempts: 2 }));
     applyEvents(s, [
       ev('item.started', { ...ref('i0', 1), startedAt: '' }),
       ev('item.retrying', {
@@ -89,10 +98,14 @@ describe('run state', () => {
       }),
       ev('item.started', { ...ref('i0', 2), startedAt: '' }),
     ]);
-    expect(s.rows.get('i0')!.status).toBe('completed');
+    // The page says attempt 2 ended; the stream's attempt 2 only started: the page's row stands.
+    expect(shownRow(s, page).status).toBe('completed');
     expect(s.waits[0]!.text).toMatch(/rate_limited 429 → retry in 500 ms/);
     applyEvents(s, [done('i0', 120, 2)]);
     expect(s.rows.get('i0')!).toMatchObject({ status: 'completed', latencyMs: 120, traceId: 't-i0-2' });
+    // A page fetched before the stream moved on shows the stream's row, not the older one.
+    const older = rowFromItem(item('i0', { status: 'pending', attempts: 1 }));
+    expect(shownRow(s, older)).toMatchObject({ status: 'completed', latencyMs: 120 });
   });
 
   it('shows retries as they happen and adds rows it had not loaded', () => {
@@ -109,14 +122,22 @@ describe('run state', () => {
       }),
     ]);
     expect(s.rows.get('i7')).toMatchObject({ status: 'retrying', note: 'server_error 503, waiting 900 ms' });
-    expect(s.order).toEqual(['i7']);
+    // The page's row (pending, no attempt ended) shows the retry.
+    expect(shownRow(s, rowFromItem(item('i7')))).toMatchObject({ status: 'retrying' });
+    // Out of the window, the stream's rows are forgotten.
+    keepWindow(s, { fromPrompt: 0, toPrompt: 6 });
+    expect(s.rows.size).toBe(0);
   });
 
   it('computes per-model success, percentiles, tokens, cost, mismatches and answers cut off by length', () => {
     seq = 0;
     const trace = { status: 'ok', finishReason: 'length', attribution: 'match' } as ItemRow['trace'];
-    const loaded = item('i5', { status: 'completed', trace });
-    const s = addItems(emptyState(), [...['i0', 'i1', 'i2', 'i3', 'i4'].map((id) => item(id)), loaded]);
+    const s = emptyState();
+    for (const i of [
+      ...['i0', 'i1', 'i2', 'i3', 'i4'].map((id) => item(id)),
+      item('i5', { status: 'completed', trace }),
+    ])
+      s.rows.set(i.id, rowFromItem(i));
     applyEvents(s, [
       done('i0', 100),
       done('i1', 300, 1, 'match', 'm1', 'length'),
@@ -226,8 +247,10 @@ describe('run state from a snapshot', () => {
     seq = 0;
     const s = applySnapshot(emptyState(), snapshot(0, 0), { start: true });
     applyEvents(s, [done('i0', 100)]);
-    addItems(s, [item('i0', { status: 'pending', attempts: 0 })]);
-    expect(s.rows.get('i0')).toMatchObject({ status: 'completed', latencyMs: 100 });
+    expect(shownRow(s, rowFromItem(item('i0', { status: 'pending', attempts: 0 })))).toMatchObject({
+      status: 'completed',
+      latencyMs: 100,
+    });
   });
 });
 

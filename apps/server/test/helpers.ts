@@ -58,7 +58,12 @@ export async function startTestServer(
 export function collectEvents(
   client: Client,
   runId: string,
-  opts: { lastEventId?: string; stopAfter?: number; timeoutMs?: number } = {},
+  opts: {
+    lastEventId?: string;
+    stopAfter?: number;
+    timeoutMs?: number;
+    items?: boolean | { fromPrompt: number; toPrompt: number };
+  } = {},
 ): Promise<RunEventMessage[]> {
   const events: RunEventMessage[] = [];
   return new Promise((resolve, reject) => {
@@ -72,7 +77,7 @@ export function collectEvents(
       resolve(events);
     };
     const sub = client.runs.events.subscribe(
-      { runId, lastEventId: opts.lastEventId ?? null },
+      { runId, lastEventId: opts.lastEventId ?? null, ...(opts.items != null ? { items: opts.items } : {}) },
       {
         onData: (e) => {
           // A subscription in `replay` mode (the default) never asks for a resync.

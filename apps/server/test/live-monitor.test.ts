@@ -98,6 +98,52 @@ describe.each(PROVIDERS_UNDER_TEST)('snapshot, then tail, on %s', (provider) => 
     expect(end.finished).toMatchObject({ status: 'completed', completed: 20, failed: 0 });
   });
 
+  it('a viewer without item rows gets every other event once, in order, and pages its rows as a window', async () => {
+    fake.setBehavior({ latencyMs: { p50: 2, p95: 6 } });
+    const c = t.client;
+    const models = [await fakeModel(c, fake.url, 'gpt-5-mini'), await fakeModel(c, fake.url, 'gpt-4o-mini')];
+    const set = await promptSet(c, 150);
+    const run = await c.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: models.map((m) => m.id),
+      concurrency: 8,
+      delayMs: 0,
+    });
+    const window = { fromPrompt: 40, toPrompt: 59 };
+    const [lean, windowed, full] = await Promise.all([
+      collectEvents(c, run.id, { items: false, timeoutMs: 60_000 }),
+      collectEvents(c, run.id, { items: window, timeoutMs: 60_000 }),
+      collectEvents(c, run.id, { timeoutMs: 60_000 }),
+    ]);
+    const rows = new Set(['item.started', 'item.completed', 'item.failed']);
+    const promptOf = (e: (typeof full)[number]) => (e.payload as { promptIndex: number }).promptIndex;
+    expect(full.filter((e) => e.type === 'item.completed')).toHaveLength(300);
+    expect(lean.some((e) => rows.has(e.type))).toBe(false);
+    expect(lean.map((e) => e.seq)).toEqual(full.filter((e) => !rows.has(e.type)).map((e) => e.seq));
+    const inWindow = (e: (typeof full)[number]) =>
+      !rows.has(e.type) || (promptOf(e) >= window.fromPrompt && promptOf(e) <= window.toPrompt);
+    expect(windowed.map((e) => e.seq)).toEqual(full.filter(inWindow).map((e) => e.seq));
+    expect(windowed.filter((e) => e.type === 'item.completed')).toHaveLength(40);
+    expect(lean.at(-1)!.type).toBe('run.finished');
+    // From the middle of the log too (a reconnect): the rest, nothing twice.
+    const mid = lean[Math.floor(lean.length / 2)]!.seq;
+    const rest = await collectEvents(c, run.id, { items: false, lastEventId: String(mid) });
+    expect(rest.map((e) => e.seq)).toEqual(lean.filter((e) => e.seq > mid).map((e) => e.seq));
+
+    // A window: offset and limit over the items in creation order, with the count matching the filters.
+    const all = (await c.runs.items.query({ runId: run.id, limit: 1000 })).items;
+    const page = await c.runs.items.query({ runId: run.id, offset: 140, limit: 20 });
+    expect(page.matching).toBe(300);
+    expect(page.items.map((i) => i.id)).toEqual(all.slice(140, 160).map((i) => i.id));
+    const one = await c.runs.items.query({ runId: run.id, modelId: models[1]!.id, offset: 0, limit: 5 });
+    expect(one.matching).toBe(150);
+    expect(one.items.every((i) => i.modelId === models[1]!.id)).toBe(true);
+    const none = await c.runs.items.query({ runId: run.id, mismatch: true, offset: 0, limit: 5 });
+    expect(none).toMatchObject({ matching: 0, items: [] });
+    expect((await c.runs.items.query({ runId: run.id, limit: 5 })).matching).toBeNull();
+    await expect(c.runs.items.query({ runId: run.id, cursor: all[0]!.id, offset: 3 })).rejects.toThrow(/offset/);
+  });
+
   it('answers NOT_FOUND naming runId for an unknown run', async () => {
     await expect(t.client.runs.snapshot.query({ runId: '00000000-0000-4000-8000-000000000000' })).rejects.toThrow(
       /runId/,

@@ -39,7 +39,30 @@ export interface TailOptions {
   runId: string;
   afterSeq: number;
   behind: BehindPolicy;
+  /**
+   * Which item rows the subscriber is shown events of (item.started, item.completed, item.failed):
+   * all of them, none (a viewer that reads its rows from runs.items), or those of the prompts in a
+   * window (a table showing those rows). Run events, retries and scores always come. A run at a
+   * thousand calls a second then costs a viewer a few messages a second instead of three thousand.
+   */
+  items: ItemRowFilter;
   signal: AbortSignal | undefined;
+}
+
+export type ItemRowFilter = boolean | { fromPrompt: number; toPrompt: number };
+
+/** The item events that only a viewer showing that item's row needs. */
+const ITEM_ROW_EVENTS = new Set<string>(['item.started', 'item.completed', 'item.failed']);
+
+function rowFilter(items: ItemRowFilter): (e: RunEventMessage) => boolean {
+  if (items === true) return () => true;
+  if (items === false) return (e) => !ITEM_ROW_EVENTS.has(e.type);
+  const { fromPrompt, toPrompt } = items;
+  return (e) => {
+    if (!ITEM_ROW_EVENTS.has(e.type)) return true;
+    const at = (e.payload as { promptIndex: number }).promptIndex;
+    return at >= fromPrompt && at <= toPrompt;
+  };
 }
 
 /** What one subscription holds: events queued now and at most, its socket's buffer now and at most. */
@@ -85,8 +108,9 @@ export async function* tailRun(
   // its socket is full (it cannot keep up): a queue that fills while the log is replayed, or for a
   // reader that wants every event, keeps every progress (past the bound, the log has them).
   const coalesce = () => opts.behind === 'resync' && (ctx.outbound?.bufferedBytes() ?? 0) > SOCKET_HIGH_WATER;
+  const wanted = rowFilter(opts.items);
   const unsubscribe = engine.bus.subscribe(runId, (e) => {
-    if (overflowed) return;
+    if (overflowed || !wanted(e)) return;
     if (e.type === 'run.progress' && coalesce()) {
       if (progressAt !== null) queue[progressAt] = null;
       progressAt = queue.length;
@@ -133,10 +157,11 @@ export async function* tailRun(
         }
       }
       for await (const e of readEventLog(ctx.db, runId, last, { pageSize: REPLAY_PAGE, pauseMs: REPLAY_PAUSE_MS })) {
-        if (!(await writable())) return;
-        yield e;
         last = e.seq;
         lastType = e.type;
+        if (!wanted(e)) continue;
+        if (!(await writable())) return;
+        yield e;
       }
       if (lastType === 'run.finished' && !engine.isExecuting(runId)) return;
       // Live, from the queue.

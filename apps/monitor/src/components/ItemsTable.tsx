@@ -1,52 +1,148 @@
+import { ITEM_STATUSES } from '@batchlight/api/schemas';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, errorMessage } from '../api';
 import { fmtMs, fmtUsd } from '../format';
-import type { RunState } from '../run-state';
-import { AttributionBadge, StatusBadge } from './ui';
+import { type PromptWindow, type Row, type RunState, rowFromItem, shownRow } from '../run-state';
+import { AttributionBadge, ErrorBox, StatusBadge } from './ui';
 
 interface Props {
+  runId: string;
+  /** The rows the event stream moved on since their page was fetched. */
   state: RunState;
   version: number;
+  /** The run is still going: the pages on screen are fetched again every second. */
+  live: boolean;
   names: Map<string, string>;
   onOpen: (traceId: string) => void;
+  /** The prompts of the rows on screen (and a margin): the only rows whose events the page needs. */
+  onWindow: (window: PromptWindow) => void;
 }
 
+type ItemStatus = (typeof ITEM_STATUSES)[number];
 const ROW = 34;
+const PAGE = 100;
+const REFRESH_MS = 1000;
+/** Prompts either side of the rows on screen whose events come too, so a short scroll needs none. */
+const MARGIN = 50;
+/** The window before the first rows are in: the table opens at its top. */
+export const FIRST_WINDOW: PromptWindow = { fromPrompt: 0, toPrompt: 2 * MARGIN };
 
-/** Every item of the run, virtualised: only the rows on screen are in the DOM. */
-export function ItemsTable({ state, version, names, onOpen }: Props) {
+/**
+ * The run's items as a window over the server's pages (runs.items by offset, filtered there): only
+ * the rows on screen are in the DOM and only their pages are fetched, so a 100,000-item run costs
+ * the page what a 100-item one does. Events of the rows in the window show between fetches.
+ */
+export function ItemsTable({ runId, state, version, live, names, onOpen, onWindow }: Props) {
   const [status, setStatus] = useState('');
   const [model, setModel] = useState('');
-  const ids = useMemo(
-    () =>
-      state.order.filter((id) => {
-        const r = state.rows.get(id)!;
-        return (
-          (!status || r.status === status || (status === 'mismatch' && r.attribution === 'mismatch')) &&
-          (!model || r.modelId === model)
-        );
-      }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [version, status, model, state.order.length],
+  const [matching, setMatching] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [, redraw] = useState(0);
+  const pages = useRef(new Map<number, Row[]>());
+  const loading = useRef(new Set<number>());
+  const generation = useRef(0);
+
+  const filters = useMemo(
+    () => ({
+      runId,
+      ...(status === 'mismatch' ? { mismatch: true } : status ? { status: status as ItemStatus } : {}),
+      ...(model ? { modelId: model } : {}),
+    }),
+    [runId, status, model],
   );
+
+  /** A page, unless held or on its way; `again`: fetched anew, the held copy shown until then. */
+  const fetchPage = useCallback(
+    (n: number, again = false) => {
+      if (!again && (pages.current.has(n) || loading.current.has(n))) return;
+      const gen = generation.current;
+      loading.current.add(n);
+      api.runs.items.query({ ...filters, offset: n * PAGE, limit: PAGE }).then(
+        (p) => {
+          if (gen !== generation.current) return;
+          loading.current.delete(n);
+          pages.current.set(n, p.items.map(rowFromItem));
+          setMatching(p.matching);
+          redraw((x) => x + 1);
+        },
+        (e) => {
+          if (gen !== generation.current) return;
+          loading.current.delete(n);
+          setError(errorMessage(e));
+        },
+      );
+    },
+    [filters],
+  );
+
+  /** The pages held or on their way, fetched again (one asked before this is not taken when it lands). */
+  const refetch = useCallback(() => {
+    const wanted = new Set([...pages.current.keys(), ...loading.current]);
+    generation.current++;
+    loading.current = new Set();
+    for (const n of wanted) fetchPage(n, true);
+  }, [fetchPage]);
+
+  // New filters: every page dropped, the first fetched.
+  useEffect(() => {
+    generation.current++;
+    pages.current = new Map();
+    loading.current = new Set();
+    setError(null);
+    setMatching(null);
+    fetchPage(0);
+  }, [fetchPage]);
+
+  // While the run goes (and once when it ends) the pages on screen are fetched again.
+  useEffect(() => {
+    if (!live) {
+      refetch();
+      return;
+    }
+    const t = setInterval(refetch, REFRESH_MS);
+    return () => clearInterval(t);
+  }, [live, refetch]);
+
   const scroller = useRef<HTMLDivElement>(null);
   const v = useVirtualizer({
-    count: ids.length,
+    count: matching ?? 0,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW,
     overscan: 12,
   });
+  const items = v.getVirtualItems();
+  const rowAt = (i: number) => pages.current.get(Math.floor(i / PAGE))?.[i % PAGE];
+  useEffect(() => {
+    if (!items.length) return;
+    for (let n = Math.floor(items[0]!.index / PAGE); n <= Math.floor(items[items.length - 1]!.index / PAGE); n++)
+      fetchPage(n);
+  });
+
+  // The prompts on screen, reported when they leave the window last reported.
+  const reported = useRef<PromptWindow | null>(null);
+  const onScreen = items.map((vi) => rowAt(vi.index)?.promptIndex).filter((x): x is number => x != null);
+  useEffect(() => {
+    if (!onScreen.length) return;
+    const lo = Math.min(...onScreen);
+    const hi = Math.max(...onScreen);
+    const w = reported.current;
+    if (w && lo >= w.fromPrompt && hi <= w.toPrompt) return;
+    reported.current = { fromPrompt: Math.max(0, lo - MARGIN), toPrompt: hi + MARGIN };
+    onWindow(reported.current);
+  });
+  void version; // a frame of events: the rows below show them
 
   return (
     <div className="card">
       <div className="table-head">
         <h3>
-          Prompts <span className="muted">({ids.length.toLocaleString()})</span>
+          Prompts <span className="muted">({matching == null ? '…' : matching.toLocaleString()})</span>
         </h3>
         <div className="filters">
           <select aria-label="status filter" value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">all statuses</option>
-            {['pending', 'running', 'retrying', 'completed', 'failed', 'cancelled', 'mismatch'].map((s) => (
+            {[...ITEM_STATUSES, 'mismatch'].map((s) => (
               <option key={s} value={s}>
                 {s}
               </option>
@@ -62,6 +158,7 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
           </select>
         </div>
       </div>
+      <ErrorBox error={error} />
       <div className="vt-header vt-row">
         <span>#</span>
         <span>status</span>
@@ -75,8 +172,22 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
       </div>
       <div ref={scroller} className="vt-scroll" data-testid="items">
         <div style={{ height: v.getTotalSize(), position: 'relative' }}>
-          {v.getVirtualItems().map((vi) => {
-            const r = state.rows.get(ids[vi.index]!)!;
+          {items.map((vi) => {
+            const fetched = rowAt(vi.index);
+            const style = {
+              position: 'absolute',
+              top: 0,
+              transform: `translateY(${vi.start}px)`,
+              height: ROW,
+              width: '100%',
+            } as const;
+            if (!fetched)
+              return (
+                <div key={`loading-${vi.index}`} className="vt-row muted" style={style}>
+                  <span>…</span>
+                </div>
+              );
+            const r = shownRow(state, fetched);
             return (
               <button
                 type="button"
@@ -87,20 +198,14 @@ export function ItemsTable({ state, version, names, onOpen }: Props) {
                 disabled={!r.traceId}
                 aria-label={`prompt ${r.promptIndex}, ${names.get(r.modelId) ?? r.modelId}: ${r.status}`}
                 data-status={r.status}
-                style={{
-                  position: 'absolute',
-                  top: 0,
-                  transform: `translateY(${vi.start}px)`,
-                  height: ROW,
-                  width: '100%',
-                }}
+                style={style}
                 onClick={() => r.traceId && onOpen(r.traceId)}
                 onKeyDown={(e) => {
                   // Arrow keys move between rows (Tab reaches them, Enter opens the trace).
                   const step = e.key === 'ArrowDown' ? 1 : e.key === 'ArrowUp' ? -1 : 0;
                   if (!step) return;
                   e.preventDefault();
-                  const next = Math.max(0, Math.min(ids.length - 1, vi.index + step));
+                  const next = Math.max(0, Math.min((matching ?? 1) - 1, vi.index + step));
                   v.scrollToIndex(next);
                   requestAnimationFrame(() =>
                     scroller.current?.querySelector<HTMLElement>(`[data-index="${next}"]`)?.focus(),

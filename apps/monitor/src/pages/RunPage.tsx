@@ -3,21 +3,18 @@ import { runOutcome, throughput } from '@batchlight/api/outcome';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
-import { ItemsTable } from '../components/ItemsTable';
+import { FIRST_WINDOW, ItemsTable } from '../components/ItemsTable';
 import { LatencyCharts } from '../components/LatencyCharts';
 import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
 import { query } from '../router';
-import { addItems, applyEvents, applySnapshot, emptyState, modelStats } from '../run-state';
+import { applyEvents, applySnapshot, emptyState, keepWindow, modelStats, type PromptWindow } from '../run-state';
 import { passRateText } from '../scores';
 
 type Audit = Outputs['runs']['audit'];
 type Interrupted = Outputs['traces']['list']['traces'];
-const MAX_ROWS = 100_000;
 const SNAPSHOT_EVERY_MS = 1000;
-const ROWS_WAIT_MS = 500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function RunPage({ runId }: { runId: string }) {
   const state = useRef(emptyState());
@@ -45,6 +42,9 @@ export function RunPage({ runId }: { runId: string }) {
   /** item.scored events seen: the pass rates are fetched again (throttled) as they arrive. */
   const [scored, setScored] = useState(0);
   const [scores, setScores] = useState<Outputs['runs']['scores'] | null>(null);
+  /** The table's window moved: the subscription goes on from where it was, for that window's rows. */
+  const moveWindow = useRef<(w: PromptWindow) => void>(() => {});
+  const onWindow = useCallback((w: PromptWindow) => moveWindow.current(w), []);
 
   useEffect(() => {
     let alive = true;
@@ -82,10 +82,15 @@ export function RunPage({ runId }: { runId: string }) {
       }, SNAPSHOT_EVERY_MS);
     };
     // From the snapshot's seq on; a subscriber that falls too far behind is told to resync: it
-    // takes a new snapshot and goes on from there instead of being fed the backlog.
+    // takes a new snapshot and goes on from there instead of being fed the backlog. Item rows'
+    // events come only for the prompts in the table's window.
+    let rowsWindow = FIRST_WINDOW;
+    /** The newest seq received (some may wait in `buffer` for the next frame); null: not subscribed yet. */
+    let seen: number | null = null;
     const subscribe = (from: number) => {
+      seen = Math.max(seen ?? 0, from);
       const sub = api.runs.events.subscribe(
-        { runId, lastEventId: String(from), behind: 'resync' },
+        { runId, lastEventId: String(from), behind: 'resync', items: rowsWindow },
         {
           onData: ({ data }) => {
             if (data.type === 'resync') {
@@ -94,6 +99,7 @@ export function RunPage({ runId }: { runId: string }) {
               return;
             }
             received.current++;
+            seen = Math.max(seen ?? 0, data.seq);
             if (data.type === 'item.scored') setScored((n) => n + 1);
             buffer.push(data);
             if (!frame) frame = requestAnimationFrame(flush);
@@ -102,6 +108,20 @@ export function RunPage({ runId }: { runId: string }) {
         },
       );
       unsubscribe = () => sub.unsubscribe();
+    };
+    let moving: ReturnType<typeof setTimeout> | undefined;
+    moveWindow.current = (w) => {
+      keepWindow(state.current, w);
+      // Inside the window subscribed to: its events come already.
+      if (w.fromPrompt >= rowsWindow.fromPrompt && w.toPrompt <= rowsWindow.toPrompt) return;
+      rowsWindow = w;
+      clearTimeout(moving);
+      // A scroll reports windows in quick succession: the last one is subscribed to.
+      moving = setTimeout(() => {
+        if (!alive || seen == null || state.current.finished) return;
+        unsubscribe();
+        subscribe(seen);
+      }, 150);
     };
     const start = async () => {
       const snap = await api.runs.snapshot.query({ runId });
@@ -118,19 +138,6 @@ export function RunPage({ runId }: { runId: string }) {
         if (!alive) return;
         setRun(r);
         schedule();
-        // Rows page in behind the live counters and charts; the stream keeps them current and adds
-        // the rows of items that start. Past the first page, rows of items that ended before the
-        // page opened wait for the run's end: paging a large running run's items would cost the
-        // server more than the run's own commits.
-        let cursor: string | undefined;
-        do {
-          while (alive && !state.current.finished && cursor) await sleep(ROWS_WAIT_MS);
-          const page = await api.runs.items.query({ runId, cursor, limit: 1000 });
-          if (!alive) return;
-          addItems(state.current, page.items);
-          setVersion((v) => v + 1); // the first rows show while the rest load
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor && state.current.order.length < MAX_ROWS);
       } catch (err) {
         if (alive) setError(errorMessage(err));
       }
@@ -140,6 +147,8 @@ export function RunPage({ runId }: { runId: string }) {
       alive = false;
       unsubscribe();
       clearTimeout(poll);
+      clearTimeout(moving);
+      moveWindow.current = () => {};
       off();
       if (frame) cancelAnimationFrame(frame);
     };
@@ -447,7 +456,15 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
       </div>
 
-      <ItemsTable state={s} version={version} names={names} onOpen={setTrace} />
+      <ItemsTable
+        runId={runId}
+        state={s}
+        version={version}
+        live={!finished}
+        names={names}
+        onOpen={setTrace}
+        onWindow={onWindow}
+      />
       {trace ? <TraceDrawer traceId={trace} onClose={closeTrace} onOpen={setTrace} /> : null}
     </section>
   );

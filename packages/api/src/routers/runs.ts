@@ -121,21 +121,42 @@ export const runsRouter = {
     return { ...runSummary(run, executing, Date.now()), models: run.models.map(runModelView), executing };
   }),
 
+  /**
+   * A run's items in creation order: after a `cursor` (reading them all, as export does), or from
+   * an `offset` with the number `matching` the filters (a window of a table, as the monitor's).
+   */
   items: publicProcedure
     .input(
-      z.object({ runId: id, status: itemStatus.optional(), modelId: id.optional(), cursor, limit: limit(1000, 200) }),
+      z
+        .object({
+          runId: id,
+          status: itemStatus.optional(),
+          modelId: id.optional(),
+          /** Only items whose answer came from another model than the one asked. */
+          mismatch: z.boolean().optional(),
+          cursor,
+          offset: z.number().int().min(0, 'must be 0 or more').max(100_000_000).optional(),
+          limit: limit(1000, 200),
+        })
+        .refine((q) => q.cursor == null || q.offset == null, {
+          path: ['offset'],
+          message: 'give a cursor or an offset, not both',
+        }),
     )
     .query(async ({ ctx, input }) => {
       const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
       if (!exists) notFound('runId', `run ${input.runId}`);
+      const where = {
+        runId: input.runId,
+        ...(input.status ? { status: input.status } : {}),
+        ...(input.modelId ? { modelId: input.modelId } : {}),
+        ...(input.mismatch ? { finalTrace: { attribution: 'mismatch' } } : {}),
+      };
+      const matching = input.offset == null ? null : await ctx.db.prisma.runItem.count({ where });
       const items = await ctx.db.prisma.runItem.findMany({
-        where: {
-          runId: input.runId,
-          ...(input.status ? { status: input.status } : {}),
-          ...(input.modelId ? { modelId: input.modelId } : {}),
-          ...(input.cursor ? { id: { gt: input.cursor } } : {}),
-        },
+        where: { ...where, ...(input.cursor ? { id: { gt: input.cursor } } : {}) },
         orderBy: { id: 'asc' },
+        ...(input.offset ? { skip: input.offset } : {}),
         take: input.limit,
         include: {
           finalTrace: {
@@ -165,6 +186,7 @@ export const runsRouter = {
           trace: t ? { ...t, output: undefined, outputPreview: t.output?.slice(0, PREVIEW_CHARS) ?? null } : null,
         })),
         nextCursor: items.length === input.limit ? items[items.length - 1]!.id : null,
+        matching,
       };
     }),
 
@@ -264,13 +286,31 @@ export const runsRouter = {
         runId: id,
         lastEventId: z.string().regex(/^\d+$/, 'must be an event seq').nullish(),
         behind: z.enum(['replay', 'resync']).default('replay'),
+        /**
+         * The item rows whose item.started/completed/failed events come: all, none, or those of the
+         * prompts from `fromPrompt` to `toPrompt` (a table's window; it pages rows from runs.items).
+         */
+        items: z
+          .union([
+            z.boolean(),
+            z
+              .object({ fromPrompt: z.number().int().min(0), toPrompt: z.number().int().min(0) })
+              .refine((w) => w.toPrompt >= w.fromPrompt, { path: ['toPrompt'], message: 'must be ≥ fromPrompt' }),
+          ])
+          .default(true),
       }),
     )
     .subscription(async function* ({ ctx, input, signal }) {
       const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
       if (!exists) notFound('runId', `run ${input.runId}`);
       const afterSeq = input.lastEventId ? Number(input.lastEventId) : 0;
-      for await (const m of tailRun(ctx, { runId: input.runId, afterSeq, behind: input.behind, signal })) {
+      for await (const m of tailRun(ctx, {
+        runId: input.runId,
+        afterSeq,
+        behind: input.behind,
+        items: input.items,
+        signal,
+      })) {
         yield tracked(String(m.seq), m);
       }
     }),
