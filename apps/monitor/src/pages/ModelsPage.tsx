@@ -14,6 +14,9 @@ const blank = {
   apiKey: '',
   input: '',
   output: '',
+  rpm: '',
+  tpm: '',
+  keyConcurrency: '',
 };
 
 export function ModelsPage() {
@@ -39,6 +42,9 @@ export function ModelsPage() {
             apiKey: '',
             input: m.pricing.inputPerMTok?.toString() ?? '',
             output: m.pricing.outputPerMTok?.toString() ?? '',
+            rpm: m.rateLimits.requestsPerMinute?.toString() ?? '',
+            tpm: m.rateLimits.tokensPerMinute?.toString() ?? '',
+            keyConcurrency: m.rateLimits.concurrency?.toString() ?? '',
           }
         : { ...blank },
     );
@@ -56,6 +62,11 @@ export function ModelsPage() {
       ...(form.credentialEnv.trim() ? { credentialEnv: form.credentialEnv.trim() } : {}),
       ...(form.apiKey ? { apiKey: form.apiKey } : {}),
       pricing: { inputPerMTok: price(form.input), outputPerMTok: price(form.output) },
+      rateLimits: {
+        requestsPerMinute: price(form.rpm),
+        tokensPerMinute: price(form.tpm),
+        concurrency: price(form.keyConcurrency),
+      },
     };
     try {
       if (form.id) await api.models.update.mutate({ id: form.id, ...body });
@@ -125,6 +136,26 @@ export function ModelsPage() {
             </Field>
             <Field label="$ / M output tokens" error={errors['pricing.outputPerMTok']}>
               <input name="output" inputMode="decimal" value={form.output} onChange={set('output')} />
+            </Field>
+          </div>
+          <div className="row4">
+            <Field
+              label="Requests / min (key)"
+              error={errors['rateLimits.requestsPerMinute']}
+              hint="shared by every model on this key; empty: as the provider announces"
+            >
+              <input name="rpm" inputMode="numeric" value={form.rpm} onChange={set('rpm')} />
+            </Field>
+            <Field label="Tokens / min (key)" error={errors['rateLimits.tokensPerMinute']}>
+              <input name="tpm" inputMode="numeric" value={form.tpm} onChange={set('tpm')} />
+            </Field>
+            <Field label="Calls in flight (key)" error={errors['rateLimits.concurrency']} hint="adapts below it on 429">
+              <input
+                name="keyConcurrency"
+                inputMode="numeric"
+                value={form.keyConcurrency}
+                onChange={set('keyConcurrency')}
+              />
             </Field>
           </div>
           <div className="actions">

@@ -1,0 +1,138 @@
+// Provider keys' limits through the whole server: runs on one key share its limiter, the run's
+// events say when its calls wait for it, and server processes on one Redis share the limit. The
+// fake provider enforces a limit as a provider does (testkit's `limit`: 429 + Retry-After beyond it).
+import { tempSqlite } from '@batchlight/db/testing';
+import { type FakeServer, type RequestLogEntry, startFakeOpenAI } from '@batchlight/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Client,
+  collectEvents,
+  makeClient,
+  promptSet,
+  serverProcess,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
+
+/** The most requests the fake saw arrive within any one second. */
+function busiestSecond(entries: RequestLogEntry[]): number {
+  const t = entries.map((e) => e.startedAt).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! >= 1000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+const share429 = (entries: RequestLogEntry[]) => entries.filter((e) => e.status === 429).length / entries.length;
+
+/** A model on the fake's key (every model made here shares it) limited to `rpm`. */
+function limitedModel(client: Client, fake: FakeServer, providerModel: string, rpm: number | null) {
+  process.env.LLM_KEY_TEST_FAKE = 'sk-fake-test-key';
+  return client.models.create.mutate({
+    name: `${providerModel}-${Math.random().toString(36).slice(2, 7)}`,
+    provider: 'openai',
+    providerModel,
+    baseUrl: `${fake.url}/v1`,
+    credentialEnv: 'LLM_KEY_TEST_FAKE',
+    rateLimits: { requestsPerMinute: rpm },
+  });
+}
+
+describe('two runs on one provider key', () => {
+  let fake: FakeServer;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI({ limit: { requestsPerMinute: 600 }, behavior: { latencyMs: 30 } });
+    t = await startTestServer('sqlite');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('share the 600/min limit fairly: ≤ 2% answered 429, no second past the limit and its burst, rate.limit events', async () => {
+    const c = t.client;
+    const set = await promptSet(c, 60);
+    const a = await limitedModel(c, fake, 'run-a', 600);
+    const b = await limitedModel(c, fake, 'run-b', 600);
+    const stored = await c.models.get.query({ id: a.id });
+    expect(stored.rateLimits).toEqual({ requestsPerMinute: 600, tokensPerMinute: null, concurrency: null });
+    const [ra, rb] = await Promise.all([
+      c.runs.create.mutate({ promptSetId: set.id, modelIds: [a.id], concurrency: 32, delayMs: 0 }),
+      c.runs.create.mutate({ promptSetId: set.id, modelIds: [b.id], concurrency: 32, delayMs: 0 }),
+    ]);
+    const [ea, eb] = await Promise.all([collectEvents(c, ra.id), collectEvents(c, rb.id)]);
+    for (const events of [ea, eb]) {
+      const finished = events.find((e) => e.type === 'run.finished');
+      expect(finished?.type === 'run.finished' && finished.payload.completed).toBe(60);
+    }
+    expect(share429(fake.requests)).toBeLessThanOrEqual(0.02);
+    expect(busiestSecond(fake.requests)).toBeLessThanOrEqual(12);
+    const firstHalf = fake.requests.slice(0, fake.requests.length >> 1);
+    const shareA = firstHalf.filter((e) => e.model === 'run-a').length / firstHalf.length;
+    console.log(
+      `split over the first half: run-a ${(shareA * 100).toFixed(0)}%, run-b ${((1 - shareA) * 100).toFixed(0)}%`,
+    );
+    expect(shareA).toBeGreaterThanOrEqual(0.4);
+    expect(shareA).toBeLessThanOrEqual(0.6);
+    const limitEvent = ea.find((e) => e.type === 'rate.limit');
+    expect(limitEvent?.type === 'rate.limit' && limitEvent.payload).toMatchObject({
+      modelId: a.id,
+      key: expect.stringMatching(/^openai 127\.0\.0\.1:\d+ #[0-9a-f]{8}$/),
+      requestsPerMinute: 600,
+      learned: false,
+    });
+    expect(JSON.stringify(ea)).not.toContain('sk-fake-test-key');
+  });
+});
+
+describe('two server processes on one Redis', () => {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `batchlight-test:${process.pid}:${Date.now()}`;
+  let fake: FakeServer;
+  const dbs = [tempSqlite(), tempSqlite()];
+  const servers: Array<Awaited<ReturnType<typeof serverProcess>>> = [];
+  const clients: Array<ReturnType<typeof makeClient>> = [];
+  beforeAll(async () => {
+    fake = await startFakeOpenAI({ limit: { requestsPerMinute: 600 }, behavior: { latencyMs: 30 } });
+    for (const db of dbs) {
+      const s = await serverProcess(db.url, {
+        REDIS_URL: redisUrl,
+        BATCHLIGHT_RATE_LIMIT_PREFIX: prefix,
+        BATCHLIGHT_SEED: '0',
+      });
+      servers.push(s);
+      clients.push(makeClient(s.url));
+    }
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(dbs.map((d) => d.drop()));
+    await fake?.close();
+  });
+
+  it('share the limit: ≤ 2% answered 429 and no second past the limit and its burst, across both', async () => {
+    const runs = await Promise.all(
+      clients.map(async ({ client }, i) => {
+        const set = await promptSet(client, 50);
+        const m = await limitedModel(client, fake, `process-${i}`, 600);
+        return {
+          client,
+          run: await client.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 32, delayMs: 0 }),
+        };
+      }),
+    );
+    const events = await Promise.all(
+      runs.map(({ client, run }) => collectEvents(client, run.id, { timeoutMs: 60_000 })),
+    );
+    for (const e of events) {
+      const finished = e.find((x) => x.type === 'run.finished');
+      expect(finished?.type === 'run.finished' && finished.payload.completed).toBe(50);
+    }
+    expect(new Set(fake.requests.map((r) => r.model))).toEqual(new Set(['process-0', 'process-1']));
+    expect(share429(fake.requests)).toBeLessThanOrEqual(0.02);
+    expect(busiestSecond(fake.requests)).toBeLessThanOrEqual(12);
+  });
+});
