@@ -144,9 +144,10 @@ describe('a provider key shared by two runs', () => {
     const limited = f.requests.find((e) => e.status === 429)!;
     const key1 = arrivals(['key1-a', 'key1-b']);
     expect(longestGap(key1)).toBeGreaterThanOrEqual(1900);
-    // Nothing on key 1 arrived between the 429's answer and two seconds later, from either run...
+    // Nothing on key 1 arrived between the 429's answer and two seconds later, from either run
+    // (but a call let go just before the pause, which a loaded machine may deliver late)...
     const answeredAt = limited.endedAt!;
-    const during = (t: number[]) => t.filter((x) => x > answeredAt + 50 && x < answeredAt + 1900);
+    const during = (t: number[]) => t.filter((x) => x > answeredAt + 200 && x < answeredAt + 1900);
     expect(during(key1)).toEqual([]);
     // ...while key 2 went on.
     expect(during(arrivals(['key2'])).length).toBeGreaterThan(10);
@@ -188,7 +189,8 @@ describe('shared on Redis', () => {
     });
     expect((await Promise.all(runs)).flat().every((o) => o.ok)).toBe(true);
     expect(share429(f.requests)).toBeLessThanOrEqual(0.02);
-    expect(busiestSecond(f.requests)).toBeLessThanOrEqual(12);
+    // The documented burst across processes: half a second's allowance (their turns fall together).
+    expect(busiestSecond(f.requests)).toBeLessThanOrEqual(15);
   });
 });
 

@@ -16,6 +16,8 @@ import type { LimitStore } from './store.js';
 export const UNSET_KEY_CONCURRENCY = 1024;
 /** Pause after a 429 that does not say how long. */
 const DEFAULT_PAUSE_MS = 1000;
+/** How often a process says it calls with a key, and asks how many do (shared store). */
+const PEERS_EVERY_MS = 1000;
 /** A lane hears of its wait at most this often (events are recorded). */
 const REPORT_EVERY_MS = 1000;
 
@@ -52,6 +54,9 @@ export class KeyLimiter {
   private pumping = false;
   /** When this process may let the next call go (calls spaced evenly at the rate). */
   private nextSendAt = Number.NEGATIVE_INFINITY;
+  /** Processes calling with this key (shared store), and when that was last asked. */
+  private peers = 1;
+  private peersAt = Number.NEGATIVE_INFINITY;
   private pausedUntil = 0;
   private learned: { requestsPerMinute: number | null; tokensPerMinute: number | null } = {
     requestsPerMinute: null,
@@ -98,8 +103,9 @@ export class KeyLimiter {
     if (rpm == null) this.requests = null;
     else if (this.requests?.perMinute !== rpm) {
       // Windows of a second or more, each allowing its share of the minute (counted across
-      // processes on Redis); in this process the calls also go out evenly spaced at the rate, so
-      // a window's allowance never leaves as one burst, nor crowds where two windows meet.
+      // processes on Redis); this process also lets its calls go evenly spaced at the rate (at its
+      // share of it when several processes call with the key), so a window's allowance never
+      // leaves as one burst, nor crowds where two windows meet.
       const durationSec = Math.max(1, Math.ceil(60 / rpm));
       const points = Math.max(1, Math.floor((rpm * durationSec) / 60));
       const counter = this.store.counter(`req:${this.key.id}:${points}/${durationSec}`, points, durationSec);
@@ -182,6 +188,10 @@ export class KeyLimiter {
           await sleep(pausedMs);
           continue;
         }
+        if (this.requests && this.store.shared && performance.now() - this.peersAt > PEERS_EVERY_MS) {
+          this.peersAt = performance.now();
+          this.peers = await this.store.peers(this.key.id).catch(() => this.peers);
+        }
         if (this.requests && !placed) {
           const early = this.nextSendAt - performance.now();
           if (early > 0) {
@@ -212,7 +222,7 @@ export class KeyLimiter {
         placed = false;
         if (this.requests) {
           // A late turn may catch up by half a gap at most: the spacing holds on average, bursts stay small.
-          const gap = this.requests.gapMs;
+          const gap = this.requests.gapMs * this.peers;
           this.nextSendAt = Math.max(this.nextSendAt, performance.now() - gap / 2) + gap;
         }
         this.inFlight++;

@@ -1,6 +1,7 @@
 // Where a key's counters and pauses live: in this process (embedded), or on Redis (REDIS_URL),
 // shared by every server process using it. The counters are rate-limiter-flexible's; a pause is
 // a key of its own, kept to the millisecond (the library's Redis windows are whole seconds).
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 
@@ -19,10 +20,17 @@ export interface LimitStore {
   pausedFor(keyId: string): Promise<number>;
   /** Pauses the key for `ms` from now, unless it is paused longer already. */
   pause(keyId: string, ms: number): Promise<void>;
+  /**
+   * Says this process is calling with the key now, and how many processes are (itself included,
+   * those heard from in the last 3 s): each spaces its calls at its share of the rate.
+   */
+  peers(keyId: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export const DEFAULT_LIMIT_KEY_PREFIX = 'batchlight:rl';
+/** A process not heard from for this long no longer counts as calling with a key. */
+const PEER_TTL_MS = 3000;
 
 // Sets the pause's end (epoch ms) unless a later one is set; expires with it.
 const PAUSE_SCRIPT = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -49,6 +57,9 @@ function memoryStore(prefix: string): LimitStore {
       const until = Date.now() + ms;
       if (until > (pauses.get(keyId) ?? 0)) pauses.set(keyId, until);
     },
+    async peers() {
+      return 1;
+    },
     async close() {},
   };
 }
@@ -61,6 +72,7 @@ function redisStore(url: string, prefix: string): LimitStore {
     /* reported through the failed commands */
   });
   const pauseKey = (keyId: string) => `${prefix}:pause:${keyId}`;
+  const self = randomUUID();
   return {
     shared: true,
     counter: (name, points, duration) =>
@@ -72,6 +84,18 @@ function redisStore(url: string, prefix: string): LimitStore {
     async pause(keyId, ms) {
       const until = Date.now() + ms;
       await redis.eval(PAUSE_SCRIPT, 1, pauseKey(keyId), String(until), String(Math.max(1, Math.ceil(ms))));
+    },
+    async peers(keyId) {
+      const key = `${prefix}:peers:${keyId}`;
+      const now = Date.now();
+      const [, , count] = (await redis
+        .multi()
+        .zadd(key, now, self)
+        .zremrangebyscore(key, '-inf', now - PEER_TTL_MS)
+        .zcard(key)
+        .pexpire(key, PEER_TTL_MS * 2)
+        .exec()) as Array<[Error | null, unknown]>;
+      return Math.max(1, Number(count?.[1] ?? 1));
     },
     async close() {
       redis.disconnect();
