@@ -176,6 +176,40 @@ describe('a provider key shared by two runs', () => {
   });
 });
 
+describe('tokens per minute', () => {
+  it("holds calls past the minute's tokens (each estimated as its input and max output), and a stop ends their wait", async () => {
+    const f = await fake({ behavior: { latencyMs: 10, usage: { prompt_tokens: 10, completion_tokens: 40 } } });
+    const llm = client();
+    // 50 tokens a call (about 10 in, at most 40 out) against 300 a minute: six calls, then a wait.
+    const m = makeModel({
+      provider: 'openai',
+      providerModel: 'tpm',
+      baseUrl: `${f.url}/v1`,
+      params: { maxTokens: 40 },
+      rateLimits: { tokensPerMinute: 300 },
+    });
+    const stop = new AbortController();
+    const states: RateLimitState[] = [];
+    const calls = Array.from({ length: 9 }, (_, i) =>
+      llm.call(m, {
+        messages: user(`${'x'.repeat(36)} ${i}`),
+        limit: { lane: 'run', signal: stop.signal, onState: (s) => states.push(s) },
+      }),
+    );
+    await sleep(1500);
+    expect(f.total()).toBe(6);
+    expect(states.at(-1)).toMatchObject({ tokensPerMinute: 300, requestsPerMinute: null, waiting: 3 });
+    expect(states.at(-1)!.waitMs).toBeGreaterThan(50_000);
+    stop.abort(new Error('cancelled'));
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(6);
+    // The three still waiting never went out, and say so.
+    const stopped = outcomes.filter((o) => !o.ok);
+    expect(stopped.map((o) => !o.ok && o.sent)).toEqual([false, false, false]);
+    expect(f.total()).toBe(6);
+  });
+});
+
 describe('shared on Redis', () => {
   it('two clients (two processes) on one Redis share one limit', async () => {
     const f = await fake({ limit: { requestsPerMinute: 600 }, behavior: { latencyMs: 30 } });
