@@ -167,6 +167,10 @@ export class KeyLimiter {
         /* a listener's failure is not the limiter's */
       }
     }
+    // Lanes are runs: they end. Forget the ones not told for a while.
+    if (this.reportedAt.size > 64) {
+      for (const [lane, at] of this.reportedAt) if (now - at > 60_000) this.reportedAt.delete(lane);
+    }
   }
 
   private async pump(): Promise<void> {
