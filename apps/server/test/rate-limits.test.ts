@@ -97,7 +97,9 @@ describe('two runs on one provider key', () => {
     const stats = await fakeStats(fake);
     expect(Object.keys(stats.countsByModel).sort()).toEqual(['run-a', 'run-b']);
     expect(share429(stats)).toBeLessThanOrEqual(0.02);
-    expect(busiestSecond(stats.starts)).toBeLessThanOrEqual(12);
+    // 10 a second, and the documented burst: half a second's allowance more (fixed windows; calls
+    // held up on their way out arrive together).
+    expect(busiestSecond(stats.starts)).toBeLessThanOrEqual(15);
     // Fair: of the first half of all completions, each run had about half.
     const all = [...completions(ea).map((at) => ({ at, a: true })), ...completions(eb).map((at) => ({ at, a: false }))];
     const firstHalf = all.sort((x, y) => x.at - y.at).slice(0, all.length >> 1);
