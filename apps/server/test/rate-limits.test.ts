@@ -7,6 +7,7 @@ import type { RunEventMessage } from '@batchlight/api';
 import { tempSqlite } from '@batchlight/db/testing';
 import { type RunningProcess, spawnUntilReady } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/index.js';
 import {
   type Client,
   collectEvents,
@@ -85,6 +86,11 @@ describe('two runs on one provider key', () => {
     const b = await limitedModel(c, fake, 'run-b', 600);
     const stored = await c.models.get.query({ id: a.id });
     expect(stored.rateLimits).toEqual({ requestsPerMinute: 600, tokensPerMinute: null, concurrency: null });
+    // An update that does not name them keeps them; one that does replaces them (and bumps the revision).
+    const renamed = await c.models.update.mutate({ id: a.id, name: `${stored.name}-renamed` });
+    expect(renamed.rateLimits).toEqual(stored.rateLimits);
+    const bad = c.models.update.mutate({ id: a.id, rateLimits: { requestsPerMinute: 0 } });
+    await expect(bad).rejects.toThrow(/at least 1/);
     const [ra, rb] = await Promise.all([
       c.runs.create.mutate({ promptSetId: set.id, modelIds: [a.id], concurrency: 32, delayMs: 0 }),
       c.runs.create.mutate({ promptSetId: set.id, modelIds: [b.id], concurrency: 32, delayMs: 0 }),
@@ -169,5 +175,16 @@ describe('two server processes on one Redis', () => {
     expect(share429(stats)).toBeLessThanOrEqual(0.02);
     // The documented burst across processes: half a second's allowance (their turns fall together).
     expect(busiestSecond(stats.starts)).toBeLessThanOrEqual(15);
+  });
+});
+
+describe('REDIS_URL and BATCHLIGHT_RATE_LIMIT_PREFIX', () => {
+  it('count limits in the process by default, on Redis when set; a bad value names its variable', () => {
+    expect(loadConfig({}).rateLimits).toEqual({ redisUrl: undefined, keyPrefix: 'batchlight:rl' });
+    expect(
+      loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', BATCHLIGHT_RATE_LIMIT_PREFIX: 'team-a' }).rateLimits,
+    ).toEqual({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'team-a' });
+    expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ BATCHLIGHT_RATE_LIMIT_PREFIX: 'has space' })).toThrow(/BATCHLIGHT_RATE_LIMIT_PREFIX/);
   });
 });
