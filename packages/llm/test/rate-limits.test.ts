@@ -255,6 +255,24 @@ describe('shared on Redis', () => {
   });
 });
 
+describe('a Redis that cannot be reached', () => {
+  it('limits nothing rather than hang the calls', async () => {
+    const f = await fake({ behavior: { latencyMs: 5 } });
+    // Nothing listens on port 1.
+    const llm = client({ rateLimits: { redisUrl: 'redis://127.0.0.1:1', keyPrefix: 'batchlight-test:down' } });
+    const m = makeModel({
+      provider: 'openai',
+      providerModel: 'down',
+      baseUrl: `${f.url}/v1`,
+      rateLimits: { requestsPerMinute: 600 },
+    });
+    const outcomes = await Promise.all(
+      [0, 1, 2].map((i) => llm.call(m, { messages: user(`p${i}`), limit: { lane: 'r' } })),
+    );
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+  });
+});
+
 describe('reset durations as OpenAI writes them', () => {
   it('reads 1s, 6m0s, 20ms, 1h2m3.5s and bare seconds; refuses the rest', () => {
     expect(parseResetDuration('1s')).toBe(1000);

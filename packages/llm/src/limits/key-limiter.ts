@@ -185,7 +185,8 @@ export class KeyLimiter {
           this.report(0);
           return; // a release pumps again
         }
-        const pausedMs = await this.store.pausedFor(this.key.id);
+        // A store that cannot answer (Redis down) pauses nothing: calls go out rather than hang.
+        const pausedMs = await this.store.pausedFor(this.key.id).catch(() => 0);
         if (pausedMs > 0) {
           this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pausedMs);
           this.report(pausedMs);
