@@ -13,9 +13,14 @@ export const startServer = (databaseUrl: string) =>
     process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [],
   );
 
-export const startFake = (latencyMs: number, recordStarts = false) =>
+export const startFake = (latencyMs: number, recordStarts = false, limitRpm?: number) =>
   spawnUntilReady(
-    [FAKE, '--port', '0', '--latency', String(latencyMs), ...(recordStarts ? ['--record-starts'] : [])],
+    [
+      FAKE,
+      ...['--port', '0', '--latency', String(latencyMs)],
+      ...(recordStarts ? ['--record-starts'] : []),
+      ...(limitRpm ? ['--limit-rpm', String(limitRpm)] : []),
+    ],
     {},
     /"url":"(http:\/\/[\d.:]+)"/,
   );
@@ -24,6 +29,8 @@ export interface FakeStats {
   total: number;
   countsByModel: Record<string, number>;
   maxInFlight: number;
+  /** Answers by HTTP status. */
+  byStatus: Record<string, number>;
   starts?: number[];
 }
 export const fakeStats = async (url: string): Promise<FakeStats> =>

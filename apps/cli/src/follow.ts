@@ -27,7 +27,19 @@ type Progress = EventPayloads['run.progress'] & {
   waiting: number;
   lastWait: string | null;
   connection: string | null;
+  /** The last `rate.limit` event: its key's label, when the wait it announced ends, when it was sent. */
+  rateLimit: { key: string; until: number; seenAt: number } | null;
 };
+
+/** How long a `rate.limit` event that names no end is shown (they come once a second while calls wait). */
+const RATE_LIMIT_SHOWN_MS = 1500;
+
+/** " · waiting for rate limit (key …) 3.2 s" while calls of the run wait for their provider key. */
+export function rateLimitText(r: Progress['rateLimit'], now: number): string {
+  if (!r || now >= Math.max(r.until, r.seenAt + RATE_LIMIT_SHOWN_MS)) return '';
+  const left = r.until - now;
+  return ` · waiting for rate limit (key ${r.key})${left > 0 ? ` ${(left / 1000).toFixed(1)} s` : ''}`;
+}
 
 export function progressLine(p: Progress, now: number): string {
   const done = p.completed + p.failed + p.cancelled;
@@ -38,7 +50,8 @@ export function progressLine(p: Progress, now: number): string {
   return (
     `${bar(p.total ? done / p.total : 0)} ${done}/${p.total}  ✓${p.completed} ✗${p.failed}` +
     `${p.cancelled ? ` ⊘${p.cancelled}` : ''} · ${p.inFlight} in flight · ${p.throughput.toFixed(1)}/s · ${duration(elapsed)}${eta}` +
-    `${p.retries ? ` · ${p.retries} retries` : ''}${waits}${p.connection ? ` · ${p.connection}` : ''}`
+    `${p.retries ? ` · ${p.retries} retries` : ''}${waits}${p.finished ? '' : rateLimitText(p.rateLimit, now)}` +
+    `${p.connection ? ` · ${p.connection}` : ''}`
   );
 }
 
@@ -74,6 +87,7 @@ export async function follow(
     waiting: 0,
     lastWait: null,
     connection: null,
+    rateLimit: null,
   };
   const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
   const columns = () => Math.max(40, (process.stderr.columns ?? 120) - 1);
@@ -120,6 +134,11 @@ export async function follow(
             } else if (e.type === 'item.retrying') {
               waitingItems.add(e.payload.itemId);
               p.lastWait = `${e.payload.errorType}${e.payload.httpStatus ? ` ${e.payload.httpStatus}` : ''}, waiting ${ms(e.payload.waitMs)}`;
+            } else if (e.type === 'rate.limit') {
+              // Timed by the server's clock: an old event replayed from the log shows nothing.
+              const seenAt = Date.parse(e.at);
+              const paused = e.payload.pausedUntil ? Date.parse(e.payload.pausedUntil) : 0;
+              p.rateLimit = { key: e.payload.key, until: Math.max(paused, seenAt + e.payload.waitMs), seenAt };
             } else if (e.type === 'item.started' || e.type === 'item.completed' || e.type === 'item.failed') {
               waitingItems.delete(e.payload.itemId);
             } else if (e.type === 'run.finished') {

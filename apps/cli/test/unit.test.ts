@@ -20,6 +20,7 @@ const base = {
   waiting: 1,
   lastWait: 'rate_limited 429, waiting 1.2s',
   connection: null,
+  rateLimit: null as { key: string; until: number; seenAt: number } | null,
 };
 
 describe('progress line', () => {
@@ -33,6 +34,15 @@ describe('progress line', () => {
     expect(line).toContain('ETA 15s'); // 58 left at 4/s
     expect(line).toContain('3 retries');
     expect(line).toContain('1 waiting to retry (rate_limited 429, waiting 1.2s)');
+  });
+
+  it("says how long the run's calls wait for their provider key's rate limit", () => {
+    const key = 'openai api.openai.com #3f9a1c2e';
+    const waiting = { ...base, rateLimit: { key, until: 5_200, seenAt: 1_000 } };
+    expect(progressLine(waiting, 2_000)).toContain(`waiting for rate limit (key ${key}) 3.2 s`);
+    // Past its end, and past the moment it was told, nothing is said.
+    expect(progressLine(waiting, 6_000)).not.toContain('rate limit');
+    expect(progressLine({ ...waiting, finished: true }, 2_000)).not.toContain('rate limit');
   });
 
   it('ticks elapsed between events while running, not once finished; no ETA when done', () => {

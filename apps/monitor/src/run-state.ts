@@ -50,8 +50,12 @@ export interface RunState {
   status: string | null;
   /** Recent retries and rate-limit waits, newest first. */
   waits: Array<{ at: number; itemId: string; text: string }>;
+  /** Per provider key (its label), the last `rate.limit` event and when it was sent. */
+  rateLimits: Map<string, RateLimitView>;
   finished: boolean;
 }
+
+export type RateLimitView = EventPayloads['rate.limit'] & { at: number };
 
 export function emptyState(): RunState {
   return {
@@ -63,6 +67,7 @@ export function emptyState(): RunState {
     progress: null,
     status: null,
     waits: [],
+    rateLimits: new Map(),
     finished: false,
   };
 }
@@ -165,6 +170,9 @@ export function applyEvents(state: RunState, events: RunEventMessage[]): RunStat
       case 'run.status':
         state.status = e.payload.status;
         if (e.payload.status === 'running') state.finished = false;
+        break;
+      case 'rate.limit':
+        state.rateLimits.set(e.payload.key, { ...e.payload, at: Date.parse(e.at) });
         break;
       case 'run.progress':
         if (e.seq > state.progressSeq) {

@@ -265,3 +265,33 @@ describe('word diff', () => {
     expect(diffWords('same', 'same')).toEqual([{ kind: 'same', text: 'same' }]);
   });
 });
+
+describe('rate.limit events', () => {
+  it('keep the latest state per provider key', () => {
+    const state = emptyState();
+    const limit = (key: string, inFlight: number, pausedUntil: string | null) =>
+      ev('rate.limit', {
+        modelId: 'm1',
+        key,
+        requestsPerMinute: 600,
+        tokensPerMinute: null,
+        learned: true,
+        inFlight,
+        waiting: 3,
+        concurrency: 8,
+        pausedUntil,
+        waitMs: 0,
+      });
+    applyEvents(state, [
+      limit('openai 127.0.0.1:1 #aaaaaaaa', 4, null),
+      limit('openai 127.0.0.1:1 #bbbbbbbb', 1, null),
+      limit('openai 127.0.0.1:1 #aaaaaaaa', 2, '2026-01-01T00:00:02.000Z'),
+    ]);
+    expect(state.rateLimits.size).toBe(2);
+    expect(state.rateLimits.get('openai 127.0.0.1:1 #aaaaaaaa')).toMatchObject({
+      inFlight: 2,
+      pausedUntil: '2026-01-01T00:00:02.000Z',
+      learned: true,
+    });
+  });
+});

@@ -2,7 +2,7 @@
 // rule and what is said when it is broken (README, "Configuration"; SECURITY.md).
 import { networkInterfaces } from 'node:os';
 import { databaseEnv } from '@batchlight/db';
-import type { CallPolicySpec, LlmLimits } from '@batchlight/llm';
+import type { CallPolicySpec, LimitStoreOptions, LlmLimits } from '@batchlight/llm';
 import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
 import { z } from 'zod';
 
@@ -36,6 +36,8 @@ export interface ServerConfig {
   limits: Limits;
   /** On SIGTERM/SIGINT, how long calls in flight may take to finish before they are cut off. */
   shutdownGraceMs: number;
+  /** Where provider keys' limits are counted: this process, or Redis (REDIS_URL) shared by every process on it. */
+  rateLimits: LimitStoreOptions;
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
@@ -129,6 +131,17 @@ const schema = z.object({
   BATCHLIGHT_SIM_MAX_LATENCY_MS: whole(0, 86_400_000, DEFAULT_LLM_LIMITS.simulation.latencyMs),
   BATCHLIGHT_MAX_TRACE_OUTPUT_CHARS: whole(1000, 100_000_000, DEFAULT_LLM_LIMITS.outputChars),
   BATCHLIGHT_SHUTDOWN_GRACE_MS: whole(0, 3_600_000, 30_000),
+  REDIS_URL: z.preprocess(
+    unset,
+    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  ),
+  BATCHLIGHT_RATE_LIMIT_PREFIX: z.preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 printable characters, no spaces')
+      .default('batchlight:rl'),
+  ),
 });
 
 /** The `Host` header values the server answers to: the loopback names, and `host` itself, on `port`. */
@@ -177,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     shutdownGraceMs: e.BATCHLIGHT_SHUTDOWN_GRACE_MS,
     allowedOrigins: e.BATCHLIGHT_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     policy,
+    rateLimits: { redisUrl: e.REDIS_URL, keyPrefix: e.BATCHLIGHT_RATE_LIMIT_PREFIX },
     limits: {
       bodyBytes: e.BATCHLIGHT_MAX_BODY_BYTES,
       runItems: e.BATCHLIGHT_MAX_RUN_ITEMS,

@@ -59,7 +59,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   if (config.seed) await seedIfEmpty(db.prisma, config, log);
   const limits = config.limits;
   const { policy } = config;
-  const llm = options.llm ?? (config.llmWorker ? undefined : createLlmClient({ policy, limits: llmLimits(limits) }));
+  const { rateLimits } = config;
+  const llm =
+    options.llm ?? (config.llmWorker ? undefined : createLlmClient({ policy, limits: llmLimits(limits), rateLimits }));
   const engine = createEngine({
     db,
     llm,
@@ -67,6 +69,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     log,
     policy,
     limits: { runItems: limits.runItems, llm: llmLimits(limits) },
+    rateLimits,
   });
   const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;
   const createContext = createTRPCContext({
@@ -228,6 +231,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         await db.close();
+        // The client made here (not the engine's own, nor one given): its shared limits' connection.
+        if (!options.llm) await llm?.close?.();
       })();
       return closed;
     },

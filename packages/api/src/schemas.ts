@@ -59,6 +59,27 @@ export const simulationParams = z.strictObject({
   retryAfterMs: z.number().int().min(0).max(600_000, 'must be between 0 and 600000').optional(),
   answerAs: z.string().max(300).optional(),
 });
+const perMinute = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(1_000_000_000, 'must be at most 1000000000')
+  .nullable()
+  .optional();
+
+/** Limits of the provider key a model calls with (null or absent: not set). */
+export const rateLimitFields = z.object({
+  requestsPerMinute: perMinute,
+  tokensPerMinute: perMinute,
+  concurrency: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(10_000, 'must be at most 10000')
+    .nullable()
+    .optional(),
+});
+
 export const modelFields = z.object({
   name: z.string().trim().min(1, 'required').max(120),
   provider: providerName,
@@ -95,6 +116,7 @@ export const modelFields = z.object({
     })
     .default({}),
   pricing: z.object({ inputPerMTok: price, outputPerMTok: price, cachedInputPerMTok: price }).default({}),
+  rateLimits: rateLimitFields.default({}),
 });
 
 // In a module of its own, re-exported: a bundle that takes only the defaults (the monitor's form)

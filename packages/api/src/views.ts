@@ -16,6 +16,11 @@ export function modelView(m: Model) {
       outputPerMTok: m.outputPricePerMTok,
       cachedInputPerMTok: m.cachedInputPricePerMTok,
     },
+    rateLimits: {
+      requestsPerMinute: m.rateLimitRequestsPerMinute,
+      tokensPerMinute: m.rateLimitTokensPerMinute,
+      concurrency: m.rateLimitConcurrency,
+    },
     revision: m.revision,
     archivedAt: m.archivedAt,
     createdAt: m.createdAt,
@@ -37,6 +42,11 @@ export function runModelView(m: RunModel) {
       inputPerMTok: m.inputPricePerMTok,
       outputPerMTok: m.outputPricePerMTok,
       cachedInputPerMTok: m.cachedInputPricePerMTok,
+    },
+    rateLimits: {
+      requestsPerMinute: m.rateLimitRequestsPerMinute,
+      tokensPerMinute: m.rateLimitTokensPerMinute,
+      concurrency: m.rateLimitConcurrency,
     },
     modelRevision: m.modelRevision,
   };

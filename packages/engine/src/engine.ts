@@ -2,7 +2,14 @@
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
-import type { CallPolicySpec, ChatMessage, LlmClient, LlmLimits, ResolvedModel } from '@batchlight/llm';
+import type {
+  CallPolicySpec,
+  ChatMessage,
+  LimitStoreOptions,
+  LlmClient,
+  LlmLimits,
+  ResolvedModel,
+} from '@batchlight/llm';
 import { CallPolicy, createThreadedLlmClient, DEFAULT_TIMEOUT_MS, endpointOf, failureCause } from '@batchlight/llm';
 import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
@@ -36,6 +43,8 @@ export interface EngineOptions {
     /** For the engine's own LLM client. */
     llm?: LlmLimits;
   };
+  /** For the engine's own LLM client: where provider keys' limits are counted (Redis to share them). */
+  rateLimits?: LimitStoreOptions;
 }
 
 export const DEFAULT_MAX_RUN_ITEMS = 1_000_000;
@@ -70,7 +79,9 @@ export function createEngine(options: EngineOptions) {
   const { db, secretKey } = options;
   const prisma = db.prisma;
   // By default the calls run on a worker thread (the other core), off the loop that commits.
-  const ownLlm = options.llm ? null : createThreadedLlmClient({ policy: options.policy, limits: options.limits?.llm });
+  const ownLlm = options.llm
+    ? null
+    : createThreadedLlmClient({ policy: options.policy, limits: options.limits?.llm, rateLimits: options.rateLimits });
   const policy = new CallPolicy(options.policy);
   const maxRunItems = options.limits?.runItems ?? DEFAULT_MAX_RUN_ITEMS;
   const llm = options.llm ?? ownLlm!;

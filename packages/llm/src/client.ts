@@ -3,6 +3,8 @@ import { computeCost } from './cost.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import type { HeadersLike } from './errors.js';
 import { classifyError, TruncatedStreamError } from './errors.js';
+import { type CallEnd, type Permit, RateLimits } from './limits/index.js';
+import type { LimitStoreOptions } from './limits/store.js';
 import { resolveApiKey } from './model.js';
 import { Pacer } from './pacer.js';
 import { CallPolicy, type CallPolicySpec } from './policy.js';
@@ -35,6 +37,8 @@ export interface LlmClientOptions {
   /** Which key variables and hosts a call may use (default: the default key variables, any host). */
   policy?: CallPolicySpec;
   limits?: LlmLimits;
+  /** Where provider keys' limits are counted: this process (default), or Redis shared by several. */
+  rateLimits?: LimitStoreOptions;
 }
 
 /**
@@ -55,6 +59,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
 
   // The one place a run's delayMs is kept (CallRequest.pace).
   const pacer = new Pacer();
+  // One limiter per provider key, shared by every run (CallRequest.limit).
+  const rateLimits = new RateLimits(options.rateLimits);
 
   async function call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome> {
     const requestedModel = model.providerModel;
@@ -108,12 +114,15 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       ctl.abort(callerSignal?.reason);
     };
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    const paceSignal = request.pace?.signal;
-    const onPaceStop = () => {
+    // A stop ends the wait for a turn (the key's limiter's, then the pace's), not a call under way.
+    const turnSignal = request.limit?.signal ?? request.pace?.signal;
+    const onTurnStop = () => {
       if (timedOut || abortedByCaller) return;
       stoppedBeforeTurn = true;
-      ctl.abort(paceSignal?.reason);
+      ctl.abort(turnSignal?.reason);
     };
+    const limiter = request.limit && model.provider !== 'simulated' ? rateLimits.limiterFor(model, apiKey) : null;
+    let permit: Permit | null = null;
     const onTimeout = () => {
       if (!abortedByCaller) timedOut = true;
       const e = new Error(`timed out after ${timeoutMs} ms`);
@@ -124,6 +133,8 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
 
     let firstTokenAt: Date | null = null;
     let lastResponse: { status: number; headers: HeadersLike } | null = null;
+    // Set by the adapter's callback: read through this, TypeScript would narrow it to null here.
+    const seenResponse = () => lastResponse as { status: number; headers: HeadersLike } | null;
     let params: Readonly<ModelParams> = model.params;
     if (request.params) {
       const merged: ModelParams = { ...model.params };
@@ -139,15 +150,20 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     const beforeSend = () =>
       (sending ??= (async () => {
         const pace = request.pace;
-        if (pace && pace.gapMs > 0) {
-          // A queue of calls waits here, a gap each: not on the call's time, and not past a stop.
+        const paced = pace && pace.gapMs > 0;
+        if (limiter || paced) {
+          // Calls queue here for their key and their pace: not on the call's time, and not past a stop.
           clearTimeout(timer);
-          paceSignal?.addEventListener('abort', onPaceStop, { once: true });
-          if (paceSignal?.aborted) onPaceStop();
+          turnSignal?.addEventListener('abort', onTurnStop, { once: true });
+          if (turnSignal?.aborted) onTurnStop();
           try {
-            await pacer.next(pace.key, pace.gapMs, ctl.signal);
+            if (limiter && request.limit) {
+              const { lane, onState } = request.limit;
+              permit = await limiter.acquire(lane, estimateCallTokens(request, params), ctl.signal, onState);
+            }
+            if (paced) await pacer.next(pace.key, pace.gapMs, ctl.signal);
           } finally {
-            paceSignal?.removeEventListener('abort', onPaceStop);
+            turnSignal?.removeEventListener('abort', onTurnStop);
           }
           timer = setTimeout(onTimeout, timeoutMs);
         }
@@ -183,6 +199,15 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
       });
       const endedAt = new Date();
       const ft = firstTokenAt as Date | null;
+      const used = (r.usage.inputTokens ?? 0) + (r.usage.outputTokens ?? 0);
+      releasePermit({
+        status: seenResponse()?.status ?? null,
+        headers: seenResponse()?.headers,
+        rateLimited: false,
+        retryAfterMs: null,
+        ok: true,
+        tokens: r.usage.inputTokens == null && r.usage.outputTokens == null ? null : used,
+      });
       // A model name, a provider name, a finish reason: a few words, whatever the provider sends.
       const text = (s: string | null) => (s === null ? null : scrubber.scrub(s.slice(0, MAX_NAME_CHARS)));
       const kept = r.output.length > limits.outputChars ? r.output.slice(0, limits.outputChars) : r.output;
@@ -211,18 +236,57 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         const error = { type: 'aborted' as const, message: 'stopped before its turn; nothing was sent' };
         return { ...fail(new Date(), null, { ...error, httpStatus: null, retryAfterMs: null }), sent: false };
       }
+      const error = classifyError(err, {
+        aborted: abortedByCaller,
+        timedOut,
+        timeoutMs,
+        secret: apiKey,
+        response: lastResponse,
+      });
+      releasePermit({
+        status: error.httpStatus,
+        headers: headersOf(err) ?? seenResponse()?.headers,
+        rateLimited: error.type === 'rate_limited',
+        retryAfterMs: error.retryAfterMs,
+        ok: false,
+        tokens: null,
+      });
       return fail(
         startedAt,
         firstTokenAt,
-        classifyError(err, { aborted: abortedByCaller, timedOut, timeoutMs, secret: apiKey, response: lastResponse }),
+        error,
         // A truncated stream keeps what arrived (unless the caller or the timeout stopped it).
         err instanceof TruncatedStreamError && !abortedByCaller && !timedOut ? err.output : undefined,
       );
     } finally {
       clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
+      releasePermit(null);
+    }
+
+    /** The call's end, told to its key's limiter once (null: it ended with nothing to learn). */
+    function releasePermit(end: CallEnd | null) {
+      const p = permit as Permit | null;
+      if (!p) return;
+      permit = null;
+      p.release(
+        end ?? { status: null, headers: null, rateLimited: false, retryAfterMs: null, ok: false, tokens: null },
+      );
     }
   }
 
-  return { call };
+  return { call, close: () => rateLimits.close() };
+}
+
+/** Tokens a call may use, counted against a tokens-per-minute limit before it goes (about 4 characters a token). */
+function estimateCallTokens(request: CallRequest, params: Readonly<ModelParams>): number {
+  let chars = 0;
+  for (const m of request.messages) chars += m.content.length;
+  return Math.ceil(chars / 4) + (params.maxTokens ?? 0);
+}
+
+/** The headers of an HTTP error a provider SDK threw (the openai SDK's APIError keeps them). */
+function headersOf(err: unknown): HeadersLike | null {
+  const h = err !== null && typeof err === 'object' ? (err as { headers?: unknown }).headers : null;
+  return h && typeof h === 'object' ? (h as HeadersLike) : null;
 }

@@ -53,7 +53,8 @@ export function redact(message: string, secret?: string): string {
   return m;
 }
 
-function header(h: HeadersLike, name: string): string | null {
+/** One header's value (the first, if repeated), whatever shape the headers come in. */
+export function headerValue(h: HeadersLike, name: string): string | null {
   if (!h) return null;
   if (typeof (h as Headers).get === 'function') return (h as Headers).get(name);
   const rec = h as Record<string, string | string[] | undefined>;
@@ -71,12 +72,12 @@ function header(h: HeadersLike, name: string): string | null {
  * `retry-after` as seconds or as an HTTP date. Null when absent or unparseable.
  */
 export function parseRetryAfter(headers: HeadersLike, now: number = Date.now()): number | null {
-  const ms = header(headers, 'retry-after-ms');
+  const ms = headerValue(headers, 'retry-after-ms');
   if (ms != null && ms.trim() !== '') {
     const n = Number(ms);
     if (Number.isFinite(n) && n >= 0) return Math.round(n);
   }
-  const ra = header(headers, 'retry-after');
+  const ra = headerValue(headers, 'retry-after');
   if (ra != null && ra.trim() !== '') {
     const n = Number(ra);
     if (Number.isFinite(n) && n >= 0) return Math.round(n * 1000);

@@ -13,6 +13,18 @@ export {
   TruncatedStreamError,
   typeForStatus,
 } from './errors.js';
+export {
+  announcedLimits,
+  createLimitStore,
+  DEFAULT_LIMIT_KEY_PREFIX,
+  keyFingerprint,
+  type LimitKey,
+  type LimitStoreOptions,
+  limitKeyOf,
+  parseResetDuration,
+  RateLimits,
+  UNSET_KEY_CONCURRENCY,
+} from './limits/index.js';
 export { freezeModel, resolveApiKey } from './model.js';
 export {
   CallPolicy,

@@ -25,6 +25,7 @@ export function freezeModel(m: ResolvedModel): ResolvedModel {
   Object.freeze(m.params);
   Object.freeze(m.pricing);
   Object.freeze(m.credential);
+  if (m.rateLimits) Object.freeze(m.rateLimits);
   return Object.freeze(m);
 }
 

@@ -22,6 +22,11 @@ interface Pending {
   onPaceStop?: () => void;
 }
 
+/** What stops a call's wait for its turn (CallRequest.limit's, else its pace's): the worker's `stopPace`. */
+function turnSignalOf(request: CallRequest): AbortSignal | undefined {
+  return request.limit?.signal ?? request.pace?.signal;
+}
+
 /** The model as it crosses to the worker: a stored key is non-enumerable, so it is copied by hand. */
 function wire(model: ResolvedModel): ResolvedModel {
   const c = model.credential;
@@ -29,7 +34,9 @@ function wire(model: ResolvedModel): ResolvedModel {
 }
 
 /** `options` (policy, limits: plain data) are handed to the worker's createLlmClient(). */
-export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy' | 'limits'> = {}): ThreadedLlmClient {
+export function createThreadedLlmClient(
+  options: Pick<LlmClientOptions, 'policy' | 'limits' | 'rateLimits'> = {},
+): ThreadedLlmClient {
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let worker: Worker | null = null;
@@ -58,7 +65,7 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
     if (!p) return;
     pending.delete(id);
     if (p.onAbort) p.request.signal?.removeEventListener('abort', p.onAbort);
-    if (p.onPaceStop) p.request.pace?.signal?.removeEventListener('abort', p.onPaceStop);
+    if (p.onPaceStop) turnSignalOf(p.request)?.removeEventListener('abort', p.onPaceStop);
     if (pending.size === 0) worker?.unref(); // an idle client never keeps the process alive
     p.resolve(outcome);
   };
@@ -72,13 +79,14 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
     const w = new Worker(new URL('./worker.js', import.meta.url), {
       env: SHARE_ENV,
       resourceLimits: { maxYoungGenerationSizeMb: 16 },
-      workerData: { policy: options.policy, limits: options.limits },
+      workerData: { policy: options.policy, limits: options.limits, rateLimits: options.rateLimits },
     });
     w.on('message', (m: FromWorker) => {
       const p = pending.get(m.id);
       if (!p) return;
       if (m.t === 'done') settle(m.id, { ...m.outcome, model: p.model } as CallOutcome);
       else if (m.t === 'firstToken') p.request.onFirstToken?.(new Date(m.at));
+      else if (m.t === 'rateLimit') p.request.limit?.onState?.(m.state);
     });
     // A worker that dies fails its calls (as connection errors: the engine retries them) and is
     // started afresh by the next call.
@@ -99,13 +107,13 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
         if (closed) return settle(id, failure(p, 'LLM client closed'));
         worker ??= start();
         worker.ref();
-        const { signal, pace } = request;
+        const { signal, pace, limit } = request;
         const why = (s: AbortSignal) => (s.reason instanceof Error ? s.reason.message : String(s.reason));
         if (signal) {
           p.onAbort = () => post({ t: 'abort', id, message: why(signal) });
           signal.addEventListener('abort', p.onAbort, { once: true });
         }
-        const paceSignal = pace?.signal;
+        const paceSignal = turnSignalOf(request);
         if (paceSignal) {
           p.onPaceStop = () => post({ t: 'stopPace', id, message: why(paceSignal) });
           paceSignal.addEventListener('abort', p.onPaceStop, { once: true });
@@ -120,6 +128,9 @@ export function createThreadedLlmClient(options: Pick<LlmClientOptions, 'policy'
             timeoutMs: request.timeoutMs,
             attempt: request.attempt,
             ...(pace ? { pace: { key: pace.key, gapMs: pace.gapMs, stopped: paceSignal?.aborted ?? false } } : {}),
+            ...(limit
+              ? { limit: { lane: limit.lane, stopped: paceSignal?.aborted ?? false, hasOnState: !!limit.onState } }
+              : {}),
             aborted: signal?.aborted ?? false,
             hasFirstToken: !!request.onFirstToken,
           },

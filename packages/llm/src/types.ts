@@ -36,6 +36,39 @@ export interface Pricing {
   cachedInputPerMTok?: number | null;
 }
 
+/**
+ * A model's limits on its provider key (every model and run using the same provider, base URL and
+ * key shares one limiter). Null: not set (the provider's `x-ratelimit-*` headers are used when it
+ * sends them; the concurrency then adapts with no ceiling of its own).
+ */
+export interface RateLimitSettings {
+  requestsPerMinute?: number | null;
+  tokensPerMinute?: number | null;
+  /** Calls in flight on the key at most, across runs (the adaptive concurrency's ceiling). */
+  concurrency?: number | null;
+}
+
+/** A provider key's limiter as one of its waiting calls sees it. */
+export interface RateLimitState {
+  /** provider, host and key fingerprint: never the key. */
+  key: string;
+  /** In effect: the model's setting, else what the provider announced; null: none. */
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  /** The limits in effect came from the provider's headers. */
+  learned: boolean;
+  /** Calls of this process in flight on the key. */
+  inFlight: number;
+  /** Calls of this process waiting for the key. */
+  waiting: number;
+  /** The adaptive concurrency now (cut on 429, grown back on success). */
+  concurrency: number;
+  /** The key is paused (a 429's Retry-After, or an allowance used up) until then (ISO time). */
+  pausedUntil: string | null;
+  /** How long the call expects to wait (0: for a slot, not for a time). */
+  waitMs: number;
+}
+
 /** Where a call's key comes from. The value itself is never logged or returned. */
 export type Credential = { kind: 'none' } | { kind: 'env'; name: string } | { kind: 'secret'; value: string };
 
@@ -53,6 +86,8 @@ export interface ResolvedModel {
   readonly params: Readonly<ModelParams>;
   readonly pricing: Readonly<Pricing>;
   readonly credential: Readonly<Credential>;
+  /** Limits of the provider key this model calls with (absent: none set). */
+  readonly rateLimits?: Readonly<RateLimitSettings>;
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant';
@@ -83,6 +118,13 @@ export interface CallRequest {
    * `sent: false`) and leaves one already sent alone. The engine passes a run's `delayMs` here.
    */
   pace?: { key: string; gapMs: number; signal?: AbortSignal };
+  /**
+   * The call counts against its provider key's limiter (limits/): it waits for its turn there,
+   * taken in turn with other `lane`s (runs) waiting on the key, just before its pace turn. `signal`
+   * stops the wait as `pace.signal` does; `onState` hears why it waits (at most once a second per lane).
+   * Simulated models have no key to protect and never wait.
+   */
+  limit?: { lane: string; signal?: AbortSignal; onState?: (state: RateLimitState) => void };
 }
 
 export type Attribution = 'match' | 'alias' | 'mismatch' | 'unknown';
@@ -183,4 +225,6 @@ export const DEFAULT_LLM_LIMITS: LlmLimits = {
 export interface LlmClient {
   /** Never throws for provider failures: they come back classified as CallFailure. */
   call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome>;
+  /** Lets go of what the client holds (its Redis connection for shared limits). */
+  close?(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLlmClient, type LlmClientOptions } from './client.js';
 import { freezeModel } from './model.js';
-import type { CallOutcome, CallRequest, ResolvedModel } from './types.js';
+import type { CallOutcome, CallRequest, RateLimitState, ResolvedModel } from './types.js';
 
 export type ToWorker =
   | {
@@ -12,6 +12,8 @@ export type ToWorker =
       request: Pick<CallRequest, 'messages' | 'params' | 'timeoutMs' | 'attempt'> & {
         /** CallRequest.pace without its signal, which a `stopPace` message stands for. */
         pace?: { key: string; gapMs: number; stopped: boolean };
+        /** CallRequest.limit: its signal is the pace's (`stopPace`), its listener a `rateLimit` message. */
+        limit?: { lane: string; stopped: boolean; hasOnState: boolean };
         aborted: boolean;
         hasFirstToken: boolean;
       };
@@ -19,11 +21,12 @@ export type ToWorker =
   | { t: 'abort' | 'stopPace'; id: number; message: string };
 export type FromWorker =
   | { t: 'done'; id: number; outcome: Omit<CallOutcome, 'model'> }
-  | { t: 'firstToken'; id: number; at: number };
+  | { t: 'firstToken'; id: number; at: number }
+  | { t: 'rateLimit'; id: number; state: RateLimitState };
 
 if (parentPort) {
   const port = parentPort;
-  const client = createLlmClient(workerData as Pick<LlmClientOptions, 'policy' | 'limits'>);
+  const client = createLlmClient(workerData as Pick<LlmClientOptions, 'policy' | 'limits' | 'rateLimits'>);
   const aborts = new Map<number, { call: AbortController; pace: AbortController }>();
   port.on('message', (m: ToWorker) => {
     if (m.t === 'call') void run(m);
@@ -34,13 +37,27 @@ if (parentPort) {
     const ac = { call: new AbortController(), pace: new AbortController() };
     aborts.set(m.id, ac);
     if (m.request.aborted) ac.call.abort(new Error('aborted'));
-    const { hasFirstToken, aborted: _, pace, ...rest } = m.request;
-    if (pace?.stopped) ac.pace.abort(new Error('stopped'));
+    const { hasFirstToken, aborted: _, pace, limit, ...rest } = m.request;
+    if (pace?.stopped || limit?.stopped) ac.pace.abort(new Error('stopped'));
     try {
       const outcome = await client.call(freezeModel(m.model), {
         ...rest,
         signal: ac.call.signal,
         ...(pace ? { pace: { key: pace.key, gapMs: pace.gapMs, signal: ac.pace.signal } } : {}),
+        ...(limit
+          ? {
+              limit: {
+                lane: limit.lane,
+                signal: ac.pace.signal,
+                ...(limit.hasOnState
+                  ? {
+                      onState: (state: RateLimitState) =>
+                        port.postMessage({ t: 'rateLimit', id: m.id, state } satisfies FromWorker),
+                    }
+                  : {}),
+              },
+            }
+          : {}),
         ...(hasFirstToken
           ? {
               onFirstToken: (at: Date) =>

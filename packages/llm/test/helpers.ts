@@ -15,6 +15,7 @@ export function makeModel(
     credential: over.credential ?? { kind: 'secret', value: 'sk-test-key-123456' },
     provider: over.provider,
     providerModel: over.providerModel,
+    ...(over.rateLimits ? { rateLimits: over.rateLimits } : {}),
   });
 }
 

@@ -164,6 +164,58 @@ export interface FakeOptions {
   host?: string;
   /** Also answer the control API (`GET /__fake/stats`, `POST /__fake/reset`). Default true. */
   controlApi?: boolean;
+  /** Enforce a request limit, as a provider does per key: beyond it, 429 with Retry-After. */
+  limit?: FakeLimit;
+}
+
+/**
+ * A request limit kept as a token bucket: `burst` requests at once at most (default: one second's
+ * worth), refilled at `requestsPerMinute / 60` per second. Every answer announces it in OpenAI's
+ * headers (x-ratelimit-limit-requests per minute, -remaining-requests now, -reset-requests until
+ * whole again, e.g. "1s", "20ms", "6m0s") unless `announce` is false; a request beyond it is
+ * answered 429 with `retry-after-ms` and `retry-after` (seconds, rounded up) until one is back.
+ */
+export interface FakeLimit {
+  requestsPerMinute: number;
+  burst?: number;
+  announce?: boolean;
+}
+
+/** A duration as OpenAI's reset headers write it: "20ms", "1.5s", "6m0s". */
+export function formatResetDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const s = Math.round(ms) / 1000;
+  if (s < 60) return `${Number(s.toFixed(3))}s`;
+  return `${Math.floor(s / 60)}m${Number((s % 60).toFixed(3))}s`;
+}
+
+function createBucket(limit: FakeLimit) {
+  const perMs = limit.requestsPerMinute / 60_000;
+  const capacity = limit.burst ?? Math.max(1, limit.requestsPerMinute / 60);
+  let tokens = capacity;
+  let at = nowMs();
+  const refill = (now: number) => {
+    tokens = Math.min(capacity, tokens + (now - at) * perMs);
+    at = now;
+  };
+  return {
+    /** Takes one request's token: 0 when taken, else the ms until one is back. */
+    take(now: number): number {
+      refill(now);
+      if (tokens >= 1) {
+        tokens -= 1;
+        return 0;
+      }
+      return Math.ceil((1 - tokens) / perMs);
+    },
+    headers(): Record<string, string> {
+      return {
+        'x-ratelimit-limit-requests': String(limit.requestsPerMinute),
+        'x-ratelimit-remaining-requests': String(Math.floor(tokens)),
+        'x-ratelimit-reset-requests': formatResetDuration((capacity - tokens) / perMs),
+      };
+    },
+  };
 }
 
 export interface FakeServer {
@@ -258,9 +310,12 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
   let startTimes: number[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
+  let byStatus = new Map<number, number>();
   let total = 0;
   let nextId = 1;
   const created = Math.floor(Date.now() / 1000);
+  const bucket = options.limit ? createBucket(options.limit) : null;
+  const announce = options.limit?.announce !== false;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -292,6 +347,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     counts = new Map();
     faultsServed = new Map();
     startTimes = [];
+    byStatus = new Map();
     total = 0;
     maxInFlight = inFlight;
   }
@@ -302,6 +358,7 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       countsByModel: Object.fromEntries(counts),
       inFlight,
       maxInFlight,
+      byStatus: Object.fromEntries(byStatus),
       ...(options.recordStarts ? { starts: startTimes } : {}),
     };
   }
@@ -346,6 +403,8 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
       if (!done) {
         done = true;
         inFlight--;
+        const status = res.writableFinished ? res.statusCode : 0;
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
         if (entry) {
           entry.endedAt = nowMs();
           entry.status = res.writableFinished ? res.statusCode : 0;
@@ -405,6 +464,23 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     if (!messages.length || !model) {
       return json(res, 400, { error: { message: 'model and messages are required', type: 'invalid_request_error' } });
     }
+    const limitHeaders: Record<string, string> = {};
+    if (bucket) {
+      const waitMs = bucket.take(startedAt);
+      if (announce) Object.assign(limitHeaders, bucket.headers());
+      if (waitMs > 0) {
+        const message = `Rate limit reached for requests (limit: ${options.limit!.requestsPerMinute} / min)`;
+        const error =
+          flavor === 'huggingface'
+            ? { error: message }
+            : { error: { message, type: 'requests', code: 'rate_limit_exceeded' } };
+        return json(res, 429, error, {
+          ...limitHeaders,
+          'retry-after-ms': String(waitMs),
+          'retry-after': String(Math.ceil(waitMs / 1000)),
+        });
+      }
+    }
     const b: Behavior = (typeof behavior === 'function' ? behavior(freq) : behavior) ?? {};
 
     // The latency runs from arrival, or from the gate's opening for a gated request.
@@ -428,7 +504,10 @@ async function startFake(flavor: Flavor, options: FakeOptions = {}): Promise<Fak
     const echoes = (where: EchoKey['into'][number]) => !!echo && b.echoKey!.into.includes(where);
     const routed = routeProvider && routeProvider !== 'v1' ? routeProvider : undefined;
     const servedBy = echoes('servedBy') ? echo : (b.servedBy ?? routed);
-    const extraHeaders: Record<string, string> = servedBy ? { 'x-inference-provider': servedBy } : {};
+    const extraHeaders: Record<string, string> = {
+      ...limitHeaders,
+      ...(servedBy ? { 'x-inference-provider': servedBy } : {}),
+    };
     let extraDelay = 0;
     if (fault) {
       const quoted =

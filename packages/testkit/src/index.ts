@@ -3,6 +3,7 @@ export type {
   Behavior,
   BehaviorSpec,
   EchoKey,
+  FakeLimit,
   FakeMessage,
   FakeOptions,
   FakeRequest,
@@ -12,6 +13,13 @@ export type {
   RequestLogEntry,
   UsageOverride,
 } from './fake.js';
-export { echoedKey, fakeAnswer, nowMs, startFakeHuggingFace, startFakeOpenAI } from './fake.js';
+export {
+  echoedKey,
+  fakeAnswer,
+  formatResetDuration,
+  nowMs,
+  startFakeHuggingFace,
+  startFakeOpenAI,
+} from './fake.js';
 export { demoPrompts } from './fixtures.js';
 export { type RunningProcess, spawnUntilReady } from './process.js';

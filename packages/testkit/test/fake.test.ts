@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoPrompts, type FakeServer, startFakeHuggingFace, startFakeOpenAI } from '../src/index.js';
+import {
+  demoPrompts,
+  type FakeServer,
+  formatResetDuration,
+  startFakeHuggingFace,
+  startFakeOpenAI,
+} from '../src/index.js';
 
 /** What the tests read of the fake's answers and stats. */
 interface Answer {
@@ -284,5 +290,37 @@ describe('demoPrompts', () => {
     expect(a).toEqual(demoPrompts(200));
     expect(new Set(a).size).toBe(200);
     expect(demoPrompts(5)).toEqual(a.slice(0, 5));
+  });
+});
+
+describe('limit', () => {
+  it('answers within its bucket with OpenAI-style x-ratelimit-* headers, beyond it 429 with Retry-After', async () => {
+    const fake = await startFakeOpenAI({ limit: { requestsPerMinute: 120, burst: 2 } });
+    try {
+      const url = `${fake.url}/v1/chat/completions`;
+      const first = await post(url, body('m'));
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-ratelimit-limit-requests')).toBe('120');
+      expect(first.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+      expect(first.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+ms$/);
+      expect((await post(url, body('m'))).status).toBe(200);
+      const limited = await post(url, body('m'));
+      expect(limited.status).toBe(429);
+      // 2 a second: one request back within half a second.
+      expect(Number(limited.headers.get('retry-after-ms'))).toBeGreaterThan(0);
+      expect(Number(limited.headers.get('retry-after-ms'))).toBeLessThanOrEqual(500);
+      expect(limited.headers.get('retry-after')).toBe('1');
+      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded');
+      const stats = (await (await fetch(`${fake.url}/__fake/stats`)).json()) as { byStatus: Record<string, number> };
+      expect(stats.byStatus).toEqual({ '200': 2, '429': 1 });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('writes reset durations as OpenAI does', () => {
+    expect(formatResetDuration(20)).toBe('20ms');
+    expect(formatResetDuration(1500)).toBe('1.5s');
+    expect(formatResetDuration(360_000)).toBe('6m0s');
   });
 });

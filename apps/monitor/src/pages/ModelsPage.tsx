@@ -20,6 +20,9 @@ const blank = {
   stream: true,
   /** The model's params as stored: the form edits three of them and keeps the rest (simulation, topP…). */
   params: {} as Record<string, unknown>,
+  rpm: '',
+  tpm: '',
+  keyConcurrency: '',
 };
 type Form = typeof blank;
 type TextKey = { [K in keyof Form]: Form[K] extends string ? K : never }[keyof Form];
@@ -72,6 +75,9 @@ export function ModelsPage() {
             maxTokens: typeof m.params.maxTokens === 'number' ? String(m.params.maxTokens) : '',
             stream: m.params.stream !== false,
             params: m.params,
+            rpm: m.rateLimits.requestsPerMinute?.toString() ?? '',
+            tpm: m.rateLimits.tokensPerMinute?.toString() ?? '',
+            keyConcurrency: m.rateLimits.concurrency?.toString() ?? '',
           }
         : { ...blank },
     );
@@ -100,6 +106,11 @@ export function ModelsPage() {
       ...(form.apiKey ? { apiKey: form.apiKey } : {}),
       params,
       pricing: { inputPerMTok: num(form.input), outputPerMTok: num(form.output), cachedInputPerMTok: num(form.cached) },
+      rateLimits: {
+        requestsPerMinute: num(form.rpm),
+        tokensPerMinute: num(form.tpm),
+        concurrency: num(form.keyConcurrency),
+      },
     };
     try {
       if (form.id) await api.models.update.mutate({ id: form.id, ...body });
@@ -208,6 +219,26 @@ export function ModelsPage() {
                 />
                 <span>stream the answer</span>
               </span>
+            </Field>
+          </div>
+          <div className="row4">
+            <Field
+              label="Requests / min (key)"
+              error={errors['rateLimits.requestsPerMinute']}
+              hint="shared by every model on this key; empty: as the provider announces"
+            >
+              <input name="rpm" inputMode="numeric" value={form.rpm} onChange={set('rpm')} />
+            </Field>
+            <Field label="Tokens / min (key)" error={errors['rateLimits.tokensPerMinute']}>
+              <input name="tpm" inputMode="numeric" value={form.tpm} onChange={set('tpm')} />
+            </Field>
+            <Field label="Calls in flight (key)" error={errors['rateLimits.concurrency']} hint="adapts below it on 429">
+              <input
+                name="keyConcurrency"
+                inputMode="numeric"
+                value={form.keyConcurrency}
+                onChange={set('keyConcurrency')}
+              />
             </Field>
           </div>
           <div className="actions">

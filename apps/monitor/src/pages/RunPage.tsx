@@ -9,7 +9,15 @@ import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
 import { query } from '../router';
-import { applyEvents, applySnapshot, emptyState, keepWindow, modelStats, type PromptWindow } from '../run-state';
+import {
+  applyEvents,
+  applySnapshot,
+  emptyState,
+  keepWindow,
+  modelStats,
+  type PromptWindow,
+  type RateLimitView,
+} from '../run-state';
 import { passRateText } from '../scores';
 
 type Audit = Outputs['runs']['audit'];
@@ -379,6 +387,8 @@ export function RunPage({ runId }: { runId: string }) {
 
       <LatencyCharts snapshot={s.snapshot} names={names} />
 
+      {s.rateLimits.size ? <RateLimitPanel limits={[...s.rateLimits.values()]} finished={finished} /> : null}
+
       <div className="two-col">
         <div className="card">
           <h3>Retries and rate-limit waits</h3>
@@ -471,6 +481,34 @@ export function RunPage({ runId }: { runId: string }) {
 }
 
 /** `value`, changed at most once per `ms`; the latest value always lands (trailing edge). */
+/** Provider keys this run's calls waited for: their limits as the last `rate.limit` event had them. */
+function RateLimitPanel({ limits, finished }: { limits: RateLimitView[]; finished: boolean }) {
+  const now = Date.now();
+  return (
+    <div className="card" data-testid="rate-limits">
+      <h3>Provider rate limits</h3>
+      <ul className="waits">
+        {limits.map((l) => {
+          const paused = !finished && l.pausedUntil && Date.parse(l.pausedUntil) > now;
+          const rate = [
+            l.requestsPerMinute != null ? `${fmtInt(l.requestsPerMinute)} req/min` : null,
+            l.tokensPerMinute != null ? `${fmtInt(l.tokensPerMinute)} tokens/min` : null,
+          ].filter(Boolean);
+          return (
+            <li key={l.key} data-testid="rate-limit">
+              <b>{l.key}</b> · {rate.length ? rate.join(', ') : 'no rate set'}
+              {l.learned ? ' (announced by the provider)' : ''} · {l.inFlight} in flight, {l.waiting} waiting ·
+              concurrency {l.concurrency}
+              {paused ? ` · paused until ${new Date(l.pausedUntil!).toLocaleTimeString()}` : ''}
+              <span className="muted"> (as of {new Date(l.at).toLocaleTimeString()})</span>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
 export function useThrottled<T>(value: T, ms: number): T {
   const [out, setOut] = useState(value);
   const last = useRef(0);

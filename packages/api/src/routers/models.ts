@@ -16,10 +16,23 @@ import { modelView } from '../views.js';
  * Built here, not in schemas.ts: the browser loads that module, and this schema is the server's.
  */
 const modelUpdateFields = modelFields
-  .extend({ params: modelFields.shape.params.unwrap(), pricing: modelFields.shape.pricing.unwrap() })
+  .extend({
+    params: modelFields.shape.params.unwrap(),
+    pricing: modelFields.shape.pricing.unwrap(),
+    rateLimits: modelFields.shape.rateLimits.unwrap(),
+  })
   .partial();
 
 type ModelFields = z.infer<typeof modelFields>;
+
+/** Columns of a model's key limits: each given one replaces the stored one, unset ones are cleared. */
+function rateLimitColumns(limits: ModelFields['rateLimits']) {
+  return {
+    rateLimitRequestsPerMinute: limits.requestsPerMinute ?? null,
+    rateLimitTokensPerMinute: limits.tokensPerMinute ?? null,
+    rateLimitConcurrency: limits.concurrency ?? null,
+  };
+}
 
 /** Columns for the credential fields of an input; the key is encrypted, only a hint is kept. */
 function credentialColumns(input: Partial<ModelFields>, ctx: Context) {
@@ -132,6 +145,7 @@ export const modelsRouter = {
               inputPricePerMTok: input.pricing.inputPerMTok ?? null,
               outputPricePerMTok: input.pricing.outputPerMTok ?? null,
               cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
+              ...rateLimitColumns(input.rateLimits),
               ...credential,
             },
           });
@@ -169,6 +183,7 @@ export const modelsRouter = {
               cachedInputPricePerMTok: input.pricing.cachedInputPerMTok ?? null,
             }
           : {}),
+        ...(input.rateLimits ? rateLimitColumns(input.rateLimits) : {}),
         ...credential,
         revision: { increment: 1 },
       },

@@ -241,6 +241,7 @@ export function applyEvent(s: RunStatsState, e: RunEventMessage): void {
       return;
     }
     case 'item.started':
+    case 'rate.limit':
       return;
   }
 }

@@ -1,5 +1,5 @@
 // The event protocol of a run. Every live view (monitor, CLI, scripts) is built from these.
-import type { Attribution, ErrorType, Provider } from '@batchlight/llm';
+import type { Attribution, ErrorType, Provider, RateLimitState } from '@batchlight/llm';
 
 /** A run's statuses: the one list the API's schemas, the CLI and the monitor take theirs from. */
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
@@ -69,6 +69,13 @@ export interface EventPayloads {
       judgeModelId: string | null;
     }>;
   };
+  /**
+   * Calls of the run wait for their provider key's limiter (limits set on the model or announced
+   * by the provider, a pause after a 429, the adaptive concurrency): at most one a second per key
+   * while they wait, and one at once when a 429 pauses the key. `key` names provider, host and key
+   * fingerprint, never the key.
+   */
+  'rate.limit': RateLimitState & { modelId: string };
   'run.progress': {
     completed: number;
     failed: number;
@@ -105,6 +112,7 @@ export const EVENT_TYPES = [
   'item.completed',
   'item.failed',
   'item.scored',
+  'rate.limit',
   'run.progress',
   'run.finished',
 ] as const satisfies readonly EventType[];

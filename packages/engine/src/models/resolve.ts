@@ -15,6 +15,9 @@ type ModelColumns = Pick<
   | 'inputPricePerMTok'
   | 'outputPricePerMTok'
   | 'cachedInputPricePerMTok'
+  | 'rateLimitRequestsPerMinute'
+  | 'rateLimitTokensPerMinute'
+  | 'rateLimitConcurrency'
 >;
 
 function credentialOf(
@@ -48,6 +51,11 @@ function resolve(
       cachedInputPerMTok: row.cachedInputPricePerMTok,
     },
     credential: credentialOf(row, secretKey),
+    rateLimits: {
+      requestsPerMinute: row.rateLimitRequestsPerMinute,
+      tokensPerMinute: row.rateLimitTokensPerMinute,
+      concurrency: row.rateLimitConcurrency,
+    },
   });
 }
 
@@ -79,6 +87,9 @@ export function snapshotOf(model: Model, runId: string, position: number) {
     inputPricePerMTok: model.inputPricePerMTok,
     outputPricePerMTok: model.outputPricePerMTok,
     cachedInputPricePerMTok: model.cachedInputPricePerMTok,
+    rateLimitRequestsPerMinute: model.rateLimitRequestsPerMinute,
+    rateLimitTokensPerMinute: model.rateLimitTokensPerMinute,
+    rateLimitConcurrency: model.rateLimitConcurrency,
     modelRevision: model.revision,
   };
 }

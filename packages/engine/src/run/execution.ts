@@ -12,6 +12,7 @@ import type { BatchWriter, WriteSet } from '../events/writer.js';
 import { CallGate } from './gate.js';
 import { throughput } from './outcome.js';
 import { promptText, toMessages } from './prompts.js';
+import { RateLimitEvents } from './rate-limits.js';
 import { assistantMessageRecord, completedPayload, promptMessageRecord, traceRecord } from './records.js';
 import {
   judgeItem,
@@ -93,6 +94,7 @@ export class RunExecution {
   private retries: number;
   private costUsd: number;
   private lastProgressKey = '';
+  private readonly rateLimitEvents: RateLimitEvents;
   readonly done: Promise<RunStatus>;
 
   constructor(
@@ -102,6 +104,11 @@ export class RunExecution {
     this.gate = new CallGate(plan.concurrency);
     this.judgeGate = new CallGate(plan.concurrency);
     this.runScorers = plan.scoring ? scorersOf(plan.scoring.scorers, []) : [];
+    this.rateLimitEvents = new RateLimitEvents(
+      (modelId, state) => this.emit('rate.limit', { modelId, ...state }),
+      (event) => this.deps.writer.write({ events: [event] }),
+      deps.log,
+    );
     // Every call in flight and every waiter listens to one of the run's two signals.
     setMaxListeners(0, this.abort.signal, this.starting.signal);
     ({
@@ -384,7 +391,10 @@ export class RunExecution {
       }
       // The LLM client keeps delayMs; a stop ends a call's wait for its turn, not a call under way.
       const pace = this.plan.delayMs > 0 ? { key: runId, gapMs: this.plan.delayMs, signal: starting } : undefined;
-      const outcome = await llm.call(model, { messages, signal: this.abort.signal, timeoutMs, attempt, pace });
+      // Its provider key's limiter is shared with every run on the key: calls of this run take
+      // their turns there as one lane.
+      const limit = { lane: runId, signal: starting, onState: this.rateLimitEvents.listenerFor(model.modelId) };
+      const outcome = await llm.call(model, { messages, signal: this.abort.signal, timeoutMs, attempt, pace, limit });
       release();
       if (!outcome.ok && outcome.sent === false) {
         await this.closeStopped(item, attempt - 1, firstStartedAt);

@@ -78,6 +78,8 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch; transport: Tra
       const { data, response } = await client.chat.completions
         .create({ ...body, stream: false }, reqOpts)
         .withResponse();
+      // Its headers say what is left of the key's limits (limits/headers.ts).
+      call.setResponse({ status: response.status, headers: response.headers });
       // As the provider sent it, whatever the SDK's types promise.
       const d = data as unknown as CompletionLike | null;
       if (!d || typeof d !== 'object' || !Array.isArray(d.choices) || d.choices.length === 0) {
@@ -101,6 +103,7 @@ export function createOpenAIAdapter(opts: { fetch?: typeof fetch; transport: Tra
     const response = await client.chat.completions
       .create({ ...body, stream: true, stream_options: { include_usage: true } }, reqOpts)
       .asResponse();
+    call.setResponse({ status: response.status, headers: response.headers });
     if (!response.body) throw new InvalidResponseError('invalid response: stream without a body');
     const fold = new StreamFold(call.markFirstToken, call.maxOutputChars);
     const end: StreamEnd = { done: false };

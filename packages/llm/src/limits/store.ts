@@ -1,0 +1,104 @@
+// Where a key's counters and pauses live: in this process (embedded), or on Redis (REDIS_URL),
+// shared by every server process using it. The counters are rate-limiter-flexible's; a pause is
+// a key of its own, kept to the millisecond (the library's Redis windows are whole seconds).
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+
+export interface LimitStoreOptions {
+  /** Redis shared by every process (REDIS_URL); absent: this process only. */
+  redisUrl?: string;
+  /** Prefix of every key on Redis (several deployments, or tests, on one Redis). Default `batchlight:rl`. */
+  keyPrefix?: string;
+}
+
+export interface LimitStore {
+  readonly shared: boolean;
+  /** A fixed-window counter of `points` per `durationSec`, named by `name` (a key and what it counts). */
+  counter(name: string, points: number, durationSec: number): RateLimiterAbstract;
+  /** Milliseconds left of the key's pause (0: not paused). */
+  pausedFor(keyId: string): Promise<number>;
+  /** Pauses the key for `ms` from now, unless it is paused longer already. */
+  pause(keyId: string, ms: number): Promise<void>;
+  /**
+   * Says this process is calling with the key now, and how many processes are (itself included,
+   * those heard from in the last 3 s): each spaces its calls at its share of the rate.
+   */
+  peers(keyId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LIMIT_KEY_PREFIX = 'batchlight:rl';
+/** A process not heard from for this long no longer counts as calling with a key. */
+const PEER_TTL_MS = 3000;
+
+// Sets the pause's end (epoch ms) unless a later one is set; expires with it.
+const PAUSE_SCRIPT = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`;
+
+export function createLimitStore(options: LimitStoreOptions = {}): LimitStore {
+  const prefix = options.keyPrefix ?? DEFAULT_LIMIT_KEY_PREFIX;
+  return options.redisUrl ? redisStore(options.redisUrl, prefix) : memoryStore(prefix);
+}
+
+function memoryStore(prefix: string): LimitStore {
+  const pauses = new Map<string, number>();
+  return {
+    shared: false,
+    counter: (name, points, duration) => new RateLimiterMemory({ keyPrefix: `${prefix}:${name}`, points, duration }),
+    async pausedFor(keyId) {
+      const until = pauses.get(keyId) ?? 0;
+      const left = until - Date.now();
+      if (left <= 0) pauses.delete(keyId);
+      return Math.max(0, left);
+    },
+    async pause(keyId, ms) {
+      const until = Date.now() + ms;
+      if (until > (pauses.get(keyId) ?? 0)) pauses.set(keyId, until);
+    },
+    async peers() {
+      return 1;
+    },
+    async close() {},
+  };
+}
+
+function redisStore(url: string, prefix: string): LimitStore {
+  // A limit must not hang a call: a command fails after one reconnection attempt, and the call
+  // then goes out as if unlimited (the provider's 429s are still honoured by the retries).
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', () => {
+    /* reported through the failed commands */
+  });
+  const pauseKey = (keyId: string) => `${prefix}:pause:${keyId}`;
+  const self = randomUUID();
+  return {
+    shared: true,
+    counter: (name, points, duration) =>
+      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:${name}`, points, duration }),
+    async pausedFor(keyId) {
+      const until = Number((await redis.get(pauseKey(keyId))) ?? 0);
+      return Math.max(0, until - Date.now());
+    },
+    async pause(keyId, ms) {
+      const until = Date.now() + ms;
+      await redis.eval(PAUSE_SCRIPT, 1, pauseKey(keyId), String(until), String(Math.max(1, Math.ceil(ms))));
+    },
+    async peers(keyId) {
+      const key = `${prefix}:peers:${keyId}`;
+      const now = Date.now();
+      const [, , count] = (await redis
+        .multi()
+        .zadd(key, now, self)
+        .zremrangebyscore(key, '-inf', now - PEER_TTL_MS)
+        .zcard(key)
+        .pexpire(key, PEER_TTL_MS * 2)
+        .exec()) as Array<[Error | null, unknown]>;
+      return Math.max(1, Number(count?.[1] ?? 1));
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
