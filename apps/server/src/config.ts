@@ -36,7 +36,14 @@ export interface ServerConfig {
   limits: Limits;
   /** On SIGTERM/SIGINT, how long calls in flight may take to finish before they are cut off. */
   shutdownGraceMs: number;
+  /** What this process does: `all` (API, monitor and runs), `api` (no call), `worker` (runs; health only). */
+  role: ServerRole;
+  /** Leases on runs, for several processes on one database (README, "Running several processes"). */
+  lease: { leaseMs: number; heartbeatMs: number };
 }
+
+export const SERVER_ROLES = ['all', 'api', 'worker'] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
 const MiB = 1024 * 1024;
@@ -129,6 +136,12 @@ const schema = z.object({
   BATCHLIGHT_SIM_MAX_LATENCY_MS: whole(0, 86_400_000, DEFAULT_LLM_LIMITS.simulation.latencyMs),
   BATCHLIGHT_MAX_TRACE_OUTPUT_CHARS: whole(1000, 100_000_000, DEFAULT_LLM_LIMITS.outputChars),
   BATCHLIGHT_SHUTDOWN_GRACE_MS: whole(0, 3_600_000, 30_000),
+  BATCHLIGHT_ROLE: z.preprocess(
+    unset,
+    z.enum(SERVER_ROLES, { error: `must be one of ${SERVER_ROLES.join(', ')}` }).default('all'),
+  ),
+  BATCHLIGHT_LEASE_MS: whole(1_000, 3_600_000, 15_000),
+  BATCHLIGHT_HEARTBEAT_MS: whole(100, 600_000, 1_000),
 });
 
 /** The `Host` header values the server answers to: the loopback names, and `host` itself, on `port`. */
@@ -159,6 +172,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
         'on your keys. Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
     );
   }
+  if (e.BATCHLIGHT_HEARTBEAT_MS * 3 > e.BATCHLIGHT_LEASE_MS) {
+    throw new ConfigError(
+      'BATCHLIGHT_HEARTBEAT_MS',
+      `must be at most a third of BATCHLIGHT_LEASE_MS (${e.BATCHLIGHT_LEASE_MS}), so a late heartbeat or two ` +
+        'does not lose a live process its runs',
+    );
+  }
   const policy: CallPolicySpec = {
     credentialEnvs: e.BATCHLIGHT_CREDENTIAL_ENVS,
     providerHosts: e.BATCHLIGHT_PROVIDER_HOSTS.length ? e.BATCHLIGHT_PROVIDER_HOSTS : null,
@@ -175,6 +195,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     seed: e.BATCHLIGHT_SEED,
     llmWorker: e.BATCHLIGHT_LLM_WORKER,
     shutdownGraceMs: e.BATCHLIGHT_SHUTDOWN_GRACE_MS,
+    role: e.BATCHLIGHT_ROLE,
+    lease: { leaseMs: e.BATCHLIGHT_LEASE_MS, heartbeatMs: e.BATCHLIGHT_HEARTBEAT_MS },
     allowedOrigins: e.BATCHLIGHT_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     policy,
     limits: {

@@ -16,6 +16,15 @@ export type {
 } from './generated/sqlite/client.js';
 export { Prisma } from './generated/sqlite/client.js';
 export { MIGRATIONS_DIR, type MigrateResult, MigrationError, migrate, readMigrations } from './migrate.js';
-export type { EventRow, ItemUpdate, MessageRow, RunCounters, ScoreRow, TraceRow, WriteBatch } from './rows.js';
+export type {
+  EventRow,
+  ItemUpdate,
+  MessageRow,
+  RunCounters,
+  RunUpdate,
+  ScoreRow,
+  TraceRow,
+  WriteBatch,
+} from './rows.js';
 export { databaseEnv, databaseUrlFrom, databaseUrlSetting } from './settings.js';
 export { type DbProvider, DEFAULT_DATABASE_URL, parseDbUrl, redactDbUrl } from './url.js';

@@ -3,10 +3,21 @@
 // through the ORM's per-row queries costs more CPU than the calls themselves. Values are bound,
 // never interpolated.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { type Column, EVENT, ITEM, type Kind, MESSAGE, PG_TYPE, SCORE, SCORE_UPSERT, TRACE } from './columns.js';
+import {
+  type Column,
+  EVENT,
+  ITEM,
+  type Kind,
+  MESSAGE,
+  PG_TYPE,
+  runUpdateSets,
+  SCORE,
+  SCORE_UPSERT,
+  TRACE,
+} from './columns.js';
 import type { Db, PrismaClient } from './db.js';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
-import type { ItemUpdate, RunCounters, WriteBatch } from './rows.js';
+import type { ItemUpdate, RunCounters, RunUpdate, WriteBatch } from './rows.js';
 
 export function openPostgres(url: string): Db {
   const prisma = new PostgresClient({
@@ -114,6 +125,33 @@ function counterUpdates(counters: Map<string, RunCounters>): Statement[] {
   return out;
 }
 
+/** A run's own row: its pending items cancelled and counted by the database, then the columns set. */
+function runUpdates(updates: RunUpdate[]): Statement[] {
+  const out: Statement[] = [];
+  for (const u of updates) {
+    if (u.cancelPending) {
+      out.push({
+        sql:
+          `WITH c AS (UPDATE "RunItem" SET "status" = 'cancelled' WHERE "runId" = $1::text AND "status" = 'pending' ` +
+          'RETURNING 1) UPDATE "Run" SET "cancelledItems" = "cancelledItems" + (SELECT count(*) FROM c)::integer ' +
+          'WHERE "id" = $1::text',
+        args: [u.runId],
+      });
+    }
+    const sets = runUpdateSets(u);
+    if (!sets.length) continue;
+    const args: unknown[] = [];
+    const set = sets.map((c) => {
+      if (!c.bound) return c.sql('');
+      args.push(value(c.bound.value, c.bound.kind));
+      return c.sql(param(args.length, c.bound.kind));
+    });
+    args.push(u.runId);
+    out.push({ sql: `UPDATE "Run" SET ${set.join(', ')} WHERE "id" = ${param(args.length, 'text')}`, args });
+  }
+  return out;
+}
+
 /** Writes the whole batch atomically. Foreign keys in order: traces before the rows naming them. */
 async function writePostgresBatch(prisma: PrismaClient, batch: WriteBatch): Promise<void> {
   const statements = [
@@ -122,6 +160,7 @@ async function writePostgresBatch(prisma: PrismaClient, batch: WriteBatch): Prom
     ...itemUpdates(batch.items),
     ...inserts('Score', SCORE, batch.scores, SCORE_UPSERT),
     ...counterUpdates(batch.counters),
+    ...runUpdates(batch.runs ?? []),
     ...inserts('RunEvent', EVENT, batch.events),
   ];
   if (!statements.length) return;

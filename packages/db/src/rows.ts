@@ -93,11 +93,31 @@ export interface RunCounters {
   costUsd: number;
 }
 
+/**
+ * A change of a run's own row written with a batch (a stretch's or the run's end), after its items
+ * and counters. `cancelPending`: the run's items still pending become cancelled, counted in
+ * `cancelledItems` by the database.
+ */
+export interface RunUpdate {
+  runId: string;
+  status?: string;
+  error?: string | null;
+  finishedAt?: Date | null;
+  /** Opens a stretch: stretchStartedAt, and startedAt if the run never started. */
+  startStretchAt?: Date;
+  /** Closes the stretch executing now (stretchStartedAt back to null), adding its time. */
+  endStretchMs?: number;
+  cancelPending?: boolean;
+  /** The executing process lets go of the run: its lease and any cancel asked of it are cleared. */
+  releaseLease?: boolean;
+}
+
 export interface WriteBatch {
   traces: TraceRow[];
   messages: MessageRow[];
   items: ItemUpdate[];
   scores: ScoreRow[];
   counters: Map<string, RunCounters>;
+  runs?: RunUpdate[];
   events: EventRow[];
 }

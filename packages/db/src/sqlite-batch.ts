@@ -5,7 +5,7 @@
 // Prisma query takes too (sqlite-serial.ts), so it never meets one of them inside SQLite.
 import type { Mutex } from 'async-mutex';
 import type Database from 'better-sqlite3';
-import { type Column, EVENT, ITEM, type Kind, MESSAGE, SCORE, SCORE_UPSERT, TRACE } from './columns.js';
+import { type Column, EVENT, ITEM, type Kind, MESSAGE, runUpdateSets, SCORE, SCORE_UPSERT, TRACE } from './columns.js';
 import type { RunCounters, WriteBatch } from './rows.js';
 
 // Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit +00:00 offset, and
@@ -54,6 +54,12 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
     const counters = conn.prepare(
       `UPDATE "Run" SET ${COUNTERS.map((k) => `"${k}" = "${k}" + ?`).join(', ')} WHERE "id" = ?`,
     );
+    const cancelPending = conn.prepare(
+      `UPDATE "RunItem" SET "status" = 'cancelled' WHERE "runId" = ? AND "status" = 'pending'`,
+    );
+    const countCancelled = conn.prepare(`UPDATE "Run" SET "cancelledItems" = "cancelledItems" + ? WHERE "id" = ?`);
+    // A run's own updates are rare (a stretch's end) and come in few shapes: prepared per shape.
+    const runStatements = new Map<string, Database.Statement>();
     return conn.transaction((batch: WriteBatch) => {
       for (const r of batch.traces) trace.run(values(TRACE, r));
       for (const r of batch.messages) message.run(values(MESSAGE, r));
@@ -63,6 +69,19 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
       }
       for (const r of batch.scores) score.run(values(SCORE, r));
       for (const [runId, c] of batch.counters) counters.run([...COUNTERS.map((k) => c[k]), runId]);
+      for (const u of batch.runs ?? []) {
+        if (u.cancelPending) {
+          const { changes } = cancelPending.run(u.runId);
+          if (changes) countCancelled.run(changes, u.runId);
+        }
+        const sets = runUpdateSets(u);
+        if (!sets.length) continue;
+        const sql = `UPDATE "Run" SET ${sets.map((c) => c.sql('?')).join(', ')} WHERE "id" = ?`;
+        const statement = runStatements.get(sql) ?? conn.prepare(sql);
+        runStatements.set(sql, statement);
+        const bound = sets.flatMap((c) => (c.bound ? [sqliteValue(c.bound.value, c.bound.kind)] : []));
+        statement.run([...bound, u.runId]);
+      }
       for (const r of batch.events) event.run(values(EVENT, r));
     }).immediate;
   };
@@ -73,6 +92,7 @@ export function sqliteBatchWriter(conn: Database.Database, lock: Mutex): (batch:
       !batch.items.length &&
       !batch.scores.length &&
       !batch.counters.size &&
+      !batch.runs?.length &&
       !batch.events.length
     )
       return;

@@ -1,7 +1,16 @@
 // Batches every write of the engine into few transactions, then publishes the batch's events.
 // Commit first, publish after: a subscriber never sees an `item.completed` whose trace is not
 // yet in the database. One writer per process keeps commit order equal to seq order.
-import type { Db, ItemUpdate, MessageRow, RunCounters, ScoreRow, TraceRow, WriteBatch } from '@batchlight/db';
+import type {
+  Db,
+  ItemUpdate,
+  MessageRow,
+  RunCounters,
+  RunUpdate,
+  ScoreRow,
+  TraceRow,
+  WriteBatch,
+} from '@batchlight/db';
 import type { EventBus } from './bus.js';
 import type { RunEventMessage } from './types.js';
 
@@ -13,6 +22,8 @@ export interface WriteSet {
   items?: ItemUpdate[];
   scores?: ScoreRow[];
   counters?: Array<{ runId: string; delta: RunCounterDelta }>;
+  /** A run's own row (a stretch's or the run's end), written after its items and counters. */
+  runs?: RunUpdate[];
   events?: RunEventMessage[];
 }
 
@@ -101,7 +112,15 @@ export class BatchWriter {
   }
 
   private async commit(sets: WriteSet[]): Promise<void> {
-    const batch: WriteBatch = { traces: [], messages: [], items: [], scores: [], counters: new Map(), events: [] };
+    const batch: WriteBatch = {
+      traces: [],
+      messages: [],
+      items: [],
+      scores: [],
+      counters: new Map(),
+      runs: [],
+      events: [],
+    };
     // An event's time is when it enters the log: this batch's write (its seq was fixed when made).
     const at = new Date();
     const iso = at.toISOString();
@@ -110,6 +129,7 @@ export class BatchWriter {
       if (s.messages) batch.messages.push(...s.messages);
       if (s.items) batch.items.push(...s.items);
       if (s.scores) batch.scores.push(...s.scores);
+      if (s.runs) batch.runs!.push(...s.runs);
       for (const e of s.events ?? []) {
         e.at = iso;
         batch.events.push({ runId: e.runId, seq: e.seq, type: e.type, payload: e.payload, createdAt: at });
