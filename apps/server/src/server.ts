@@ -70,6 +70,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     policy,
     limits: { runItems: limits.runItems, llm: llmLimits(limits) },
     execute: config.role !== 'api',
+    relay: config.role !== 'worker',
     lease: config.lease,
   });
   const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;

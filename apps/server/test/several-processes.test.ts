@@ -1,6 +1,6 @@
 // Several server processes on one PostgreSQL database (no Redis): each run executes in one process
 // at a time, held by a lease; a holder that dies has its run taken over and resumed like a crash
-// recovery; an `api` process executes no call, a `worker` does.
+// recovery; an `api` process executes no call, a `worker` does, and the api process relays its events.
 
 import { tempDatabase } from '@batchlight/db/testing';
 import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
@@ -10,6 +10,7 @@ import {
   allTraces,
   type Client,
   cleanupsAfterAll,
+  collectEvents,
   fakeModel,
   makeClient,
   promptSet,
@@ -134,5 +135,48 @@ describe('several processes on one PostgreSQL database', () => {
     });
     expect([done.completedItems, done.failedItems]).toEqual([n, 0]);
     await expectEachItemOnce(client, fake, run.id, n);
+  });
+
+  it('a subscriber on the api process gets every event of a run a worker executes, once, in order, across a reconnect', async () => {
+    const db = await tempDatabase('postgresql');
+    cleanups.push(() => db.drop());
+    // About 4 s of calls: the first events must arrive while it goes on, not from the log after.
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 100 } });
+    cleanups.push(() => fake.close());
+    const api = await serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' });
+    cleanups.push(() => api.stop('SIGKILL'));
+    const first = makeClient(api.url);
+    cleanups.push(first.close);
+    const m = await fakeModel(first.client, fake.url, 'relay-model');
+    const n = 60;
+    const set = await promptSet(first.client, n);
+    const run = await first.client.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [m.id],
+      concurrency: 4,
+      delayMs: 0,
+    });
+
+    // Subscribed before any event exists; the worker starts after.
+    const head = collectEvents(first.client, run.id, { stopAfter: 20, timeoutMs: 60_000 });
+    const worker = await serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'worker' });
+    cleanups.push(() => worker.stop('SIGKILL'));
+    const before = await head;
+    expect((await first.client.runs.get.query({ id: run.id })).status).toBe('running'); // live, not replayed
+    first.close(); // the socket is gone: a new one goes on from the last event id
+    const second = makeClient(api.url);
+    cleanups.push(second.close);
+    const after = await collectEvents(second.client, run.id, {
+      lastEventId: String(before.at(-1)!.seq),
+      timeoutMs: 60_000,
+    });
+    const got = [...before, ...after];
+    expect(got.map((e) => e.seq)).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
+    expect(got.at(-1)!.type).toBe('run.finished');
+    expect(got.filter((e) => e.type === 'item.completed')).toHaveLength(n);
+    // Exactly the log, as a replay from the start reads it.
+    const log = await collectEvents(second.client, run.id, { timeoutMs: 60_000 });
+    expect(got.map((e) => [e.seq, e.type])).toEqual(log.map((e) => [e.seq, e.type]));
+    await expectEachItemOnce(second.client, fake, run.id, n);
   });
 });

@@ -1,6 +1,6 @@
 export { BULK_CHARS, BULK_ROWS, bulkInsert, type NewRunItem, type PromptRow } from './bulk.js';
 export { createDb } from './client.js';
-export type { Db, PrismaClient } from './db.js';
+export { type Db, EVENTS_CHANNEL, type PrismaClient } from './db.js';
 export type {
   Conversation,
   Message,
@@ -19,7 +19,9 @@ export { MIGRATIONS_DIR, type MigrateResult, MigrationError, migrate, readMigrat
 export type {
   EventRow,
   ItemUpdate,
+  LastSeqs,
   MessageRow,
+  NewEventRow,
   RunCounters,
   RunUpdate,
   ScoreRow,

@@ -74,6 +74,9 @@ export interface EventRow {
   createdAt: Date;
 }
 
+/** An event to log: its `seq` is given by the database at commit (the run's next). */
+export type NewEventRow = Omit<EventRow, 'seq'>;
+
 export interface ItemUpdate {
   id: string;
   status: string;
@@ -119,5 +122,9 @@ export interface WriteBatch {
   scores: ScoreRow[];
   counters: Map<string, RunCounters>;
   runs?: RunUpdate[];
-  events: EventRow[];
+  /** In order: each run's events take its next seqs in the order they come here. */
+  events: NewEventRow[];
 }
+
+/** The seq of each run's last event after a commit (runs the batch logged events of). */
+export type LastSeqs = Map<string, number>;

@@ -134,7 +134,6 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
       events: [
         {
           runId: s.run.id,
-          seq: 1,
           type: 'item.completed',
           payload: { traceId: id('aaaa', 0), n: 1 },
           createdAt: ended,

@@ -11,6 +11,7 @@ import { CallPolicy, createThreadedLlmClient, DEFAULT_TIMEOUT_MS } from '@batchl
 import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
+import { startRelay } from './events/relay.js';
 import { RunStatsStore } from './events/stats-store.js';
 import { FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
@@ -45,6 +46,11 @@ export interface EngineOptions {
    * that does not (`api`) creates, cancels and resumes them; a process that executes takes them.
    */
   execute?: boolean;
+  /**
+   * Whether events of runs other processes execute reach this one's subscribers (PostgreSQL
+   * LISTEN/NOTIFY; default true). A `worker` has no subscribers and does not read them.
+   */
+  relay?: boolean;
   /** Leases on runs (several processes on one database: each run executes in one of them). */
   lease?: {
     /** A holder that stops renewing loses its runs after this long (BATCHLIGHT_LEASE_MS). */
@@ -101,6 +107,15 @@ export function createEngine(options: EngineOptions) {
   // Unique per process start: a restarted process never mistakes its predecessor's leases for its own.
   const executorId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const store = new RunStore(db, writer, bus, { executorId, leaseMs }, log);
+  const relay =
+    options.relay === false
+      ? Promise.resolve(null)
+      : startRelay(db, bus, stats, (runId) => executions.has(runId) || starting.has(runId), log).catch(
+          (err: unknown) => {
+            log(`events of other processes will not reach this one: ${String(err)}`);
+            return null;
+          },
+        );
   const executions = new Map<string, RunExecution>();
   /** Runs whose execution is being set up: start() registers here before its first await. */
   const starting = new Map<string, Promise<void>>();
@@ -523,6 +538,7 @@ export function createEngine(options: EngineOptions) {
       await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
       for (const t of deadlines) clearTimeout(t);
       await writer.close();
+      await (await relay)?.close();
       await stats.flush();
       await ownLlm?.close();
     })();

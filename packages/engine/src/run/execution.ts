@@ -147,8 +147,7 @@ export class RunExecution {
         // Left `running` on purpose: the next start-up resumes it.
         clearInterval(ticker);
         await this.ticking;
-        if (this.lost) store.release(runId);
-        else await store.endStretch(runId, this.elapsedMs());
+        if (!this.lost) await store.endStretch(runId, this.elapsedMs());
         return 'interrupted';
       }
       status = stop === 'cancel' ? 'cancelled' : 'completed';

@@ -5,7 +5,6 @@
 import { hostname } from 'node:os';
 import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
 import type { EventBus } from '../events/bus.js';
-import { EventSequencer } from '../events/log.js';
 import { ACTIVE_RUN_STATUSES, type EventPayloads, type RunEventMessage, type RunStatus } from '../events/types.js';
 import type { BatchWriter, WriteSet } from '../events/writer.js';
 import { closeInterruptedCalls, closeLostStretch } from './recovery.js';
@@ -76,17 +75,13 @@ const COUNTERS = {
 } as const;
 
 export class RunStore {
-  private readonly sequencer: EventSequencer;
-
   constructor(
     private readonly db: Db,
     private readonly writer: BatchWriter,
     private readonly bus: EventBus,
     private readonly lease: Lease,
     private readonly log: (message: string) => void,
-  ) {
-    this.sequencer = new EventSequencer(db.prisma);
-  }
+  ) {}
 
   /** The run, its snapshots, conversations and every item, or nothing. `first` runs first in the transaction. */
   async create(rows: NewRun, first?: (tx: Prisma.TransactionClient) => Promise<void>): Promise<Run> {
@@ -106,8 +101,7 @@ export class RunStore {
   /**
    * Takes the run's lease for this process; false when another live process holds it, or the run
    * is over. Once taken: the calls a crash or a dead holder cut off are closed as interrupted (when
-   * `recovering`), a stretch it left open is counted up to the run's last event, and its event log
-   * is opened here.
+   * `recovering`), and a stretch it left open is counted up to the run's last event.
    */
   async claim(runId: string, opts: { recovering?: boolean; deadHolder?: string } = {}): Promise<boolean> {
     const now = Date.now();
@@ -127,7 +121,6 @@ export class RunStore {
       if (closed) this.log(`run ${runId}: closed ${closed} call(s) cut off by the last shutdown as interrupted`);
     }
     await closeLostStretch(this.db.prisma, runId);
-    await this.sequencer.open(runId);
     return true;
   }
 
@@ -195,15 +188,9 @@ export class RunStore {
     });
   }
 
-  /** Forgets a claimed run here, leaving its row as it is (its lease was taken over by another process). */
-  release(runId: string): void {
-    this.sequencer.close(runId);
-  }
-
   /** Lets go of a claimed run before it executed: any process (this one's next start too) may take it. */
   async letGo(runId: string): Promise<void> {
     await this.writer.write({ runs: [{ runId, releaseLease: true }] });
-    this.release(runId);
   }
 
   /** The stretch starts: the run is running from `at` (its start, if it never started). */
@@ -215,13 +202,11 @@ export class RunStore {
     await this.publishFeed(runId, 'running');
   }
 
-  /** Commits one step's rows with its events, each given the run's next seq. */
+  /** Commits one step's rows with its events; the database gives each event the run's next seq. */
   record(runId: string, set: RecordSet): Promise<void> {
-    return this.writer.write({ ...set, events: set.events?.map((e) => this.event(runId, e)) });
-  }
-
-  private event(runId: string, e: EventDraft): RunEventMessage {
-    return this.sequencer.make(runId, e.type, e.payload as never);
+    const at = new Date().toISOString(); // provisional: the writer stamps the commit's time
+    const events = set.events?.map((e) => ({ runId, seq: 0, at, ...e }) as RunEventMessage);
+    return this.writer.write({ ...set, events });
   }
 
   /** The run's counters as committed. */
@@ -245,7 +230,6 @@ export class RunStore {
   /** Ends a shutdown's stretch and lets the run go: it stays running, for the next start or another process. */
   async endStretch(runId: string, stretchMs: number): Promise<void> {
     await this.record(runId, { runs: [{ runId, endStretchMs: stretchMs, releaseLease: true }] });
-    this.release(runId);
   }
 
   /**
@@ -288,7 +272,6 @@ export class RunStore {
         },
       ],
     });
-    this.release(runId);
     await this.publishFeed(runId, status, counters);
     return status;
   }
