@@ -157,12 +157,21 @@ describe('several processes on one PostgreSQL database', () => {
       delayMs: 0,
     });
 
-    // Subscribed before any event exists; the worker starts after.
+    // Subscribed before any event exists; the worker starts after. The run list's feed follows too.
+    const feed: string[] = [];
+    const feedSub = first.client.runs.feed.subscribe(undefined, {
+      onData: (m) => {
+        if (m.runId === run.id) feed.push(m.status);
+      },
+    });
+    cleanups.push(() => feedSub.unsubscribe());
     const head = collectEvents(first.client, run.id, { stopAfter: 20, timeoutMs: 60_000 });
     const worker = await serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'worker' });
     cleanups.push(() => worker.stop('SIGKILL'));
     const before = await head;
     expect((await first.client.runs.get.query({ id: run.id })).status).toBe('running'); // live, not replayed
+    await waitFor(async () => feed.includes('running'));
+    feedSub.unsubscribe();
     first.close(); // the socket is gone: a new one goes on from the last event id
     const second = makeClient(api.url);
     cleanups.push(second.close);

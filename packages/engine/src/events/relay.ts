@@ -2,12 +2,16 @@
 // announces each commit of events (PostgreSQL NOTIFY: run, last seq, how many); for a run not
 // executing here the relay reads the new events from the log and hands them to the aggregates
 // and the bus, in seq order, each once. The log stays the source: a subscriber replays it from
-// its last seq and takes the live events after it, wherever they were committed.
+// its last seq and takes the live events after it, wherever they were committed. The run list's
+// feed follows from the run's row.
 import type { Db } from '@batchlight/db';
 import type { EventBus } from './bus.js';
 import { readEventLog } from './log.js';
 import type { RunStatsStore } from './stats-store.js';
-import type { RunEventMessage } from './types.js';
+import type { EventType, RunEventMessage, RunStatus } from './types.js';
+
+/** Events after which the run list's counters of the run are sent on (`runs.feed`). */
+const FEED_EVENTS = new Set<EventType>(['run.status', 'run.progress', 'run.finished']);
 
 export interface Relay {
   close(): Promise<void>;
@@ -23,6 +27,31 @@ export async function startRelay(
   if (!db.listenEvents) return null; // SQLite: one process
   /** Per run: the last seq handed on, and the reading under way (one at a time, in order). */
   const runs = new Map<string, { seq: number; reading: Promise<void> }>();
+
+  /** The run list's line of the run, from its row (what the executing process publishes too). */
+  const publishFeed = async (runId: string) => {
+    const run = await db.prisma.run.findUnique({
+      where: { id: runId },
+      select: {
+        status: true,
+        completedItems: true,
+        failedItems: true,
+        cancelledItems: true,
+        totalItems: true,
+        costUsd: true,
+      },
+    });
+    if (!run) return;
+    bus.publishFeed({
+      runId,
+      status: run.status as RunStatus,
+      completed: run.completedItems,
+      failed: run.failedItems,
+      cancelled: run.cancelledItems,
+      total: run.totalItems,
+      costUsd: run.costUsd,
+    });
+  };
 
   const relay = (runId: string, lastSeq: number, count: number) => {
     if (isLocal(runId)) return; // this process's writer publishes them
@@ -45,6 +74,7 @@ export async function startRelay(
       r.seq = batch[batch.length - 1]!.seq;
       stats.observe(batch);
       bus.publish(batch);
+      if (batch.some((e) => FEED_EVENTS.has(e.type))) await publishFeed(runId);
       if (batch.some((e) => e.type === 'run.finished')) runs.delete(runId);
     });
     r.reading = r.reading.catch((err: unknown) => log(`events of run ${runId} not relayed: ${String(err)}`));
