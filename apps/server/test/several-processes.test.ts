@@ -188,4 +188,34 @@ describe('several processes on one PostgreSQL database', () => {
     expect(got.map((e) => [e.seq, e.type])).toEqual(log.map((e) => [e.seq, e.type]));
     await expectEachItemOnce(second.client, fake, run.id, n);
   });
+
+  it('a cancel sent to the api process stops the run its worker executes', async () => {
+    const db = await tempDatabase('postgresql');
+    cleanups.push(() => db.drop());
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 5 } });
+    cleanups.push(() => fake.close());
+    const [api, worker] = await Promise.all([
+      serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' }),
+      serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'worker' }),
+    ]);
+    cleanups.push(() => api.stop('SIGKILL'));
+    cleanups.push(() => worker.stop('SIGKILL'));
+    const { client, close } = makeClient(api.url);
+    cleanups.push(close);
+    // Every call is held at the fake until the run is cancelled.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    fake.setBehavior({ latencyMs: 5, gate: () => held });
+    const m = await fakeModel(client, fake.url, 'cancel-model');
+    const n = 40;
+    const set = await promptSet(client, n);
+    const run = await client.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 0 });
+    await waitFor(async () => fake.inFlight() === 4);
+    const cancelled = await client.runs.cancel.mutate({ id: run.id });
+    release();
+    expect(cancelled.status).toBe('cancelled');
+    expect([cancelled.completedItems, cancelled.cancelledItems]).toEqual([0, n]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fake.requests).toHaveLength(4); // nothing sent after the cancel
+  });
 });
