@@ -38,7 +38,14 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** Where provider keys' limits are counted: this process, or Redis (REDIS_URL) shared by every process on it. */
   rateLimits: LimitStoreOptions;
+  /** What this process does: `all` (API, monitor and runs), `api` (no call), `worker` (runs; health only). */
+  role: ServerRole;
+  /** Leases on runs, for several processes on one database (README, "Running several processes"). */
+  lease: { leaseMs: number; heartbeatMs: number };
 }
+
+export const SERVER_ROLES = ['all', 'api', 'worker'] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/;
 const MiB = 1024 * 1024;
@@ -142,6 +149,12 @@ const schema = z.object({
       .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 printable characters, no spaces')
       .default('batchlight:rl'),
   ),
+  BATCHLIGHT_ROLE: z.preprocess(
+    unset,
+    z.enum(SERVER_ROLES, { error: `must be one of ${SERVER_ROLES.join(', ')}` }).default('all'),
+  ),
+  BATCHLIGHT_LEASE_MS: whole(1_000, 3_600_000, 15_000),
+  BATCHLIGHT_HEARTBEAT_MS: whole(100, 600_000, 1_000),
 });
 
 /** The `Host` header values the server answers to: the loopback names, and `host` itself, on `port`. */
@@ -172,6 +185,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
         'on your keys. Set BATCHLIGHT_TOKEN, or bind HOST=127.0.0.1.',
     );
   }
+  if (e.BATCHLIGHT_HEARTBEAT_MS * 3 > e.BATCHLIGHT_LEASE_MS) {
+    throw new ConfigError(
+      'BATCHLIGHT_HEARTBEAT_MS',
+      `must be at most a third of BATCHLIGHT_LEASE_MS (${e.BATCHLIGHT_LEASE_MS}), so a late heartbeat or two ` +
+        'does not lose a live process its runs',
+    );
+  }
   const policy: CallPolicySpec = {
     credentialEnvs: e.BATCHLIGHT_CREDENTIAL_ENVS,
     providerHosts: e.BATCHLIGHT_PROVIDER_HOSTS.length ? e.BATCHLIGHT_PROVIDER_HOSTS : null,
@@ -188,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     seed: e.BATCHLIGHT_SEED,
     llmWorker: e.BATCHLIGHT_LLM_WORKER,
     shutdownGraceMs: e.BATCHLIGHT_SHUTDOWN_GRACE_MS,
+    role: e.BATCHLIGHT_ROLE,
+    lease: { leaseMs: e.BATCHLIGHT_LEASE_MS, heartbeatMs: e.BATCHLIGHT_HEARTBEAT_MS },
     allowedOrigins: e.BATCHLIGHT_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     policy,
     rateLimits: { redisUrl: e.REDIS_URL, keyPrefix: e.BATCHLIGHT_RATE_LIMIT_PREFIX },

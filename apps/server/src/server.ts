@@ -48,6 +48,8 @@ function parseTarget(target: string | undefined): URL | null {
   }
 }
 
+const WORKER_ONLY = 'this process is a worker (BATCHLIGHT_ROLE=worker): it executes runs and answers /trpc/health only';
+
 const detail = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
@@ -70,6 +72,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     policy,
     limits: { runItems: limits.runItems, llm: llmLimits(limits) },
     rateLimits,
+    execute: config.role !== 'api',
+    relay: config.role !== 'worker',
+    lease: config.lease,
   });
   const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;
   const createContext = createTRPCContext({
@@ -78,6 +83,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     secretKey: config.secretKey,
     policy: new CallPolicy(policy),
     limits: { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs },
+    role: config.role,
   });
   // A 500's detail goes to the log under the id its answer carries (the API's errorFormatter).
   const onError = ({ error, path }: { error: TRPCError; path?: string }) => {
@@ -151,6 +157,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       return res.end();
     }
     if (!isAuthorized(req, config.token)) return unauthorized(res);
+    if (config.role === 'worker' && url.pathname !== '/trpc/health') return answer(res, 404, WORKER_ONLY);
     if (isApi) return trpc(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return answer(res, 405, `${req.method} is not accepted here`, true);
@@ -183,7 +190,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       if (!url) return refuseUpgrade(socket, 400);
       const refused = gate ? gate.check(req) : { status: 503 as const, message: 'starting' };
       if (refused) return refuseUpgrade(socket, refused.status, REASONS[refused.status]);
-      if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
+      if (url.pathname !== '/ws' || config.role === 'worker') return refuseUpgrade(socket, 404, 'Not Found');
       if (!isAuthorized(req, config.token)) return refuseUpgrade(socket, 401, 'Unauthorized');
       wss.handleUpgrade(req, socket, head, (ws) => {
         coalesceWrites(ws, socket);
@@ -213,6 +220,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const resumed = await engine.recover();
   if (resumed.length) log(`resuming ${resumed.length} run(s) left running: ${resumed.join(', ')}`);
+  if (config.role !== 'all') log(`role ${config.role}: ${ROLE_SAYS[config.role]}`);
 
   let closed: Promise<void> | null = null;
   return {
@@ -238,6 +246,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     },
   };
 }
+
+const ROLE_SAYS = {
+  api: 'serves the API and the monitor; executes no call (a worker process executes the runs)',
+  worker: 'executes runs; answers /trpc/health only',
+} as const;
 
 function answer(res: ServerResponse, status: number, message: string, close = false) {
   res.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });

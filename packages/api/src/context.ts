@@ -19,6 +19,8 @@ export interface Context {
   /** Which key variables and hosts a model may be saved with. */
   policy: CallPolicy;
   limits: ApiLimits;
+  /** What this process does (BATCHLIGHT_ROLE): `all`, `api` (executes no call) or `worker`. */
+  role?: 'all' | 'api' | 'worker';
   /**
    * On a WebSocket connection: bytes sent but not yet taken by the peer (its socket's buffer). A
    * subscription waits while it is high instead of piling events up in server memory.

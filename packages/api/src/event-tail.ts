@@ -141,6 +141,8 @@ export async function* tailRun(
   };
 
   let last = opts.afterSeq;
+  /** The run was over when the queue ran dry: the log is read once more, then the tail ends. */
+  let ended = false;
   const resync = (reason: string): ResyncMessage => {
     gauge.resyncs++;
     return { type: 'resync', runId, seq: last, reason };
@@ -164,6 +166,7 @@ export async function* tailRun(
         yield e;
       }
       if (lastType === 'run.finished' && !engine.isExecuting(runId)) return;
+      if (ended) return; // over, and the log has no run.finished to end on
       // Live, from the queue.
       for (;;) {
         while (queue.length) {
@@ -178,12 +181,18 @@ export async function* tailRun(
         }
         if (overflowed) break;
         if (!engine.isExecuting(runId)) {
+          // Over (perhaps executed by another process, whose last events may not have reached
+          // this one yet): the log has them, read once more to its end.
           const run = await ctx.db.prisma.run.findUnique({ where: { id: runId }, select: { status: true } });
-          if (run && TERMINAL.has(run.status) && !queue.length && !overflowed) return;
+          if (run && TERMINAL.has(run.status) && !queue.length && !overflowed) {
+            ended = true;
+            break;
+          }
         }
         if (queue.length || overflowed) continue;
         if (!(await nextEvent(wake, signal, 5_000))) return;
       }
+      if (ended) continue;
       // Fell more than the bound behind: the queue is gone, the log has what it held.
       overflowed = false;
       if (opts.behind === 'resync') {

@@ -12,6 +12,9 @@ export const appRouter = createTRPCRouter({
     database: ctx.db.provider,
     time: new Date(),
     shuttingDown: ctx.engine.isClosing(),
+    role: ctx.role ?? 'all',
+    /** Runs executing in this process now. */
+    executing: ctx.engine.executingRuns(),
   })),
   models: modelsRouter,
   promptSets: promptSetsRouter,

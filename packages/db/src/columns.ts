@@ -1,7 +1,7 @@
 // The columns of the tables written in bulk: the engine's hot-path tables, for both ways of
 // writing them (PostgreSQL's multi-row SQL in postgres.ts, SQLite's prepared statements in
 // sqlite-batch.ts); bulk.ts uses the same column shape for prompts and run items.
-import type { EventRow, ItemUpdate, MessageRow, ScoreRow, TraceRow } from './rows.js';
+import type { EventRow, ItemUpdate, MessageRow, RunUpdate, ScoreRow, TraceRow } from './rows.js';
 
 export type Kind = 'text' | 'int' | 'float' | 'bool' | 'time' | 'json';
 export type Column<R> = [name: string, kind: Kind, get: (r: R) => unknown];
@@ -98,3 +98,36 @@ export const ITEM: Column<ItemUpdate>[] = [
   ['startedAt', 'time', (r) => r.startedAt],
   ['endedAt', 'time', (r) => r.endedAt],
 ];
+
+/** One column a RunUpdate sets: its SQL with `param` standing for the bound value (if it has one). */
+export interface RunSet {
+  sql: (param: string) => string;
+  bound?: { kind: Kind; value: unknown };
+}
+
+/** What a RunUpdate sets on the run's row, in order; empty when it sets nothing (a bare `cancelPending`). */
+export function runUpdateSets(u: RunUpdate): RunSet[] {
+  const out: RunSet[] = [];
+  const set = (column: string, kind: Kind, value: unknown) =>
+    out.push({ sql: (p) => `"${column}" = ${p}`, bound: { kind, value } });
+  if (u.status !== undefined) set('status', 'text', u.status);
+  if (u.error !== undefined) set('error', 'text', u.error);
+  if (u.finishedAt !== undefined) set('finishedAt', 'time', u.finishedAt);
+  if (u.startStretchAt !== undefined) {
+    set('stretchStartedAt', 'time', u.startStretchAt);
+    out.push({
+      sql: (p) => `"startedAt" = COALESCE("startedAt", ${p})`,
+      bound: { kind: 'time', value: u.startStretchAt },
+    });
+  }
+  if (u.endStretchMs !== undefined) {
+    out.push({
+      sql: (p) => `"activeMs" = "activeMs" + ${p}, "stretchStartedAt" = NULL`,
+      bound: { kind: 'int', value: Math.round(u.endStretchMs) },
+    });
+  }
+  if (u.releaseLease) {
+    out.push({ sql: () => '"executorId" = NULL, "leaseUntil" = NULL, "cancelRequestedAt" = NULL' });
+  }
+  return out;
+}

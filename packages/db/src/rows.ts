@@ -74,6 +74,9 @@ export interface EventRow {
   createdAt: Date;
 }
 
+/** An event to log: its `seq` is given by the database at commit (the run's next). */
+export type NewEventRow = Omit<EventRow, 'seq'>;
+
 export interface ItemUpdate {
   id: string;
   status: string;
@@ -93,11 +96,35 @@ export interface RunCounters {
   costUsd: number;
 }
 
+/**
+ * A change of a run's own row written with a batch (a stretch's or the run's end), after its items
+ * and counters. `cancelPending`: the run's items still pending become cancelled, counted in
+ * `cancelledItems` by the database.
+ */
+export interface RunUpdate {
+  runId: string;
+  status?: string;
+  error?: string | null;
+  finishedAt?: Date | null;
+  /** Opens a stretch: stretchStartedAt, and startedAt if the run never started. */
+  startStretchAt?: Date;
+  /** Closes the stretch executing now (stretchStartedAt back to null), adding its time. */
+  endStretchMs?: number;
+  cancelPending?: boolean;
+  /** The executing process lets go of the run: its lease and any cancel asked of it are cleared. */
+  releaseLease?: boolean;
+}
+
 export interface WriteBatch {
   traces: TraceRow[];
   messages: MessageRow[];
   items: ItemUpdate[];
   scores: ScoreRow[];
   counters: Map<string, RunCounters>;
-  events: EventRow[];
+  runs?: RunUpdate[];
+  /** In order: each run's events take its next seqs in the order they come here. */
+  events: NewEventRow[];
 }
+
+/** The seq of each run's last event after a commit (runs the batch logged events of). */
+export type LastSeqs = Map<string, number>;

@@ -48,6 +48,15 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
     createdAt: new Date('2026-11-26T10:00:02.000Z'),
   };
 
+  const empty = (): WriteBatch => ({
+    traces: [],
+    messages: [],
+    items: [],
+    scores: [],
+    counters: new Map(),
+    events: [],
+  });
+
   function batchFor(s: Awaited<ReturnType<typeof seeded>>, modelId: string, n: number): WriteBatch {
     const started = new Date('2026-11-26T10:00:00.123Z');
     const ended = new Date('2026-11-26T10:00:01.456Z');
@@ -125,7 +134,6 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
       events: [
         {
           runId: s.run.id,
-          seq: 1,
           type: 'item.completed',
           payload: { traceId: id('aaaa', 0), n: 1 },
           createdAt: ended,
@@ -133,6 +141,59 @@ describe.each(PROVIDERS_UNDER_TEST)('writeBatch on %s', (provider) => {
       ],
     };
   }
+
+  it('ends a run in the batch: its pending items cancelled and counted by the database, its stretch and lease closed', async () => {
+    const s = await seeded();
+    const more = await Promise.all(
+      [1, 2].map((i) =>
+        s.p.runItem.create({ data: { runId: s.run.id, modelId: s.a.id, promptIndex: 0, repeatIndex: i } }),
+      ),
+    );
+    const stretch = new Date('2026-11-26T09:59:00.000Z');
+    await s.db.writeBatch({ ...empty(), runs: [{ runId: s.run.id, status: 'running', startStretchAt: stretch }] });
+    await s.p.run.update({
+      where: { id: s.run.id },
+      data: { executorId: 'host:1:x', leaseUntil: new Date(), cancelRequestedAt: new Date(), cancelledItems: 1 },
+    });
+    const finishedAt = new Date('2026-11-26T10:00:05.000Z');
+    const first = batchFor(s, s.a.id, 1); // completes s.item in the same batch
+    await s.db.writeBatch({
+      ...first,
+      runs: [
+        {
+          runId: s.run.id,
+          status: 'cancelled',
+          error: null,
+          finishedAt,
+          endStretchMs: 1234.4,
+          cancelPending: true,
+          releaseLease: true,
+        },
+      ],
+    });
+    const run = await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } });
+    expect(run).toMatchObject({
+      status: 'cancelled',
+      completedItems: 1,
+      cancelledItems: 3, // the one before, and the two still pending
+      startedAt: stretch,
+      stretchStartedAt: null,
+      activeMs: 1234,
+      finishedAt,
+      executorId: null,
+      leaseUntil: null,
+      cancelRequestedAt: null,
+    });
+    const items = await s.p.runItem.findMany({ where: { runId: s.run.id }, orderBy: { repeatIndex: 'asc' } });
+    expect(items.map((i) => i.status)).toEqual(['completed', 'cancelled', 'cancelled']);
+    expect(more).toHaveLength(2);
+    // startedAt is the first stretch's: a later one leaves it.
+    await s.db.writeBatch({ ...empty(), runs: [{ runId: s.run.id, startStretchAt: finishedAt }] });
+    expect(await s.p.run.findUniqueOrThrow({ where: { id: s.run.id } })).toMatchObject({
+      startedAt: stretch,
+      stretchStartedAt: finishedAt,
+    });
+  });
 
   it('stores every column so the ORM reads back what was written', async () => {
     const s = await seeded();

@@ -28,7 +28,6 @@ describe.each(PROVIDERS_UNDER_TEST)('readEvents on %s', (provider) => {
       counters: new Map(),
       events: Array.from({ length: events }, (_, i) => ({
         runId: run.id,
-        seq: i + 1,
         type: 'run.progress',
         payload: { completed: i, note: 'ünïcode ✓' },
         createdAt: at,

@@ -1,7 +1,11 @@
 // The engine: creates runs (validated, snapshotted, written in one transaction), executes them,
 // cancels and resumes them, recovers them after a crash, and makes single chat calls through the
 // same recording path.
-import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@batchlight/db';
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Db, NewRunItem, Prisma, Run } from '@batchlight/db';
 import type {
   CallPolicySpec,
   ChatMessage,
@@ -14,7 +18,7 @@ import { CallPolicy, createThreadedLlmClient, DEFAULT_TIMEOUT_MS, endpointOf, fa
 import type { ScorerSpec } from '@batchlight/scoring';
 import { ConflictError, EngineInputError, NotFoundError, ShuttingDownError } from './errors.js';
 import { createInProcessBus, type EventBus } from './events/bus.js';
-import { EventSequencer } from './events/log.js';
+import { startRelay } from './events/relay.js';
 import { RunStatsStore } from './events/stats-store.js';
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
@@ -22,9 +26,10 @@ import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
 import { RunExecution, type RunPlan } from './run/execution.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
-import { closeInterruptedCalls, closeLostStretch } from './run/recovery.js';
+import { closeInterruptedCalls } from './run/recovery.js';
 import { rescoreRun } from './run/rescore.js';
 import { checkRunScorers, resolveJudges, storedScorers } from './run/scoring.js';
+import { RunStore } from './run/store.js';
 
 export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
 
@@ -45,9 +50,28 @@ export interface EngineOptions {
   };
   /** For the engine's own LLM client: where provider keys' limits are counted (Redis to share them). */
   rateLimits?: LimitStoreOptions;
+  /**
+   * Whether this process executes runs (BATCHLIGHT_ROLE `all` or `worker`; default true). One
+   * that does not (`api`) creates, cancels and resumes them; a process that executes takes them.
+   */
+  execute?: boolean;
+  /**
+   * Whether events of runs other processes execute reach this one's subscribers (PostgreSQL
+   * LISTEN/NOTIFY; default true). A `worker` has no subscribers and does not read them.
+   */
+  relay?: boolean;
+  /** Leases on runs (several processes on one database: each run executes in one of them). */
+  lease?: {
+    /** A holder that stops renewing loses its runs after this long (BATCHLIGHT_LEASE_MS). */
+    leaseMs?: number;
+    /** How often leases are renewed, cancels asked from elsewhere seen, unheld runs taken (BATCHLIGHT_HEARTBEAT_MS). */
+    heartbeatMs?: number;
+  };
 }
 
 export const DEFAULT_MAX_RUN_ITEMS = 1_000_000;
+export const DEFAULT_LEASE_MS = 15_000;
+export const DEFAULT_HEARTBEAT_MS = 1_000;
 
 export interface CreateRunInput {
   promptSetId: string;
@@ -87,9 +111,23 @@ export function createEngine(options: EngineOptions) {
   const llm = options.llm ?? ownLlm!;
   const bus = options.bus ?? createInProcessBus();
   const log = options.log ?? ((m: string) => console.error(m));
-  const sequencer = new EventSequencer(prisma);
   const stats = new RunStatsStore(db, log);
   const writer = new BatchWriter(db, bus, (events) => stats.observe(events));
+  const executes = options.execute ?? true;
+  const leaseMs = options.lease?.leaseMs ?? DEFAULT_LEASE_MS;
+  const heartbeatMs = options.lease?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  // Unique per process start: a restarted process never mistakes its predecessor's leases for its own.
+  const executorId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const store = new RunStore(db, writer, bus, { executorId, leaseMs }, log);
+  const relay =
+    options.relay === false
+      ? Promise.resolve(null)
+      : startRelay(db, bus, stats, (runId) => executions.has(runId) || starting.has(runId), log).catch(
+          (err: unknown) => {
+            log(`events of other processes will not reach this one: ${String(err)}`);
+            return null;
+          },
+        );
   const executions = new Map<string, RunExecution>();
   /** Runs whose execution is being set up: start() registers here before its first await. */
   const starting = new Map<string, Promise<void>>();
@@ -119,18 +157,29 @@ export function createEngine(options: EngineOptions) {
    * Starts executing a run; a run executing, or being started, already is left alone. While
    * closing it does not start (the run stays queued or running: the next start-up resumes it).
    */
-  function start(runId: string): Promise<void> {
-    if (closing || executions.has(runId)) return Promise.resolve();
+  function start(runId: string, opts: { recovering?: boolean; deadHolder?: string } = {}): Promise<void> {
+    if (closing || !executes || executions.has(runId)) return Promise.resolve();
     let pending = starting.get(runId);
     if (!pending) {
-      pending = launch(runId).finally(() => starting.delete(runId));
+      pending = launch(runId, opts).finally(() => starting.delete(runId));
       starting.set(runId, pending);
     }
     return pending;
   }
 
-  async function launch(runId: string): Promise<void> {
-    await closeLostStretch(prisma, runId);
+  /** Executes the run here if this process gets its lease (another live one may hold it). */
+  async function launch(runId: string, opts: { recovering?: boolean; deadHolder?: string }): Promise<void> {
+    if (!(await store.claim(runId, opts))) return;
+    try {
+      await execute(runId);
+    } catch (err) {
+      await store.letGo(runId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Reads what executing the claimed run needs, and executes it. */
+  async function execute(runId: string): Promise<void> {
     const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
     const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
     // Attempts already made, for the items still to run only: those that completed never run
@@ -152,7 +201,6 @@ export function createEngine(options: EngineOptions) {
             judges: await resolveJudges(prisma, [...runScorers, ...asserts.flat()], secretKey, callable),
           }
         : null;
-    await sequencer.open(runId);
     const plan: RunPlan = {
       runId,
       promptSetId: run.promptSetId,
@@ -161,13 +209,6 @@ export function createEngine(options: EngineOptions) {
       maxRetries: run.maxRetries,
       timeoutMs: run.timeoutMs,
       total: run.totalItems,
-      counters: {
-        completed: run.completedItems,
-        failed: run.failedItems,
-        cancelled: run.cancelledItems,
-        retries: run.retries,
-        costUsd: run.costUsd,
-      },
       // One frozen ResolvedModel per model of the run, from its snapshot, never from the registry.
       models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
       conversations: new Map(conversations.map((c) => [c.modelId, c.id])),
@@ -179,8 +220,15 @@ export function createEngine(options: EngineOptions) {
       scoring,
       priorActiveMs: run.activeMs,
     };
-    if (closing) return; // close() began while this read the run: it resumes at the next start-up
-    const execution = new RunExecution({ prisma, llm, bus, sequencer, writer, log }, plan);
+    if (closing) {
+      await store.letGo(runId); // close() began while this read the run: it resumes at the next start-up
+      return;
+    }
+    if (run.cancelRequestedAt) {
+      await store.finish(runId, { status: 'cancelled', cancelPending: true }); // asked while no one held it
+      return;
+    }
+    const execution = new RunExecution({ prisma, llm, store, log }, plan);
     executions.set(runId, execution);
     stats.pin(runId);
     void execution.done.finally(() => {
@@ -245,36 +293,28 @@ export function createEngine(options: EngineOptions) {
           for (const m of ordered) yield { id: nextId(), runId, modelId: m.id, promptIndex, repeatIndex };
     }
 
-    // One transaction: the run, its snapshots, conversations and every item, or nothing.
-    const run = await prisma.$transaction(
-      async (tx) => {
-        await opts.inTransaction?.(tx, runId);
-        const created = await tx.run.create({
-          data: {
-            id: runId,
-            name: input.name ?? null,
-            status: 'queued',
-            promptSetId: set.id,
-            concurrency: input.concurrency,
-            delayMs: input.delayMs,
-            promptLimit: input.promptLimit ?? null,
-            repeats,
-            maxRetries: input.maxRetries ?? 3,
-            timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-            totalItems,
-            ...(scorers ? { scorers: scorers as Prisma.InputJsonValue } : {}),
-          },
-        });
-        await tx.runModel.createMany({
-          data: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput),
-        });
-        await tx.conversation.createMany({
-          data: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })),
-        });
-        await bulkInsert(tx, db.provider, 'RunItem', items());
-        return created;
+    const claim = opts.inTransaction;
+    const run = await store.create(
+      {
+        run: {
+          id: runId,
+          name: input.name ?? null,
+          status: 'queued',
+          promptSetId: set.id,
+          concurrency: input.concurrency,
+          delayMs: input.delayMs,
+          promptLimit: input.promptLimit ?? null,
+          repeats,
+          maxRetries: input.maxRetries ?? 3,
+          timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          totalItems,
+          ...(scorers ? { scorers: scorers as Prisma.InputJsonValue } : {}),
+        },
+        models: ordered.map((m, i) => snapshotOf(m, runId, i) as Prisma.RunModelCreateManyInput),
+        conversations: ordered.map((m) => ({ id: uuidv7(), runId, modelId: m.id, title: `${set.name} · ${m.name}` })),
+        items: items(),
       },
-      { timeout: 300_000, maxWait: 30_000 },
+      claim && ((tx) => claim(tx, runId)),
     );
     await start(runId);
     return run;
@@ -296,33 +336,9 @@ export function createEngine(options: EngineOptions) {
       execution.stop('cancel');
       await execution.done;
     } else if (run.status === 'queued' || run.status === 'running' || run.status === 'interrupted') {
-      // Not executing here (e.g. interrupted and not yet resumed): cancel what is left directly.
-      await closeLostStretch(prisma, runId);
-      await sequencer.open(runId);
-      const { count } = await prisma.runItem.updateMany({
-        where: { runId, status: 'pending' },
-        data: { status: 'cancelled' },
-      });
-      const done = await prisma.run.update({
-        where: { id: runId },
-        data: { status: 'cancelled', finishedAt: new Date(), cancelledItems: { increment: count } },
-      });
-      await writer.write({
-        events: [
-          sequencer.make(runId, 'run.status', { status: 'cancelled' }),
-          sequencer.make(runId, 'run.finished', {
-            status: 'cancelled',
-            completed: done.completedItems,
-            failed: done.failedItems,
-            cancelled: done.cancelledItems,
-            total: done.totalItems,
-            durationMs: done.startedAt ? done.finishedAt!.getTime() - done.startedAt.getTime() : 0,
-            activeMs: done.activeMs,
-            costUsd: done.costUsd,
-          }),
-        ],
-      });
-      sequencer.close(runId);
+      // Not executing here (e.g. interrupted and not yet resumed): cancelled as an execution ends,
+      // or by the process executing it, which sees the request at its next heartbeat.
+      if (!(await store.cancelIdle(runId))) return settledElsewhere(runId);
     }
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
@@ -348,6 +364,16 @@ export function createEngine(options: EngineOptions) {
     });
   }
 
+  /** The run once its holder (another process) has ended it, or as it is after two leases' time. */
+  async function settledElsewhere(runId: string): Promise<Run> {
+    const end = Date.now() + 2 * leaseMs;
+    for (;;) {
+      const run = await prisma.run.findUniqueOrThrow({ where: { id: runId } });
+      if (FINISHED.has(run.status) || Date.now() > end) return run;
+      await sleep(Math.min(100, heartbeatMs));
+    }
+  }
+
   /** Goes on with a stopped run: cancelled items (and, if asked, failed ones) run again. */
   function resumeRun(runId: string, opts: { retryFailed?: boolean } = {}): Promise<Run> {
     return withRunLock(runId, () => resumeLocked(runId, opts));
@@ -357,7 +383,7 @@ export function createEngine(options: EngineOptions) {
     const run = await prisma.run.findUnique({ where: { id: runId } });
     if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
     refuseWhileClosing('run');
-    if (executions.has(runId) || starting.has(runId)) return run;
+    if (executions.has(runId) || starting.has(runId) || (await store.heldElsewhere(runId))) return run;
     if (run.status === 'completed' && !opts.retryFailed) {
       throw new ConflictError(
         'runId',
@@ -366,31 +392,7 @@ export function createEngine(options: EngineOptions) {
     }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
-    const reopened = await prisma.runItem.groupBy({
-      by: ['modelId', 'status'],
-      where: { runId, status: { in: statuses } },
-      _count: true,
-    });
-    await prisma.$transaction(async (tx) => {
-      await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
-      const counts = await tx.runItem.groupBy({ by: ['status'], where: { runId }, _count: true });
-      const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
-      await tx.run.update({
-        where: { id: runId },
-        data: {
-          status: 'queued',
-          finishedAt: null,
-          error: null,
-          completedItems: n('completed'),
-          failedItems: n('failed'),
-          cancelledItems: n('cancelled'),
-        },
-      });
-    });
-    await stats.reopen(
-      runId,
-      reopened.map((r) => ({ modelId: r.modelId, status: r.status, count: r._count })),
-    );
+    await stats.reopen(runId, await store.reopen(runId, statuses));
     await start(runId);
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
@@ -421,22 +423,51 @@ export function createEngine(options: EngineOptions) {
     });
   }
 
-  /** On start-up: runs left running (or queued) by a crash go on where they stopped. */
+  /**
+   * On start-up, and at each heartbeat: runs no live process holds (left running or queued by a
+   * crash, or by a holder that died) go on here where they stopped. Returns those taken here.
+   */
   async function recover(): Promise<string[]> {
-    const runs = await prisma.run.findMany({
-      where: { status: { in: [...ACTIVE_RUN_STATUSES] } },
-      select: { id: true },
-    });
-    for (const { id } of runs) {
+    if (!executes || closing) return [];
+    const taken: string[] = [];
+    for (const { id, deadHolder } of await store.unheld(Number.MAX_SAFE_INTEGER)) {
       await withRunLock(id, async () => {
         if (executions.has(id) || starting.has(id)) return; // a resume got here first
-        const closed = await closeInterruptedCalls(prisma, id);
-        if (closed) log(`run ${id}: closed ${closed} call(s) cut off by the last shutdown as interrupted`);
-        await start(id);
+        await start(id, { recovering: true, deadHolder });
+        if (executions.has(id)) taken.push(id);
       });
     }
-    return runs.map((r) => r.id);
+    return taken;
   }
+
+  /**
+   * Renews this process's leases, stops the runs it lost (another process took them after its
+   * lease ran out) and those a cancel was asked of elsewhere, and takes runs no one holds.
+   */
+  async function heartbeat(): Promise<void> {
+    const ids = [...executions.keys()];
+    if (ids.length) {
+      const held = await store.renew(ids);
+      for (const id of ids) {
+        const execution = executions.get(id);
+        const lease = held.get(id);
+        if (!lease) {
+          log(`run ${id}: its lease was taken over by another process; stopping here`);
+          execution?.lose();
+        } else if (lease.cancelRequested) execution?.stop('cancel');
+      }
+    }
+    await recover();
+  }
+  let beating: Promise<void> | null = null;
+  const heartbeats = setInterval(() => {
+    beating ??= heartbeat()
+      .catch((err: unknown) => log(`heartbeat: ${String(err)}`))
+      .finally(() => {
+        beating = null;
+      });
+  }, heartbeatMs);
+  heartbeats.unref();
 
   /** One call through the same recording path a run uses (no run, its own conversation). */
   async function chat(input: ChatInput) {
@@ -540,12 +571,15 @@ export function createEngine(options: EngineOptions) {
       for (const e of executions.values()) e.drain();
       deadlines.push(setTimeout(cutOff, graceMs));
     } else cutOff();
+    clearInterval(heartbeats);
     closed ??= (async () => {
+      await beating;
       // A run being started reads the database still; it sees `closing` and executes nothing.
       await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
       for (const t of deadlines) clearTimeout(t);
       await writer.close();
+      await (await relay)?.close();
       await stats.flush();
       await ownLlm?.close();
     })();
@@ -568,6 +602,10 @@ export function createEngine(options: EngineOptions) {
     /** The run's aggregates as of its last committed event (`seq`): subscribe from there. */
     snapshot: (runId: string) => stats.snapshot(runId),
     isExecuting: (runId: string) => executions.has(runId) || starting.has(runId),
+    /** The runs executing in this process now. */
+    executingRuns: () => [...executions.keys()],
+    /** This process's name on the runs it holds (Run.executorId). */
+    executorId,
     /** Shutting down: no run or call starts any more. */
     isClosing: () => closing,
     /** Resolves when the run's execution here ends (immediately when it is not executing). */

@@ -1,5 +1,5 @@
-// Where committed events go live. The in-process bus serves one server; a PostgreSQL
-// LISTEN/NOTIFY bus can implement the same interface for several (DESIGN.md, "Past one machine").
+// Where committed events go live, in one process: its writer publishes the events it commits,
+// and the relay (relay.ts) those other processes commit to the runs they execute.
 import { EventEmitter } from 'node:events';
 import type { RunEventMessage, RunFeedMessage } from './types.js';
 

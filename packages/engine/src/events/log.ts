@@ -1,36 +1,7 @@
-// Hands out each run's event sequence numbers. One process owns a run at a time, so a counter
-// seeded from the log's last seq keeps seq strictly increasing with no gap.
+// A run's event log, read back.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db, PrismaClient } from '@batchlight/db';
-import type { EventPayloads, EventType, RunEventMessage } from './types.js';
-
-export class EventSequencer {
-  private readonly next = new Map<string, number>();
-
-  constructor(private readonly prisma: PrismaClient) {}
-
-  /** Seeds the counter for a run from its log (call before the run emits anything). */
-  async open(runId: string): Promise<void> {
-    const last = await this.prisma.runEvent.findFirst({
-      where: { runId },
-      orderBy: { seq: 'desc' },
-      select: { seq: true },
-    });
-    this.next.set(runId, (last?.seq ?? 0) + 1);
-  }
-
-  close(runId: string): void {
-    this.next.delete(runId);
-  }
-
-  make<T extends EventType>(runId: string, type: T, payload: EventPayloads[T]): RunEventMessage {
-    const seq = this.next.get(runId);
-    if (seq === undefined) throw new Error(`event log of run ${runId} is not open`);
-    this.next.set(runId, seq + 1);
-    // `at` is provisional: the writer stamps the time the event enters the log.
-    return { runId, seq, type, payload, at: new Date().toISOString() } as RunEventMessage;
-  }
-}
+import type { Db } from '@batchlight/db';
+import type { RunEventMessage } from './types.js';
 
 /**
  * Reads a run's committed events after `afterSeq`, in order, a page at a time through the

@@ -101,6 +101,12 @@ export class RunStatsStore {
     }
   }
 
+  /** The seq the run's aggregates in memory are at (null: not in memory, or loading). */
+  seqOf(runId: string): number | null {
+    const entry = this.entries.get(runId);
+    return entry?.state && !entry.pending ? entry.state.seq : null;
+  }
+
   /** The run's aggregates, current to the last committed event (loaded once, then kept). */
   async snapshot(runId: string): Promise<RunSnapshot> {
     return snapshotOf(runId, await this.state(runId));

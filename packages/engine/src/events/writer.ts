@@ -1,7 +1,17 @@
 // Batches every write of the engine into few transactions, then publishes the batch's events.
 // Commit first, publish after: a subscriber never sees an `item.completed` whose trace is not
-// yet in the database. One writer per process keeps commit order equal to seq order.
-import type { Db, ItemUpdate, MessageRow, RunCounters, ScoreRow, TraceRow, WriteBatch } from '@batchlight/db';
+// yet in the database. The database gives each event its seq at commit (the run's next), so
+// several processes writing one run's log never collide; the writer hands them on in seq order.
+import type {
+  Db,
+  ItemUpdate,
+  MessageRow,
+  RunCounters,
+  RunUpdate,
+  ScoreRow,
+  TraceRow,
+  WriteBatch,
+} from '@batchlight/db';
 import type { EventBus } from './bus.js';
 import type { RunEventMessage } from './types.js';
 
@@ -13,6 +23,8 @@ export interface WriteSet {
   items?: ItemUpdate[];
   scores?: ScoreRow[];
   counters?: Array<{ runId: string; delta: RunCounterDelta }>;
+  /** A run's own row (a stretch's or the run's end), written after its items and counters. */
+  runs?: RunUpdate[];
   events?: RunEventMessage[];
 }
 
@@ -101,8 +113,18 @@ export class BatchWriter {
   }
 
   private async commit(sets: WriteSet[]): Promise<void> {
-    const batch: WriteBatch = { traces: [], messages: [], items: [], scores: [], counters: new Map(), events: [] };
-    // An event's time is when it enters the log: this batch's write (its seq was fixed when made).
+    const runs: RunUpdate[] = [];
+    const batch: WriteBatch = {
+      traces: [],
+      messages: [],
+      items: [],
+      scores: [],
+      counters: new Map(),
+      runs,
+      events: [],
+    };
+    const events: RunEventMessage[] = [];
+    // An event's time is when it enters the log: this batch's write.
     const at = new Date();
     const iso = at.toISOString();
     for (const s of sets) {
@@ -110,9 +132,11 @@ export class BatchWriter {
       if (s.messages) batch.messages.push(...s.messages);
       if (s.items) batch.items.push(...s.items);
       if (s.scores) batch.scores.push(...s.scores);
+      if (s.runs) runs.push(...s.runs);
       for (const e of s.events ?? []) {
         e.at = iso;
-        batch.events.push({ runId: e.runId, seq: e.seq, type: e.type, payload: e.payload, createdAt: at });
+        events.push(e);
+        batch.events.push({ runId: e.runId, type: e.type, payload: e.payload, createdAt: at });
       }
       for (const c of s.counters ?? []) {
         let acc = batch.counters.get(c.runId);
@@ -131,6 +155,14 @@ export class BatchWriter {
         for (const k of Object.keys(c.delta) as Array<keyof RunCounters>) acc[k] += c.delta[k] ?? 0;
       }
     }
-    await this.db.writeBatch(batch);
+    const last = await this.db.writeBatch(batch);
+    // The database numbered each run's events in the order they were given: the same here.
+    const next = new Map<string, number>();
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      const seq = next.get(e.runId) ?? last.get(e.runId)!;
+      e.seq = seq;
+      next.set(e.runId, seq - 1);
+    }
   }
 }

@@ -3,17 +3,13 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrismaClient, RunItem } from '@batchlight/db';
-import { type CallResult, type ChatMessage, type LlmClient, type ResolvedModel, retryPolicy } from '@batchlight/llm';
+import type { CallResult, ChatMessage, LlmClient, ResolvedModel } from '@batchlight/llm';
 import type { ScoreInput, ScorerSpec } from '@batchlight/scoring';
-import type { EventBus } from '../events/bus.js';
-import type { EventSequencer } from '../events/log.js';
-import type { EventPayloads, EventType, ItemRef, RunEventMessage, RunStatus } from '../events/types.js';
-import type { BatchWriter, WriteSet } from '../events/writer.js';
+import type { EventPayloads, ItemRef, RunStatus } from '../events/types.js';
 import { CallGate } from './gate.js';
 import { throughput } from './outcome.js';
 import { promptText, toMessages } from './prompts.js';
 import { RateLimitEvents } from './rate-limits.js';
-import { assistantMessageRecord, completedPayload, promptMessageRecord, traceRecord } from './records.js';
 import {
   judgeItem,
   type NamedScorer,
@@ -23,13 +19,15 @@ import {
   scoreWithoutModels,
   storedScorers,
 } from './scoring.js';
+import type { RecordSet, RunCountersView, RunStore } from './store.js';
+import { type CallEnd, type ItemState, itemRef, type Step, type StopReason, transition, UNSENT } from './transition.js';
+
+export type { StopReason };
 
 export interface ExecutionDeps {
   prisma: PrismaClient;
   llm: LlmClient;
-  bus: EventBus;
-  sequencer: EventSequencer;
-  writer: BatchWriter;
+  store: RunStore;
   log: (message: string) => void;
 }
 
@@ -41,8 +39,6 @@ export interface RunPlan {
   maxRetries: number;
   timeoutMs: number;
   total: number;
-  /** Counters already in the database (a resumed run goes on from them). */
-  counters: { completed: number; failed: number; cancelled: number; retries: number; costUsd: number };
   models: Map<string, ResolvedModel>;
   conversations: Map<string, string>;
   /**
@@ -66,8 +62,6 @@ interface PromptWork {
   scorers: NamedScorer[];
 }
 
-/** Why a run stops early: the user cancelled it, or the server is shutting down (it resumes later). */
-export type StopReason = 'cancel' | 'shutdown';
 class Stop extends Error {
   constructor(readonly reason: StopReason) {
     super(reason);
@@ -88,13 +82,11 @@ export class RunExecution {
   /** The run's scorers, named once: the list of every prompt without asserts of its own. */
   private readonly runScorers: NamedScorer[];
   private readonly startedAt = performance.now();
-  private completed: number;
-  private failed: number;
-  private cancelled: number;
-  private retries: number;
-  private costUsd: number;
   private lastProgressKey = '';
   private readonly rateLimitEvents: RateLimitEvents;
+  private lost = false;
+  /** The progress tick under way: waited for before the run's end, so its event comes first. */
+  private ticking: Promise<void> | null = null;
   readonly done: Promise<RunStatus>;
 
   constructor(
@@ -105,19 +97,11 @@ export class RunExecution {
     this.judgeGate = new CallGate(plan.concurrency);
     this.runScorers = plan.scoring ? scorersOf(plan.scoring.scorers, []) : [];
     this.rateLimitEvents = new RateLimitEvents(
-      (modelId, state) => this.emit('rate.limit', { modelId, ...state }),
-      (event) => this.deps.writer.write({ events: [event] }),
+      (event) => this.deps.store.record(plan.runId, { events: [event] }),
       deps.log,
     );
     // Every call in flight and every waiter listens to one of the run's two signals.
     setMaxListeners(0, this.abort.signal, this.starting.signal);
-    ({
-      completed: this.completed,
-      failed: this.failed,
-      cancelled: this.cancelled,
-      retries: this.retries,
-      costUsd: this.costUsd,
-    } = plan.counters);
     this.done = this.execute();
   }
 
@@ -125,6 +109,15 @@ export class RunExecution {
   stop(reason: StopReason): void {
     if (!this.starting.signal.aborted) this.starting.abort(new Stop(reason));
     if (!this.abort.signal.aborted) this.abort.abort(new Stop(reason));
+  }
+
+  /**
+   * Another process took the run over (this one's lease ran out): stops as a shutdown does, and
+   * leaves the run's own row to its new holder.
+   */
+  lose(): void {
+    this.lost = true;
+    this.stop('shutdown');
   }
 
   /**
@@ -142,112 +135,79 @@ export class RunExecution {
     return signal.aborted ? (signal.reason instanceof Stop ? signal.reason.reason : 'cancel') : null;
   }
 
-  private emit<T extends EventType>(type: T, payload: EventPayloads[T]) {
-    return this.deps.sequencer.make(this.plan.runId, type, payload);
-  }
-
   private async execute(): Promise<RunStatus> {
-    const { prisma, writer } = this.deps;
+    const { store } = this.deps;
     const { runId } = this.plan;
-    const ticker = setInterval(() => void this.progress(), PROGRESS_MS);
+    const ticker = setInterval(() => {
+      this.ticking ??= this.progress().finally(() => {
+        this.ticking = null;
+      });
+    }, PROGRESS_MS);
     let status: RunStatus;
     let error: string | null = null;
     try {
-      await this.setStatus('running');
+      await store.begin(runId, new Date(Date.now() - Math.round(this.elapsedMs())));
       await this.runItems();
       const stop = this.stopReason;
       if (stop === 'shutdown') {
         // Left `running` on purpose: the next start-up resumes it.
         clearInterval(ticker);
-        await prisma.run.update({ where: { id: runId }, data: this.stretchEnd() });
+        await this.ticking;
+        if (!this.lost) await store.endStretch(runId, this.elapsedMs());
         return 'interrupted';
       }
       status = stop === 'cancel' ? 'cancelled' : 'completed';
-      if (stop === 'cancel') await this.cancelPending();
     } catch (err) {
       status = 'failed';
       error = err instanceof Error ? err.message : String(err);
       this.deps.log(`run ${runId} failed: ${error}`);
-      await this.cancelPending().catch(() => undefined);
     } finally {
       clearInterval(ticker);
     }
-    await writer.idle();
-    await this.progress(true);
-    const finished = await prisma.run.update({
-      where: { id: runId },
-      data: { status, finishedAt: new Date(), error, ...this.stretchEnd() },
-    });
-    await writer.write({
-      events: [
-        this.emit('run.status', { status, ...(error ? { reason: error } : {}) }),
-        this.emit('run.finished', {
-          status,
-          completed: finished.completedItems,
-          failed: finished.failedItems,
-          cancelled: finished.cancelledItems,
-          total: finished.totalItems,
-          durationMs: finished.finishedAt!.getTime() - (finished.startedAt ?? finished.createdAt).getTime(),
-          activeMs: finished.activeMs,
-          costUsd: finished.costUsd,
-        }),
-      ],
-    });
-    this.publishFeed(status);
-    this.deps.sequencer.close(runId);
-    return status;
-  }
-
-  /** This stretch's time, added to the run's active time when the stretch ends. */
-  private stretchEnd() {
-    return { activeMs: { increment: Math.round(performance.now() - this.startedAt) }, stretchStartedAt: null };
-  }
-
-  private async setStatus(status: RunStatus) {
-    const { prisma } = this.deps;
-    const now = new Date(Date.now() - Math.round(performance.now() - this.startedAt));
-    await prisma.run.updateMany({ where: { id: this.plan.runId, startedAt: null }, data: { startedAt: now } });
-    await prisma.run.update({ where: { id: this.plan.runId }, data: { status, stretchStartedAt: now } });
-    await this.deps.writer.write({ events: [this.emit('run.status', { status })] });
-    this.publishFeed(status);
-  }
-
-  private publishFeed(status: RunStatus) {
-    this.deps.bus.publishFeed({
-      runId: this.plan.runId,
+    await this.ticking;
+    const stretchMs = this.elapsedMs();
+    return store.finish(runId, {
       status,
-      completed: this.completed,
-      failed: this.failed,
-      cancelled: this.cancelled,
-      total: this.plan.total,
-      costUsd: this.costUsd,
+      error,
+      stretchMs,
+      cancelPending: status !== 'completed',
+      progress: (c) => this.progressOf(c, stretchMs, 0),
     });
   }
 
-  /** Emits run.progress when something changed since the last one (and always when `force`). */
-  private async progress(force = false) {
-    const elapsedMs = performance.now() - this.startedAt;
+  private elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  private progressOf(c: RunCountersView, elapsedMs: number, inFlight: number): EventPayloads['run.progress'] {
     const activeMs = this.plan.priorActiveMs + elapsedMs;
-    const finished = this.completed + this.failed;
-    const payload: EventPayloads['run.progress'] = {
-      completed: this.completed,
-      failed: this.failed,
-      cancelled: this.cancelled,
-      inFlight: this.gate.inFlight,
-      total: this.plan.total,
-      retries: this.retries,
-      throughput: Math.round((throughput(finished, activeMs) ?? 0) * 10) / 10,
+    return {
+      completed: c.completedItems,
+      failed: c.failedItems,
+      cancelled: c.cancelledItems,
+      inFlight,
+      total: c.totalItems,
+      retries: c.retries,
+      throughput: Math.round((throughput(c.completedItems + c.failedItems, activeMs) ?? 0) * 10) / 10,
       elapsedMs: Math.round(elapsedMs),
       activeMs: Math.round(activeMs),
     };
-    const key = `${payload.completed}/${payload.failed}/${payload.cancelled}/${payload.inFlight}/${payload.retries}`;
-    if (!force && key === this.lastProgressKey) return;
-    this.lastProgressKey = key;
+  }
+
+  /** Emits run.progress, from the counters as committed, when something changed since the last one. */
+  private async progress() {
+    const { store } = this.deps;
+    const { runId } = this.plan;
     try {
-      await this.deps.writer.write({ events: [this.emit('run.progress', payload)] });
-      this.publishFeed('running');
+      const c = await store.counters(runId);
+      const payload = this.progressOf(c, this.elapsedMs(), this.gate.inFlight);
+      const key = `${payload.completed}/${payload.failed}/${payload.cancelled}/${payload.inFlight}/${payload.retries}`;
+      if (key === this.lastProgressKey) return;
+      this.lastProgressKey = key;
+      await store.record(runId, { events: [{ type: 'run.progress', payload }] });
+      await store.publishFeed(runId, 'running', c);
     } catch (err) {
-      this.deps.log(`run ${this.plan.runId}: progress event not written: ${String(err)}`);
+      this.deps.log(`run ${runId}: progress event not written: ${String(err)}`);
     }
   }
 
@@ -349,193 +309,107 @@ export class RunExecution {
         } finally {
           release();
         }
-        await this.deps.writer.write({
+        await this.deps.store.record(this.plan.runId, {
           traces: judged.trace ? [judged.trace] : [],
           scores: [scoreRow(this.plan.runId, ref.itemId, judged.view)],
-          events: [this.emit('item.scored', { ...ref, traceId, scores: [judged.view] })],
+          events: [{ type: 'item.scored', payload: { ...ref, traceId, scores: [judged.view] } }],
         });
       }),
     );
   }
 
-  private async processItem(item: RunItem, prompt: PromptWork, release: () => void): Promise<void> {
-    const { messages } = prompt;
-    const { llm, writer } = this.deps;
-    const { runId, maxRetries, timeoutMs } = this.plan;
-    const model = this.plan.models.get(item.modelId);
-    if (!model) throw new Error(`run ${runId} has no snapshot for model ${item.modelId}`);
+  /**
+   * One item, attempt after attempt: its start committed, its call, what the call's end does to it
+   * (transition) recorded; then done, or the next attempt after its wait.
+   */
+  private async processItem(row: RunItem, prompt: PromptWork, release: () => void): Promise<void> {
+    const { llm, store } = this.deps;
+    const { runId, timeoutMs, delayMs } = this.plan;
     const starting = this.starting.signal;
-    const prior = this.plan.priorAttempts.get(item.id);
-    let attempt = prior?.last ?? 0;
-    let answered = prior?.answered ?? 0;
-    let firstStartedAt: Date | null = null;
-
-    for (;;) {
-      attempt++;
-      const ref: ItemRef = {
-        itemId: item.id,
-        modelId: model.modelId,
-        promptIndex: item.promptIndex,
-        repeatIndex: item.repeatIndex,
-        attempt,
-      };
-      // Committed before the call goes out: after a crash, every call a provider may have seen
-      // is on record, and recovery closes the ones that left no trace as interrupted.
+    const prior = this.plan.priorAttempts.get(row.id);
+    let item = this.itemState(row, prompt, prior?.answered ?? 0);
+    // The LLM client keeps delayMs; a stop ends a call's wait for its turn, not a call under way.
+    const pace = delayMs > 0 ? { key: runId, gapMs: delayMs, signal: starting } : undefined;
+    // Its provider key's limiter is shared with every run on the key: calls of this run take their
+    // turns there as one lane.
+    const limit = { lane: runId, signal: starting, onState: this.rateLimitEvents.listenerFor(item.model.modelId) };
+    for (let attempt = (prior?.last ?? 0) + 1; ; attempt++) {
+      let end: CallEnd;
       try {
-        await writer.write({ events: [this.emit('item.started', { ...ref, startedAt: new Date().toISOString() })] });
-      } catch (err) {
+        const request = { messages: item.messages, signal: this.abort.signal, timeoutMs, attempt, pace, limit };
+        end = (await this.recordStart(item, attempt)) ? await llm.call(item.model, request) : UNSENT;
+      } finally {
         release();
-        if (!starting.aborted) throw err;
-        await this.closeStopped(item, attempt - 1, firstStartedAt);
+      }
+      const unsent = end === UNSENT || (!end.ok && end.sent === false);
+      const step = transition(item, unsent ? UNSENT : end, unsent ? attempt - 1 : attempt, this.stopReason);
+      const scored = end !== UNSENT && end.ok && prompt.scorers.length ? this.scoreNow(prompt, end) : null;
+      await store.record(runId, recordOf(step, scored?.views));
+      if (scored) await this.judge(itemRef(item, attempt), step.trace!.id!, prompt, scored.item);
+      if (step.retryInMs === null) return;
+      item = step.item;
+      try {
+        await sleep(step.retryInMs, undefined, { signal: starting });
+        release = await this.gate.acquire(starting);
+      } catch {
+        await store.record(runId, recordOf(transition(item, UNSENT, attempt, this.stopReason)));
         return;
       }
-      // The LLM client keeps delayMs; a stop ends a call's wait for its turn, not a call under way.
-      const pace = this.plan.delayMs > 0 ? { key: runId, gapMs: this.plan.delayMs, signal: starting } : undefined;
-      // Its provider key's limiter is shared with every run on the key: calls of this run take
-      // their turns there as one lane.
-      const limit = { lane: runId, signal: starting, onState: this.rateLimitEvents.listenerFor(model.modelId) };
-      const outcome = await llm.call(model, { messages, signal: this.abort.signal, timeoutMs, attempt, pace, limit });
-      release();
-      if (!outcome.ok && outcome.sent === false) {
-        await this.closeStopped(item, attempt - 1, firstStartedAt);
-        return;
-      }
-      firstStartedAt ??= outcome.startedAt;
-      const stop = !outcome.ok && outcome.error.type === 'aborted' ? this.stopReason : null;
-      const trace = traceRecord(outcome, messages, { runId, itemId: item.id, attempt, cancelled: stop === 'cancel' });
-      const traceId = trace.id!;
-
-      if (outcome.ok) {
-        const conversationId = this.plan.conversations.get(model.modelId)!;
-        const at = { promptIndex: item.promptIndex, repeatIndex: item.repeatIndex };
-        this.completed++;
-        this.costUsd += outcome.cost.usd ?? 0;
-        const scored = prompt.scorers.length ? this.scoreNow(prompt, outcome) : null;
-        const events: RunEventMessage[] = [this.emit('item.completed', completedPayload(outcome, ref, traceId))];
-        if (scored?.views.length) events.push(this.emit('item.scored', { ...ref, traceId, scores: scored.views }));
-        await writer.write({
-          traces: [trace],
-          messages: [
-            promptMessageRecord(outcome, messages, conversationId, runId, at),
-            assistantMessageRecord(outcome, traceId, conversationId, runId, at),
-          ],
-          items: [
-            {
-              id: item.id,
-              status: 'completed',
-              attempts: attempt,
-              finalTraceId: traceId,
-              startedAt: firstStartedAt,
-              endedAt: outcome.endedAt,
-            },
-          ],
-          counters: [
-            {
-              runId,
-              delta: {
-                completedItems: 1,
-                inputTokens: outcome.usage.inputTokens ?? 0,
-                outputTokens: outcome.usage.outputTokens ?? 0,
-                costUsd: outcome.cost.usd ?? 0,
-              },
-            },
-          ],
-          scores: scored?.views.map((v) => scoreRow(runId, item.id, v, outcome.endedAt)),
-          events,
-        });
-        if (scored) await this.judge(ref, traceId, prompt, scored.item);
-        return;
-      }
-
-      if (stop === 'shutdown') {
-        // The call was cut off by a shutdown: close its trace as interrupted, keep the item pending.
-        await writer.write({ traces: [{ ...trace, status: 'interrupted' }] });
-        return;
-      }
-      const base = { ...ref, traceId, httpStatus: outcome.error.httpStatus, message: outcome.error.message };
-      if (stop === 'cancel') {
-        this.cancelled++;
-        await writer.write({
-          traces: [trace],
-          items: [
-            {
-              id: item.id,
-              status: 'cancelled',
-              attempts: attempt,
-              finalTraceId: traceId,
-              startedAt: firstStartedAt,
-              endedAt: outcome.endedAt,
-            },
-          ],
-          counters: [{ runId, delta: { cancelledItems: 1 } }],
-          events: [this.emit('item.failed', { ...base, errorType: 'cancelled', latencyMs: outcome.latencyMs })],
-        });
-        return;
-      }
-      answered++;
-      if (retryPolicy.shouldRetry(outcome.error, answered, maxRetries)) {
-        const waitMs = Math.round(retryPolicy.backoffMs(outcome.error, answered));
-        this.retries++;
-        await writer.write({
-          traces: [trace],
-          counters: [{ runId, delta: { retries: 1 } }],
-          events: [this.emit('item.retrying', { ...base, errorType: outcome.error.type, waitMs })],
-        });
-        try {
-          await sleep(waitMs, undefined, { signal: starting });
-          release = await this.gate.acquire(starting);
-        } catch {
-          await this.closeStopped(item, attempt, firstStartedAt);
-          return;
-        }
-        continue;
-      }
-      this.failed++;
-      await writer.write({
-        traces: [trace],
-        items: [
-          {
-            id: item.id,
-            status: 'failed',
-            attempts: attempt,
-            finalTraceId: traceId,
-            startedAt: firstStartedAt,
-            endedAt: outcome.endedAt,
-          },
-        ],
-        counters: [{ runId, delta: { failedItems: 1 } }],
-        events: [this.emit('item.failed', { ...base, errorType: outcome.error.type, latencyMs: outcome.latencyMs })],
-      });
-      return;
     }
   }
 
-  /** An item stopped while waiting to retry: cancelled on cancel, left pending on shutdown. */
-  private async closeStopped(item: RunItem, attempt: number, startedAt: Date | null) {
-    if (this.stopReason !== 'cancel') return;
-    this.cancelled++;
-    const set: WriteSet = {
-      items: [
-        { id: item.id, status: 'cancelled', attempts: attempt, finalTraceId: null, startedAt, endedAt: new Date() },
-      ],
-      counters: [{ runId: this.plan.runId, delta: { cancelledItems: 1 } }],
+  /**
+   * Commits the attempt's `item.started` before its call goes out: after a crash every call a
+   * provider may have seen is on record, and recovery closes those that left no trace as
+   * interrupted. False when the run stopped meanwhile (the call is not made).
+   */
+  private async recordStart(item: ItemState, attempt: number): Promise<boolean> {
+    const payload = { ...itemRef(item, attempt), startedAt: new Date().toISOString() };
+    try {
+      await this.deps.store.record(this.plan.runId, { events: [{ type: 'item.started', payload }] });
+      return true;
+    } catch (err) {
+      if (!this.starting.signal.aborted) throw err;
+      return false;
+    }
+  }
+
+  private itemState(row: RunItem, prompt: PromptWork, answered: number): ItemState {
+    const model = this.plan.models.get(row.modelId);
+    if (!model) throw new Error(`run ${this.plan.runId} has no snapshot for model ${row.modelId}`);
+    return {
+      runId: this.plan.runId,
+      id: row.id,
+      promptIndex: row.promptIndex,
+      repeatIndex: row.repeatIndex,
+      model,
+      conversationId: this.plan.conversations.get(row.modelId)!,
+      messages: prompt.messages,
+      maxRetries: this.plan.maxRetries,
+      answered,
+      firstStartedAt: null,
     };
-    await this.deps.writer.write(set);
   }
+}
 
-  /** Items never started when the run stopped are cancelled in one statement. */
-  private async cancelPending() {
-    await this.deps.writer.idle();
-    const { count } = await this.deps.prisma.runItem.updateMany({
-      where: { runId: this.plan.runId, status: 'pending' },
-      data: { status: 'cancelled' },
-    });
-    if (count) {
-      this.cancelled += count;
-      await this.deps.prisma.run.update({
-        where: { id: this.plan.runId },
-        data: { cancelledItems: { increment: count } },
-      });
-    }
+/** A step's rows and events as one commit, with the scores of its answer (those needing no model). */
+function recordOf(step: Step, scores: ScoreView[] = []): RecordSet {
+  const { itemUpdate, trace, messages, counters } = step;
+  const events = [...step.events];
+  const completed = step.events.find((e) => e.type === 'item.completed');
+  if (completed && scores.length) {
+    const { itemId, modelId, promptIndex, repeatIndex, attempt, traceId } = completed.payload;
+    const ref = { itemId, modelId, promptIndex, repeatIndex, attempt, traceId };
+    events.push({ type: 'item.scored', payload: { ...ref, scores } });
   }
+  return {
+    traces: trace ? [trace] : [],
+    messages,
+    items: itemUpdate ? [itemUpdate] : [],
+    counters: counters ? [{ runId: step.item.runId, delta: counters }] : [],
+    scores: itemUpdate
+      ? scores.map((v) => scoreRow(step.item.runId, itemUpdate.id, v, itemUpdate.endedAt ?? undefined))
+      : [],
+    events,
+  };
 }

@@ -2,7 +2,7 @@
 // `onState`) becomes a `rate.limit` event of the run. The limiter tells each run at most once a
 // second per key, and at once when a 429 pauses the key.
 import type { RateLimitState } from '@batchlight/llm';
-import type { RunEventMessage } from '../events/types.js';
+import type { EventDraft } from './transition.js';
 
 export type RateLimitListener = (state: RateLimitState) => void;
 
@@ -10,8 +10,7 @@ export class RateLimitEvents {
   private readonly listeners = new Map<string, RateLimitListener>();
 
   constructor(
-    private readonly make: (modelId: string, state: RateLimitState) => RunEventMessage,
-    private readonly write: (event: RunEventMessage) => Promise<void>,
+    private readonly write: (event: EventDraft) => Promise<void>,
     private readonly log: (message: string) => void,
   ) {}
 
@@ -21,7 +20,7 @@ export class RateLimitEvents {
     if (!l) {
       l = (state) => {
         // An event that cannot be written is lost, not the call's failure.
-        this.write(this.make(modelId, state)).catch((err: unknown) =>
+        this.write({ type: 'rate.limit', payload: { modelId, ...state } }).catch((err: unknown) =>
           this.log(`rate.limit event not written: ${err instanceof Error ? err.message : String(err)}`),
         );
       };
