@@ -125,18 +125,23 @@ export class CallPolicy {
 }
 
 /**
- * Where a model's calls go, as a user would recognise it: its baseUrl (without any user:password
- * part), else its provider's own API; null for the simulator, which calls nothing.
+ * Where a model's calls go, as a user would recognise it: its baseUrl without userinfo, query or
+ * fragment (any may carry a key), else its provider's own API; null for the simulator and for a
+ * baseUrl that is not a URL.
  */
 export function endpointOf(model: Pick<ResolvedModel, 'provider' | 'baseUrl'>): string | null {
   if (model.baseUrl) {
     try {
       const url = new URL(model.baseUrl);
+      // Where the call went, never what rode along: userinfo, a query (`?api-key=`) or a fragment
+      // may carry a key.
       url.username = '';
       url.password = '';
+      url.search = '';
+      url.hash = '';
       return url.href.replace(/\/$/, '');
     } catch {
-      return model.baseUrl;
+      return null;
     }
   }
   const host = DEFAULT_PROVIDER_HOSTS[model.provider];

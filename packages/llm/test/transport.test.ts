@@ -167,5 +167,9 @@ describe('a connection that fails keeps its system code (fetch wraps it in `caus
     expect(endpointOf({ provider: 'openai', baseUrl: null })).toBe('https://api.openai.com');
     expect(endpointOf({ provider: 'openai', baseUrl: 'http://u:p@10.0.0.5:8000/v1/' })).toBe('http://10.0.0.5:8000/v1');
     expect(endpointOf({ provider: 'simulated', baseUrl: null })).toBeNull();
+    expect(endpointOf({ provider: 'openai', baseUrl: 'https://h.example/v1?api-key=sk-in-query#sk-frag' })).toBe(
+      'https://h.example/v1',
+    );
+    expect(endpointOf({ provider: 'openai', baseUrl: 'not a url sk-raw' })).toBeNull();
   });
 });
