@@ -3,7 +3,8 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage } from '../api';
 import { fmtMs, fmtUsd } from '../format';
-import { type PromptWindow, type Row, type RunState, rowFromItem, shownRow } from '../run-state';
+import { usePagedRows } from '../paged-rows';
+import { type PromptWindow, type RunState, rowFromItem, shownRow } from '../run-state';
 import { AttributionBadge, ErrorBox, StatusBadge } from './ui';
 
 interface Props {
@@ -36,12 +37,6 @@ export const FIRST_WINDOW: PromptWindow = { fromPrompt: 0, toPrompt: 2 * MARGIN 
 export function ItemsTable({ runId, state, version, live, names, onOpen, onWindow }: Props) {
   const [status, setStatus] = useState('');
   const [model, setModel] = useState('');
-  const [matching, setMatching] = useState<number | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [, redraw] = useState(0);
-  const pages = useRef(new Map<number, Row[]>());
-  const loading = useRef(new Set<number>());
-  const generation = useRef(0);
 
   const filters = useMemo(
     () => ({
@@ -51,48 +46,14 @@ export function ItemsTable({ runId, state, version, live, names, onOpen, onWindo
     }),
     [runId, status, model],
   );
-
-  /** A page, unless held or on its way; `again`: fetched anew, the held copy shown until then. */
   const fetchPage = useCallback(
-    (n: number, again = false) => {
-      if (!again && (pages.current.has(n) || loading.current.has(n))) return;
-      const gen = generation.current;
-      loading.current.add(n);
-      api.runs.items.query({ ...filters, offset: n * PAGE, limit: PAGE }).then(
-        (p) => {
-          if (gen !== generation.current) return;
-          loading.current.delete(n);
-          pages.current.set(n, p.items.map(rowFromItem));
-          setMatching(p.matching);
-          redraw((x) => x + 1);
-        },
-        (e) => {
-          if (gen !== generation.current) return;
-          loading.current.delete(n);
-          setError(errorMessage(e));
-        },
-      );
+    async (offset: number, limit: number) => {
+      const p = await api.runs.items.query({ ...filters, offset, limit });
+      return { rows: p.items.map(rowFromItem), matching: p.matching ?? 0 };
     },
     [filters],
   );
-
-  /** The pages held or on their way, fetched again (one asked before this is not taken when it lands). */
-  const refetch = useCallback(() => {
-    const wanted = new Set([...pages.current.keys(), ...loading.current]);
-    generation.current++;
-    loading.current = new Set();
-    for (const n of wanted) fetchPage(n, true);
-  }, [fetchPage]);
-
-  // New filters: every page dropped, the first fetched.
-  useEffect(() => {
-    generation.current++;
-    pages.current = new Map();
-    loading.current = new Set();
-    setError(null);
-    setMatching(null);
-    fetchPage(0);
-  }, [fetchPage]);
+  const { matching, error, rowAt, want, refetch } = usePagedRows(fetchPage, PAGE, errorMessage);
 
   // While the run goes (and once when it ends) the pages on screen are fetched again.
   useEffect(() => {
@@ -112,11 +73,8 @@ export function ItemsTable({ runId, state, version, live, names, onOpen, onWindo
     overscan: 12,
   });
   const items = v.getVirtualItems();
-  const rowAt = (i: number) => pages.current.get(Math.floor(i / PAGE))?.[i % PAGE];
   useEffect(() => {
-    if (!items.length) return;
-    for (let n = Math.floor(items[0]!.index / PAGE); n <= Math.floor(items[items.length - 1]!.index / PAGE); n++)
-      fetchPage(n);
+    if (items.length) want(items[0]!.index, items[items.length - 1]!.index);
   });
 
   // The prompts on screen, reported when they leave the window last reported.

@@ -6,6 +6,7 @@ import { api, errorMessage, type Outputs, type RunView } from '../api';
 import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, StatusBadge } from '../components/ui';
 import { fmtInt, fmtMs, fmtUsd } from '../format';
+import { usePagedRows } from '../paged-rows';
 import { go, query } from '../router';
 import { cellVerdict, scoreTitle } from '../scores';
 
@@ -27,7 +28,6 @@ const PAGE = 100;
 export function MatrixPage({ runId }: { runId: string }) {
   const [run, setRun] = useState<RunView | null>(null);
   const [columns, setColumns] = useState<Column[]>([]);
-  const [matching, setMatching] = useState<number | null>(null);
   const [rowsTotal, setRowsTotal] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [search, setSearch] = useState(query().get('q') ?? '');
@@ -37,11 +37,6 @@ export function MatrixPage({ runId }: { runId: string }) {
   const [sort, setSort] = useState<Sort>({ field: 'index' });
   const [dir, setDir] = useState<'asc' | 'desc'>('asc');
   const [trace, setTrace] = useState<string | null>(query().get('trace'));
-  /** Pages of rows fetched for the current query; a new query starts a new generation. */
-  const pages = useRef(new Map<number, MatrixRow[]>());
-  const loading = useRef(new Set<number>());
-  const generation = useRef(0);
-  const [, redraw] = useState(0);
 
   useEffect(() => {
     const t = setTimeout(() => setDebounced(search), 250);
@@ -66,54 +61,27 @@ export function MatrixPage({ runId }: { runId: string }) {
   );
 
   const fetchPage = useCallback(
-    (n: number) => {
-      if (pages.current.has(n) || loading.current.has(n)) return;
-      const gen = generation.current;
-      loading.current.add(n);
-      api.runs.matrix.query({ ...input, offset: n * PAGE, limit: PAGE }).then(
-        (p) => {
-          if (gen !== generation.current) return;
-          loading.current.delete(n);
-          pages.current.set(n, p.rows);
-          setColumns(p.columns);
-          setMatching(p.matching);
-          setRowsTotal(p.rowsTotal);
-          redraw((x) => x + 1);
-        },
-        (e) => {
-          if (gen !== generation.current) return;
-          loading.current.delete(n);
-          setError(errorMessage(e));
-        },
-      );
+    async (offset: number, limit: number) => {
+      const p = await api.runs.matrix.query({ ...input, offset, limit });
+      setColumns(p.columns);
+      setRowsTotal(p.rowsTotal);
+      return { rows: p.rows, matching: p.matching };
     },
     [input],
   );
-
-  // A new query: drop every page, fetch the first.
-  useEffect(() => {
-    generation.current++;
-    pages.current = new Map();
-    loading.current = new Set();
-    setError(null);
-    setMatching(null);
-    fetchPage(0);
-  }, [fetchPage]);
+  const paged = usePagedRows<MatrixRow>(fetchPage, PAGE, errorMessage);
+  const { matching, rowAt, want, refetch } = paged;
 
   // A run still going: its cells change, so the pages on screen are fetched again every 3 s.
   const active = run != null && (ACTIVE_RUN_STATUSES as readonly string[]).includes(run.status);
   useEffect(() => {
     if (!active) return;
     const t = setInterval(() => {
-      generation.current++;
-      const keep = pages.current;
-      pages.current = new Map();
-      loading.current = new Set();
-      for (const n of keep.keys()) fetchPage(n);
+      refetch();
       api.runs.get.query({ id: runId }).then(setRun, () => undefined);
     }, 3000);
     return () => clearInterval(t);
-  }, [active, fetchPage, runId]);
+  }, [active, refetch, runId]);
 
   const shown = model ? columns.filter((c) => c.modelId === model) : columns;
   const scroller = useRef<HTMLDivElement>(null);
@@ -127,12 +95,9 @@ export function MatrixPage({ runId }: { runId: string }) {
   });
   const items = v.getVirtualItems();
   useEffect(() => {
-    if (!items.length) return;
-    for (let n = Math.floor(items[0]!.index / PAGE); n <= Math.floor(items[items.length - 1]!.index / PAGE); n++)
-      fetchPage(n);
+    if (items.length) want(items[0]!.index, items[items.length - 1]!.index);
   });
 
-  const rowAt = (i: number) => pages.current.get(Math.floor(i / PAGE))?.[i % PAGE];
   const sortBy = (next: Sort) => {
     const same =
       next.field === sort.field && ('column' in next ? next.column : '') === ('column' in sort ? sort.column : '');
@@ -191,7 +156,7 @@ export function MatrixPage({ runId }: { runId: string }) {
           </button>
         </div>
       </div>
-      <ErrorBox error={error} />
+      <ErrorBox error={error ?? paged.error} />
       <div className="card">
         <div className="table-head">
           <h3>
