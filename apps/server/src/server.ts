@@ -21,6 +21,9 @@ import { setSecurityHeaders } from './headers.js';
 import { seedIfEmpty } from './seed.js';
 import { serveStatic } from './static.js';
 
+/** How long an idle kept-alive connection stays open (see where it is set). */
+const KEEP_ALIVE_MS = 30_000;
+
 export interface StartOptions {
   llm?: LlmClient;
   log?: (message: string) => void;
@@ -135,6 +138,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       else res.destroy();
     });
   });
+
+  // An idle kept-alive connection is closed by a timer that, after the event loop was held up
+  // (a large upload parsed, a first comparison of a large run, a loaded machine), fires before the
+  // request waiting on that connection is read: the client gets a reset for a request never seen.
+  // Node's default of 5 s made that one stall of 5 s away; clients close their idle connections a
+  // little before the `Keep-Alive: timeout` announced, so a longer one costs nothing else.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = parseTarget(req.url);
