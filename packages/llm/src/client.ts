@@ -57,10 +57,10 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     simulated: createSimulatedAdapter(limits.simulation),
   };
 
-  // The one place a run's delayMs is kept (CallRequest.pace).
-  const pacer = new Pacer();
   // One limiter per provider key, shared by every run (CallRequest.limit).
   const rateLimits = new RateLimits(options.rateLimits);
+  // The one place a run's delayMs is kept (CallRequest.pace); on Redis, across processes.
+  const pacer = new Pacer(rateLimits.store);
 
   async function call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome> {
     const requestedModel = model.providerModel;

@@ -4,9 +4,12 @@
 // whatever holds a request up after its turn then cannot bring the next one closer on the wire,
 // so no margin is needed on top of the gap.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LimitStore } from './limits/store.js';
 
 interface Lane {
   last: number;
+  /** The gap of the last turn (the shared lane's `sent` pushes the next turn that far). */
+  gapMs: number;
   chain: Promise<void>;
   /** Forgets the lane a minute after its last moment (keys are runs: they end). */
   expiry?: NodeJS.Timeout;
@@ -15,29 +18,43 @@ interface Lane {
 export class Pacer {
   private readonly lanes = new Map<string, Lane>();
 
+  /**
+   * `shared`: a store on Redis (several processes executing one run): the turns are taken there,
+   * so the gap holds between the calls of every process. The lane here still orders this
+   * process's calls, so it asks Redis for one turn at a time.
+   */
+  constructor(private readonly shared?: LimitStore) {}
+
   /** Resolves at least `gapMs` after the previous moment of `key`, in the order asked; rejects on abort. */
   next(key: string, gapMs: number, signal?: AbortSignal): Promise<void> {
     if (gapMs <= 0) return Promise.resolve();
     const known = this.lanes.get(key);
-    const l: Lane = known ?? { last: -Infinity, chain: Promise.resolve() };
+    const l: Lane = known ?? { last: -Infinity, gapMs, chain: Promise.resolve() };
     if (!known) this.lanes.set(key, l);
+    l.gapMs = gapMs;
+    const shared = this.shared?.shared ? this.shared : null;
     const turn = l.chain.then(async () => {
-      // Timers fire a millisecond or more late, and late again under load: sleep to just short
-      // of the moment, then yield to the event loop until it is due (other I/O runs meanwhile).
-      // The moment is read afresh each time: `sent` may move the previous one later meanwhile.
-      for (;;) {
-        signal?.throwIfAborted();
-        const wait = l.last + gapMs - performance.now();
-        if (wait <= 0) break;
-        if (wait > 2) await sleep(Math.floor(wait - 1), undefined, { signal });
-        else await new Promise<void>((r) => setImmediate(r));
-      }
+      if (shared) await takeSharedTurn(shared, key, gapMs, signal);
+      else await this.localTurn(l, gapMs, signal);
       l.last = performance.now();
       if (l.expiry) l.expiry.refresh();
       else l.expiry = setTimeout(() => this.lanes.get(key) === l && this.lanes.delete(key), gapMs + 60_000).unref();
     });
     l.chain = turn.catch(() => undefined);
     return turn;
+  }
+
+  private async localTurn(l: Lane, gapMs: number, signal?: AbortSignal): Promise<void> {
+    // Timers fire a millisecond or more late, and late again under load: sleep to just short
+    // of the moment, then yield to the event loop until it is due (other I/O runs meanwhile).
+    // The moment is read afresh each time: `sent` may move the previous one later meanwhile.
+    for (;;) {
+      signal?.throwIfAborted();
+      const wait = l.last + gapMs - performance.now();
+      if (wait <= 0) break;
+      if (wait > 2) await sleep(Math.floor(wait - 1), undefined, { signal });
+      else await new Promise<void>((r) => setImmediate(r));
+    }
   }
 
   /**
@@ -47,6 +64,25 @@ export class Pacer {
    */
   sent(key: string): void {
     const l = this.lanes.get(key);
-    if (l) l.last = Math.max(l.last, performance.now());
+    if (!l) return;
+    l.last = Math.max(l.last, performance.now());
+    // Not awaited: the next turn asked of this process goes on the same connection after it.
+    if (this.shared?.shared) this.shared.turnSent(key, l.gapMs).catch(() => undefined);
+  }
+}
+
+/** Waits for a turn of the lane shared on Redis: asks, sleeps for what it answers, asks again. */
+async function takeSharedTurn(store: LimitStore, key: string, gapMs: number, signal?: AbortSignal): Promise<void> {
+  for (;;) {
+    signal?.throwIfAborted();
+    let wait: number;
+    try {
+      wait = await store.takeTurn(key, gapMs);
+    } catch {
+      return; // Redis is away: the call goes out unpaced rather than never (as the key limits do)
+    }
+    if (wait <= 0) return;
+    if (wait > 2) await sleep(Math.floor(wait - 1), undefined, { signal });
+    else await new Promise<void>((r) => setImmediate(r));
   }
 }

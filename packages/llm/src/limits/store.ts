@@ -25,6 +25,13 @@ export interface LimitStore {
    * those heard from in the last 3 s): each spaces its calls at its share of the rate.
    */
   peers(keyId: string): Promise<number>;
+  /**
+   * A turn of the pace lane `key` (a run's delayMs across processes): 0 when taken now (the next
+   * one is `gapMs` away), else the milliseconds until one may be. Only a shared store keeps lanes.
+   */
+  takeTurn(key: string, gapMs: number): Promise<number>;
+  /** The request of the lane's last turn was handed to its connection: the next turn is `gapMs` from now. */
+  turnSent(key: string, gapMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +42,19 @@ const PEER_TTL_MS = 3000;
 // Sets the pause's end (epoch ms) unless a later one is set; expires with it.
 const PAUSE_SCRIPT = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`;
+
+// A pace lane: the earliest next turn in Redis's own clock (microseconds; TIME, so the processes'
+// clocks do not matter). TAKE takes the turn if it is due, else answers the wait; SENT pushes the
+// next turn to a gap after now. Own scripts: rate-limiter-flexible counts per window, it does not space.
+const NOW_US = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0') local gap = tonumber(ARGV[1]) * 1000`;
+const TAKE_TURN_SCRIPT = `${NOW_US}
+if now < nxt then return math.ceil((nxt - now) / 1000) end
+redis.call('SET', KEYS[1], tostring(now + gap), 'PX', tonumber(ARGV[1]) + 60000)
+return 0`;
+const TURN_SENT_SCRIPT = `${NOW_US}
+if now + gap > nxt then redis.call('SET', KEYS[1], tostring(now + gap), 'PX', tonumber(ARGV[1]) + 60000) end
 return 1`;
 
 export function createLimitStore(options: LimitStoreOptions = {}): LimitStore {
@@ -60,6 +80,11 @@ function memoryStore(prefix: string): LimitStore {
     async peers() {
       return 1;
     },
+    // This process's Pacer keeps its lanes itself.
+    async takeTurn() {
+      return 0;
+    },
+    async turnSent() {},
     async close() {},
   };
 }
@@ -96,6 +121,12 @@ function redisStore(url: string, prefix: string): LimitStore {
         .pexpire(key, PEER_TTL_MS * 2)
         .exec()) as Array<[Error | null, unknown]>;
       return Math.max(1, Number(count?.[1] ?? 1));
+    },
+    async takeTurn(key, gapMs) {
+      return Number(await redis.eval(TAKE_TURN_SCRIPT, 1, `${prefix}:pace:${key}`, String(gapMs)));
+    },
+    async turnSent(key, gapMs) {
+      await redis.eval(TURN_SENT_SCRIPT, 1, `${prefix}:pace:${key}`, String(gapMs));
     },
     async close() {
       redis.disconnect();
