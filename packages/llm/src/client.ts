@@ -144,8 +144,9 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     }
     let startedAt = new Date();
     let sending: Promise<void> | null = null;
-    const sent = () => {
-      if (request.pace) pacer.sent(request.pace.key);
+    // `handedOver`: false for the turn's own moment, true when the request is on its connection.
+    const sent = (handedOver = true) => {
+      if (request.pace) pacer.sent(request.pace.key, handedOver);
     };
     const beforeSend = () =>
       (sending ??= (async () => {
@@ -170,7 +171,7 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         startedAt = new Date();
         // The start as recorded: the next one is at least the gap later (and later still once
         // the request is handed to its connection, where the adapter reports it).
-        sent();
+        sent(false);
       })());
     try {
       const r = await adapter({

@@ -3,6 +3,7 @@
 // connection (CallRequest.pace) and counts the next gap from when the hand-over is done (`sent`):
 // whatever holds a request up after its turn then cannot bring the next one closer on the wire,
 // so no margin is needed on top of the gap.
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LimitStore } from './limits/store.js';
 
@@ -10,6 +11,8 @@ interface Lane {
   last: number;
   /** The gap of the last turn (the shared lane's `sent` pushes the next turn that far). */
   gapMs: number;
+  /** The shared lane's last turn taken here. */
+  token: string;
   chain: Promise<void>;
   /** Forgets the lane a minute after its last moment (keys are runs: they end). */
   expiry?: NodeJS.Timeout;
@@ -29,12 +32,16 @@ export class Pacer {
   next(key: string, gapMs: number, signal?: AbortSignal): Promise<void> {
     if (gapMs <= 0) return Promise.resolve();
     const known = this.lanes.get(key);
-    const l: Lane = known ?? { last: -Infinity, gapMs, chain: Promise.resolve() };
+    const l: Lane = known ?? { last: -Infinity, gapMs, token: '', chain: Promise.resolve() };
     if (!known) this.lanes.set(key, l);
     l.gapMs = gapMs;
     const shared = this.shared?.shared ? this.shared : null;
     const turn = l.chain.then(async () => {
-      if (shared) await takeSharedTurn(shared, key, gapMs, signal);
+      if (shared) {
+        const token = randomUUID();
+        await takeSharedTurn(shared, key, gapMs, token, signal);
+        l.token = token;
+      }
       else await this.localTurn(l, gapMs, signal);
       l.last = performance.now();
       if (l.expiry) l.expiry.refresh();
@@ -62,22 +69,29 @@ export class Pacer {
    * next gap counts from here. Whatever held the write up after its turn (a collection, a busy thread) then cannot
    * bring the next request closer than the gap on the wire.
    */
-  sent(key: string): void {
+  sent(key: string, handedOver = true): void {
     const l = this.lanes.get(key);
     if (!l) return;
     l.last = Math.max(l.last, performance.now());
+    // Shared: only the hand-over lets the lane's next turn go (the turn's own moment is on Redis).
     // Not awaited: the next turn asked of this process goes on the same connection after it.
-    if (this.shared?.shared) this.shared.turnSent(key, l.gapMs).catch(() => undefined);
+    if (handedOver && this.shared?.shared) this.shared.turnSent(key, l.gapMs, l.token).catch(() => undefined);
   }
 }
 
 /** Waits for a turn of the lane shared on Redis: asks, sleeps for what it answers, asks again. */
-async function takeSharedTurn(store: LimitStore, key: string, gapMs: number, signal?: AbortSignal): Promise<void> {
+async function takeSharedTurn(
+  store: LimitStore,
+  key: string,
+  gapMs: number,
+  token: string,
+  signal?: AbortSignal,
+): Promise<void> {
   for (;;) {
     signal?.throwIfAborted();
     let wait: number;
     try {
-      wait = await store.takeTurn(key, gapMs);
+      wait = await store.takeTurn(key, gapMs, token);
     } catch {
       return; // Redis is away: the call goes out unpaced rather than never (as the key limits do)
     }
