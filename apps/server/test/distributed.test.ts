@@ -8,6 +8,7 @@ import type { RunEventMessage } from '@batchlight/engine/events';
 import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/index.js';
 import {
   allItems,
   allTraces,
@@ -73,12 +74,7 @@ async function cluster(cleanups: Array<() => Promise<void> | void>, extra: NodeJ
 }
 
 /** Which workers executed a shard of the run, from their health, polled until `until` resolves. */
-function watchShards(
-  clients: Client[],
-  runId: string,
-  until: Promise<unknown>,
-  everyMs = 100,
-): Promise<Set<number>> {
+function watchShards(clients: Client[], runId: string, until: Promise<unknown>, everyMs = 100): Promise<Set<number>> {
   const seen = new Set<number>();
   let over = false;
   void until.finally(() => {
@@ -290,5 +286,30 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     expect(log.map((e) => e.seq)).toEqual(Array.from({ length: log.length }, (_, i) => i + 1));
     const ends = log.flatMap((e) => (e.type === 'run.finished' ? [e.payload.status] : []));
     expect(ends).toEqual(['cancelled', 'completed']);
+  });
+});
+
+describe('the distributed executor’s settings', () => {
+  const pg = { DATABASE_URL: 'postgresql://127.0.0.1:5432/x' };
+  it('are off without REDIS_URL; with it, have documented defaults; REDIS_URL with SQLite is refused', () => {
+    expect(loadConfig(pg).distributed).toBeUndefined();
+    expect(loadConfig({ ...pg, REDIS_URL: 'redis://127.0.0.1:6379/0' }).distributed).toEqual({
+      redisUrl: 'redis://127.0.0.1:6379/0',
+      prefix: 'batchlight:q',
+      shardSize: 1000,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 15_000,
+      workerShards: 4,
+    });
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/^REDIS_URL: .*PostgreSQL/);
+    expect(() => loadConfig({ DATABASE_URL: 'file:./x.db', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
+      /^REDIS_URL/,
+    );
+    const redis = { ...pg, REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(() => loadConfig({ ...redis, BATCHLIGHT_SHARD_SIZE: '0' })).toThrow(/^BATCHLIGHT_SHARD_SIZE/);
+    expect(() => loadConfig({ ...redis, BATCHLIGHT_QUEUE_PREFIX: 'a b' })).toThrow(/^BATCHLIGHT_QUEUE_PREFIX/);
+    expect(() =>
+      loadConfig({ ...redis, BATCHLIGHT_SHARD_LOCK_MS: '5000', BATCHLIGHT_STALLED_INTERVAL_MS: '6000' }),
+    ).toThrow(/^BATCHLIGHT_STALLED_INTERVAL_MS/);
   });
 });
