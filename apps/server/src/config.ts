@@ -232,8 +232,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
   if (e.BATCHLIGHT_STALLED_INTERVAL_MS > e.BATCHLIGHT_SHARD_LOCK_MS) {
     throw new ConfigError(
       'BATCHLIGHT_STALLED_INTERVAL_MS',
-      `must be at most BATCHLIGHT_SHARD_LOCK_MS (${e.BATCHLIGHT_SHARD_LOCK_MS}): a dead worker's shards are looked for ` +
-        'at this interval once their lock has run out',
+      `must be at most BATCHLIGHT_SHARD_LOCK_MS (${e.BATCHLIGHT_SHARD_LOCK_MS}): a dead worker's shards ` +
+        'are looked for at this interval once their lock has run out',
     );
   }
   const policy: CallPolicySpec = {

@@ -24,18 +24,17 @@ import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, snapshotOf } from './models/resolve.js';
+import { createShardExecutor, type DistributedOptions } from './run/distributed.js';
 import { RunExecution } from './run/execution.js';
 import { promptAsserts, readPlan } from './run/plan.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
-import { createShardExecutor, type DistributedOptions } from './run/distributed.js';
 import { closeInterruptedCalls } from './run/recovery.js';
 import { rescoreRun } from './run/rescore.js';
 import { checkRunScorers, resolveJudges } from './run/scoring.js';
 import { RunStore } from './run/store.js';
 
-export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
-
 export type { DistributedOptions };
+export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
 
 export interface EngineOptions {
   db: Db;

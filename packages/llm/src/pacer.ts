@@ -41,8 +41,7 @@ export class Pacer {
         const token = randomUUID();
         await takeSharedTurn(shared, key, gapMs, token, signal);
         l.token = token;
-      }
-      else await this.localTurn(l, gapMs, signal);
+      } else await this.localTurn(l, gapMs, signal);
       l.last = performance.now();
       if (l.expiry) l.expiry.refresh();
       else l.expiry = setTimeout(() => this.lanes.get(key) === l && this.lanes.delete(key), gapMs + 60_000).unref();

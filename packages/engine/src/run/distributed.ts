@@ -8,7 +8,7 @@ import type { PrismaClient } from '@batchlight/db';
 import type { LlmClient } from '@batchlight/llm';
 import { type Job, WaitingError } from 'bullmq';
 import { Redis } from 'ioredis';
-import { finishJobId, type ShardJobData, ShardQueue } from '../queues/shards.js';
+import { type ShardJobData, ShardQueue } from '../queues/shards.js';
 import { type ItemRange, progressPayload, RunExecution } from './execution.js';
 import { type PlanDeps, readPlan } from './plan.js';
 import { closeInterruptedCalls } from './recovery.js';

@@ -68,8 +68,8 @@ export class SlotHub {
 
   /** Called on a release here or elsewhere: waiters of the run try again. */
   listen(runId: string, wake: () => void): () => void {
-    let set = this.waiting.get(runId);
-    if (!set) this.waiting.set(runId, (set = new Set()));
+    const set = this.waiting.get(runId) ?? new Set();
+    this.waiting.set(runId, set);
     set.add(wake);
     return () => {
       set.delete(wake);
