@@ -40,6 +40,7 @@ export class ShardQueue {
   private readonly queue: Queue<ShardJobData>;
   private readonly flows: FlowProducer;
   private worker: Worker<ShardJobData> | null = null;
+  private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: ShardQueueOptions) {
     const connection = { url: options.redisUrl };
@@ -102,9 +103,18 @@ export class ShardQueue {
     return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0 };
   }
 
-  /** Stops taking shards; those executing here end first (the engine stops them). */
+  /**
+   * Takes no more shards (shutting down); resolves once those executing here have ended (the
+   * engine stops them). At once, not after the grace: a shard taken meanwhile would only be
+   * handed back, again and again.
+   */
+  stopTaking(): Promise<void> {
+    this.stopping ??= this.worker?.close() ?? Promise.resolve();
+    return this.stopping;
+  }
+
   async close(): Promise<void> {
-    await this.worker?.close();
+    await this.stopTaking();
     await this.flows.close();
     await this.queue.close();
   }

@@ -236,10 +236,12 @@ export function createShardExecutor(deps: ExecutorDeps, options: DistributedOpti
     /** Shutting down: no shard starts; those executing drain, then stop at `cutOff`. */
     drain() {
       closing = true;
+      void queue.stopTaking().catch(() => undefined);
       for (const s of shards.values()) s.execution.drain();
     },
     cutOff() {
       closing = true;
+      void queue.stopTaking().catch(() => undefined);
       for (const s of shards.values()) s.execution.stop('shutdown');
     },
     async close(): Promise<void> {

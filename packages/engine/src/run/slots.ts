@@ -31,7 +31,12 @@ return 1`;
 /** The Redis side shared by every run's slots in one process: commands, and the release channel. */
 export class SlotHub {
   private readonly waiting = new Map<string, Set<() => void>>();
-  private readonly gates = new Set<RedisGate>();
+  /**
+   * One gate per run in this process, shared by the run's shards executing here (with how many):
+   * its callers queue here, and one of them at a time asks Redis, so a release wakes one asker
+   * per process, not one per shard.
+   */
+  private readonly gates = new Map<string, { gate: RedisGate; users: number }>();
   private subscribed: Promise<unknown> | null = null;
 
   constructor(
@@ -54,16 +59,23 @@ export class SlotHub {
     return `${this.prefix}:slots-freed`;
   }
 
-  /** A gate of `concurrency` slots for `runId`, shared with every process. */
+  /** The gate of `concurrency` slots for `runId`, shared with every process; `close()` it when done. */
   gate(runId: string, concurrency: number): RedisGate {
     this.subscribed ??= this.subscriber.subscribe(this.channel());
-    const g = new RedisGate(this, runId, concurrency);
-    this.gates.add(g);
-    return g;
+    const known = this.gates.get(runId);
+    if (known) {
+      known.users++;
+      return known.gate;
+    }
+    const gate = new RedisGate(this, runId, concurrency);
+    this.gates.set(runId, { gate, users: 1 });
+    return gate;
   }
 
-  forget(gate: RedisGate): void {
-    this.gates.delete(gate);
+  /** One user of the run's gate is done; the last one forgets it. */
+  forget(runId: string): void {
+    const g = this.gates.get(runId);
+    if (g && --g.users <= 0) this.gates.delete(runId);
   }
 
   /** Called on a release here or elsewhere: waiters of the run try again. */
@@ -79,7 +91,7 @@ export class SlotHub {
 
   /** Renews every slot held in this process (the executor's beat, well within `ttlMs`). */
   async renew(): Promise<void> {
-    await Promise.all([...this.gates].map((g) => g.renew()));
+    await Promise.all([...this.gates.values()].map((g) => g.gate.renew()));
   }
 }
 
@@ -97,7 +109,7 @@ export class RedisGate implements Gate {
     readonly concurrency: number,
   ) {}
 
-  /** This execution's calls in flight (the run's other executions hold the rest of its slots). */
+  /** The run's calls in flight in this process (other processes hold the rest of its slots). */
   get inFlight(): number {
     return this.held.size;
   }
@@ -194,8 +206,8 @@ export class RedisGate implements Gate {
     await this.hub.redis.eval(RENEW, 1, this.hub.key(this.runId), this.hub.ttlMs, ...this.held);
   }
 
-  /** The execution is over: no more slots are taken through this gate. */
+  /** One execution using the gate is over. */
   close(): void {
-    this.hub.forget(this);
+    this.hub.forget(this.runId);
   }
 }
