@@ -3,9 +3,10 @@
 // the run's concurrency and delay held across them; a worker killed mid-run has its shards taken
 // over by the other; a cancel sent to the api process reaches both workers.
 
+import { fileURLToPath } from 'node:url';
 import { tempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/engine/events';
-import { type FakeServer, startFakeOpenAI } from '@batchlight/testkit';
+import { type FakeServer, spawnUntilReady, startFakeOpenAI } from '@batchlight/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/index.js';
@@ -24,6 +25,7 @@ import {
 } from './helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const FAKE = fileURLToPath(import.meta.resolve('@batchlight/testkit/cli'));
 
 /** A deployment of its own on the shared Redis: a queue, call slots and paces no other test sees. */
 function deployment(cleanups: Array<() => Promise<void> | void>) {
@@ -208,33 +210,43 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     await expectEventsOnce(api, run.id, live, n);
   });
 
-  it('delayMs holds across both workers: the calls’ starts at the fake are that far apart', async () => {
-    const fake = await startFakeOpenAI({ behavior: { latencyMs: 5 }, recordStarts: true });
-    cleanups.push(() => fake.close());
+  it('delayMs holds across both workers: the calls’ starts are that far apart, at the fake and in the traces', async () => {
+    // The fake in a process of its own: its clock readings are not held up by this one's work.
+    const args = [FAKE, '--port', '0', '--latency', '5', '--record-starts'];
+    const fake = await spawnUntilReady(args, {}, /"url":"(http:\/\/[\d.:]+)"/);
+    cleanups.push(() => fake.stop());
     const { api, workerClients } = await cluster(cleanups, { BATCHLIGHT_SHARD_SIZE: '25' });
     const m = await fakeModel(api, fake.url, 'dist-delay');
     const n = 150;
     const set = await promptSet(api, n);
     // Shards of 25: both workers execute some at once.
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 20 });
-    // Watched lightly: the fake's clock readings are made on this process's event loop.
     const finished = waitFor(async () => (await api.runs.get.query({ id: run.id })).status === 'completed', 60_000);
     const executedBy = watchShards(workerClients, run.id, finished, 300);
     await finished;
     expect((await api.runs.get.query({ id: run.id })).completedItems).toBe(n);
     expect([...(await executedBy)].sort()).toEqual([0, 1]);
-    const starts = [...fake.starts()].sort((a, b) => a - b);
+
+    // In the traces (each worker's clock, the same machine's, in ms): a turn is given only once the
+    // last turn's request is written and 20 ms have passed since, and a trace's start is taken
+    // between its turn and its write. 1 ms of tolerance for the milliseconds the times are kept in.
+    const traceStarts = (await allTraces(api, run.id))
+      .map((t) => new Date(t.startedAt).getTime())
+      .sort((a, b) => a - b);
+    expect(traceStarts).toHaveLength(n);
+    expect(Math.min(...traceStarts.slice(1).map((t, i) => t - traceStarts[i]!))).toBeGreaterThanOrEqual(19);
+
+    // At the fake: when its event loop reads each arrival. A reading made late (a loaded machine
+    // descheduled the fake) reads as one long gap and one short one; hence, as runs.test.ts does
+    // for one process, the mean and the median, and 90% of the gaps at least 18 ms (tolerance
+    // 2 ms). Unspaced, 8 calls in flight of 5 ms each across two workers, nearly all would be a
+    // few ms.
+    const stats = (await (await fetch(`${fake.url}/__fake/stats`)).json()) as { starts: number[] };
+    const starts = [...stats.starts].sort((a, b) => a - b);
     expect(starts).toHaveLength(n);
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
     const sorted = [...gaps].sort((a, b) => a - b);
     console.log('gaps at the fake (ms), lowest:', sorted.slice(0, 10).map(Math.round).join(' '));
-    // Each turn is taken on Redis (atomically, on its clock), so two starts are never closer there.
-    // The fake reads its clock when the test's event loop (shared with the client polling the
-    // run) gets to a request, and a worker may be descheduled between its turn and its write: on
-    // a busy shared machine a reading is sometimes tens of ms late, which reads as one long gap
-    // and one short one. Hence, as runs.test.ts does for one process, the mean and the median,
-    // and 90% of the gaps at least 18 ms (the tolerance: 2 ms, and one gap in ten read short);
-    // unspaced, 8 calls in flight of 5 ms each across two workers, nearly all would be a few ms.
     expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThanOrEqual(20);
     expect(sorted[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(19);
     expect(sorted[Math.floor(gaps.length * 0.1)]).toBeGreaterThanOrEqual(18);
