@@ -210,6 +210,35 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     await expectEventsOnce(api, run.id, live, n);
   });
 
+  it('a worker stopped with SIGTERM finishes its calls in flight and hands its shards back to the other', async () => {
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 20 } });
+    cleanups.push(() => fake.close());
+    const { api, workers, workerClients } = await cluster(cleanups);
+    const m = await fakeModel(api, fake.url, 'dist-term');
+    const n = 2000;
+    const set = await promptSet(api, n);
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 16, delayMs: 0 });
+    const events = collectEvents(api, run.id, { timeoutMs: 120_000 });
+    await waitFor(async () => {
+      const healths = await Promise.all(workerClients.map((c) => c.health.query()));
+      return healths.every((h) => h.queue?.shards.length) && (await api.runs.get.query({ id: run.id })).completedItems;
+    });
+    await workers[0]!.stop('SIGTERM'); // resolves once it has exited
+    const live = await events;
+    const done = await api.runs.get.query({ id: run.id });
+    expect([done.status, done.completedItems, done.failedItems, done.cancelledItems]).toEqual(['completed', n, 0, 0]);
+    // Nothing was cut off or sent twice: each prompt reached the fake once. The calls the drain
+    // stopped before they were let go (their item.started committed, nothing sent) are closed as
+    // interrupted by the worker that took their shard over, as after a restart.
+    expect(fake.requests).toHaveLength(n);
+    const traces = await allTraces(api, run.id);
+    const notOk = traces.filter((t) => t.status !== 'ok');
+    expect(notOk.every((t) => t.status === 'interrupted')).toBe(true);
+    expect(notOk.length).toBeLessThanOrEqual(16);
+    await expectEachItemOnce(api, fake, run.id, n, ['dist-term']);
+    await expectEventsOnce(api, run.id, live, n);
+  });
+
   it('delayMs holds across both workers: the calls’ starts are that far apart, at the fake and in the traces', async () => {
     // The fake in a process of its own: its clock readings are not held up by this one's work.
     const args = [FAKE, '--port', '0', '--latency', '5', '--record-starts'];
