@@ -240,8 +240,11 @@ export class RunExecution {
         let release: () => void;
         try {
           release = await this.gate.acquire(signal);
-        } catch {
-          break pages; // stopped
+        } catch (err) {
+          // Stopped; or the slots on Redis could not be reached: the shard fails (once its calls
+          // in flight have ended), and is tried again.
+          if (!signal.aborted) failure ??= err;
+          break pages;
         }
         const p = this.processItem(item, prompts.get(item.promptIndex)!, release)
           .catch((err) => {
