@@ -83,6 +83,9 @@ export function demoPromptSet(): string[] {
   return SUBJECTS.flatMap((s) => TASKS.map((t) => t(s)));
 }
 
+/** Prisma's 5 s default would be short for the second of several processes, which waits on the first. */
+const SEED_TRANSACTION = { maxWait: 30_000, timeout: 30_000 };
+
 export async function seedIfEmpty(
   prisma: PrismaClient,
   opts: { openaiApiKey: boolean; hfToken: boolean },
@@ -110,22 +113,35 @@ export async function seedIfEmpty(
       credentialHint: '$HF_TOKEN',
       params: {},
     });
-  const firstStart = (await prisma.model.count()) === 0 && (await prisma.promptSet.count()) === 0;
-  const toCreate = firstStart ? [...SIMULATED_MODELS, ...real] : [];
-  if (!firstStart) {
-    // Keys added later still get their model, once.
-    for (const m of real) if (!(await prisma.model.findUnique({ where: { name: m.name } }))) toCreate.push(m);
+  // One transaction: processes starting together on one empty database (several processes, one
+  // PostgreSQL) meet at Model's unique name; the one that comes second rolls back whole.
+  let seeded: { models: number; firstStart: boolean };
+  try {
+    seeded = await prisma.$transaction(async (tx) => {
+      const firstStart = (await tx.model.count()) === 0 && (await tx.promptSet.count()) === 0;
+      const toCreate = firstStart ? [...SIMULATED_MODELS, ...real] : [];
+      if (!firstStart) {
+        // Keys added later still get their model, once.
+        for (const m of real) if (!(await tx.model.findUnique({ where: { name: m.name } }))) toCreate.push(m);
+      }
+      for (const m of toCreate) await tx.model.create({ data: m });
+      if (firstStart) {
+        const prompts = demoPromptSet();
+        await tx.promptSet.create({
+          data: {
+            name: 'Demo: explain it',
+            promptCount: prompts.length,
+            prompts: { create: prompts.map((input, index) => ({ index, input })) },
+          },
+        });
+      }
+      return { models: toCreate.length, firstStart };
+    }, SEED_TRANSACTION);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'P2002') throw err;
+    log('another process seeded this database at the same time: its models and demo set are kept');
+    return;
   }
-  for (const m of toCreate) await prisma.model.create({ data: m });
-  if (firstStart) {
-    const prompts = demoPromptSet();
-    await prisma.promptSet.create({
-      data: {
-        name: 'Demo: explain it',
-        promptCount: prompts.length,
-        prompts: { create: prompts.map((input, index) => ({ index, input })) },
-      },
-    });
-  }
-  if (toCreate.length) log(`seeded ${toCreate.length} model(s)${firstStart ? ' and the demo prompt set' : ''}`);
+  const { models: created, firstStart } = seeded;
+  if (created) log(`seeded ${created} model(s)${firstStart ? ' and the demo prompt set' : ''}`);
 }

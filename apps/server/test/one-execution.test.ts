@@ -25,7 +25,9 @@ describe.each(PROVIDERS_UNDER_TEST)('one execution per run on %s', (provider) =>
   let t: TestServer;
   let fake: FakeServer;
   beforeAll(async () => {
-    [t, fake] = await Promise.all([startTestServer(provider), startFakeOpenAI()]);
+    // A heartbeat ten times a second: renewals often meet an execution's end (see the last test).
+    const env = { BATCHLIGHT_HEARTBEAT_MS: '100', BATCHLIGHT_LEASE_MS: '1000' };
+    [t, fake] = await Promise.all([startTestServer(provider, { env }), startFakeOpenAI()]);
   });
   afterAll(async () => {
     await Promise.all([t?.close(), fake?.close()]);
@@ -70,5 +72,39 @@ describe.each(PROVIDERS_UNDER_TEST)('one execution per run on %s', (provider) =>
     const again = await settled(c, run.id);
     expect([again.status, again.completedItems]).toEqual(['completed', N]);
     expect(callsPerPrompt(fake)).toEqual(new Array(N).fill(1));
+  });
+
+  it('ends each execution once when resumes keep arriving through its end', async () => {
+    const c = t.client;
+    fake.reset();
+    fake.setBehavior({ latencyMs: 3 });
+    const m = await fakeModel(c, fake.url, `through-end-${provider}`);
+    const set = await promptSet(c, N, `through-end-${provider}`);
+    const run = await c.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 4, delayMs: 0 });
+    await settled(c, run.id);
+    const prisma = t.server.engine.db.prisma;
+    const finishes = () => prisma.runEvent.count({ where: { runId: run.id, type: 'run.finished' } });
+    for (let round = 1; round <= 8; round++) {
+      // As a crash leaves it; then resumes every few milliseconds until well after its end: each
+      // finds it executing (nothing to do) or completed (refused), and none starts it again.
+      await prisma.runItem.updateMany({ where: { runId: run.id }, data: { status: 'pending', finalTraceId: null } });
+      await prisma.run.update({
+        where: { id: run.id },
+        data: { status: 'running', completedItems: 0, finishedAt: null, executorId: null, leaseUntil: null },
+      });
+      fake.reset();
+      const before = await finishes();
+      await t.server.engine.recover();
+      const refused: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        await c.runs.resume.mutate({ id: run.id }).catch((err: Error) => refused.push(err.message));
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      const done = await settled(c, run.id);
+      expect([round, done.status, done.completedItems]).toEqual([round, 'completed', N]);
+      expect(await finishes()).toBe(before + 1);
+      expect(callsPerPrompt(fake)).toEqual(new Array(N).fill(1));
+      expect(refused.every((m) => m.includes('already completed'))).toBe(true);
+    }
   });
 });

@@ -369,10 +369,14 @@ export function createEngine(options: EngineOptions) {
   }
 
   async function resumeLocked(runId: string, opts: { retryFailed?: boolean }): Promise<Run> {
+    // Whether it executes here is asked before the run is read: under the run's lock no execution
+    // starts here, and one that has ended has committed its end, so the status read below is the
+    // one the run keeps (read first, an execution ending in between would be reopened behind it).
+    const executingHere = executions.has(runId) || starting.has(runId);
     const run = await prisma.run.findUnique({ where: { id: runId } });
     if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
     refuseWhileClosing('run');
-    if (executions.has(runId) || starting.has(runId) || (await store.heldElsewhere(runId))) return run;
+    if (executingHere || (await store.heldElsewhere(runId))) return run;
     if (run.status === 'completed' && !opts.retryFailed) {
       throw new ConflictError(
         'runId',
@@ -381,7 +385,9 @@ export function createEngine(options: EngineOptions) {
     }
     const statuses = opts.retryFailed ? ['cancelled', 'failed'] : ['cancelled'];
     await closeInterruptedCalls(prisma, runId);
-    await stats.reopen(runId, await store.reopen(runId, statuses));
+    const reopened = await store.reopen(runId, statuses);
+    if (!reopened) return prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    await stats.reopen(runId, reopened);
     await start(runId);
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
@@ -426,16 +432,18 @@ export function createEngine(options: EngineOptions) {
    * lease ran out) and those a cancel was asked of elsewhere, and takes runs no one holds.
    */
   async function heartbeat(): Promise<void> {
-    const ids = [...executions.keys()];
-    if (ids.length) {
-      const held = await store.renew(ids);
-      for (const id of ids) {
-        const execution = executions.get(id);
+    const renewing = [...executions];
+    if (renewing.length) {
+      const held = await store.renew(renewing.map(([id]) => id));
+      for (const [id, execution] of renewing) {
+        // Only the execution the lease was renewed for: it may have finished (and let go of the
+        // lease) while this read, and a resume may have started a new one, which holds its own.
+        if (executions.get(id) !== execution) continue;
         const lease = held.get(id);
         if (!lease) {
           log(`run ${id}: its lease was taken over by another process; stopping here`);
-          execution?.lose();
-        } else if (lease.cancelRequested) execution?.stop('cancel');
+          execution.lose();
+        } else if (lease.cancelRequested) execution.stop('cancel');
       }
     }
     await recover();

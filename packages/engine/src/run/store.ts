@@ -337,7 +337,8 @@ export class RunStore {
 
   /**
    * Puts a stopped run's items of `statuses` back to pending and the run back to queued, its
-   * counters recounted from its items. Returns what was reopened, per model and status.
+   * counters recounted from its items. Returns what was reopened, per model and status, or null
+   * when another live process holds the run (it goes on there).
    */
   async reopen(runId: string, statuses: string[]) {
     const prisma = this.db.prisma;
@@ -346,23 +347,26 @@ export class RunStore {
       where: { runId, status: { in: statuses } },
       _count: true,
     });
-    await prisma.$transaction(async (tx) => {
+    const { executorId } = this.lease;
+    const done = await prisma.$transaction(async (tx) => {
+      // Only a run no other live process holds: one that took it since the caller looked keeps it.
+      const { count } = await tx.run.updateMany({
+        where: {
+          id: runId,
+          OR: [{ executorId: null }, { executorId }, { leaseUntil: { lt: new Date() } }],
+        },
+        data: { status: 'queued', finishedAt: null, error: null, cancelRequestedAt: null },
+      });
+      if (!count) return false;
       await tx.runItem.updateMany({ where: { runId, status: { in: statuses } }, data: { status: 'pending' } });
       const counts = await tx.runItem.groupBy({ by: ['status'], where: { runId }, _count: true });
       const n = (s: string) => counts.find((c) => c.status === s)?._count ?? 0;
       await tx.run.update({
         where: { id: runId },
-        data: {
-          status: 'queued',
-          finishedAt: null,
-          error: null,
-          cancelRequestedAt: null,
-          completedItems: n('completed'),
-          failedItems: n('failed'),
-          cancelledItems: n('cancelled'),
-        },
+        data: { completedItems: n('completed'), failedItems: n('failed'), cancelledItems: n('cancelled') },
       });
+      return true;
     });
-    return reopened.map((r) => ({ modelId: r.modelId, status: r.status, count: r._count }));
+    return done ? reopened.map((r) => ({ modelId: r.modelId, status: r.status, count: r._count })) : null;
   }
 }
