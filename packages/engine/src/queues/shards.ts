@@ -76,6 +76,17 @@ export class ShardQueue {
     });
   }
 
+  /**
+   * A stretch the queue holds, at a worker's start: added if its flow is missing (its holder
+   * stopped between the claim and the add), its finishing job tried again if it failed for good
+   * (the database was away through its attempts).
+   */
+  async ensure(runId: string, stretch: string, ranges: () => Promise<Array<{ fromId: string; toId: string }>>) {
+    const parent = await this.queue.getJob(finishJobId(runId, stretch));
+    if (!parent) await this.enqueue(runId, stretch, await ranges());
+    else if (await parent.isFailed()) await parent.retry('failed');
+  }
+
   /** Starts taking shards (a process of role `all` or `worker`). */
   work(processor: (job: Job<ShardJobData>, token?: string) => Promise<void>, log: (m: string) => void): void {
     const { redisUrl, prefix, lockDurationMs, stalledIntervalMs, concurrency } = this.options;

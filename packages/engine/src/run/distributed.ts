@@ -120,14 +120,15 @@ export function createShardExecutor(deps: ExecutorDeps, options: DistributedOpti
 
   /**
    * At a worker's start: runs the queue holds whose flow is not on it (the process that handed
-   * them over stopped between the two) are enqueued under the same stretch.
+   * them over stopped between the two) are enqueued under the same stretch; a flow whose finishing
+   * job failed for good has it tried again.
    */
   async function recoverFlows(): Promise<void> {
     const held = await prisma.run.findMany({
       where: { status: { in: ['queued', 'running'] }, executorId: { startsWith: QUEUE_HOLDER } },
       select: { id: true, executorId: true },
     });
-    for (const r of held) await queue.enqueue(r.id, r.executorId!, await rangesOf(r.id));
+    for (const r of held) await queue.ensure(r.id, r.executorId!, () => rangesOf(r.id));
   }
 
   async function processJob(job: Job<ShardJobData>, token?: string): Promise<void> {
