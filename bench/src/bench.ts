@@ -12,6 +12,7 @@ import { percentile } from '@batchlight/api/stats';
 import { createDb, Prisma } from '@batchlight/db';
 import { tempPostgres } from '@batchlight/db/testing';
 import WebSocket from 'ws';
+import { distributedThroughput } from './distributed.js';
 import { launchChromium, openMonitor, timeFinishedPage } from './monitor.js';
 import { fakeReset, fakeStats, type Proc, startFake, startServer } from './processes.js';
 import { timerIntervals } from './stalls.js';
@@ -684,6 +685,11 @@ async function main() {
       });
     }
     if (want('B7')) await rateLimitEfficiency(sqlite('b7'));
+    if (want('B8')) {
+      const b8 = await distributedThroughput(fake0);
+      rows.push(...b8.rows);
+      result.B8 = b8.result;
+    }
   } finally {
     await Promise.all([fake50.stop(), fake0.stop(), fakeGap.stop()]);
     rmSync(dir, { recursive: true, force: true });

@@ -13,6 +13,13 @@ export const startServer = (databaseUrl: string) =>
     process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [],
   );
 
+/** A server with settings of its own (B8's roles and queue), as `startServer`. */
+export const startServerWith = (databaseUrl: string, env: NodeJS.ProcessEnv) =>
+  startServerProcess(
+    { DATABASE_URL: databaseUrl, LLM_KEY_BENCH: 'sk-bench', BATCHLIGHT_SEED: '0', ...env },
+    process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [],
+  );
+
 export const startFake = (latencyMs: number, recordStarts = false, limitRpm?: number) =>
   spawnUntilReady(
     [

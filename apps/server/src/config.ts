@@ -1,7 +1,7 @@
 // The server's settings, from the environment: every one of them here, with its default, its
 // rule and what is said when it is broken (README, "Configuration"; SECURITY.md).
 import { networkInterfaces } from 'node:os';
-import { databaseEnv } from '@batchlight/db';
+import { databaseEnv, parseDbUrl } from '@batchlight/db';
 import type { CallPolicySpec, LimitStoreOptions, LlmLimits } from '@batchlight/llm';
 import { DEFAULT_LLM_LIMITS, isDeniedCredentialEnv, parseHostEntry } from '@batchlight/llm';
 import { z } from 'zod';
@@ -42,6 +42,25 @@ export interface ServerConfig {
   role: ServerRole;
   /** Leases on runs, for several processes on one database (README, "Running several processes"). */
   lease: { leaseMs: number; heartbeatMs: number };
+  /**
+   * The distributed executor (REDIS_URL with PostgreSQL): runs are split into shards on a BullMQ
+   * queue on Redis, executed by every process of role `all` or `worker`. Absent: embedded.
+   */
+  distributed: DistributedConfig | undefined;
+}
+
+export interface DistributedConfig {
+  redisUrl: string;
+  /** BATCHLIGHT_QUEUE_PREFIX: the queue's and the call slots' keys on Redis (one per deployment). */
+  prefix: string;
+  /** BATCHLIGHT_SHARD_SIZE: pending items per shard. */
+  shardSize: number;
+  /** BATCHLIGHT_SHARD_LOCK_MS: a worker that stops renewing a shard's lock (died) loses it after this. */
+  lockDurationMs: number;
+  /** BATCHLIGHT_STALLED_INTERVAL_MS: how often workers look for shards whose lock ran out. */
+  stalledIntervalMs: number;
+  /** BATCHLIGHT_WORKER_SHARDS: shards one process executes at once. */
+  workerShards: number;
 }
 
 export const SERVER_ROLES = ['all', 'api', 'worker'] as const;
@@ -154,6 +173,17 @@ const schema = z.object({
     z.enum(SERVER_ROLES, { error: `must be one of ${SERVER_ROLES.join(', ')}` }).default('all'),
   ),
   BATCHLIGHT_LEASE_MS: whole(1_000, 3_600_000, 15_000),
+  BATCHLIGHT_QUEUE_PREFIX: z.preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 printable characters, no spaces')
+      .default('batchlight:q'),
+  ),
+  BATCHLIGHT_SHARD_SIZE: whole(1, 1_000_000, 1000),
+  BATCHLIGHT_SHARD_LOCK_MS: whole(1_000, 3_600_000, 30_000),
+  BATCHLIGHT_STALLED_INTERVAL_MS: whole(500, 3_600_000, 15_000),
+  BATCHLIGHT_WORKER_SHARDS: whole(1, 256, 4),
   BATCHLIGHT_HEARTBEAT_MS: whole(100, 600_000, 1_000),
 });
 
@@ -192,6 +222,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
         'does not lose a live process its runs',
     );
   }
+  if (e.REDIS_URL && parseDbUrl(e.DATABASE_URL).provider === 'sqlite') {
+    throw new ConfigError(
+      'REDIS_URL',
+      'runs execute on several processes through Redis only with a PostgreSQL DATABASE_URL (postgresql://…); ' +
+        'a SQLite file belongs to one process: unset REDIS_URL, or use PostgreSQL',
+    );
+  }
+  if (e.BATCHLIGHT_STALLED_INTERVAL_MS > e.BATCHLIGHT_SHARD_LOCK_MS) {
+    throw new ConfigError(
+      'BATCHLIGHT_STALLED_INTERVAL_MS',
+      `must be at most BATCHLIGHT_SHARD_LOCK_MS (${e.BATCHLIGHT_SHARD_LOCK_MS}): a dead worker's shards ` +
+        'are looked for at this interval once their lock has run out',
+    );
+  }
   const policy: CallPolicySpec = {
     credentialEnvs: e.BATCHLIGHT_CREDENTIAL_ENVS,
     providerHosts: e.BATCHLIGHT_PROVIDER_HOSTS.length ? e.BATCHLIGHT_PROVIDER_HOSTS : null,
@@ -213,6 +257,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, monitorDir?: string): ServerC
     allowedOrigins: e.BATCHLIGHT_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     policy,
     rateLimits: { redisUrl: e.REDIS_URL, keyPrefix: e.BATCHLIGHT_RATE_LIMIT_PREFIX },
+    distributed: e.REDIS_URL
+      ? {
+          redisUrl: e.REDIS_URL,
+          prefix: e.BATCHLIGHT_QUEUE_PREFIX,
+          shardSize: e.BATCHLIGHT_SHARD_SIZE,
+          lockDurationMs: e.BATCHLIGHT_SHARD_LOCK_MS,
+          stalledIntervalMs: e.BATCHLIGHT_STALLED_INTERVAL_MS,
+          workerShards: e.BATCHLIGHT_WORKER_SHARDS,
+        }
+      : undefined,
     limits: {
       bodyBytes: e.BATCHLIGHT_MAX_BODY_BYTES,
       runItems: e.BATCHLIGHT_MAX_RUN_ITEMS,

@@ -78,6 +78,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     execute: config.role !== 'api',
     relay: config.role !== 'worker',
     lease: config.lease,
+    distributed: config.distributed,
   });
   const { bodyBytes, promptsPerSet, simOutputTokens, simLatencyMs } = limits;
   const createContext = createTRPCContext({

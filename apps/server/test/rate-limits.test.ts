@@ -4,7 +4,7 @@
 // and runs as its own process: it stamps each request's arrival on an otherwise idle event loop.
 import { fileURLToPath } from 'node:url';
 import type { RunEventMessage } from '@batchlight/api';
-import { tempSqlite } from '@batchlight/db/testing';
+import { tempDatabase } from '@batchlight/db/testing';
 import { type RunningProcess, spawnUntilReady } from '@batchlight/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/index.js';
@@ -130,15 +130,18 @@ describe('two server processes on one Redis', () => {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const prefix = `batchlight-test:${process.pid}:${Date.now()}`;
   let fake: Fake;
-  const dbs = [tempSqlite(), tempSqlite()];
+  // REDIS_URL needs PostgreSQL (it also makes each process's runs distributed, on a queue of its own).
+  const dbs: Array<Awaited<ReturnType<typeof tempDatabase>>> = [];
   const servers: Array<Awaited<ReturnType<typeof serverProcess>>> = [];
   const clients: Array<ReturnType<typeof makeClient>> = [];
   beforeAll(async () => {
     fake = await limitedFake(600);
-    for (const db of dbs) {
+    for (let i = 0; i < 2; i++) dbs.push(await tempDatabase('postgresql'));
+    for (const [i, db] of dbs.entries()) {
       const s = await serverProcess(db.url, {
         REDIS_URL: redisUrl,
         BATCHLIGHT_RATE_LIMIT_PREFIX: prefix,
+        BATCHLIGHT_QUEUE_PREFIX: `${prefix}:q${i}`,
         BATCHLIGHT_SEED: '0',
       });
       servers.push(s);
@@ -181,8 +184,9 @@ describe('two server processes on one Redis', () => {
 describe('REDIS_URL and BATCHLIGHT_RATE_LIMIT_PREFIX', () => {
   it('count limits in the process by default, on Redis when set; a bad value names its variable', () => {
     expect(loadConfig({}).rateLimits).toEqual({ redisUrl: undefined, keyPrefix: 'batchlight:rl' });
+    const pg = { DATABASE_URL: 'postgresql://127.0.0.1:5432/x' };
     expect(
-      loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', BATCHLIGHT_RATE_LIMIT_PREFIX: 'team-a' }).rateLimits,
+      loadConfig({ ...pg, REDIS_URL: 'redis://127.0.0.1:6379', BATCHLIGHT_RATE_LIMIT_PREFIX: 'team-a' }).rateLimits,
     ).toEqual({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'team-a' });
     expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ BATCHLIGHT_RATE_LIMIT_PREFIX: 'has space' })).toThrow(/BATCHLIGHT_RATE_LIMIT_PREFIX/);

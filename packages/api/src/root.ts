@@ -7,7 +7,7 @@ import { createTRPCRouter, publicProcedure } from './trpc.js';
 
 export const appRouter = createTRPCRouter({
   // `shuttingDown`: the server is draining (SIGTERM) and starts no run: a balancer can route elsewhere.
-  health: publicProcedure.query(({ ctx }) => ({
+  health: publicProcedure.query(async ({ ctx }) => ({
     ok: true as const,
     database: ctx.db.provider,
     time: new Date(),
@@ -15,6 +15,11 @@ export const appRouter = createTRPCRouter({
     role: ctx.role ?? 'all',
     /** Runs executing in this process now. */
     executing: ctx.engine.executingRuns(),
+    /**
+     * Distributed executor (REDIS_URL): shard jobs waiting and active on the queue (null when Redis
+     * did not answer), and the shards this process executes; null when embedded.
+     */
+    queue: await ctx.engine.queueHealth(),
   })),
   models: modelsRouter,
   promptSets: promptSetsRouter,

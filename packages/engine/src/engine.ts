@@ -23,14 +23,17 @@ import { RunStatsStore } from './events/stats-store.js';
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
-import { resolveRegistryModel, resolveSnapshot, snapshotOf } from './models/resolve.js';
-import { RunExecution, type RunPlan } from './run/execution.js';
+import { resolveRegistryModel, snapshotOf } from './models/resolve.js';
+import { createShardExecutor, type DistributedOptions } from './run/distributed.js';
+import { RunExecution } from './run/execution.js';
+import { promptAsserts, readPlan } from './run/plan.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
 import { closeInterruptedCalls } from './run/recovery.js';
 import { rescoreRun } from './run/rescore.js';
-import { checkRunScorers, resolveJudges, storedScorers } from './run/scoring.js';
+import { checkRunScorers, resolveJudges } from './run/scoring.js';
 import { RunStore } from './run/store.js';
 
+export type { DistributedOptions };
 export { ConflictError, EngineInputError, NotFoundError, ShuttingDownError };
 
 export interface EngineOptions {
@@ -67,6 +70,11 @@ export interface EngineOptions {
     /** How often leases are renewed, cancels asked from elsewhere seen, unheld runs taken (BATCHLIGHT_HEARTBEAT_MS). */
     heartbeatMs?: number;
   };
+  /**
+   * The distributed executor (REDIS_URL, PostgreSQL): runs are split into shards on a BullMQ queue
+   * that every process of role `all` or `worker` takes from. Absent: each run executes in one process.
+   */
+  distributed?: DistributedOptions;
 }
 
 export const DEFAULT_MAX_RUN_ITEMS = 1_000_000;
@@ -112,7 +120,12 @@ export function createEngine(options: EngineOptions) {
   const bus = options.bus ?? createInProcessBus();
   const log = options.log ?? ((m: string) => console.error(m));
   const stats = new RunStatsStore(db, log);
-  const writer = new BatchWriter(db, bus, (events) => stats.observe(events));
+  // Distributed: a run's events are committed by several processes, and each process's bus must
+  // see them in seq order: they all come from the log through the relay, none straight from the
+  // writer (which would hand on its own before the others' it has not read yet).
+  const writer = options.distributed
+    ? new BatchWriter(db, { ...bus, publish: () => undefined })
+    : new BatchWriter(db, bus, (events) => stats.observe(events));
   const executes = options.execute ?? true;
   const leaseMs = options.lease?.leaseMs ?? DEFAULT_LEASE_MS;
   const heartbeatMs = options.lease?.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -122,13 +135,23 @@ export function createEngine(options: EngineOptions) {
   const relay =
     options.relay === false
       ? Promise.resolve(null)
-      : startRelay(db, bus, stats, (runId) => executions.has(runId) || starting.has(runId), log).catch(
-          (err: unknown) => {
-            log(`events of other processes will not reach this one: ${String(err)}`);
-            return null;
-          },
-        );
+      : startRelay(
+          db,
+          bus,
+          stats,
+          (runId) => !options.distributed && (executions.has(runId) || starting.has(runId)),
+          log,
+        ).catch((err: unknown) => {
+          log(`events of other processes will not reach this one: ${String(err)}`);
+          return null;
+        });
   const executions = new Map<string, RunExecution>();
+  const shardExecutor = options.distributed
+    ? createShardExecutor(
+        { prisma, secretKey, callable, llm, store, log, executes, beatMs: heartbeatMs },
+        options.distributed,
+      )
+    : null;
   /** Runs whose execution is being set up: start() registers here before its first await. */
   const starting = new Map<string, Promise<void>>();
   /** One resume, cancel or recovery of a run at a time: each reads the run's state, then changes it. */
@@ -158,6 +181,8 @@ export function createEngine(options: EngineOptions) {
    * closing it does not start (the run stays queued or running: the next start-up resumes it).
    */
   function start(runId: string, opts: { recovering?: boolean; deadHolder?: string } = {}): Promise<void> {
+    // Distributed: any process hands the run to the shard queue (an `api` one too); workers take it.
+    if (shardExecutor) return closing ? Promise.resolve() : shardExecutor.enqueue(runId, opts).then(() => undefined);
     if (closing || !executes || executions.has(runId)) return Promise.resolve();
     let pending = starting.get(runId);
     if (!pending) {
@@ -180,46 +205,7 @@ export function createEngine(options: EngineOptions) {
 
   /** Reads what executing the claimed run needs, and executes it. */
   async function execute(runId: string): Promise<void> {
-    const run = await prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { models: true } });
-    const conversations = await prisma.conversation.findMany({ where: { runId }, select: { id: true, modelId: true } });
-    // Attempts already made, for the items still to run only: those that completed never run
-    // again, and a large run resumed near its end would otherwise hold an entry for each of them.
-    // Trace numbers go on from the highest; the retry budget counts only the attempts a provider
-    // answered (ok or error), not calls cut off by a shutdown or a crash, nor cancelled ones.
-    const pending = { runId, item: { is: { status: 'pending' } } };
-    const [numbered, answered] = await Promise.all([
-      prisma.trace.groupBy({ by: ['itemId'], where: pending, _max: { attempt: true } }),
-      prisma.trace.groupBy({ by: ['itemId'], where: { ...pending, status: { in: ['ok', 'error'] } }, _count: true }),
-    ]);
-    const answeredBy = new Map(answered.map((a) => [a.itemId, a._count]));
-    const runScorers = storedScorers(run.scorers);
-    const asserts = await promptAsserts(run.promptSetId);
-    const scoring =
-      runScorers.length || asserts.length
-        ? {
-            scorers: runScorers,
-            judges: await resolveJudges(prisma, [...runScorers, ...asserts.flat()], secretKey, callable),
-          }
-        : null;
-    const plan: RunPlan = {
-      runId,
-      promptSetId: run.promptSetId,
-      concurrency: run.concurrency,
-      delayMs: run.delayMs,
-      maxRetries: run.maxRetries,
-      timeoutMs: run.timeoutMs,
-      total: run.totalItems,
-      // One frozen ResolvedModel per model of the run, from its snapshot, never from the registry.
-      models: new Map(run.models.map((m) => [m.modelId, resolveSnapshot(m, secretKey)])),
-      conversations: new Map(conversations.map((c) => [c.modelId, c.id])),
-      priorAttempts: new Map(
-        numbered
-          .filter((a) => a.itemId)
-          .map((a) => [a.itemId!, { last: a._max.attempt ?? 0, answered: answeredBy.get(a.itemId) ?? 0 }]),
-      ),
-      scoring,
-      priorActiveMs: run.activeMs,
-    };
+    const { run, plan } = await readPlan({ prisma, secretKey, callable }, runId);
     if (closing) {
       await store.letGo(runId); // close() began while this read the run: it resumes at the next start-up
       return;
@@ -265,7 +251,7 @@ export function createEngine(options: EngineOptions) {
     if (!set) throw new EngineInputError('promptSetId', `unknown prompt set ${input.promptSetId}`);
     const scorers = input.scorers?.length ? await checkRunScorers(prisma, input.scorers, secretKey, callable) : null;
     // The prompts' judges too: a run whose asserts name a model that cannot judge fails here.
-    const judges = await resolveJudges(prisma, (await promptAsserts(set.id)).flat(), secretKey, callable);
+    const judges = await resolveJudges(prisma, (await promptAsserts(prisma, set.id)).flat(), secretKey, callable);
     for (const j of judges.values())
       if (typeof j === 'string') throw new EngineInputError('promptSetId', `an assert of the prompt set: ${j}`);
     const available = await prisma.prompt.count({ where: { promptSetId: set.id } });
@@ -338,7 +324,10 @@ export function createEngine(options: EngineOptions) {
     } else if (run.status === 'queued' || run.status === 'running' || run.status === 'interrupted') {
       // Not executing here (e.g. interrupted and not yet resumed): cancelled as an execution ends,
       // or by the process executing it, which sees the request at its next heartbeat.
-      if (!(await store.cancelIdle(runId))) return settledElsewhere(runId);
+      if (!(await store.cancelIdle(runId))) {
+        await shardExecutor?.announceCancel(runId); // its shards' workers stop now, not at their next beat
+        return settledElsewhere(runId);
+      }
     }
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
@@ -401,14 +390,6 @@ export function createEngine(options: EngineOptions) {
     await stats.reopen(runId, reopened);
     await start(runId);
     return prisma.run.findUniqueOrThrow({ where: { id: runId } });
-  }
-
-  /** The `asserts` of a prompt set's prompts that have some (few sets do; most prompts none). */
-  async function promptAsserts(promptSetId: string): Promise<ScorerSpec[][]> {
-    const rows = await prisma.$queryRaw<Array<{ asserts: unknown }>>`
-      SELECT "asserts" FROM "Prompt" WHERE "promptSetId" = ${promptSetId} AND "asserts" IS NOT NULL`;
-    // SQLite hands raw JSON columns back as text.
-    return rows.map((r) => storedScorers(typeof r.asserts === 'string' ? JSON.parse(r.asserts) : r.asserts));
   }
 
   /**
@@ -573,10 +554,12 @@ export function createEngine(options: EngineOptions) {
     closing = true;
     const cutOff = () => {
       for (const e of executions.values()) e.stop('shutdown');
+      shardExecutor?.cutOff();
     };
     const graceMs = opts.graceMs ?? 0;
     if (graceMs > 0) {
       for (const e of executions.values()) e.drain();
+      shardExecutor?.drain();
       deadlines.push(setTimeout(cutOff, graceMs));
     } else cutOff();
     clearInterval(heartbeats);
@@ -585,6 +568,7 @@ export function createEngine(options: EngineOptions) {
       // A run being started reads the database still; it sees `closing` and executes nothing.
       await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
+      await shardExecutor?.close(); // after its shards have ended and been moved back to the queue
       for (const t of deadlines) clearTimeout(t);
       await writer.close();
       await (await relay)?.close();
@@ -609,9 +593,12 @@ export function createEngine(options: EngineOptions) {
     close,
     /** The run's aggregates as of its last committed event (`seq`): subscribe from there. */
     snapshot: (runId: string) => stats.snapshot(runId),
-    isExecuting: (runId: string) => executions.has(runId) || starting.has(runId),
-    /** The runs executing in this process now. */
-    executingRuns: () => [...executions.keys()],
+    isExecuting: (runId: string) =>
+      executions.has(runId) || starting.has(runId) || (shardExecutor?.executing(runId) ?? false),
+    /** The runs executing in this process now (a shard of them, when distributed). */
+    executingRuns: () => [...new Set([...executions.keys(), ...(shardExecutor?.runs() ?? [])])],
+    /** Distributed: shards waiting and executing on the queue, and this process's; null when embedded. */
+    queueHealth: () => shardExecutor?.health() ?? Promise.resolve(null),
     /** This process's name on the runs it holds (Run.executorId). */
     executorId,
     /** Shutting down: no run or call starts any more. */

@@ -57,10 +57,10 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     simulated: createSimulatedAdapter(limits.simulation),
   };
 
-  // The one place a run's delayMs is kept (CallRequest.pace).
-  const pacer = new Pacer();
   // One limiter per provider key, shared by every run (CallRequest.limit).
   const rateLimits = new RateLimits(options.rateLimits);
+  // The one place a run's delayMs is kept (CallRequest.pace); on Redis, across processes.
+  const pacer = new Pacer(rateLimits.store);
 
   async function call(model: ResolvedModel, request: CallRequest): Promise<CallOutcome> {
     const requestedModel = model.providerModel;
@@ -144,8 +144,9 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
     }
     let startedAt = new Date();
     let sending: Promise<void> | null = null;
-    const sent = () => {
-      if (request.pace) pacer.sent(request.pace.key);
+    // `handedOver`: false for the turn's own moment, true when the request is on its connection.
+    const sent = (handedOver = true) => {
+      if (request.pace) pacer.sent(request.pace.key, handedOver);
     };
     const beforeSend = () =>
       (sending ??= (async () => {
@@ -170,7 +171,7 @@ export function createLlmClient(options: LlmClientOptions = {}): LlmClient {
         startedAt = new Date();
         // The start as recorded: the next one is at least the gap later (and later still once
         // the request is handed to its connection, where the adapter reports it).
-        sent();
+        sent(false);
       })());
     try {
       const r = await adapter({

@@ -6,7 +6,7 @@ import type { PrismaClient, RunItem } from '@batchlight/db';
 import type { CallResult, ChatMessage, LlmClient, ResolvedModel } from '@batchlight/llm';
 import type { ScoreInput, ScorerSpec } from '@batchlight/scoring';
 import type { EventPayloads, ItemRef, RunStatus } from '../events/types.js';
-import { CallGate } from './gate.js';
+import { CallGate, type Gate } from './gate.js';
 import { throughput } from './outcome.js';
 import { promptText, toMessages } from './prompts.js';
 import { RateLimitEvents } from './rate-limits.js';
@@ -29,6 +29,14 @@ export interface ExecutionDeps {
   llm: LlmClient;
   store: RunStore;
   log: (message: string) => void;
+  /** The run's concurrency cap: this process's own CallGate unless given (slots on Redis). */
+  gate?: (concurrency: number) => Gate;
+}
+
+/** Items by id, both ends included: a shard of a run (its ids are in the order the items run). */
+export interface ItemRange {
+  fromId: string;
+  toId: string;
 }
 
 export interface RunPlan {
@@ -53,6 +61,11 @@ export interface RunPlan {
    * the run scores nothing (then no prompt's expected or asserts is even read).
    */
   scoring: { scorers: ScorerSpec[]; judges: Map<string, ResolvedModel | string> } | null;
+  /**
+   * A shard (distributed executor): only these items, and the run's start and end are not this
+   * execution's (the run's first shard starts it; its flow's last job finishes it).
+   */
+  shard?: ItemRange;
 }
 
 /** What an item's call is sent, and what scoring its answer needs. */
@@ -76,7 +89,7 @@ export class RunExecution {
   private readonly abort = new AbortController();
   /** Starts no more calls: retries and items not yet let go wait no longer (stop, or a drain). */
   private readonly starting = new AbortController();
-  private readonly gate: CallGate;
+  private readonly gate: Gate;
   /** Judges' calls in flight, at most the run's concurrency (apart from the tested models' gate). */
   private readonly judgeGate: CallGate;
   /** The run's scorers, named once: the list of every prompt without asserts of its own. */
@@ -93,7 +106,7 @@ export class RunExecution {
     private readonly deps: ExecutionDeps,
     private readonly plan: RunPlan,
   ) {
-    this.gate = new CallGate(plan.concurrency);
+    this.gate = deps.gate?.(plan.concurrency) ?? new CallGate(plan.concurrency);
     this.judgeGate = new CallGate(plan.concurrency);
     this.runScorers = plan.scoring ? scorersOf(plan.scoring.scorers, []) : [];
     this.rateLimitEvents = new RateLimitEvents(
@@ -145,19 +158,22 @@ export class RunExecution {
     }, PROGRESS_MS);
     let status: RunStatus;
     let error: string | null = null;
+    const shard = this.plan.shard;
     try {
-      await store.begin(runId, new Date(Date.now() - Math.round(this.elapsedMs())));
+      const at = new Date(Date.now() - Math.round(this.elapsedMs()));
+      await (shard ? store.beginShard(runId, at) : store.begin(runId, at));
       await this.runItems();
       const stop = this.stopReason;
       if (stop === 'shutdown') {
-        // Left `running` on purpose: the next start-up resumes it.
+        // Left `running` on purpose: the next start-up (or, for a shard, another worker) resumes it.
         clearInterval(ticker);
         await this.ticking;
-        if (!this.lost) await store.endStretch(runId, this.elapsedMs());
+        if (!this.lost && !shard) await store.endStretch(runId, this.elapsedMs());
         return 'interrupted';
       }
       status = stop === 'cancel' ? 'cancelled' : 'completed';
     } catch (err) {
+      if (shard) throw err; // the shard's job fails, and is tried again
       status = 'failed';
       error = err instanceof Error ? err.message : String(err);
       this.deps.log(`run ${runId} failed: ${error}`);
@@ -165,6 +181,7 @@ export class RunExecution {
       clearInterval(ticker);
     }
     await this.ticking;
+    if (shard) return status; // the shard's items are done or stopped; the run's end is its flow's
     const stretchMs = this.elapsedMs();
     return store.finish(runId, {
       status,
@@ -180,18 +197,7 @@ export class RunExecution {
   }
 
   private progressOf(c: RunCountersView, elapsedMs: number, inFlight: number): EventPayloads['run.progress'] {
-    const activeMs = this.plan.priorActiveMs + elapsedMs;
-    return {
-      completed: c.completedItems,
-      failed: c.failedItems,
-      cancelled: c.cancelledItems,
-      inFlight,
-      total: c.totalItems,
-      retries: c.retries,
-      throughput: Math.round((throughput(c.completedItems + c.failedItems, activeMs) ?? 0) * 10) / 10,
-      elapsedMs: Math.round(elapsedMs),
-      activeMs: Math.round(activeMs),
-    };
+    return progressPayload(c, this.plan.priorActiveMs, elapsedMs, inFlight);
   }
 
   /** Emits run.progress, from the counters as committed, when something changed since the last one. */
@@ -221,7 +227,7 @@ export class RunExecution {
     let cursor: string | undefined;
     pages: for (;;) {
       const items = await prisma.runItem.findMany({
-        where: { runId: this.plan.runId, status: 'pending', ...(cursor ? { id: { gt: cursor } } : {}) },
+        where: { runId: this.plan.runId, status: 'pending', id: this.idsAfter(cursor) },
         orderBy: { id: 'asc' },
         take: PAGE,
       });
@@ -234,8 +240,11 @@ export class RunExecution {
         let release: () => void;
         try {
           release = await this.gate.acquire(signal);
-        } catch {
-          break pages; // stopped
+        } catch (err) {
+          // Stopped; or the slots on Redis could not be reached: the shard fails (once its calls
+          // in flight have ended), and is tried again.
+          if (!signal.aborted) failure ??= err;
+          break pages;
         }
         const p = this.processItem(item, prompts.get(item.promptIndex)!, release)
           .catch((err) => {
@@ -248,6 +257,13 @@ export class RunExecution {
     }
     await Promise.all(inProcess);
     if (failure) throw failure;
+  }
+
+  /** The ids of the items left to page through: after `cursor`, within the shard if this is one. */
+  private idsAfter(cursor: string | undefined): { gt?: string; gte?: string; lte?: string } | undefined {
+    const shard = this.plan.shard;
+    if (!shard) return cursor ? { gt: cursor } : undefined;
+    return cursor ? { gt: cursor, lte: shard.toId } : { gte: shard.fromId, lte: shard.toId };
   }
 
   private async promptsFor(items: RunItem[]): Promise<Map<number, PromptWork>> {
@@ -390,6 +406,27 @@ export class RunExecution {
       firstStartedAt: null,
     };
   }
+}
+
+/** A `run.progress` payload: the counters as committed, with the run's active time so far. */
+export function progressPayload(
+  c: RunCountersView,
+  priorActiveMs: number,
+  elapsedMs: number,
+  inFlight: number,
+): EventPayloads['run.progress'] {
+  const activeMs = priorActiveMs + elapsedMs;
+  return {
+    completed: c.completedItems,
+    failed: c.failedItems,
+    cancelled: c.cancelledItems,
+    inFlight,
+    total: c.totalItems,
+    retries: c.retries,
+    throughput: Math.round((throughput(c.completedItems + c.failedItems, activeMs) ?? 0) * 10) / 10,
+    elapsedMs: Math.round(elapsedMs),
+    activeMs: Math.round(activeMs),
+  };
 }
 
 /** A step's rows and events as one commit, with the scores of its answer (those needing no model). */

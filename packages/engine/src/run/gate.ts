@@ -2,7 +2,14 @@
 // only while its call is in flight. The second, at least `delayMs` between two calls, is the LLM
 // client's to keep (CallRequest.pace), where the requests are written.
 
-export class CallGate {
+/** What holds a run's calls in flight to its concurrency: this process's CallGate, or slots on Redis. */
+export interface Gate {
+  readonly inFlight: number;
+  /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
+  acquire(signal: AbortSignal): Promise<() => void>;
+}
+
+export class CallGate implements Gate {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
 

@@ -6,9 +6,20 @@ import type { EventPayloads } from '../events/types.js';
 import { uuidv7 } from '../ids.js';
 import { toMessages } from './prompts.js';
 
-export async function closeInterruptedCalls(prisma: PrismaClient, runId: string): Promise<number> {
+/**
+ * `range`: only these items (a shard taken over from a dead worker: the run's other shards may
+ * have calls in flight on live workers).
+ */
+export async function closeInterruptedCalls(
+  prisma: PrismaClient,
+  runId: string,
+  range?: { fromId: string; toId: string },
+): Promise<number> {
+  const ids = range ? { id: { gte: range.fromId, lte: range.toId } } : {};
   const pendingItems = new Set(
-    (await prisma.runItem.findMany({ where: { runId, status: 'pending' }, select: { id: true } })).map((i) => i.id),
+    (await prisma.runItem.findMany({ where: { runId, status: 'pending', ...ids }, select: { id: true } })).map(
+      (i) => i.id,
+    ),
   );
   if (!pendingItems.size) return 0;
   const started = await prisma.runEvent.findMany({

@@ -56,6 +56,9 @@ function alive(executorId: string): boolean {
   }
 }
 
+/** Run.executorId of a run handed to the shard queue: `queue:<stretch>`. */
+export const QUEUE_HOLDER = 'queue:';
+
 /** Statuses a run can be claimed in (to execute it, or to cancel it). */
 const CLAIMABLE = [...ACTIVE_RUN_STATUSES, 'interrupted'];
 
@@ -175,6 +178,7 @@ export class RunStore {
       where: { id: runId },
       select: { executorId: true, leaseUntil: true },
     });
+    if (run?.executorId?.startsWith(QUEUE_HOLDER)) return true; // its shards are on the queue
     return (
       !!run?.executorId && run.executorId !== this.lease.executorId && (run.leaseUntil?.getTime() ?? 0) > Date.now()
     );
@@ -200,6 +204,48 @@ export class RunStore {
       events: [{ type: 'run.status', payload: { status: 'running' } }],
     });
     await this.publishFeed(runId, 'running');
+  }
+
+  /**
+   * A shard starts (distributed executor): the run's first shard of a stretch starts the stretch
+   * and says the run is running; the others find it started (one conditional update decides).
+   */
+  async beginShard(runId: string, at: Date): Promise<void> {
+    const prisma = this.db.prisma;
+    const { count } = await prisma.run.updateMany({
+      where: { id: runId, stretchStartedAt: null },
+      data: { status: 'running', stretchStartedAt: at },
+    });
+    if (!count) return;
+    await prisma.run.updateMany({ where: { id: runId, startedAt: null }, data: { startedAt: at } });
+    await this.record(runId, { events: [{ type: 'run.status', payload: { status: 'running' } }] });
+    await this.publishFeed(runId, 'running');
+  }
+
+  /**
+   * Hands the run to the shard queue (distributed executor): its holder becomes `queue:<stretch>`,
+   * with no lease to run out (the queue's own locks keep its shards), when no one holds it.
+   * Returns the stretch (it names the stretch's jobs), or null when another process or the queue
+   * holds the run, or it is over. As `claim`, closes what a crash left open.
+   */
+  async claimForQueue(runId: string, opts: { recovering?: boolean; deadHolder?: string } = {}): Promise<string | null> {
+    const stretch = `${QUEUE_HOLDER}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const holders = [this.lease.executorId, ...(opts.deadHolder ? [opts.deadHolder] : [])];
+    const { count } = await this.db.prisma.run.updateMany({
+      where: {
+        id: runId,
+        status: { in: CLAIMABLE },
+        OR: [{ executorId: null }, { executorId: { in: holders } }, { leaseUntil: { lt: new Date() } }],
+      },
+      data: { executorId: stretch, leaseUntil: null },
+    });
+    if (!count) return null;
+    if (opts.recovering) {
+      const closed = await closeInterruptedCalls(this.db.prisma, runId);
+      if (closed) this.log(`run ${runId}: closed ${closed} call(s) cut off by the last shutdown as interrupted`);
+    }
+    await closeLostStretch(this.db.prisma, runId);
+    return stretch;
   }
 
   /** Commits one step's rows with its events; the database gives each event the run's next seq. */

@@ -16,7 +16,8 @@ const NO_SETTINGS: RateLimitSettings = {};
 
 export class RateLimits {
   private readonly keys = new Map<string, KeyLimiter>();
-  private readonly store: LimitStore;
+  /** Where the keys' counters live; the Pacer takes its shared turns there too. */
+  readonly store: LimitStore;
 
   constructor(options: LimitStoreOptions = {}) {
     this.store = createLimitStore(options);

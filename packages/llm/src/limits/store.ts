@@ -25,6 +25,13 @@ export interface LimitStore {
    * those heard from in the last 3 s): each spaces its calls at its share of the rate.
    */
   peers(keyId: string): Promise<number>;
+  /**
+   * A turn of the pace lane `key` (a run's delayMs across processes), named `token`: 0 when taken
+   * now, else the milliseconds to wait before asking again. Only a shared store keeps lanes.
+   */
+  takeTurn(key: string, gapMs: number, token: string): Promise<number>;
+  /** The request of turn `token` was handed to its connection: the next turn is `gapMs` from now. */
+  turnSent(key: string, gapMs: number, token: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +42,29 @@ const PEER_TTL_MS = 3000;
 // Sets the pause's end (epoch ms) unless a later one is set; expires with it.
 const PAUSE_SCRIPT = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`;
+
+// A pace lane on Redis: KEYS[1] the earliest next turn in Redis's own clock (microseconds; TIME,
+// so the processes' clocks do not matter), KEYS[2] the turn whose request is not yet handed to its
+// connection. A turn is given only once the last one's request is written and the gap has passed
+// since, so a process descheduled between its turn and its write cannot have the next process's
+// request overtake its own on the wire. A turn's request not written within HOLD_MS (it failed
+// before its write) no longer holds the lane. Own scripts: rate-limiter-flexible counts per
+// window, it does not space.
+const HOLD_MS = 250;
+const NOW_US = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0') local gap = tonumber(ARGV[1]) * 1000
+local keep = tonumber(ARGV[1]) + 60000`;
+const TAKE_TURN_SCRIPT = `local held = redis.call('PTTL', KEYS[2])
+if held > 0 then return math.min(held, 2) end
+${NOW_US}
+if now < nxt then return math.ceil((nxt - now) / 1000) end
+redis.call('SET', KEYS[1], string.format('%d', now + gap), 'PX', keep)
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ${HOLD_MS})
+return 0`;
+const TURN_SENT_SCRIPT = `if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+${NOW_US}
+if now + gap > nxt then redis.call('SET', KEYS[1], string.format('%d', now + gap), 'PX', keep) end
 return 1`;
 
 export function createLimitStore(options: LimitStoreOptions = {}): LimitStore {
@@ -60,6 +90,11 @@ function memoryStore(prefix: string): LimitStore {
     async peers() {
       return 1;
     },
+    // This process's Pacer keeps its lanes itself.
+    async takeTurn() {
+      return 0;
+    },
+    async turnSent() {},
     async close() {},
   };
 }
@@ -96,6 +131,14 @@ function redisStore(url: string, prefix: string): LimitStore {
         .pexpire(key, PEER_TTL_MS * 2)
         .exec()) as Array<[Error | null, unknown]>;
       return Math.max(1, Number(count?.[1] ?? 1));
+    },
+    async takeTurn(key, gapMs, token) {
+      const keys = [`${prefix}:pace:${key}`, `${prefix}:pace-held:${key}`];
+      return Number(await redis.eval(TAKE_TURN_SCRIPT, 2, ...keys, String(gapMs), token));
+    },
+    async turnSent(key, gapMs, token) {
+      const keys = [`${prefix}:pace:${key}`, `${prefix}:pace-held:${key}`];
+      await redis.eval(TURN_SENT_SCRIPT, 2, ...keys, String(gapMs), token);
     },
     async close() {
       redis.disconnect();
