@@ -71,7 +71,12 @@ export async function timeFinishedPage(browser: Browser, url: string, total: num
     // refuses eval, which a string given to waitForFunction needs.
     const wait = { timeout: 120_000 };
     const [counters, charts, rows] = await Promise.all([
-      at(page.getByTestId('count-completed').filter({ hasText: total.toLocaleString('en') }).waitFor(wait)),
+      at(
+        page
+          .getByTestId('count-completed')
+          .filter({ hasText: total.toLocaleString('en') })
+          .waitFor(wait),
+      ),
       at(page.locator(`[data-testid=charts][data-calls="${total}"]`).waitFor(wait)),
       at(page.locator('[data-item-id]').first().waitFor(wait)),
     ]);

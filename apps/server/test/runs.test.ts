@@ -283,6 +283,10 @@ describe.each(PROVIDERS_UNDER_TEST)('batch runs end to end on %s', (provider) =>
     expect(one.finishReason).toBe('length');
     const perModel = await c.runs.compare.query({ runIds: [run.id] });
     expect(models.map((m) => perModel.aggregates[`${run.id}:${m.id}`]!.lengthFinishes)).toEqual([0, 0, 3]);
+    // No scorer ran: no score comparison (not one per column saying there is nothing to compare);
+    // a later page never carries it (it covers the whole runs, and comes with the first page).
+    expect(perModel.scores).toEqual([]);
+    expect((await c.runs.compare.query({ runIds: [run.id], cursor: 1 })).scores).toBeNull();
     const download = (format: string) => fetch(`${t.server.url}/export/${run.id}.${format}`).then((r) => r.text());
     const csv = await download('csv');
     const [head, ...lines] = csv.trim().split('\n');

@@ -260,4 +260,33 @@ describe.each(PROVIDERS_UNDER_TEST)('scoring on %s', (provider) => {
       'judge again',
     ]);
   });
+
+  it('reports a run no scorer ran on: its failed calls as errors, nothing scored, no judge', async () => {
+    const p = db.prisma;
+    // The set's one assert would score every run on it: a set of its prompts without one.
+    const set = await p.promptSet.create({
+      data: {
+        name: 'unscored',
+        promptCount: 2,
+        prompts: { create: [{ index: 0, input: 'capital of France?' }, { index: 1, input: 'FAILCALL' }] },
+      },
+    });
+    const run = await engine.createRun({
+      promptSetId: set.id,
+      modelIds: [ids.tested!, ids.other!],
+      concurrency: 2,
+      delayMs: 0,
+      maxRetries: 0,
+    });
+    await engine.settled(run.id);
+    const report = await runScores(p, run.id);
+    expect(report.scored).toBe(false);
+    expect(report.judges).toEqual([]);
+    const errors = report.models.map((m) => [m.modelName, m.passes, m.fails, m.errors]);
+    expect(errors).toEqual([
+      ['tested', 0, 0, 1],
+      ['other', 0, 0, 0],
+    ]);
+    expect(await compareScores(p, [run.id])).toEqual([]);
+  });
 });

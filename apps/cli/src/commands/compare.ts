@@ -38,7 +38,7 @@ export const compare = defineCommand({
           ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
         ),
         // Paired tests against the first column, on the prompts both scored.
-        ...c.scores.flatMap((s) => [
+        ...(c.scores ?? []).flatMap((s) => [
           s.summary,
           ...(s.regressed.length
             ? [

@@ -78,7 +78,8 @@ export function ComparePage() {
             className="button"
             onClick={() =>
               api.runs.compare.query({ runIds: ids, cursor: report.nextCursor ?? undefined, limit: 100 }).then(
-                (more) => setReport({ ...more, rows: [...report.rows, ...more.rows] }),
+                // A later page has no score comparison (null): the first page's stays.
+                (more) => setReport({ ...more, scores: report.scores, rows: [...report.rows, ...more.rows] }),
                 (e) => setError(errorMessage(e)),
               )
             }
@@ -143,7 +144,7 @@ function CompareView({ report }: { report: Report }) {
           </tbody>
         </table>
       </div>
-      {report.scores.length ? <ScoresCard report={report} /> : null}
+      {report.scores?.length ? <ScoresCard report={{ ...report, scores: report.scores }} /> : null}
       <div className="card compare-rows">
         <h3>
           Prompt by prompt{' '}
@@ -221,7 +222,7 @@ function CompareView({ report }: { report: Report }) {
  * Each column's paired test against the first: the sentence the server worded ("better" only
  * when significant) and the prompts that passed in the baseline and fail in the candidate.
  */
-function ScoresCard({ report }: { report: Report }) {
+function ScoresCard({ report }: { report: Report & { scores: NonNullable<Report['scores']> } }) {
   const promptOf = new Map(report.rows.map((r) => [r.promptIndex, r.prompt]));
   return (
     <div className="card" data-testid="compare-scores">

@@ -144,15 +144,18 @@ export const runsRouter = {
         }),
     )
     .query(async ({ ctx, input }) => {
-      const exists = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } });
-      if (!exists) notFound('runId', `run ${input.runId}`);
+      const run = await ctx.db.prisma.run.findUnique({ where: { id: input.runId }, select: { totalItems: true } });
+      if (!run) notFound('runId', `run ${input.runId}`);
+      const filtered = !!(input.status || input.modelId || input.mismatch);
       const where = {
         runId: input.runId,
         ...(input.status ? { status: input.status } : {}),
         ...(input.modelId ? { modelId: input.modelId } : {}),
         ...(input.mismatch ? { finalTrace: { attribution: 'mismatch' } } : {}),
       };
-      const matching = input.offset == null ? null : await ctx.db.prisma.runItem.count({ where });
+      // Unfiltered, every item matches: the run's own total, not a count of its rows each second.
+      const matching =
+        input.offset == null ? null : filtered ? await ctx.db.prisma.runItem.count({ where }) : run.totalItems;
       const items = await ctx.db.prisma.runItem.findMany({
         where: { ...where, ...(input.cursor ? { id: { gt: input.cursor } } : {}) },
         orderBy: { id: 'asc' },
@@ -248,8 +251,11 @@ export const runsRouter = {
         limit: input.limit,
         live: (runId) => ctx.engine.snapshot(runId),
       });
-      // Paired tests of each column against the first, on the prompts both scored.
-      return { ...report, scores: await compareScores(ctx.db.prisma, input.runIds) };
+      // Paired tests of each column against the first, on the prompts both scored. They cover the
+      // whole runs (every item of every column is read), so they come with the first page only:
+      // later pages of the same runs carry null, and cost a page's rows, not the runs'.
+      const scores = input.cursor ? null : await compareScores(ctx.db.prisma, input.runIds);
+      return { ...report, scores };
     }),
 
   /** Streams the run as CSV or JSONL text chunks (use httpBatchStreamLink); never holds the run in memory. */

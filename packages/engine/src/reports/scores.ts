@@ -73,9 +73,18 @@ interface ItemOutcome {
 }
 
 /** Every scored (or failed) item of (run, model), with its verdict over its scorers. */
-async function itemOutcomes(prisma: PrismaClient, runId: string, modelId: string) {
+/** Whether any item of `runIds` has a score (most runs have no scorer). */
+async function anyScore(prisma: PrismaClient, runIds: string[]): Promise<boolean> {
+  return !!(await prisma.score.findFirst({ where: { runId: { in: runIds } }, select: { id: true } }));
+}
+
+/**
+ * Each answered item's verdict. A run with no score has only its failed items to report (errors):
+ * those are read, not its every item with its scores (a 100,000-item run read whole took ~1 s).
+ */
+async function itemOutcomes(prisma: PrismaClient, runId: string, modelId: string, scored = true) {
   const items = await prisma.runItem.findMany({
-    where: { runId, modelId, status: { in: ['completed', 'failed'] } },
+    where: { runId, modelId, status: scored ? { in: ['completed', 'failed'] } : 'failed' },
     select: {
       status: true,
       promptIndex: true,
@@ -148,8 +157,9 @@ export async function runScores(prisma: PrismaClient, runId: string): Promise<Ru
   if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
   const all: ItemOutcome[] = [];
   const models: ModelScores[] = [];
+  const scored = await anyScore(prisma, [runId]);
   for (const m of run.models) {
-    const { outcomes, scorers } = await itemOutcomes(prisma, runId, m.modelId);
+    const { outcomes, scorers } = await itemOutcomes(prisma, runId, m.modelId, scored);
     all.push(...outcomes);
     const byPrompt = new Map<string, boolean[]>();
     for (const o of outcomes) {
@@ -177,12 +187,15 @@ export async function runScores(prisma: PrismaClient, runId: string): Promise<Ru
         : null,
     });
   }
-  const judgeRows = await prisma.trace.groupBy({
-    by: ['modelId'],
-    where: { judgedTrace: { is: { runId } } },
-    _count: true,
-    _sum: { costUsd: true, inputTokens: true, outputTokens: true },
-  });
+  // Every judge call leaves a score (an error one when it failed): no score, no judge.
+  const judgeRows = scored
+    ? await prisma.trace.groupBy({
+        by: ['modelId'],
+        where: { judgedTrace: { is: { runId } } },
+        _count: true,
+        _sum: { costUsd: true, inputTokens: true, outputTokens: true },
+      })
+    : [];
   const judgeNames = await prisma.model.findMany({
     where: { id: { in: judgeRows.map((j) => j.modelId) } },
     select: { id: true, name: true },
@@ -234,6 +247,8 @@ export async function compareScores(prisma: PrismaClient, runIds: string[]): Pro
     })),
   );
   if (columns.length < 2) return [];
+  // Most runs have no scorer: nothing to pair, and no reason to read every item of every column.
+  if (!(await anyScore(prisma, runIds))) return [];
   const perPrompt = async (runId: string, modelId: string) => {
     const { outcomes } = await itemOutcomes(prisma, runId, modelId);
     const by = new Map<number, ItemOutcome[]>();
