@@ -24,7 +24,7 @@ import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from './events/types.js';
 import { BatchWriter } from './events/writer.js';
 import { monotonicUuidv7, uuidv7 } from './ids.js';
 import { resolveRegistryModel, snapshotOf } from './models/resolve.js';
-import { createShardExecutor, type DistributedOptions } from './run/distributed.js';
+import type { DistributedOptions, ShardExecutor } from './run/distributed.js';
 import { RunExecution } from './run/execution.js';
 import { promptAsserts, readPlan } from './run/plan.js';
 import { assistantMessageRecord, promptMessageRecord, traceRecord } from './run/records.js';
@@ -146,11 +146,18 @@ export function createEngine(options: EngineOptions) {
           return null;
         });
   const executions = new Map<string, RunExecution>();
-  const shardExecutor = options.distributed
-    ? createShardExecutor(
-        { prisma, secretKey, callable, llm, store, log, executes, beatMs: heartbeatMs },
-        options.distributed,
-      )
+  // BullMQ and its Redis client load only when distributed: an embedded server would carry them
+  // (about 6 MB of RSS) for nothing.
+  let shardExecutor: ShardExecutor | null = null;
+  const distributed = options.distributed;
+  const shards = distributed
+    ? import('./run/distributed.js').then(({ createShardExecutor }) => {
+        shardExecutor = createShardExecutor(
+          { prisma, secretKey, callable, llm, store, log, executes, beatMs: heartbeatMs },
+          distributed,
+        );
+        return shardExecutor;
+      })
     : null;
   /** Runs whose execution is being set up: start() registers here before its first await. */
   const starting = new Map<string, Promise<void>>();
@@ -182,7 +189,7 @@ export function createEngine(options: EngineOptions) {
    */
   function start(runId: string, opts: { recovering?: boolean; deadHolder?: string } = {}): Promise<void> {
     // Distributed: any process hands the run to the shard queue (an `api` one too); workers take it.
-    if (shardExecutor) return closing ? Promise.resolve() : shardExecutor.enqueue(runId, opts).then(() => undefined);
+    if (shards) return closing ? Promise.resolve() : shards.then((s) => s.enqueue(runId, opts)).then(() => undefined);
     if (closing || !executes || executions.has(runId)) return Promise.resolve();
     let pending = starting.get(runId);
     if (!pending) {
@@ -325,7 +332,7 @@ export function createEngine(options: EngineOptions) {
       // Not executing here (e.g. interrupted and not yet resumed): cancelled as an execution ends,
       // or by the process executing it, which sees the request at its next heartbeat.
       if (!(await store.cancelIdle(runId))) {
-        await shardExecutor?.announceCancel(runId); // its shards' workers stop now, not at their next beat
+        await (await shards)?.announceCancel(runId); // its shards' workers stop now, not at their next beat
         return settledElsewhere(runId);
       }
     }
@@ -568,7 +575,7 @@ export function createEngine(options: EngineOptions) {
       // A run being started reads the database still; it sees `closing` and executes nothing.
       await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       await Promise.all([...executions.values()].map((e) => e.done.catch(() => undefined)));
-      await shardExecutor?.close(); // after its shards have ended and been moved back to the queue
+      await (await shards)?.close(); // after its shards have ended and been moved back to the queue
       for (const t of deadlines) clearTimeout(t);
       await writer.close();
       await (await relay)?.close();
@@ -598,7 +605,7 @@ export function createEngine(options: EngineOptions) {
     /** The runs executing in this process now (a shard of them, when distributed). */
     executingRuns: () => [...new Set([...executions.keys(), ...(shardExecutor?.runs() ?? [])])],
     /** Distributed: shards waiting and executing on the queue, and this process's; null when embedded. */
-    queueHealth: () => shardExecutor?.health() ?? Promise.resolve(null),
+    queueHealth: () => (shards ? shards.then((s) => s.health()) : Promise.resolve(null)),
     /** This process's name on the runs it holds (Run.executorId). */
     executorId,
     /** Shutting down: no run or call starts any more. */
