@@ -268,7 +268,12 @@ describe.each(PROVIDERS_UNDER_TEST)('scoring on %s', (provider) => {
       data: {
         name: 'unscored',
         promptCount: 2,
-        prompts: { create: [{ index: 0, input: 'capital of France?' }, { index: 1, input: 'FAILCALL' }] },
+        prompts: {
+          create: [
+            { index: 0, input: 'capital of France?' },
+            { index: 1, input: 'FAILCALL' },
+          ],
+        },
       },
     });
     const run = await engine.createRun({
