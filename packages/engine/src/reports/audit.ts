@@ -1,5 +1,6 @@
 // Re-checks every trace and message of a run against the model snapshot it was made with and
 // against the model the provider reported. Pages through the run: memory stays flat in its size.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PrismaClient, RunModel } from '@batchlight/db';
 import { type Attribution, attributionOf } from '@batchlight/llm';
 import { NotFoundError } from '../errors.js';
@@ -84,6 +85,9 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
 
   let cursor: string | undefined;
   for (;;) {
+    // SQLite answers synchronously: without a turn of the event loop between pages, a 100,000-item
+    // run's audit held every other request (and the run's own writes) for its whole length.
+    await yieldToLoop();
     const traces = await prisma.trace.findMany({
       where: { runId, ...(cursor ? { id: { gt: cursor } } : {}) },
       orderBy: { id: 'asc' },
@@ -132,6 +136,7 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
 
   cursor = undefined;
   for (;;) {
+    await yieldToLoop();
     const messages: MessageRow[] = await prisma.message.findMany({
       where: { runId, role: 'assistant', ...(cursor ? { id: { gt: cursor } } : {}) },
       orderBy: { id: 'asc' },
