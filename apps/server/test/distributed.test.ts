@@ -281,7 +281,7 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     expect(sorted[Math.floor(gaps.length * 0.1)]).toBeGreaterThanOrEqual(18);
   });
 
-  it('a cancel sent to the api process stops both workers’ calls at once; a resume finishes the run', async () => {
+  it('a cancel sent to the api process stops the workers’ calls at once; a resume finishes the run', async () => {
     const fake = await startFakeOpenAI({ behavior: { latencyMs: 5 } });
     cleanups.push(() => fake.close());
     const { api, workerClients } = await cluster(cleanups);
@@ -289,9 +289,10 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     const n = 1000;
     const set = await promptSet(api, n);
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
+    // Under way on the workers (which of them holds shards is BullMQ's choice: one may take all).
     await waitFor(async () => {
       const healths = await Promise.all(workerClients.map((c) => c.health.query()));
-      return healths.every((h) => h.queue?.shards.length) && (await api.runs.get.query({ id: run.id })).completedItems;
+      return healths.some((h) => h.queue?.shards.length) && (await api.runs.get.query({ id: run.id })).completedItems;
     });
     // Every call is held at the fake from here until the run is cancelled.
     let release!: () => void;
