@@ -104,6 +104,19 @@ async function expectEventsOnce(client: Client, runId: string, live: RunEventMes
 }
 
 /** Each item completed once; each prompt sent to each model once, plus once per call of it a kill cut off. */
+/**
+ * Waits until the run has completed items and its shards are executing on `every` worker (a test
+ * that stops one worker needs it to hold some) or on `some` (which holds them is BullMQ's choice).
+ */
+function underWay(api: Client, workers: Client[], runId: string, on: 'every' | 'some') {
+  return waitFor(async () => {
+    const healths = await Promise.all(workers.map((c) => c.health.query()));
+    const holding = (h: (typeof healths)[number]) => !!h.queue?.shards.length;
+    const placed = on === 'every' ? healths.every(holding) : healths.some(holding);
+    return placed && (await api.runs.get.query({ id: runId })).completedItems;
+  });
+}
+
 async function expectEachItemOnce(client: Client, fake: FakeServer, runId: string, prompts: number, models: string[]) {
   const items = await allItems(client, runId);
   expect(items).toHaveLength(prompts * models.length);
@@ -186,10 +199,7 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     const set = await promptSet(api, n);
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 16, delayMs: 0 });
     const events = collectEvents(api, run.id, { timeoutMs: 120_000 });
-    await waitFor(async () => {
-      const healths = await Promise.all(workerClients.map((c) => c.health.query()));
-      return healths.every((h) => h.queue?.shards.length) && (await api.runs.get.query({ id: run.id })).completedItems;
-    });
+    await underWay(api, workerClients, run.id, 'every');
     // Calls are held at the fake from here: the worker is killed with calls in flight.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -219,10 +229,7 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     const set = await promptSet(api, n);
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 16, delayMs: 0 });
     const events = collectEvents(api, run.id, { timeoutMs: 120_000 });
-    await waitFor(async () => {
-      const healths = await Promise.all(workerClients.map((c) => c.health.query()));
-      return healths.every((h) => h.queue?.shards.length) && (await api.runs.get.query({ id: run.id })).completedItems;
-    });
+    await underWay(api, workerClients, run.id, 'every');
     await workers[0]!.stop('SIGTERM'); // resolves once it has exited
     const live = await events;
     const done = await api.runs.get.query({ id: run.id });
@@ -290,10 +297,7 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     const set = await promptSet(api, n);
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
     // Under way on the workers (which of them holds shards is BullMQ's choice: one may take all).
-    await waitFor(async () => {
-      const healths = await Promise.all(workerClients.map((c) => c.health.query()));
-      return healths.some((h) => h.queue?.shards.length) && (await api.runs.get.query({ id: run.id })).completedItems;
-    });
+    await underWay(api, workerClients, run.id, 'some');
     // Every call is held at the fake from here until the run is cancelled.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
