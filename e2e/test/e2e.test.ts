@@ -27,6 +27,8 @@ const models: Record<string, string> = {};
 let tenK = '';
 /** Every Content Security Policy violation any page reported (none expected). */
 const cspViolations: string[] = [];
+/** Calls to `gated-model` wait on this at the fake: a test holds a run still with it. */
+let gated: Promise<unknown> = Promise.resolve();
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -35,9 +37,11 @@ beforeAll(async () => {
     behavior: (req) =>
       req.model === 'liar-model'
         ? { latencyMs: 20, answerAs: 'qwen-2.5-7b' }
-        : req.model === 'limited-model'
-          ? { latencyMs: 30, fault: { kind: '429', retryAfterMs: 1_000 }, times: 4 }
-          : { latencyMs: req.model === 'slow-model' ? 120 : 30 },
+        : req.model === 'gated-model'
+          ? { latencyMs: 100, gate: () => gated }
+          : req.model === 'limited-model'
+            ? { latencyMs: 30, fault: { kind: '429', retryAfterMs: 1_000 }, times: 4 }
+            : { latencyMs: req.model === 'slow-model' ? 120 : 30 },
   });
   // The connection-drop test reaches the server through a TCP proxy on its own port: the server
   // is told that origin is its own, as it would be told a reverse proxy's.
@@ -55,6 +59,7 @@ beforeAll(async () => {
     ['E2E Slow', 'slow-model'],
     ['E2E Liar', 'liar-model'],
     ['E2E Limited', 'limited-model'],
+    ['E2E Gated', 'gated-model'],
   ] as const) {
     const m = await api.models.create.mutate({
       name,
@@ -542,6 +547,64 @@ describe('live monitor in Chromium', () => {
       await p.context().close();
     }
   }, 240_000);
+
+  it('keeps the rows on screen current from their events: unfiltered, no page is fetched again each second', async () => {
+    const set = await api.promptSets.create.mutate({
+      name: 'rows from events',
+      prompts: Array.from({ length: 200 }, (_, i) => ({ input: `Row prompt ${i}` })),
+    });
+    // Two calls at a time of 100 ms: the first rows complete after the page has fetched them.
+    const run = await api.runs.create.mutate({
+      promptSetId: set.id,
+      modelIds: [models['E2E Gated']!],
+      concurrency: 2,
+      delayMs: 0,
+    });
+    const p = await newPage();
+    const itemPages: string[] = [];
+    p.on('request', (r) => {
+      if (r.url().includes('runs.items')) itemPages.push(r.url());
+    });
+    let release!: () => void;
+    try {
+      await p.goto(`${url}/#/run/${run.id}`);
+      const pcount = async () => Number((await p.getByTestId('count-completed').textContent())!.replace(/,/g, ''));
+      await expect.poll(pcount, { timeout: 30_000 }).toBeGreaterThanOrEqual(30);
+      // Held still: the calls in flight wait at the fake, the rest wait for them.
+      gated = new Promise<void>((r) => (release = r));
+      await expect.poll(() => fake.inFlight()).toBe(2);
+      await new Promise((r) => setTimeout(r, 300)); // a call let through before the hold has ended
+      const frozen = await api.runs.get.query({ id: run.id });
+      await expect.poll(pcount, { timeout: 10_000 }).toBe(frozen.completedItems);
+      const before = itemPages.length;
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(itemPages.length - before, 'runs.items fetched while nothing moved').toBe(0);
+      // What the rows on screen show is what the server holds: every completion reached them as an event.
+      const server = (await api.runs.items.query({ runId: run.id, offset: 0, limit: 30 })).items;
+      const shown = await p
+        .locator('[data-item-id]')
+        .evaluateAll((els) => els.map((e) => [e.getAttribute('data-item-id'), e.getAttribute('data-status')]));
+      const shownStatus = new Map(shown);
+      const compared = server.filter((i) => shownStatus.has(i.id));
+      expect(compared.length).toBeGreaterThanOrEqual(20);
+      for (const i of compared) expect(shownStatus.get(i.id), `prompt ${i.promptIndex}`).toBe(i.status);
+      expect(compared.every((i) => i.status === 'completed')).toBe(true);
+      // A filter changes which rows match as the run goes: those pages are fetched again each second.
+      await p.getByLabel('status filter').selectOption('completed');
+      const filteredFrom = itemPages.length;
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(itemPages.length - filteredFrom).toBeGreaterThanOrEqual(2);
+      await p.getByLabel('status filter').selectOption('');
+      release();
+      await expect.poll(pcount, { timeout: 60_000 }).toBe(200);
+      await expect.poll(() => p.locator('[data-item-id][data-status=completed]').count()).toBeGreaterThan(20);
+      expect(await p.locator('[data-item-id]:not([data-status=completed])').count()).toBe(0);
+    } finally {
+      gated = Promise.resolve();
+      release?.();
+      await p.context().close();
+    }
+  }, 120_000);
 
   it('on a dropped connection shows a banner, then resumes from lastEventId with no row lost or doubled', async () => {
     const set = await demoSet();

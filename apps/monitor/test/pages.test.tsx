@@ -306,6 +306,7 @@ describe('items table', () => {
           state={state}
           version={1}
           live={false}
+          subscribed={1}
           names={new Map([['m1', 'GPT-5 Mini']])}
           onOpen={onOpen}
           onWindow={onWindow}

@@ -12,8 +12,13 @@ interface Props {
   /** The rows the event stream moved on since their page was fetched. */
   state: RunState;
   version: number;
-  /** The run is still going: the pages on screen are fetched again every second. */
+  /** The run is still going: with a filter, the pages on screen are fetched again every second. */
   live: boolean;
+  /**
+   * Bumped each time the page subscribes to the rows' events (a new window, a resync): the pages
+   * held are fetched again, so each is at least as new as the point its rows' events start from.
+   */
+  subscribed: number;
   names: Map<string, string>;
   onOpen: (traceId: string) => void;
   /** The prompts of the rows on screen (and a margin): the only rows whose events the page needs. */
@@ -34,7 +39,7 @@ export const FIRST_WINDOW: PromptWindow = { fromPrompt: 0, toPrompt: 2 * MARGIN 
  * the rows on screen are in the DOM and only their pages are fetched, so a 100,000-item run costs
  * the page what a 100-item one does. Events of the rows in the window show between fetches.
  */
-export function ItemsTable({ runId, state, version, live, names, onOpen, onWindow }: Props) {
+export function ItemsTable({ runId, state, version, live, subscribed, names, onOpen, onWindow }: Props) {
   const [status, setStatus] = useState('');
   const [model, setModel] = useState('');
 
@@ -55,15 +60,25 @@ export function ItemsTable({ runId, state, version, live, names, onOpen, onWindo
   );
   const { matching, error, rowAt, want, refetch } = usePagedRows(fetchPage, PAGE, errorMessage);
 
-  // While the run goes (and once when it ends) the pages on screen are fetched again.
+  // Unfiltered, the rows on screen follow their items' events, which carry every column: their
+  // pages are fetched again only from where a subscription starts, and once when the run ends
+  // (each page fetched every second cost the server more than the run's own events). A filter's
+  // rows come and go as items change status: those pages are fetched again every second.
+  const filtered = status !== '' || model !== '';
   useEffect(() => {
     if (!live) {
       refetch();
       return;
     }
+    if (!filtered) return;
     const t = setInterval(refetch, REFRESH_MS);
     return () => clearInterval(t);
-  }, [live, refetch]);
+  }, [live, filtered, refetch]);
+  const refetchNow = useRef(refetch);
+  refetchNow.current = refetch;
+  useEffect(() => {
+    if (subscribed) refetchNow.current();
+  }, [subscribed]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const v = useVirtualizer({

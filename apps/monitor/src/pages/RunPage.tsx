@@ -53,6 +53,8 @@ export function RunPage({ runId }: { runId: string }) {
   /** The table's window moved: the subscription goes on from where it was, for that window's rows. */
   const moveWindow = useRef<(w: PromptWindow) => void>(() => {});
   const onWindow = useCallback((w: PromptWindow) => moveWindow.current(w), []);
+  /** Subscriptions made to the rows' events: the table fetches its pages again at each. */
+  const [subscribed, setSubscribed] = useState(0);
 
   useEffect(() => {
     let alive = true;
@@ -116,6 +118,7 @@ export function RunPage({ runId }: { runId: string }) {
         },
       );
       unsubscribe = () => sub.unsubscribe();
+      setSubscribed((n) => n + 1);
     };
     let moving: ReturnType<typeof setTimeout> | undefined;
     moveWindow.current = (w) => {
@@ -471,6 +474,7 @@ export function RunPage({ runId }: { runId: string }) {
         state={s}
         version={version}
         live={!finished}
+        subscribed={subscribed}
         names={names}
         onOpen={setTrace}
         onWindow={onWindow}
