@@ -583,7 +583,7 @@ describe('live monitor in Chromium', () => {
       const server = (await api.runs.items.query({ runId: run.id, offset: 0, limit: 30 })).items;
       const shown = await p
         .locator('[data-item-id]')
-        .evaluateAll((els) => els.map((e) => [e.getAttribute('data-item-id'), e.getAttribute('data-status')]));
+        .evaluateAll((els) => els.map((e) => [e.getAttribute('data-item-id'), e.getAttribute('data-status')] as const));
       const shownStatus = new Map(shown);
       const compared = server.filter((i) => shownStatus.has(i.id));
       expect(compared.length).toBeGreaterThanOrEqual(20);

@@ -32,30 +32,46 @@ afterAll(async () => {
 
 it(`lets timers run between the pages of a ${N.toLocaleString('en')}-item run's audit (SQLite)`, async () => {
   const p = db.prisma;
-  const model = await p.model.create({
-    data: {
-      name: 'audited',
-      provider: 'openai',
-      providerModel: 'audited-1',
-      baseUrl: `${fake.url}/v1`,
-      credentialEnv: KEY_ENV,
-      params: { stream: false },
-    },
-  });
+  // Two models of 1,500 calls each: the audit pages through each model's traces in turn.
+  const models = [];
+  for (const name of ['audited-1', 'audited-2'])
+    models.push(
+      await p.model.create({
+        data: {
+          name,
+          provider: 'openai',
+          providerModel: name,
+          baseUrl: `${fake.url}/v1`,
+          credentialEnv: KEY_ENV,
+          params: { stream: false },
+        },
+      }),
+    );
   const set = await p.promptSet.create({
     data: {
       name: 'many',
-      promptCount: N,
-      prompts: { create: Array.from({ length: N }, (_, index) => ({ index, input: `prompt ${index}` })) },
+      promptCount: N / 2,
+      prompts: { create: Array.from({ length: N / 2 }, (_, index) => ({ index, input: `prompt ${index}` })) },
     },
   });
-  const run = await engine.createRun({ promptSetId: set.id, modelIds: [model.id], concurrency: 32, delayMs: 0 });
+  const run = await engine.createRun({
+    promptSetId: set.id,
+    modelIds: models.map((m) => m.id),
+    concurrency: 32,
+    delayMs: 0,
+  });
   await engine.settled(run.id);
 
   let ticks = 0;
   const timer = setInterval(() => ticks++, 0);
   const report = await auditRun(p, run.id).finally(() => clearInterval(timer));
-  expect([report.verdict, report.tracesChecked, report.messagesChecked]).toEqual(['ok', N, N]);
+  expect([report.verdict, report.tracesChecked, report.tracesAnswered, report.messagesChecked]).toEqual([
+    'ok',
+    N,
+    N,
+    N,
+  ]);
+  expect(report.counts.match).toBe(N);
   // Three pages of traces and three of messages: the loop came round between most of them.
   expect(ticks).toBeGreaterThanOrEqual(3);
 }, 120_000);

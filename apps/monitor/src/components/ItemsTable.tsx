@@ -64,20 +64,26 @@ export function ItemsTable({ runId, state, version, live, subscribed, names, onO
   // pages are fetched again only from where a subscription starts, and once when the run ends
   // (each page fetched every second cost the server more than the run's own events). A filter's
   // rows come and go as items change status: those pages are fetched again every second.
+  // A finished run's rows do not move: its pages are fetched once.
   const filtered = status !== '' || model !== '';
-  useEffect(() => {
-    if (!live) {
-      refetch();
-      return;
-    }
-    if (!filtered) return;
-    const t = setInterval(refetch, REFRESH_MS);
-    return () => clearInterval(t);
-  }, [live, filtered, refetch]);
   const refetchNow = useRef(refetch);
   refetchNow.current = refetch;
+  const wasLive = useRef(live);
   useEffect(() => {
-    if (subscribed) refetchNow.current();
+    if (!live) {
+      if (wasLive.current) refetchNow.current();
+      wasLive.current = false;
+      return;
+    }
+    wasLive.current = true;
+    if (!filtered) return;
+    const t = setInterval(() => refetchNow.current(), REFRESH_MS);
+    return () => clearInterval(t);
+  }, [live, filtered]);
+  // The table mounts after the first subscription: its first pages are newer already.
+  const subscribedAtMount = useRef(subscribed);
+  useEffect(() => {
+    if (subscribed !== subscribedAtMount.current && wasLive.current) refetchNow.current();
   }, [subscribed]);
 
   const scroller = useRef<HTMLDivElement>(null);

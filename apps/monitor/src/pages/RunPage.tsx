@@ -173,8 +173,12 @@ export function RunPage({ runId }: { runId: string }) {
   }, [finished, runId]);
   // Pass rates come from the server (Wilson intervals over the Score table): asked again at most
   // once every 2 s while scores arrive, and once more when the run finishes.
+  // Both wait for the run to be known: asked before, they would be asked again at once when a
+  // finished run's page learns that it is finished.
+  const known = run != null;
   const scoredThrottled = useThrottled(scored, 2000);
   useEffect(() => {
+    if (!known) return;
     let alive = true;
     void scoredThrottled;
     api.runs.scores.query({ runId }).then(
@@ -184,15 +188,16 @@ export function RunPage({ runId }: { runId: string }) {
     return () => {
       alive = false;
     };
-  }, [scoredThrottled, finished, runId]);
+  }, [known, scoredThrottled, finished, runId]);
   const scoresOf = useMemo(() => new Map((scores?.models ?? []).map((m) => [m.modelId, m])), [scores]);
   // Calls a restart cut off are closed as `interrupted` (no event says so): listed with the retries.
   useEffect(() => {
+    if (!known) return;
     api.traces.list.query({ runId, status: 'interrupted', limit: 50 }).then(
       (r) => setInterrupted(r.traces),
       () => undefined,
     );
-  }, [finished, runId]);
+  }, [known, finished, runId]);
 
   // Rows and counters follow every frame; per-model figures and charts follow the snapshot (at
   // most once a second).

@@ -1,5 +1,6 @@
 import { Prisma, type PrismaClient, type Run } from '@batchlight/db';
 import {
+  type AuditReport,
   auditRun,
   compareRuns,
   compareScores,
@@ -18,6 +19,7 @@ import { type TRPCRouterRecord, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { tailRun } from '../event-tail.js';
 import { idempotent } from '../idempotency.js';
+import { sharedWhileUnderWay } from '../in-flight.js';
 import { createRunInput, cursor, id, itemStatus, limit, listRunsInput, matrixInput } from '../schemas.js';
 import { notFound, publicProcedure } from '../trpc.js';
 import { runModelView } from '../views.js';
@@ -36,6 +38,9 @@ const createRunWithScorers = createRunInput.extend({
  * A run row with what it came to (`outcome`) and its times (`activeMs`, `wallMs`). A stretch left
  * open by a crash counts only once the run starts again (its end is read from the log then).
  */
+/** Audits in progress in this process, by run: a second request for one waits on the first. */
+const auditOnce = sharedWhileUnderWay<string, AuditReport>();
+
 function runSummary<R extends Run>(run: R, executing: boolean, now: number) {
   const { stretchStartedAt, ...rest } = run;
   return {
@@ -226,7 +231,13 @@ export const runsRouter = {
     .input(z.object({ runId: id }))
     .query(({ ctx, input }) => runScores(ctx.db.prisma, input.runId)),
 
-  audit: publicProcedure.input(z.object({ runId: id })).query(({ ctx, input }) => auditRun(ctx.db.prisma, input.runId)),
+  /**
+   * Every trace and message re-checked. Asked while the same run's audit is under way (each page
+   * watching a run asks when it ends), it shares that one: a 100,000-item audit is seconds of work.
+   */
+  audit: publicProcedure
+    .input(z.object({ runId: id }))
+    .query(({ ctx, input }) => auditOnce(input.runId, () => auditRun(ctx.db.prisma, input.runId))),
 
   /** One run as a matrix (prompts × models and repeats), searched, filtered, sorted and paged server-side. */
   matrix: publicProcedure.input(matrixInput).query(({ ctx, input }) => {

@@ -50,6 +50,18 @@ export interface AuditReport {
   findingsTotal: number;
 }
 
+type TraceRow = {
+  id: string;
+  modelId: string;
+  provider: string;
+  requestedModel: string;
+  responseModel: string | null;
+  attribution: string;
+  modelRevision: number;
+  status: string;
+  item: { modelId: string; runId: string } | null;
+};
+
 type MessageRow = {
   id: string;
   modelId: string | null;
@@ -83,58 +95,66 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
     if (report.findings.length < MAX_FINDINGS) report.findings.push(f);
   };
 
-  let cursor: string | undefined;
-  for (;;) {
-    // SQLite answers synchronously: without a turn of the event loop between pages, a 100,000-item
-    // run's audit held every other request (and the run's own writes) for its whole length.
-    await yieldToLoop();
-    const traces = await prisma.trace.findMany({
-      where: { runId, ...(cursor ? { id: { gt: cursor } } : {}) },
-      orderBy: { id: 'asc' },
-      take: PAGE,
-      select: {
-        id: true,
-        modelId: true,
-        provider: true,
-        requestedModel: true,
-        responseModel: true,
-        attribution: true,
-        modelRevision: true,
-        status: true,
-        item: { select: { modelId: true, runId: true } },
-      },
-    });
-    for (const t of traces) {
-      report.tracesChecked++;
-      const snap = snapshots.get(t.modelId);
-      const name = snap?.name ?? t.modelId;
-      const f = (kind: FindingKind, expected: string, actual: string) =>
-        add({ kind, traceId: t.id, modelId: t.modelId, modelName: name, expected, actual });
-      if (!snap) {
-        f('requested_model_differs', 'a model this run targets', t.modelId);
-        continue;
-      }
-      if (t.provider !== snap.provider) f('provider_differs', snap.provider, t.provider);
-      if (t.requestedModel !== snap.providerModel) f('requested_model_differs', snap.providerModel, t.requestedModel);
-      if (t.modelRevision !== snap.modelRevision)
-        f('revision_differs', String(snap.modelRevision), String(t.modelRevision));
-      // Every trace is recomputed (a failed call has no response model: 'unknown'); the counts
-      // cover successful calls only, the ones that produced an answer to attribute.
-      const recomputed = attributionOf(t.requestedModel, t.responseModel);
-      if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
-      if (t.status === 'ok') {
-        report.tracesAnswered++;
-        report.counts[recomputed]++;
-      }
-      if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
-      if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId))
-        f('item_model_differs', t.modelId, t.item.modelId);
+  const checkTrace = (t: TraceRow) => {
+    report.tracesChecked++;
+    const snap = snapshots.get(t.modelId);
+    const name = snap?.name ?? t.modelId;
+    const f = (kind: FindingKind, expected: string, actual: string) =>
+      add({ kind, traceId: t.id, modelId: t.modelId, modelName: name, expected, actual });
+    if (!snap) {
+      f('requested_model_differs', 'a model this run targets', t.modelId);
+      return;
     }
-    if (traces.length < PAGE) break;
-    cursor = traces[traces.length - 1]!.id;
+    if (t.provider !== snap.provider) f('provider_differs', snap.provider, t.provider);
+    if (t.requestedModel !== snap.providerModel) f('requested_model_differs', snap.providerModel, t.requestedModel);
+    if (t.modelRevision !== snap.modelRevision)
+      f('revision_differs', String(snap.modelRevision), String(t.modelRevision));
+    // Every trace is recomputed (a failed call has no response model: 'unknown'); the counts
+    // cover successful calls only, the ones that produced an answer to attribute.
+    const recomputed = attributionOf(t.requestedModel, t.responseModel);
+    if (recomputed !== t.attribution) f('attribution_recomputed_differs', recomputed, t.attribution);
+    if (t.status === 'ok') {
+      report.tracesAnswered++;
+      report.counts[recomputed]++;
+    }
+    if (recomputed === 'mismatch') f('provider_reported_other_model', t.requestedModel, t.responseModel ?? '(none)');
+    if (t.item && (t.item.modelId !== t.modelId || t.item.runId !== runId))
+      f('item_model_differs', t.modelId, t.item.modelId);
+  };
+
+  // Model by model, in id order within each: the (runId, modelId, id) index gives every page
+  // without sorting the run's traces. Last, any trace of a model the run does not target.
+  const modelIds = [...snapshots.keys()];
+  const scopes = [...modelIds.map((modelId) => ({ modelId })), { modelId: { notIn: modelIds } }];
+  for (const scope of scopes) {
+    let cursor: string | undefined;
+    for (;;) {
+      // SQLite answers synchronously: without a turn of the event loop between pages, a 100,000-item
+      // run's audit held every other request (and the run's own writes) for its whole length.
+      await yieldToLoop();
+      const traces = await prisma.trace.findMany({
+        where: { runId, ...scope, ...(cursor ? { id: { gt: cursor } } : {}) },
+        orderBy: { id: 'asc' },
+        take: PAGE,
+        select: {
+          id: true,
+          modelId: true,
+          provider: true,
+          requestedModel: true,
+          responseModel: true,
+          attribution: true,
+          modelRevision: true,
+          status: true,
+          item: { select: { modelId: true, runId: true } },
+        },
+      });
+      for (const t of traces) checkTrace(t);
+      if (traces.length < PAGE) break;
+      cursor = traces[traces.length - 1]!.id;
+    }
   }
 
-  cursor = undefined;
+  let cursor: string | undefined;
   for (;;) {
     await yieldToLoop();
     const messages: MessageRow[] = await prisma.message.findMany({
