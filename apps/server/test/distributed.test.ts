@@ -446,7 +446,7 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     cleanups.push(() => fake.close());
     const { api, apiProcess, workerClients, start } = await cluster(cleanups);
     const m = await fakeModel(api, fake.url, 'dist-api-kill');
-    const n = 2000;
+    const n = 1500;
     const set = await promptSet(api, n);
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
     const first = subscriber(apiProcess.url, run.id);
@@ -463,14 +463,18 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     }, 30_000);
 
     const next = await start('api');
+    const then = await next.client.runs.get.query({ id: run.id });
     const lastEventId = String(before.at(-1)!.seq);
     const after = await collectEvents(next.client, run.id, { lastEventId, timeoutMs: 120_000 });
-    console.log(`[distributed] api killed after ${before.length} events; ${after.length} more from a new one`);
+    console.log(
+      `[distributed] api killed after ${before.length} events; ${after.length} more from a new one ` +
+        `(it started with the run ${then.status}, ${then.completedItems} of ${n} items completed)`,
+    );
     const done = await next.client.runs.get.query({ id: run.id });
     expect([done.status, done.completedItems, done.failedItems, done.cancelledItems]).toEqual(['completed', n, 0, 0]);
     await expectEventsOnce(next.client, run.id, [...before, ...after], n);
     await expectEachItemOnce(next.client, fake, run.id, n, ['dist-api-kill']); // the audit too
-  });
+  }, 120_000); // a process more to start, on a machine that may be loaded
 });
 
 describe('the distributed executor’s settings', () => {
