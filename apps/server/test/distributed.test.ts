@@ -169,6 +169,18 @@ function underWay(api: Client, workers: Client[], runId: string, on: 'every' | '
   });
 }
 
+/** The fake's calls in flight from now until `until` settles: the most in each half second. */
+async function inFlightByHalfSecond(fake: FakeServer, until: Promise<unknown>): Promise<number[]> {
+  const start = Date.now();
+  const most: number[] = [];
+  const timer = setInterval(() => {
+    const i = Math.floor((Date.now() - start) / 500);
+    most[i] = Math.max(most[i] ?? 0, fake.inFlight());
+  }, 20);
+  await until.finally(() => clearInterval(timer));
+  return Array.from(most, (n) => n ?? 0);
+}
+
 /** Each item completed once; each prompt sent to each model once, plus once per call of it a kill cut off. */
 async function expectEachItemOnce(client: Client, fake: FakeServer, runId: string, prompts: number, models: string[]) {
   const items = await allItems(client, runId);
@@ -261,7 +273,16 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     await workers[0]!.stop('SIGKILL');
     fake.setBehavior({ latencyMs: 20 });
     release();
+    const inFlight = inFlightByHalfSecond(fake, events);
     const live = await events;
+    // Measured, not held: the killed worker's call slots count against the run's concurrency until
+    // they expire (BATCHLIGHT_SHARD_LOCK_MS, 4 s here), as its shards wait for their locks to.
+    const most = await inFlight;
+    const back = most.findIndex((n) => n >= 16);
+    console.log(
+      `[distributed] after the kill, below the cap of 16 for ${back < 0 ? 'the rest of the run' : `${back * 0.5} s`}; ` +
+        `calls in flight at the fake, the most per 0.5 s: ${most.join(' ')}`,
+    );
 
     const done = await api.runs.get.query({ id: run.id });
     expect([done.status, done.completedItems, done.failedItems, done.cancelledItems]).toEqual(['completed', n, 0, 0]);
