@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from '@batchlight/api/client';
 import { tempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/engine/events';
-import { type FakeServer, spawnUntilReady, startFakeOpenAI } from '@batchlight/testkit';
+import { type FakeServer, type RunningProcess, spawnUntilReady, startFakeOpenAI } from '@batchlight/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -23,7 +23,7 @@ import {
   makeClient,
   promptSet,
   requestsByPrompt,
-  serverProcess,
+  startProcess,
   waitFor,
 } from './helpers.js';
 
@@ -53,15 +53,13 @@ function deployment(cleanups: Array<() => Promise<void> | void>) {
   };
 }
 
-type Process = Awaited<ReturnType<typeof serverProcess>>;
-
 interface Cluster {
   api: Client;
-  apiProcess: Process;
-  workers: Process[];
+  apiProcess: RunningProcess;
+  workers: RunningProcess[];
   workerClients: Client[];
   /** Another process of the deployment: the same database, Redis and prefix. */
-  start(role: 'api' | 'worker'): Promise<{ proc: Process; client: Client }>;
+  start(role: 'api' | 'worker'): Promise<{ proc: RunningProcess; client: Client }>;
 }
 
 /**
@@ -76,13 +74,7 @@ async function cluster(
   const db = await tempDatabase('postgresql');
   cleanups.push(() => db.drop());
   const env = { ...deployment(cleanups), ...extra };
-  const start = async (role: 'api' | 'worker') => {
-    const proc = await serverProcess(db.url, { ...env, BATCHLIGHT_ROLE: role });
-    cleanups.push(() => proc.stop('SIGKILL'));
-    const c = makeClient(proc.url);
-    cleanups.push(c.close);
-    return { proc, client: c.client };
-  };
+  const start = (role: 'api' | 'worker') => startProcess(cleanups, db.url, { ...env, BATCHLIGHT_ROLE: role });
   const api = await start('api');
   const started = await Promise.all(Array.from({ length: workers }, () => start('worker')));
   return {
