@@ -436,7 +436,7 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     cleanups.push(() => fake.close());
     const { api, apiProcess } = await cluster(cleanups);
     const m = await fakeModel(api, fake.url, 'dist-reconnect');
-    const n = 1000;
+    const n = 600;
     const set = await promptSet(api, n);
     const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
     const first = subscriber(apiProcess.url, run.id);
