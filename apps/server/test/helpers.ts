@@ -192,7 +192,9 @@ export const serverProcess = (databaseUrl: string, env: NodeJS.ProcessEnv = {}) 
 
 /**
  * serverProcess() and a client to it, both undone by `cleanups` (the process SIGKILLed, if it is
- * still running). `close` closes the client's socket sooner (a subscriber that goes away).
+ * still running). `close` closes the client's socket sooner (a subscriber that goes away). A
+ * worker's client has no socket: a worker refuses WebSockets, and the client would try again
+ * every 100 ms for as long as the test runs.
  */
 export async function startProcess(
   cleanups: Array<() => Promise<void> | void>,
@@ -201,7 +203,7 @@ export async function startProcess(
 ): Promise<{ proc: RunningProcess; client: Client; close: () => void }> {
   const proc = await serverProcess(databaseUrl, env);
   cleanups.push(() => proc.stop('SIGKILL'));
-  const { client, close } = makeClient(proc.url);
+  const { client, close } = env.BATCHLIGHT_ROLE === 'worker' ? createClient({ url: proc.url }) : makeClient(proc.url);
   cleanups.push(close);
   return { proc, client, close };
 }
