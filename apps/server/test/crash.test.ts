@@ -11,10 +11,9 @@ import {
   cleanupsAfterAll,
   collectEvents,
   fakeModel,
-  makeClient,
   promptSet,
   requestsByPrompt,
-  serverProcess as startProcess,
+  startProcess,
   waitFor,
 } from './helpers.js';
 
@@ -27,9 +26,7 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     const fake = await startFakeOpenAI({ behavior: { latencyMs: 60 } });
     cleanups.push(() => fake.close());
 
-    const first = await startProcess(db.url);
-    cleanups.push(() => first.stop('SIGKILL'));
-    const a = makeClient(first.url);
+    const a = await startProcess(cleanups, db.url);
     const m = await fakeModel(a.client, fake.url, 'crash-model');
     const set = await promptSet(a.client, 40);
     const run = await a.client.runs.create.mutate({
@@ -42,12 +39,10 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
       async () => (await a.client.runs.get.query({ id: run.id })).completedItems >= 12 && fake.inFlight() > 0,
     );
     a.close();
-    await first.stop('SIGKILL');
+    await a.proc.stop('SIGKILL');
     const callsBefore = fake.total();
 
-    const second = await startProcess(db.url);
-    cleanups.push(() => second.stop('SIGKILL'));
-    const b = makeClient(second.url);
+    const b = await startProcess(cleanups, db.url);
     const events = await collectEvents(b.client, run.id, { timeoutMs: 30_000 });
     expect(events.at(-1)!.type).toBe('run.finished');
     const got = await b.client.runs.get.query({ id: run.id });
@@ -83,7 +78,7 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     }
     expect(callsBefore).toBeLessThan(40);
     b.close();
-    await second.stop();
+    await b.proc.stop();
   });
 
   it('retries an item whose only earlier attempt was cut off by the crash (maxRetries 1, first call 429)', async () => {
@@ -101,9 +96,7 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
     });
     cleanups.push(() => fake.close());
 
-    const first = await startProcess(db.url);
-    cleanups.push(() => first.stop('SIGKILL'));
-    const a = makeClient(first.url);
+    const a = await startProcess(cleanups, db.url);
     const m = await fakeModel(a.client, fake.url, 'budget-model');
     const set = await promptSet(a.client, 40);
     // delayMs keeps most of the first calls on record (item.started committed) but not yet sent
@@ -116,12 +109,10 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
       maxRetries: 1,
     });
     await collectEvents(a.client, run.id, { stopAfter: 8 + 2 }); // run.status + 8 item.started (+1)
-    await first.stop('SIGKILL');
+    await a.proc.stop('SIGKILL');
     a.close();
 
-    const second = await startProcess(db.url);
-    cleanups.push(() => second.stop('SIGKILL'));
-    const b = makeClient(second.url);
+    const b = await startProcess(cleanups, db.url);
     await collectEvents(b.client, run.id, { timeoutMs: 30_000 });
     const got = await b.client.runs.get.query({ id: run.id });
     const items = await allItems(b.client, run.id);
@@ -138,6 +129,6 @@ describe.each(PROVIDERS_UNDER_TEST)('crash recovery on %s', (provider) => {
       expect(answered.length, `item ${item.promptIndex}`).toBeLessThanOrEqual(2);
     }
     b.close();
-    await second.stop();
+    await b.proc.stop();
   });
 });

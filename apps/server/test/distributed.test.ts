@@ -3,12 +3,15 @@
 // the run's concurrency and delay held across them; a worker killed mid-run has its shards taken
 // over by the other; a cancel sent to the api process reaches both workers.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createClient } from '@batchlight/api/client';
 import { tempDatabase } from '@batchlight/db/testing';
 import type { RunEventMessage } from '@batchlight/engine/events';
-import { type FakeServer, spawnUntilReady, startFakeOpenAI } from '@batchlight/testkit';
+import { type FakeServer, type RunningProcess, spawnUntilReady, startFakeOpenAI } from '@batchlight/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/index.js';
 import {
   allItems,
@@ -20,7 +23,7 @@ import {
   makeClient,
   promptSet,
   requestsByPrompt,
-  serverProcess,
+  startProcess,
   waitFor,
 } from './helpers.js';
 
@@ -52,27 +55,35 @@ function deployment(cleanups: Array<() => Promise<void> | void>) {
 
 interface Cluster {
   api: Client;
-  workers: Array<Awaited<ReturnType<typeof serverProcess>>>;
+  apiProcess: RunningProcess;
+  workers: RunningProcess[];
   workerClients: Client[];
+  /** Another process of the deployment: the same database, Redis and prefix. */
+  start(role: 'api' | 'worker'): Promise<{ proc: RunningProcess; client: Client }>;
 }
 
-/** An api process and two workers on a new PostgreSQL database and a deployment of their own. */
-async function cluster(cleanups: Array<() => Promise<void> | void>, extra: NodeJS.ProcessEnv = {}): Promise<Cluster> {
+/**
+ * An api process and `workers` worker processes (two unless told) on a new PostgreSQL database
+ * and a deployment of their own.
+ */
+async function cluster(
+  cleanups: Array<() => Promise<void> | void>,
+  extra: NodeJS.ProcessEnv = {},
+  workers = 2,
+): Promise<Cluster> {
   const db = await tempDatabase('postgresql');
   cleanups.push(() => db.drop());
   const env = { ...deployment(cleanups), ...extra };
-  const api = await serverProcess(db.url, { ...env, BATCHLIGHT_ROLE: 'api' });
-  cleanups.push(() => api.stop('SIGKILL'));
-  const workers = await Promise.all([0, 1].map(() => serverProcess(db.url, { ...env, BATCHLIGHT_ROLE: 'worker' })));
-  for (const w of workers) cleanups.push(() => w.stop('SIGKILL'));
-  const a = makeClient(api.url);
-  cleanups.push(a.close);
-  const workerClients = workers.map((w) => {
-    const c = makeClient(w.url);
-    cleanups.push(c.close);
-    return c.client;
-  });
-  return { api: a.client, workers, workerClients };
+  const start = (role: 'api' | 'worker') => startProcess(cleanups, db.url, { ...env, BATCHLIGHT_ROLE: role });
+  const api = await start('api');
+  const started = await Promise.all(Array.from({ length: workers }, () => start('worker')));
+  return {
+    api: api.client,
+    apiProcess: api.proc,
+    workers: started.map((w) => w.proc),
+    workerClients: started.map((w) => w.client),
+    start,
+  };
 }
 
 /** Which workers executed a shard of the run, from their health, polled until `until` resolves. */
@@ -103,7 +114,40 @@ async function expectEventsOnce(client: Client, runId: string, live: RunEventMes
   expect(live.map((e) => [e.seq, e.type])).toEqual(log.map((e) => [e.seq, e.type]));
 }
 
-/** Each item completed once; each prompt sent to each model once, plus once per call of it a kill cut off. */
+/**
+ * A subscriber to the run’s events on `url`, from the first, whose socket `drop()` cuts as a
+ * failing network does (terminated, no closing handshake); it answers the events seen by then.
+ */
+function subscriber(url: string, runId: string) {
+  const sockets: WebSocket[] = [];
+  class Tapped extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  const { client, close } = createClient({ url, WebSocket: Tapped });
+  const seen: RunEventMessage[] = [];
+  client.runs.events.subscribe(
+    { runId, lastEventId: null },
+    {
+      // `replay` mode (the default) never asks for a resync: one would leave a gap in the seqs checked.
+      onData: (e) => e.data.type !== 'resync' && seen.push(e.data),
+      // Its process may be killed under it: what it saw stands, the test goes on from there.
+      onError: () => undefined,
+    },
+  );
+  return {
+    seen,
+    drop(): RunEventMessage[] {
+      for (const s of sockets) s.terminate();
+      const got = [...seen];
+      close();
+      return got;
+    },
+  };
+}
+
 /**
  * Waits until the run has completed items and its shards are executing on `every` worker (a test
  * that stops one worker needs it to hold some) or on `some` (which holds them is BullMQ's choice).
@@ -117,6 +161,19 @@ function underWay(api: Client, workers: Client[], runId: string, on: 'every' | '
   });
 }
 
+/** The fake's calls in flight from now until `until` settles: the most in each half second. */
+async function inFlightByHalfSecond(fake: FakeServer, until: Promise<unknown>): Promise<number[]> {
+  const start = Date.now();
+  const most: number[] = [];
+  const timer = setInterval(() => {
+    const i = Math.floor((Date.now() - start) / 500);
+    most[i] = Math.max(most[i] ?? 0, fake.inFlight());
+  }, 20);
+  await until.finally(() => clearInterval(timer));
+  return Array.from(most, (n) => n ?? 0);
+}
+
+/** Each item completed once; each prompt sent to each model once, plus once per call of it a kill cut off. */
 async function expectEachItemOnce(client: Client, fake: FakeServer, runId: string, prompts: number, models: string[]) {
   const items = await allItems(client, runId);
   expect(items).toHaveLength(prompts * models.length);
@@ -208,7 +265,16 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     await workers[0]!.stop('SIGKILL');
     fake.setBehavior({ latencyMs: 20 });
     release();
+    const inFlight = inFlightByHalfSecond(fake, events);
     const live = await events;
+    // Measured, not held: the killed worker's call slots count against the run's concurrency until
+    // they expire (BATCHLIGHT_SHARD_LOCK_MS, 4 s here), as its shards wait for their locks to.
+    const most = await inFlight;
+    const back = most.findIndex((n) => n >= 16);
+    console.log(
+      `[distributed] after the kill, below the cap of 16 for ${back < 0 ? 'the rest of the run' : `${back * 0.5} s`}; ` +
+        `calls in flight at the fake, the most per 0.5 s: ${most.join(' ')}`,
+    );
 
     const done = await api.runs.get.query({ id: run.id });
     expect([done.status, done.completedItems, done.failedItems, done.cancelledItems]).toEqual(['completed', n, 0, 0]);
@@ -336,6 +402,92 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     const ends = log.flatMap((e) => (e.type === 'run.finished' ? [e.payload.status] : []));
     expect(ends).toEqual(['cancelled', 'completed']);
   });
+
+  it('an api process alone makes no call: the run waits on the queue until a worker starts', async () => {
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 5 } });
+    cleanups.push(() => fake.close());
+    const { api, start } = await cluster(cleanups, {}, 0);
+    const m = await fakeModel(api, fake.url, 'dist-alone');
+    const n = 600; // 3 shards of 250
+    const set = await promptSet(api, n);
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
+    // Many of its heartbeats and stalled-shard checks: nothing is executed, the shards wait.
+    await sleep(3000);
+    expect(fake.requests).toHaveLength(0);
+    const queued = await api.runs.get.query({ id: run.id });
+    expect([queued.status, queued.completedItems]).toEqual(['queued', 0]);
+    expect(queued.executorId).toMatch(/^queue:/);
+    const health = await api.health.query();
+    expect([health.role, health.executing]).toEqual(['api', []]);
+    expect(health.queue).toEqual({ waiting: 3, active: 0, shards: [] });
+
+    await start('worker');
+    const done = await waitFor(async () => {
+      const r = await api.runs.get.query({ id: run.id });
+      return r.status === 'completed' && r;
+    }, 60_000);
+    expect([done.completedItems, done.failedItems, done.cancelledItems]).toEqual([n, 0, 0]);
+    await expectEachItemOnce(api, fake, run.id, n, ['dist-alone']);
+    expect((await api.health.query()).queue).toEqual({ waiting: 0, active: 0, shards: [] });
+  });
+
+  it('a subscriber on the api process whose socket is cut mid-run goes on from its last event id: each event once', async () => {
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 20 } });
+    cleanups.push(() => fake.close());
+    const { api, apiProcess } = await cluster(cleanups);
+    const m = await fakeModel(api, fake.url, 'dist-reconnect');
+    const n = 600;
+    const set = await promptSet(api, n);
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
+    const first = subscriber(apiProcess.url, run.id);
+    await waitFor(async () => first.seen.length >= 200, 60_000);
+    const before = first.drop();
+    const mid = await api.runs.get.query({ id: run.id });
+    expect([mid.status, mid.completedItems < n]).toEqual(['running', true]); // cut while the workers go on
+
+    const second = makeClient(apiProcess.url);
+    cleanups.push(second.close);
+    const lastEventId = String(before.at(-1)!.seq);
+    const after = await collectEvents(second.client, run.id, { lastEventId, timeoutMs: 120_000 });
+    console.log(`[distributed] cut after ${before.length} events; ${after.length} more from seq ${lastEventId}`);
+    await expectEventsOnce(api, run.id, [...before, ...after], n);
+    await expectEachItemOnce(api, fake, run.id, n, ['dist-reconnect']);
+  });
+
+  it('the api process killed mid-run: the workers go on; a new one serves the run’s events from the last event id', async () => {
+    const fake = await startFakeOpenAI({ behavior: { latencyMs: 20 } });
+    cleanups.push(() => fake.close());
+    const { api, apiProcess, workerClients, start } = await cluster(cleanups);
+    const m = await fakeModel(api, fake.url, 'dist-api-kill');
+    const n = 1500;
+    const set = await promptSet(api, n);
+    const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [m.id], concurrency: 8, delayMs: 0 });
+    const first = subscriber(apiProcess.url, run.id);
+    await waitFor(async () => first.seen.length >= 100, 60_000);
+    await apiProcess.stop('SIGKILL');
+    const before = first.drop();
+
+    // With no api process: the fake is still called, and a worker executes the run's shards.
+    const sent = fake.requests.length;
+    await waitFor(async () => {
+      const healths = await Promise.all(workerClients.map((c) => c.health.query()));
+      const executing = healths.some((h) => h.queue?.shards.some((s) => s.runId === run.id));
+      return executing && fake.requests.length >= sent + 100;
+    }, 30_000);
+
+    const next = await start('api');
+    const then = await next.client.runs.get.query({ id: run.id });
+    const lastEventId = String(before.at(-1)!.seq);
+    const after = await collectEvents(next.client, run.id, { lastEventId, timeoutMs: 120_000 });
+    console.log(
+      `[distributed] api killed after ${before.length} events; ${after.length} more from a new one ` +
+        `(it started with the run ${then.status}, ${then.completedItems} of ${n} items completed)`,
+    );
+    const done = await next.client.runs.get.query({ id: run.id });
+    expect([done.status, done.completedItems, done.failedItems, done.cancelledItems]).toEqual(['completed', n, 0, 0]);
+    await expectEventsOnce(next.client, run.id, [...before, ...after], n);
+    await expectEachItemOnce(next.client, fake, run.id, n, ['dist-api-kill']); // the audit too
+  }, 120_000); // a process more to start, on a machine that may be loaded
 });
 
 describe('the distributed executor’s settings', () => {

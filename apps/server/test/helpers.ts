@@ -6,7 +6,7 @@ import { TRPCClientError } from '@trpc/client';
 import { afterAll } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, type RunningServer, startServer } from '../src/index.js';
-import { startServerProcess } from '../src/testing.js';
+import { type RunningProcess, startServerProcess } from '../src/testing.js';
 
 export type { Client };
 
@@ -189,6 +189,24 @@ export async function failure(call: Promise<unknown>): Promise<CallError> {
 /** The built server as its own process on `databaseUrl`, with the key of fakeModel()'s models. */
 export const serverProcess = (databaseUrl: string, env: NodeJS.ProcessEnv = {}) =>
   startServerProcess({ DATABASE_URL: databaseUrl, LLM_KEY_TEST_FAKE: 'sk-fake-test-key', ...env });
+
+/**
+ * serverProcess() and a client to it, both undone by `cleanups` (the process SIGKILLed, if it is
+ * still running). `close` closes the client's socket sooner (a subscriber that goes away). A
+ * worker's client has no socket: a worker refuses WebSockets, and the client would try again
+ * every 100 ms for as long as the test runs.
+ */
+export async function startProcess(
+  cleanups: Array<() => Promise<void> | void>,
+  databaseUrl: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ proc: RunningProcess; client: Client; close: () => void }> {
+  const proc = await serverProcess(databaseUrl, env);
+  cleanups.push(() => proc.stop('SIGKILL'));
+  const { client, close } = env.BATCHLIGHT_ROLE === 'worker' ? createClient({ url: proc.url }) : makeClient(proc.url);
+  cleanups.push(close);
+  return { proc, client, close };
+}
 
 /** The fake's requests per prompt (promptSet()'s prompts are told apart by their text). */
 export function requestsByPrompt(fake: FakeServer): Map<string, FakeServer['requests']> {

@@ -16,6 +16,7 @@ import {
   promptSet,
   requestsByPrompt,
   serverProcess,
+  startProcess,
   waitFor,
 } from './helpers.js';
 
@@ -51,10 +52,7 @@ describe('several processes on one PostgreSQL database', () => {
     const fake = await startFakeOpenAI({ behavior: { latencyMs: 20 } });
     cleanups.push(() => fake.close());
 
-    const first = await serverProcess(db.url, LEASE);
-    cleanups.push(() => first.stop('SIGKILL'));
-    const a = makeClient(first.url);
-    cleanups.push(() => a.close());
+    const a = await startProcess(cleanups, db.url, LEASE);
     const m = await fakeModel(a.client, fake.url, 'lease-model');
     const n = 100;
     const set = await promptSet(a.client, n);
@@ -71,10 +69,7 @@ describe('several processes on one PostgreSQL database', () => {
     fake.setBehavior({ latencyMs: 20, gate: () => held });
 
     // Two more processes start while the run executes: neither resumes it.
-    const others = await Promise.all([serverProcess(db.url, LEASE), serverProcess(db.url, LEASE)]);
-    for (const p of others) cleanups.push(() => p.stop('SIGKILL'));
-    const clients = others.map((p) => makeClient(p.url));
-    for (const c of clients) cleanups.push(() => c.close());
+    const clients = await Promise.all([0, 1].map(() => startProcess(cleanups, db.url, LEASE)));
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setTimeout(r, 200)); // a heartbeat of theirs each time
       const executing = await Promise.all(clients.map((c) => c.client.health.query()));
@@ -83,7 +78,7 @@ describe('several processes on one PostgreSQL database', () => {
     }
 
     expect((await a.client.runs.get.query({ id: run.id })).status).toBe('running');
-    await first.stop('SIGKILL');
+    await a.proc.stop('SIGKILL');
     fake.setBehavior({ latencyMs: 20 });
     release();
     const b = clients[0]!.client;
@@ -105,10 +100,7 @@ describe('several processes on one PostgreSQL database', () => {
     const fake = await startFakeOpenAI({ behavior: { latencyMs: 5 } });
     cleanups.push(() => fake.close());
 
-    const api = await serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' });
-    cleanups.push(() => api.stop('SIGKILL'));
-    const { client, close } = makeClient(api.url);
-    cleanups.push(close);
+    const { client } = await startProcess(cleanups, db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' });
     expect((await client.health.query()).role).toBe('api');
     const m = await fakeModel(client, fake.url, 'role-model');
     const n = 30;
@@ -143,10 +135,7 @@ describe('several processes on one PostgreSQL database', () => {
     // About 4 s of calls: the first events must arrive while it goes on, not from the log after.
     const fake = await startFakeOpenAI({ behavior: { latencyMs: 100 } });
     cleanups.push(() => fake.close());
-    const api = await serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' });
-    cleanups.push(() => api.stop('SIGKILL'));
-    const first = makeClient(api.url);
-    cleanups.push(first.close);
+    const first = await startProcess(cleanups, db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' });
     const m = await fakeModel(first.client, fake.url, 'relay-model');
     const n = 60;
     const set = await promptSet(first.client, n);
@@ -173,7 +162,7 @@ describe('several processes on one PostgreSQL database', () => {
     await waitFor(async () => feed.includes('running'));
     feedSub.unsubscribe();
     first.close(); // the socket is gone: a new one goes on from the last event id
-    const second = makeClient(api.url);
+    const second = makeClient(first.proc.url);
     cleanups.push(second.close);
     const after = await collectEvents(second.client, run.id, {
       lastEventId: String(before.at(-1)!.seq),
@@ -194,14 +183,11 @@ describe('several processes on one PostgreSQL database', () => {
     cleanups.push(() => db.drop());
     const fake = await startFakeOpenAI({ behavior: { latencyMs: 5 } });
     cleanups.push(() => fake.close());
-    const [api, worker] = await Promise.all([
-      serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' }),
+    const [{ client }, worker] = await Promise.all([
+      startProcess(cleanups, db.url, { ...LEASE, BATCHLIGHT_ROLE: 'api' }),
       serverProcess(db.url, { ...LEASE, BATCHLIGHT_ROLE: 'worker' }),
     ]);
-    cleanups.push(() => api.stop('SIGKILL'));
     cleanups.push(() => worker.stop('SIGKILL'));
-    const { client, close } = makeClient(api.url);
-    cleanups.push(close);
     // Every call is held at the fake until the run is cancelled.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));

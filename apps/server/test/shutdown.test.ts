@@ -6,16 +6,7 @@ import { type TempDatabase, tempDatabase } from '@batchlight/db/testing';
 import { type FakeServer, type RunningProcess, startFakeOpenAI } from '@batchlight/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/index.js';
-import {
-  allTraces,
-  collectEvents,
-  fakeModel,
-  makeClient,
-  promptSet,
-  requestsByPrompt,
-  serverProcess,
-  waitFor,
-} from './helpers.js';
+import { allTraces, collectEvents, fakeModel, promptSet, requestsByPrompt, startProcess, waitFor } from './helpers.js';
 
 /**
  * A fake that answers its first `answered` requests and holds every later one at a gate (a call
@@ -49,20 +40,14 @@ describe('graceful shutdown', () => {
     cleanups.push(() => db.drop());
     const fake = await startFakeOpenAI();
     cleanups.push(() => fake.close());
-    const server = await serverProcess(db.url, env);
-    cleanups.push(() => server.stop('SIGKILL'));
-    const api = makeClient(server.url);
-    cleanups.push(() => api.close());
+    const { proc: server, ...api } = await startProcess(cleanups, db.url, env);
     const model = await fakeModel(api.client, fake.url, 'drain-model');
     const set = await promptSet(api.client, 40);
     return { db, fake, server, api, model, set };
   }
   /** Starts the server again on `db`, waits for the run to finish there, and gives a client to it. */
   async function restartAndFinish(db: TempDatabase, runId: string) {
-    const again = await serverProcess(db.url);
-    cleanups.push(() => again.stop('SIGKILL'));
-    const b = makeClient(again.url);
-    cleanups.push(() => b.close());
+    const b = await startProcess(cleanups, db.url);
     await collectEvents(b.client, runId);
     return { client: b.client, run: await b.client.runs.get.query({ id: runId }) };
   }
