@@ -225,6 +225,12 @@ describe('the distributed executor: an api process and two workers on PostgreSQL
     });
     const events = collectEvents(api, run.id, { timeoutMs: 120_000 });
     const executedBy = watchShards(workerClients, run.id, events);
+    // The api process executes none of it, yet says the run is executing and counts its time.
+    const seenGoing = await waitFor(async () => {
+      const r = await api.runs.get.query({ id: run.id });
+      return r.status === 'running' && r.executing && (r.activeMs ?? 0) > 0 && r;
+    });
+    expect(seenGoing.executorId).toMatch(/^queue:/);
     const live = await events;
 
     const done = await api.runs.get.query({ id: run.id });

@@ -7,6 +7,7 @@ import {
   csvField,
   type Engine,
   EngineInputError,
+  executingElsewhere,
   exportRun,
   percentile,
   runMatrix,
@@ -75,6 +76,17 @@ describe('run outcome and times', () => {
     });
     expect(throughput(30, 6000)).toBe(5);
     expect(throughput(30, 0)).toBeNull();
+  });
+  it('says a run executes elsewhere while its shards are on the queue or its holder’s lease holds', () => {
+    const now = 10_000;
+    const running = { status: 'running', executorId: 'queue:abc', leaseUntil: null };
+    expect(executingElsewhere(running, now)).toBe(true);
+    expect(executingElsewhere({ ...running, status: 'queued' }, now)).toBe(false);
+    const leased = { status: 'running', executorId: 'host:1234:x', leaseUntil: new Date(now + 1) };
+    expect(executingElsewhere(leased, now)).toBe(true);
+    // Its holder died: once the lease has run out, its stretch no longer counts.
+    expect(executingElsewhere({ ...leased, leaseUntil: new Date(now) }, now)).toBe(false);
+    expect(executingElsewhere({ ...leased, executorId: null }, now)).toBe(false);
   });
 });
 

@@ -1,10 +1,9 @@
 import type { RunEventMessage } from '@batchlight/api';
 import { runOutcome, throughput } from '@batchlight/api/outcome';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
 import { FIRST_WINDOW, ItemsTable } from '../components/ItemsTable';
-import { LatencyCharts } from '../components/LatencyCharts';
 import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
@@ -19,6 +18,12 @@ import {
   type RateLimitView,
 } from '../run-state';
 import { passRateText } from '../scores';
+
+// The charts (recharts: half the monitor's code) load as a chunk of their own, asked for as soon
+// as this page's code runs: the page's first data and the chunk come at once, and the counters
+// show without waiting for the charts' code to be parsed.
+const chartsCode = import('../components/LatencyCharts');
+const LatencyCharts = lazy(() => chartsCode.then((m) => ({ default: m.LatencyCharts })));
 
 type Audit = Outputs['runs']['audit'];
 type Interrupted = Outputs['traces']['list']['traces'];
@@ -393,7 +398,9 @@ export function RunPage({ runId }: { runId: string }) {
         })}
       </div>
 
-      <LatencyCharts snapshot={s.snapshot} names={names} />
+      <Suspense fallback={<div className="card muted">Loading charts…</div>}>
+        <LatencyCharts snapshot={s.snapshot} names={names} />
+      </Suspense>
 
       {s.rateLimits.size ? <RateLimitPanel limits={[...s.rateLimits.values()]} finished={finished} /> : null}
 

@@ -4,6 +4,7 @@ import {
   auditRun,
   compareRuns,
   compareScores,
+  executingElsewhere,
   exportRun,
   isRowField,
   type MatrixQuery,
@@ -108,7 +109,7 @@ export const runsRouter = {
     });
     const now = Date.now();
     return {
-      runs: runs.map((r) => runSummary(r, ctx.engine.isExecuting(r.id), now)),
+      runs: runs.map((r) => runSummary(r, ctx.engine.isExecuting(r.id) || executingElsewhere(r, now), now)),
       nextCursor: runs.length === input.limit ? runs[runs.length - 1]!.id : null,
     };
   }),
@@ -122,8 +123,9 @@ export const runsRouter = {
       },
     });
     if (!run) notFound('id', `run ${input.id}`);
-    const executing = ctx.engine.isExecuting(run.id);
-    return { ...runSummary(run, executing, Date.now()), models: run.models.map(runModelView), executing };
+    const now = Date.now();
+    const executing = ctx.engine.isExecuting(run.id) || executingElsewhere(run, now);
+    return { ...runSummary(run, executing, now), models: run.models.map(runModelView), executing };
   }),
 
   /**

@@ -10,10 +10,11 @@ import { type Job, WaitingError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type ShardJobData, ShardQueue } from '../queues/shards.js';
 import { type ItemRange, progressPayload, RunExecution } from './execution.js';
+import { QUEUE_HOLDER } from './outcome.js';
 import { type PlanDeps, readPlan } from './plan.js';
 import { closeInterruptedCalls } from './recovery.js';
 import { type RedisGate, SlotHub } from './slots.js';
-import { QUEUE_HOLDER, type RunStore } from './store.js';
+import type { RunStore } from './store.js';
 
 export interface DistributedOptions {
   redisUrl: string;

@@ -45,6 +45,23 @@ export interface RunTimes {
 type Instant = Date | string | number;
 const ms = (d: Instant) => (d instanceof Date ? d.getTime() : typeof d === 'number' ? d : Date.parse(d));
 
+/** Run.executorId of a run handed to the shard queue: `queue:<stretch>`. */
+export const QUEUE_HOLDER = 'queue:';
+
+/**
+ * Whether some process executes the run now, as its row says: its shards are on the queue (the
+ * distributed executor), or its holder's lease has not run out. A process asked about a run
+ * another one executes counts its current stretch from this; a holder that died stops counting
+ * when its lease runs out.
+ */
+export function executingElsewhere(
+  run: { status: string; executorId: string | null; leaseUntil: Instant | null },
+  now: number = Date.now(),
+): boolean {
+  if (run.status !== 'running' || !run.executorId) return false;
+  return run.executorId.startsWith(QUEUE_HOLDER) || (run.leaseUntil != null && ms(run.leaseUntil) > now);
+}
+
 export function runTimes(
   run: {
     startedAt: Instant | null;

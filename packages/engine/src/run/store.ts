@@ -7,6 +7,7 @@ import { bulkInsert, type Db, type NewRunItem, type Prisma, type Run } from '@ba
 import type { EventBus } from '../events/bus.js';
 import { ACTIVE_RUN_STATUSES, type EventPayloads, type RunEventMessage, type RunStatus } from '../events/types.js';
 import type { BatchWriter, WriteSet } from '../events/writer.js';
+import { QUEUE_HOLDER } from './outcome.js';
 import { closeInterruptedCalls, closeLostStretch } from './recovery.js';
 import type { EventDraft } from './transition.js';
 
@@ -55,9 +56,6 @@ function alive(executorId: string): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-/** Run.executorId of a run handed to the shard queue: `queue:<stretch>`. */
-export const QUEUE_HOLDER = 'queue:';
 
 /** Statuses a run can be claimed in (to execute it, or to cancel it). */
 const CLAIMABLE = [...ACTIVE_RUN_STATUSES, 'interrupted'];
