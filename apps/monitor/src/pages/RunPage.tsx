@@ -1,7 +1,7 @@
 import type { RunEventMessage } from '@batchlight/api';
 import { runOutcome, throughput } from '@batchlight/api/outcome';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
 import { FIRST_WINDOW, ItemsTable } from '../components/ItemsTable';
 import { TraceDrawer } from '../components/TraceDrawer';
@@ -21,9 +21,21 @@ import { passRateText } from '../scores';
 
 // The charts (recharts: half the monitor's code) load as a chunk of their own, asked for as soon
 // as this page's code runs: the page's first data and the chunk come at once, and the counters
-// show without waiting for the charts' code to be parsed.
-const chartsCode = import('../components/LatencyCharts');
-const LatencyCharts = lazy(() => chartsCode.then((m) => ({ default: m.LatencyCharts })));
+// show without waiting for the charts' code to be parsed. Not React.lazy: a Suspense boundary
+// that has shown its fallback holds the content back a further 300 ms.
+type Charts = typeof import('../components/LatencyCharts')['LatencyCharts'];
+let chartsLoaded: Charts | null = null;
+const chartsCode: Promise<Charts | null> = import('../components/LatencyCharts').then(
+  (m) => (chartsLoaded = m.LatencyCharts),
+  () => null,
+);
+function useCharts(): Charts | null | 'failed' {
+  const [charts, setCharts] = useState<Charts | null | 'failed'>(() => chartsLoaded);
+  useEffect(() => {
+    if (!charts) void chartsCode.then((c) => setCharts(() => c ?? 'failed'));
+  }, [charts]);
+  return charts;
+}
 
 type Audit = Outputs['runs']['audit'];
 type Interrupted = Outputs['traces']['list']['traces'];
@@ -31,6 +43,7 @@ const SNAPSHOT_EVERY_MS = 1000;
 
 export function RunPage({ runId }: { runId: string }) {
   const state = useRef(emptyState());
+  const LatencyCharts = useCharts();
   const [version, setVersion] = useState(0);
   const [run, setRun] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -398,9 +411,13 @@ export function RunPage({ runId }: { runId: string }) {
         })}
       </div>
 
-      <Suspense fallback={<div className="card muted">Loading charts…</div>}>
+      {LatencyCharts === 'failed' ? (
+        <ErrorBox error="The charts' code could not be loaded: reload the page." />
+      ) : LatencyCharts ? (
         <LatencyCharts snapshot={s.snapshot} names={names} />
-      </Suspense>
+      ) : (
+        <div className="card muted">Loading charts…</div>
+      )}
 
       {s.rateLimits.size ? <RateLimitPanel limits={[...s.rateLimits.values()]} finished={finished} /> : null}
 
