@@ -74,6 +74,22 @@ type MessageRow = {
 const PAGE = 1000;
 const MAX_FINDINGS = 1000;
 
+/**
+ * A query's rows in id order, PAGE at a time (`fetch` answers the rows after an id). SQLite answers
+ * synchronously: without a turn of the event loop before each page, a 100,000-item run's audit
+ * held every other request (and the run's own writes) for its whole length.
+ */
+async function* pagesById<T extends { id: string }>(fetch: (after: string | undefined) => Promise<T[]>) {
+  let after: string | undefined;
+  for (;;) {
+    await yieldToLoop();
+    const rows = await fetch(after);
+    if (rows.length) yield rows;
+    if (rows.length < PAGE) return;
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
 export async function auditRun(prisma: PrismaClient, runId: string): Promise<AuditReport> {
   const run = await prisma.run.findUnique({ where: { id: runId }, include: { models: true } });
   if (!run) throw new NotFoundError('runId', `run ${runId} not found`);
@@ -127,13 +143,9 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
   const modelIds = [...snapshots.keys()];
   const scopes = [...modelIds.map((modelId) => ({ modelId })), { modelId: { notIn: modelIds } }];
   for (const scope of scopes) {
-    let cursor: string | undefined;
-    for (;;) {
-      // SQLite answers synchronously: without a turn of the event loop between pages, a 100,000-item
-      // run's audit held every other request (and the run's own writes) for its whole length.
-      await yieldToLoop();
-      const traces = await prisma.trace.findMany({
-        where: { runId, ...scope, ...(cursor ? { id: { gt: cursor } } : {}) },
+    const pages = pagesById((after) =>
+      prisma.trace.findMany({
+        where: { runId, ...scope, ...(after ? { id: { gt: after } } : {}) },
         orderBy: { id: 'asc' },
         take: PAGE,
         select: {
@@ -147,29 +159,28 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
           status: true,
           item: { select: { modelId: true, runId: true } },
         },
-      });
-      for (const t of traces) checkTrace(t);
-      if (traces.length < PAGE) break;
-      cursor = traces[traces.length - 1]!.id;
-    }
+      }),
+    );
+    for await (const traces of pages) for (const t of traces) checkTrace(t);
   }
 
-  let cursor: string | undefined;
-  for (;;) {
-    await yieldToLoop();
-    const messages: MessageRow[] = await prisma.message.findMany({
-      where: { runId, role: 'assistant', ...(cursor ? { id: { gt: cursor } } : {}) },
-      orderBy: { id: 'asc' },
-      take: PAGE,
-      select: {
-        id: true,
-        modelId: true,
-        provider: true,
-        providerModel: true,
-        traceId: true,
-        trace: { select: { modelId: true } },
-      },
-    });
+  const messagePages = pagesById(
+    (after): Promise<MessageRow[]> =>
+      prisma.message.findMany({
+        where: { runId, role: 'assistant', ...(after ? { id: { gt: after } } : {}) },
+        orderBy: { id: 'asc' },
+        take: PAGE,
+        select: {
+          id: true,
+          modelId: true,
+          provider: true,
+          providerModel: true,
+          traceId: true,
+          trace: { select: { modelId: true } },
+        },
+      }),
+  );
+  for await (const messages of messagePages) {
     for (const m of messages) {
       report.messagesChecked++;
       const snap = m.modelId ? snapshots.get(m.modelId) : undefined;
@@ -193,8 +204,6 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
           actual: `${m.provider}:${m.providerModel}`,
         });
     }
-    if (messages.length < PAGE) break;
-    cursor = messages[messages.length - 1]!.id;
   }
   report.ok = report.findingsTotal === 0;
   report.verdict = (ACTIVE_RUN_STATUSES as readonly string[]).includes(run.status)
