@@ -1,7 +1,7 @@
 import { ITEM_STATUSES } from '@batchlight/api/schemas';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, errorMessage } from '../api';
+import { api, errorMessage, type Outputs } from '../api';
 import { fmtMs, fmtUsd } from '../format';
 import { usePagedRows } from '../paged-rows';
 import { type PromptWindow, type RunState, rowFromItem, shownRow } from '../run-state';
@@ -23,11 +23,17 @@ interface Props {
   onOpen: (traceId: string) => void;
   /** The prompts of the rows on screen (and a margin): the only rows whose events the page needs. */
   onWindow: (window: PromptWindow) => void;
+  /**
+   * The first page of rows, asked for with the run itself: taken if the run is over when the
+   * table opens (a running run's rows must be newer than the point its events start from).
+   */
+  firstPage?: Promise<Outputs['runs']['items']> | null;
 }
 
 type ItemStatus = (typeof ITEM_STATUSES)[number];
 const ROW = 34;
-const PAGE = 100;
+export const ROWS_PER_PAGE = 100;
+const PAGE = ROWS_PER_PAGE;
 const REFRESH_MS = 1000;
 /** Prompts either side of the rows on screen whose events come too, so a short scroll needs none. */
 const MARGIN = 50;
@@ -39,7 +45,7 @@ export const FIRST_WINDOW: PromptWindow = { fromPrompt: 0, toPrompt: 2 * MARGIN 
  * the rows on screen are in the DOM and only their pages are fetched, so a 100,000-item run costs
  * the page what a 100-item one does. Events of the rows in the window show between fetches.
  */
-export function ItemsTable({ runId, state, version, live, subscribed, names, onOpen, onWindow }: Props) {
+export function ItemsTable({ runId, state, version, live, subscribed, names, onOpen, onWindow, firstPage }: Props) {
   const [status, setStatus] = useState('');
   const [model, setModel] = useState('');
 
@@ -51,12 +57,16 @@ export function ItemsTable({ runId, state, version, live, subscribed, names, onO
     }),
     [runId, status, model],
   );
+  const prefetched = useRef(live ? null : (firstPage ?? null));
   const fetchPage = useCallback(
     async (offset: number, limit: number) => {
-      const p = await api.runs.items.query({ ...filters, offset, limit });
+      const early = offset === 0 && limit === PAGE && !status && !model ? prefetched.current : null;
+      prefetched.current = null;
+      const query = () => api.runs.items.query({ ...filters, offset, limit });
+      const p = await (early ? early.catch(query) : query());
       return { rows: p.items.map(rowFromItem), matching: p.matching ?? 0 };
     },
-    [filters],
+    [filters, status, model],
   );
   const { matching, error, rowAt, want, refetch } = usePagedRows(fetchPage, PAGE, errorMessage);
 

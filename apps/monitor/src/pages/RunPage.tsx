@@ -3,7 +3,7 @@ import { runOutcome, throughput } from '@batchlight/api/outcome';
 import { FINISHED_RUN_STATUSES } from '@batchlight/api/schemas';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorMessage, type Outputs, onConnection, type RunView } from '../api';
-import { FIRST_WINDOW, ItemsTable } from '../components/ItemsTable';
+import { FIRST_WINDOW, ItemsTable, ROWS_PER_PAGE } from '../components/ItemsTable';
 import { TraceDrawer } from '../components/TraceDrawer';
 import { ErrorBox, OutcomeBadge, ProgressBar, Stat } from '../components/ui';
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtUsd } from '../format';
@@ -70,6 +70,8 @@ export function RunPage({ runId }: { runId: string }) {
   const [scores, setScores] = useState<Outputs['runs']['scores'] | null>(null);
   /** The table's window moved: the subscription goes on from where it was, for that window's rows. */
   const moveWindow = useRef<(w: PromptWindow) => void>(() => {});
+  /** The table's first page, asked for with the run: a finished run's rows come with its counters. */
+  const [firstPage, setFirstPage] = useState<Promise<Outputs['runs']['items']> | null>(null);
   const onWindow = useCallback((w: PromptWindow) => moveWindow.current(w), []);
   /** Subscriptions made to the rows' events: the table fetches its pages again at each. */
   const [subscribed, setSubscribed] = useState(0);
@@ -161,6 +163,9 @@ export function RunPage({ runId }: { runId: string }) {
       setVersion((v) => v + 1);
       subscribe(snap.seq);
     };
+    const early = api.runs.items.query({ runId, offset: 0, limit: ROWS_PER_PAGE });
+    early.catch(() => undefined); // the table asks again if it fails
+    setFirstPage(early);
     (async () => {
       try {
         const [r] = await Promise.all([api.runs.get.query({ id: runId }), start()]);
@@ -504,6 +509,7 @@ export function RunPage({ runId }: { runId: string }) {
         version={version}
         live={!finished}
         subscribed={subscribed}
+        firstPage={firstPage}
         names={names}
         onOpen={setTrace}
         onWindow={onWindow}
