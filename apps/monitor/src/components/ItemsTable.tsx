@@ -35,6 +35,7 @@ const ROW = 34;
 export const ROWS_PER_PAGE = 100;
 const PAGE = ROWS_PER_PAGE;
 const REFRESH_MS = 1000;
+const ENDED = new Set<string>(['completed', 'failed', 'cancelled']);
 /** Prompts either side of the rows on screen whose events come too, so a short scroll needs none. */
 const MARGIN = 50;
 /** The window before the first rows are in: the table opens at its top. */
@@ -63,7 +64,11 @@ export function ItemsTable({ runId, state, version, live, subscribed, names, onO
       const early = offset === 0 && limit === PAGE && !status && !model ? prefetched.current : null;
       prefetched.current = null;
       const query = () => api.runs.items.query({ ...filters, offset, limit });
-      const p = await (early ? early.catch(query) : query());
+      // Read before the run was known to be over, it may predate the run's last commits: taken
+      // only if every row in it had ended (an ended item does not change in a finished run).
+      const p = await (early
+        ? early.then((e) => (e.items.every((i) => ENDED.has(i.status)) ? e : query()), query)
+        : query());
       return { rows: p.items.map(rowFromItem), matching: p.matching ?? 0 };
     },
     [filters, status, model],
