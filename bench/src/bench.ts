@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { distributedThroughput } from './distributed.js';
 import { launchChromium, openMonitor, timeFinishedPage } from './monitor.js';
 import { fakeReset, fakeStats, type Proc, startFake, startServer } from './processes.js';
+import { setup } from './setup.js';
 import { timerIntervals } from './stalls.js';
 import { captureRequestStarts } from './wire.js';
 
@@ -34,34 +35,6 @@ const want = (id: string) => !only.length || only.includes(id);
 function client(url: string): { api: Api; close(): void } {
   const { client: api, close } = createClient({ url, WebSocket });
   return { api, close };
-}
-
-async function setup(api: Api, fakeUrl: string, prompts: number) {
-  const common = {
-    name: `bench-${Math.random().toString(36).slice(2, 8)}`,
-    providerModel: 'bench-model',
-    pricing: { inputPerMTok: 1, outputPerMTok: 2 },
-  };
-  const model = await api.models.create.mutate(
-    process.env.BENCH_SIM === '1'
-      ? {
-          ...common,
-          provider: 'simulated',
-          params: { simulation: { latencyMs: 0, outputTokens: { min: 8, max: 24 } } },
-        }
-      : {
-          ...common,
-          provider: 'openai',
-          baseUrl: `${fakeUrl}/v1`,
-          credentialEnv: 'LLM_KEY_BENCH',
-          params: { stream: process.env.BENCH_STREAM !== '0' },
-        },
-  );
-  const set = await api.promptSets.create.mutate({
-    name: `bench ${prompts}`,
-    prompts: Array.from({ length: prompts }, (_, i) => ({ input: `Benchmark prompt ${i}: answer briefly.` })),
-  });
-  return { model, set };
 }
 
 /** Runs to the end, timing it at the client, and measuring event delivery latency on the way. */

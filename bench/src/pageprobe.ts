@@ -9,25 +9,14 @@ import { tempSqlite } from '@batchlight/db/testing';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './monitor.js';
 import { startFake, startServer } from './processes.js';
+import { setup } from './setup.js';
 
 const n = Number(process.env.N ?? 100_000);
 const db = tempSqlite();
 const fake = await startFake(0);
 let server = await startServer(db.url);
 let api = createClient({ url: server.url }).client;
-const model = await api.models.create.mutate({
-  name: 'probe',
-  provider: 'openai',
-  providerModel: 'bench-model',
-  baseUrl: `${fake.url}/v1`,
-  credentialEnv: 'LLM_KEY_BENCH',
-  params: { stream: true },
-  pricing: { inputPerMTok: 1, outputPerMTok: 2 },
-});
-const set = await api.promptSets.create.mutate({
-  name: 'p',
-  prompts: Array.from({ length: n }, (_, i) => ({ input: `Benchmark prompt ${i}: answer briefly.` })),
-});
+const { model, set } = await setup(api, fake.url, n);
 const run = await api.runs.create.mutate({ promptSetId: set.id, modelIds: [model.id], concurrency: 64, delayMs: 0 });
 for (;;) {
   const r = await api.runs.get.query({ id: run.id });
