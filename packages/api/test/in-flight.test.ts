@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sharedWhileUnderWay } from '../src/in-flight.js';
+import { auditShareKey } from '../src/routers/runs.js';
 
 describe('sharedWhileUnderWay', () => {
   it('runs the work once for callers that arrive while it is under way, and anew after it settles', async () => {
@@ -36,5 +37,20 @@ describe('sharedWhileUnderWay', () => {
     expect(await once('a', async () => 'ok')).toBe('ok');
     const [x, y] = await Promise.all([once('x', async () => 'x'), once('y', async () => 'y')]);
     expect([x, y]).toEqual(['x', 'y']);
+  });
+});
+
+describe('auditShareKey', () => {
+  it('lets only requests made after the same finish share an audit', () => {
+    const finishedAt = new Date('2026-11-30T12:00:00Z');
+    // A running run's audit is never shared: one begun before its end would say `still_running`.
+    expect(auditShareKey('r1', { status: 'running', finishedAt: null })).toBeNull();
+    expect(auditShareKey('r1', { status: 'queued', finishedAt: null })).toBeNull();
+    expect(auditShareKey('r1', null)).toBeNull();
+    const done = auditShareKey('r1', { status: 'completed', finishedAt });
+    expect(done).toBe(auditShareKey('r1', { status: 'completed', finishedAt }));
+    // Resumed and finished again: a new finish, a new audit.
+    expect(auditShareKey('r1', { status: 'completed', finishedAt: new Date(finishedAt.getTime() + 1) })).not.toBe(done);
+    expect(auditShareKey('r2', { status: 'completed', finishedAt })).not.toBe(done);
   });
 });

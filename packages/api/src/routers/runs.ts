@@ -6,6 +6,7 @@ import {
   compareScores,
   executingElsewhere,
   exportRun,
+  FINISHED_RUN_STATUSES,
   isRowField,
   type MatrixQuery,
   PREVIEW_CHARS,
@@ -35,13 +36,22 @@ const createRunWithScorers = createRunInput.extend({
   scorers: scorerList.optional(),
 });
 
+/** Audits in progress in this process, by run and finish: a second request for one waits on the first. */
+const auditOnce = sharedWhileUnderWay<string, AuditReport>();
+
+/**
+ * The audits a request may share: those of a run over, asked after the same finish. An audit begun
+ * while the run went would answer `still_running` to a request made after its end.
+ */
+export function auditShareKey(runId: string, run: { status: string; finishedAt: Date | null } | null): string | null {
+  if (!run?.finishedAt || !(FINISHED_RUN_STATUSES as readonly string[]).includes(run.status)) return null;
+  return `${runId}@${run.finishedAt.toISOString()}`;
+}
+
 /**
  * A run row with what it came to (`outcome`) and its times (`activeMs`, `wallMs`). A stretch left
  * open by a crash counts only once the run starts again (its end is read from the log then).
  */
-/** Audits in progress in this process, by run: a second request for one waits on the first. */
-const auditOnce = sharedWhileUnderWay<string, AuditReport>();
-
 function runSummary<R extends Run>(run: R, executing: boolean, now: number) {
   const { stretchStartedAt, ...rest } = run;
   return {
@@ -234,12 +244,19 @@ export const runsRouter = {
     .query(({ ctx, input }) => runScores(ctx.db.prisma, input.runId)),
 
   /**
-   * Every trace and message re-checked. Asked while the same run's audit is under way (each page
-   * watching a run asks when it ends), it shares that one: a 100,000-item audit is seconds of work.
+   * Every trace and message re-checked. Asked while an audit of the same finished run is under way
+   * (each page watching a run asks when it ends), it shares that one: a 100,000-item audit is
+   * seconds of work.
    */
-  audit: publicProcedure
-    .input(z.object({ runId: id }))
-    .query(({ ctx, input }) => auditOnce(input.runId, () => auditRun(ctx.db.prisma, input.runId))),
+  audit: publicProcedure.input(z.object({ runId: id })).query(async ({ ctx, input }) => {
+    const run = await ctx.db.prisma.run.findUnique({
+      where: { id: input.runId },
+      select: { status: true, finishedAt: true },
+    });
+    const audit = () => auditRun(ctx.db.prisma, input.runId);
+    const key = auditShareKey(input.runId, run);
+    return key ? auditOnce(key, audit) : audit();
+  }),
 
   /** One run as a matrix (prompts × models and repeats), searched, filtered, sorted and paged server-side. */
   matrix: publicProcedure.input(matrixInput).query(({ ctx, input }) => {
