@@ -32,8 +32,8 @@ interface Props {
 
 type ItemStatus = (typeof ITEM_STATUSES)[number];
 const ROW = 34;
+/** Rows per page fetched from the server. */
 export const ROWS_PER_PAGE = 100;
-const PAGE = ROWS_PER_PAGE;
 const REFRESH_MS = 1000;
 const ENDED = new Set<string>(['completed', 'failed', 'cancelled']);
 /** Prompts either side of the rows on screen whose events come too, so a short scroll needs none. */
@@ -58,10 +58,11 @@ export function ItemsTable({ runId, state, version, live, subscribed, names, onO
     }),
     [runId, status, model],
   );
+  const filtered = status !== '' || model !== '';
   const prefetched = useRef(live ? null : (firstPage ?? null));
   const fetchPage = useCallback(
     async (offset: number, limit: number) => {
-      const early = offset === 0 && limit === PAGE && !status && !model ? prefetched.current : null;
+      const early = offset === 0 && limit === ROWS_PER_PAGE && !filtered ? prefetched.current : null;
       prefetched.current = null;
       const query = () => api.runs.items.query({ ...filters, offset, limit });
       // Read before the run was known to be over, it may predate the run's last commits: taken
@@ -71,16 +72,15 @@ export function ItemsTable({ runId, state, version, live, subscribed, names, onO
         : query());
       return { rows: p.items.map(rowFromItem), matching: p.matching ?? 0 };
     },
-    [filters, status, model],
+    [filters, filtered],
   );
-  const { matching, error, rowAt, want, refetch } = usePagedRows(fetchPage, PAGE, errorMessage);
+  const { matching, error, rowAt, want, refetch } = usePagedRows(fetchPage, ROWS_PER_PAGE, errorMessage);
 
   // Unfiltered, the rows on screen follow their items' events, which carry every column: their
   // pages are fetched again only from where a subscription starts, and once when the run ends
   // (each page fetched every second cost the server more than the run's own events). A filter's
   // rows come and go as items change status: those pages are fetched again every second.
   // A finished run's rows do not move: its pages are fetched once.
-  const filtered = status !== '' || model !== '';
   const refetchNow = useRef(refetch);
   refetchNow.current = refetch;
   const wasLive = useRef(live);
