@@ -1,7 +1,7 @@
 // Re-checks every trace and message of a run against the model snapshot it was made with and
 // against the model the provider reported. Pages through the run: memory stays flat in its size.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { PrismaClient, RunModel } from '@batchlight/db';
+import type { Prisma, PrismaClient, RunModel } from '@batchlight/db';
 import { type Attribution, attributionOf } from '@batchlight/llm';
 import { NotFoundError } from '../errors.js';
 import { ACTIVE_RUN_STATUSES, type RunStatus } from '../events/types.js';
@@ -50,17 +50,19 @@ export interface AuditReport {
   findingsTotal: number;
 }
 
-type TraceRow = {
-  id: string;
-  modelId: string;
-  provider: string;
-  requestedModel: string;
-  responseModel: string | null;
-  attribution: string;
-  modelRevision: number;
-  status: string;
-  item: { modelId: string; runId: string } | null;
-};
+/** What the audit reads of each trace. */
+const TRACE_FIELDS = {
+  id: true,
+  modelId: true,
+  provider: true,
+  requestedModel: true,
+  responseModel: true,
+  attribution: true,
+  modelRevision: true,
+  status: true,
+  item: { select: { modelId: true, runId: true } },
+} satisfies Prisma.TraceSelect;
+type TraceRow = Prisma.TraceGetPayload<{ select: typeof TRACE_FIELDS }>;
 
 type MessageRow = {
   id: string;
@@ -148,17 +150,7 @@ export async function auditRun(prisma: PrismaClient, runId: string): Promise<Aud
         where: { runId, ...scope, ...(after ? { id: { gt: after } } : {}) },
         orderBy: { id: 'asc' },
         take: PAGE,
-        select: {
-          id: true,
-          modelId: true,
-          provider: true,
-          requestedModel: true,
-          responseModel: true,
-          attribution: true,
-          modelRevision: true,
-          status: true,
-          item: { select: { modelId: true, runId: true } },
-        },
+        select: TRACE_FIELDS,
       }),
     );
     for await (const traces of pages) for (const t of traces) checkTrace(t);
